@@ -1,0 +1,79 @@
+import { MethodNotAllowedError, NotFoundError, PipelineError, toErrorBody } from './errors.js';
+import { readJsonBody } from './http-body.js';
+import type { JobOutput } from './job.js';
+import { acceptJob, type IntakeDeps } from './job-intake.js';
+import { presentJob } from './job-view.js';
+
+export interface HttpRequest {
+  method: string;
+  /** The path below the API's base, e.g. `/jobs/123`. */
+  path: string;
+  /** Header names in lower case. */
+  headers: Record<string, string | undefined>;
+  body: string | undefined;
+  /** Where the API is reached from outside, e.g. `https://abc.execute-api.../prod`; links are built on it. */
+  baseUrl: string;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface IntakeRouteDeps extends IntakeDeps {
+  maxBodyBytes: number;
+  downloadUrlFor: (output: JobOutput) => Promise<string>;
+  onUnexpectedError: (error: unknown) => void;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+const JOB_PATH = /^\/jobs\/([^/]+)\/?$/;
+const JOBS_PATH = /^\/jobs\/?$/;
+
+async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpResponse> {
+  const selfUrl = (jobId: string) => `${request.baseUrl}/jobs/${encodeURIComponent(jobId)}`;
+  if (JOBS_PATH.test(request.path)) {
+    if (request.method !== 'POST') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs; use POST`);
+    const body = readJsonBody({ contentType: request.headers['content-type'], body: request.body, maxBytes: deps.maxBodyBytes });
+    const job = await acceptJob({ body, trigger: { type: 'http', source: request.headers['user-agent'] ?? 'unknown' } }, deps);
+    const self = selfUrl(job.jobId);
+    return json(
+      202,
+      {
+        jobId: job.jobId,
+        status: job.status,
+        createdAt: job.createdAt,
+        links: { self },
+        ...(job.warnings ? { warnings: job.warnings } : {}),
+      },
+      { location: self },
+    );
+  }
+  const jobMatch = JOB_PATH.exec(request.path);
+  if (jobMatch) {
+    if (request.method !== 'GET') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs/{jobId}; use GET`);
+    const jobId = decodeURIComponent(jobMatch[1]!);
+    const job = await deps.jobs.get(jobId);
+    if (!job) throw new NotFoundError(`no job ${jobId}`);
+    const downloadUrl = job.status === 'SUCCEEDED' && job.output ? await deps.downloadUrlFor(job.output) : undefined;
+    return json(200, presentJob(job, selfUrl(jobId), downloadUrl));
+  }
+  throw new NotFoundError(`no route for ${request.method} ${request.path}`);
+}
+
+/** Every answer, error or not, is JSON; only a bug in our code is a 500. */
+export async function handleIntakeRequest(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpResponse> {
+  try {
+    return await route(request, deps);
+  } catch (error) {
+    if (error instanceof PipelineError) return json(error.httpStatus, toErrorBody(error));
+    deps.onUnexpectedError(error);
+    return json(500, { error: { code: 'INTERNAL_ERROR', message: 'an unexpected error occurred; it has been logged' } });
+  }
+}

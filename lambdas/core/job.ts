@@ -1,0 +1,111 @@
+import type { FieldIssue } from './errors.js';
+import type { ProviderRequest } from './request-schema.js';
+
+export const JOB_STATUSES = ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'];
+export const ACTIVE_STATUSES: readonly JobStatus[] = ['QUEUED', 'SUBMITTED', 'RUNNING'];
+
+export type TriggerType = 'http' | 's3' | 'schedule';
+
+export interface JobOutput {
+  bucket: string;
+  key: string;
+  bytes: number;
+  contentType: string;
+  sha256: string;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+  issues?: FieldIssue[];
+}
+
+/** What the request looks like for the poll policy: enough to guess how long it will take. */
+export interface RequestShape {
+  duration: number;
+  resolution: '480p' | '720p';
+  generateAudio: boolean;
+  media: 'text' | 'image' | 'video';
+}
+
+/** One item of the Jobs table. */
+export interface JobRecord {
+  jobId: string;
+  status: JobStatus;
+  progress: number;
+  /** The request as the provider receives it, data: URIs elided (the full body is in S3 at requestKey). */
+  request: ProviderRequest;
+  requestKey: string;
+  trigger: { type: TriggerType; source: string };
+  metadata?: Record<string, string>;
+  warnings?: string[];
+  providerTaskId?: string;
+  createdAt: string;
+  updatedAt: string;
+  submittedAt?: string;
+  finishedAt?: string;
+  deadlineAt: string;
+  polls?: number;
+  output?: JobOutput;
+  error?: JobError;
+  executionArn?: string;
+}
+
+/** The execution input: small on purpose, the request itself stays in S3 (Step Functions caps payloads at 256 KB). */
+export interface WorkflowInput {
+  jobId: string;
+  requestKey: string;
+  shape: RequestShape;
+  deadlineAt: string;
+}
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export function requestShape(request: ProviderRequest): RequestShape {
+  const types = new Set(request.content.map((item) => item.type));
+  return {
+    duration: request.duration,
+    resolution: request.resolution,
+    generateAudio: request.generate_audio,
+    media: types.has('video_url') ? 'video' : types.has('image_url') ? 'image' : 'text',
+  };
+}
+
+export function requestKeyFor(jobId: string): string {
+  return `requests/${jobId}.json`;
+}
+
+/** Deterministic so a retried copy overwrites instead of leaving a second object. */
+export function videoKeyFor(jobId: string, submittedAt: Date): string {
+  const yyyy = submittedAt.getUTCFullYear();
+  const mm = String(submittedAt.getUTCMonth() + 1).padStart(2, '0');
+  const dd = String(submittedAt.getUTCDate()).padStart(2, '0');
+  return `videos/${yyyy}/${mm}/${dd}/${jobId}.mp4`;
+}
+
+const DATA_URI_PREFIX = /^(data:[^;,]+)[^,]*,/;
+
+/** Keeps the stored job record small: a data: URI becomes `data:image/png;base64,…(1234 bytes)`. */
+export function elideDataUris(request: ProviderRequest): ProviderRequest {
+  const elide = (url: string) => {
+    const match = DATA_URI_PREFIX.exec(url);
+    return match ? `${match[1]};base64,…(${url.length - match[0].length} bytes)` : url;
+  };
+  return {
+    ...request,
+    content: request.content.map((item) => {
+      switch (item.type) {
+        case 'image_url':
+          return { ...item, image_url: { url: elide(item.image_url.url) } };
+        case 'audio_url':
+          return { ...item, audio_url: { url: elide(item.audio_url.url) } };
+        default:
+          return item;
+      }
+    }),
+  };
+}

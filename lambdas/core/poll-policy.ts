@@ -1,0 +1,55 @@
+import type { RequestShape } from './job.js';
+import type { ProviderPhase } from './provider-task.js';
+
+/**
+ * How long to wait before the next poll. A fixed 15 s poller spends most of its polls in the first
+ * minute, when no 5 s clip is ever done. We aim the first polls at the time a job of this shape is
+ * expected to take, then poll more densely as the task nears its end, within bounds.
+ */
+
+export const MIN_POLL_SECONDS = 3;
+export const MAX_POLL_SECONDS = 60;
+/** Median generation time of a 5 s, 480p, silent, text-only clip (provider: 1–5 minutes). */
+const BASE_EXPECTED_SECONDS = 100;
+
+export interface PollContext {
+  shape: RequestShape;
+  /** Seconds since the task was created at the provider. */
+  elapsedSeconds: number;
+  phase: ProviderPhase | 'submitted';
+  progress?: number;
+  /** Seconds left before the job's deadline. */
+  remainingSeconds: number;
+  /** A number in [0, 1): the jitter source, injectable so tests are exact. */
+  random: number;
+}
+
+/** The typical generation time for a request of this shape. */
+export function expectedGenerationSeconds(shape: RequestShape): number {
+  const seconds = shape.duration === -1 ? 5 : shape.duration;
+  const lengthFactor = 0.6 + 0.08 * seconds;
+  const resolutionFactor = shape.resolution === '720p' ? 1.3 : 1;
+  const audioFactor = shape.generateAudio ? 1.15 : 1;
+  const mediaFactor = shape.media === 'video' ? 1.2 : 1;
+  return BASE_EXPECTED_SECONDS * lengthFactor * resolutionFactor * audioFactor * mediaFactor;
+}
+
+export function nextPollSeconds(context: PollContext): number {
+  const expected = expectedGenerationSeconds(context.shape);
+  // The earliest plausible finish is about half the typical time: polling before it learns nothing.
+  const earliestFinish = expected * 0.5;
+  let wait: number;
+  if (context.elapsedSeconds < earliestFinish) {
+    wait = earliestFinish - context.elapsedSeconds;
+  } else {
+    // Past the early window the task can end at any moment: poll at a fraction of the typical time,
+    // tighter once the provider says it is generating and past its midpoint.
+    const fraction = context.phase === 'running' && (context.progress ?? 0) >= 50 ? 0.06 : 0.1;
+    wait = expected * fraction;
+  }
+  const jittered = wait * (0.9 + 0.2 * context.random);
+  const bounded = Math.min(MAX_POLL_SECONDS, Math.max(MIN_POLL_SECONDS, jittered));
+  // Never sleep past the deadline: the poll after it is the one that ends the job TIMED_OUT.
+  const beforeDeadline = Math.min(bounded, Math.max(1, context.remainingSeconds));
+  return Math.max(1, Math.round(beforeDeadline));
+}

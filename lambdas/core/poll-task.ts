@@ -1,0 +1,63 @@
+import { DeadlineExceededError, ProviderTaskFailedError } from './errors.js';
+import type { RequestShape } from './job.js';
+import { nextPollSeconds } from './poll-policy.js';
+import type { PollState } from './poll-state.js';
+import type { ProviderClient } from './provider-client.js';
+
+export interface PollTaskInput {
+  jobId: string;
+  shape: RequestShape;
+  deadlineAt: string;
+  poll: PollState;
+}
+
+export interface PollTaskDeps {
+  provider: ProviderClient;
+  now: () => Date;
+  random: () => number;
+}
+
+const STATUS_RANK = { SUBMITTED: 0, RUNNING: 1, SUCCEEDED: 2 } as const;
+
+/**
+ * One poll: asks the provider, and answers the next PollState. A task that failed, a provider that
+ * forgot the task, or a deadline passed are thrown as typed errors, which the state machine catches.
+ */
+export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promise<PollState> {
+  const previous = input.poll;
+  const snapshot = await deps.provider.getTask(previous.providerTaskId);
+  const now = deps.now();
+  if (snapshot.phase === 'failed') {
+    throw new ProviderTaskFailedError(snapshot.failReason ?? `the provider reported ${snapshot.providerStatus}`);
+  }
+  const remainingSeconds = (Date.parse(input.deadlineAt) - now.getTime()) / 1000;
+  if (snapshot.phase !== 'succeeded' && remainingSeconds <= 0) {
+    throw new DeadlineExceededError(
+      `the provider task ${previous.providerTaskId} was still ${snapshot.providerStatus} at the job deadline ${input.deadlineAt}`,
+    );
+  }
+  const reported = snapshot.phase === 'succeeded' ? 'SUCCEEDED' : snapshot.phase === 'running' ? 'RUNNING' : 'SUBMITTED';
+  // Status and progress never move backwards, whatever a flaky gateway answers.
+  const jobStatus = STATUS_RANK[reported] >= STATUS_RANK[previous.jobStatus] ? reported : previous.jobStatus;
+  const progress = Math.max(previous.progress, snapshot.progress ?? 0);
+  const elapsedSeconds = (now.getTime() - Date.parse(previous.submittedAt)) / 1000;
+  return {
+    providerTaskId: previous.providerTaskId,
+    submittedAt: previous.submittedAt,
+    jobStatus,
+    providerStatus: snapshot.providerStatus,
+    progress,
+    polls: previous.polls + 1,
+    waitSeconds: nextPollSeconds({
+      shape: input.shape,
+      elapsedSeconds,
+      phase: snapshot.phase,
+      ...(snapshot.progress !== undefined ? { progress: snapshot.progress } : {}),
+      remainingSeconds,
+      random: deps.random(),
+    }),
+    checkedAt: now.toISOString(),
+    changed: jobStatus !== previous.jobStatus || progress !== previous.progress,
+    ...(snapshot.videoUrl ? { videoUrl: snapshot.videoUrl } : {}),
+  };
+}

@@ -1,0 +1,217 @@
+import { z } from 'zod';
+import { ValidationError, type FieldIssue } from './errors.js';
+
+/**
+ * The provider's create body (see provider-api.md), the one contract shared by the intake, the
+ * S3 trigger, the batch reader and the provider simulator. Parsing fills the provider's
+ * defaults, so what we store and forward is explicit.
+ */
+
+export const DEFAULT_MODELS = ['seedance-fast'] as const;
+export const MAX_PROMPT_CHARS = 10_000;
+export const MAX_IMAGES = 9;
+export const MAX_VIDEOS = 3;
+export const MAX_AUDIO_CLIPS = 3;
+export const MIN_DURATION_SECONDS = 4;
+export const MAX_DURATION_SECONDS = 15;
+/** The provider caps a whole body at 64 MB; API Gateway caps ours at 10 MB, so that is our limit. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const MAX_METADATA_ENTRIES = 20;
+export const MAX_URL_CHARS = 4096;
+export const MAX_METADATA_KEY_CHARS = 64;
+export const MAX_METADATA_VALUE_CHARS = 512;
+
+export const RATIOS = ['16:9', '4:3', '1:1', '3:4', '9:16', '21:9', 'adaptive'] as const;
+export const RESOLUTIONS = ['480p', '720p'] as const;
+export const FRAME_ROLES = ['first_frame', 'last_frame'] as const;
+export const WEB_SEARCH_WARNING = 'web_search applies to text-only requests; the provider ignores it when media is attached';
+
+const DATA_URI = /^data:[a-z]+\/[a-z0-9.+-]+(;[a-z0-9-]+=[^;,]+)*;base64,[a-z0-9+/]+={0,2}$/i;
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+const httpsUrl = z
+  .string()
+  .max(MAX_URL_CHARS, `must be at most ${MAX_URL_CHARS} characters`)
+  .refine(isHttpsUrl, { message: 'must be an https:// URL' });
+const httpsOrDataUrl = z
+  .string()
+  .refine((value) => (isHttpsUrl(value) && value.length <= MAX_URL_CHARS) || DATA_URI.test(value), {
+    message: `must be an https:// URL (at most ${MAX_URL_CHARS} characters) or a base64 data: URI`,
+  });
+
+const textItem = z.strictObject({
+  type: z.literal('text'),
+  text: z.string().trim().min(1, 'must not be empty').max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+});
+
+const imageItem = z.strictObject({
+  type: z.literal('image_url'),
+  image_url: z.strictObject({ url: httpsOrDataUrl }),
+  role: z.enum(['first_frame', 'last_frame', 'reference_image']).optional(),
+});
+
+const videoItem = z.strictObject({
+  type: z.literal('video_url'),
+  video_url: z.strictObject({ url: httpsUrl }),
+  role: z.literal('reference_video').optional(),
+});
+
+const audioItem = z.strictObject({
+  type: z.literal('audio_url'),
+  audio_url: z.strictObject({ url: httpsOrDataUrl }),
+  role: z.literal('reference_audio').optional(),
+});
+
+const contentItem = z.discriminatedUnion('type', [textItem, imageItem, videoItem, audioItem], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'type must be one of text, image_url, video_url, audio_url' : undefined,
+});
+
+export type ContentItem = z.infer<typeof contentItem>;
+
+const duration = z
+  .number({ error: 'must be an integer' })
+  .int('must be an integer')
+  .refine((value) => value === -1 || (value >= MIN_DURATION_SECONDS && value <= MAX_DURATION_SECONDS), {
+    message: `must be -1 (the model decides) or an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}`,
+  });
+
+function providerShape(models: readonly string[]) {
+  return {
+    model: z.string().refine((value) => models.includes(value), {
+      message: `must be one of: ${models.join(', ')}`,
+    }),
+    content: z.array(contentItem).min(1, 'must contain at least one item'),
+    generate_audio: z.boolean().default(true),
+    resolution: z.enum(RESOLUTIONS).default('720p'),
+    ratio: z.enum(RATIOS).default('adaptive'),
+    duration: duration.default(5),
+    tools: z.array(z.strictObject({ type: z.literal('web_search') })).max(1, 'at most one tool').optional(),
+    watermark: z.boolean().default(false),
+  };
+}
+
+const metadata = z
+  .record(
+    z.string().min(1).max(MAX_METADATA_KEY_CHARS, `keys must be at most ${MAX_METADATA_KEY_CHARS} characters`),
+    z.string().max(MAX_METADATA_VALUE_CHARS, `values must be at most ${MAX_METADATA_VALUE_CHARS} characters`),
+  )
+  .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, {
+    message: `at most ${MAX_METADATA_ENTRIES} entries`,
+  });
+
+type ContentRulesInput = { content: ContentItem[] };
+
+/** The rules that span several content items: combinations, counts and role mixing. */
+function checkContentRules(body: ContentRulesInput, ctx: z.RefinementCtx): void {
+  const at = (index: number, ...rest: (string | number)[]) => ['content', index, ...rest];
+  const indexesOf = (type: ContentItem['type']) =>
+    body.content.flatMap((item, index) => (item.type === type ? [index] : []));
+  const texts = indexesOf('text');
+  const images = indexesOf('image_url');
+  const videos = indexesOf('video_url');
+  const audios = indexesOf('audio_url');
+
+  const tooMany = (indexes: number[], max: number, noun: string) => {
+    if (indexes.length > max) {
+      ctx.addIssue({ code: 'custom', path: at(indexes[max]!), message: `at most ${max} ${noun} are allowed` });
+    }
+  };
+  tooMany(texts, 1, 'text items');
+  tooMany(images, MAX_IMAGES, 'images');
+  tooMany(videos, MAX_VIDEOS, 'videos');
+  tooMany(audios, MAX_AUDIO_CLIPS, 'audio clips');
+
+  if (audios.length > 0 && images.length === 0 && videos.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: at(audios[0]!),
+      message: 'audio needs an image or a video beside it',
+    });
+  }
+
+  const roleOf = (index: number) => (body.content[index] as { role?: string }).role;
+  const frameImages = images.filter((index) => FRAME_ROLES.includes(roleOf(index) as never));
+  const referenceItems = body.content.flatMap((item, index) =>
+    item.type !== 'text' && !FRAME_ROLES.includes(roleOf(index) as never) ? [index] : [],
+  );
+  if (frameImages.length > 0 && referenceItems.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: at(referenceItems[0]!, 'role'),
+      message: 'first_frame/last_frame images cannot be mixed with reference images, videos or audio',
+    });
+  }
+  for (const role of FRAME_ROLES) {
+    const withRole = images.filter((index) => roleOf(index) === role);
+    if (withRole.length > 1) {
+      ctx.addIssue({ code: 'custom', path: at(withRole[1]!, 'role'), message: `only one image may be the ${role}` });
+    }
+  }
+  const lastFrame = images.find((index) => roleOf(index) === 'last_frame');
+  if (lastFrame !== undefined && !images.some((index) => roleOf(index) === 'first_frame')) {
+    ctx.addIssue({ code: 'custom', path: at(lastFrame, 'role'), message: 'a last_frame needs a first_frame' });
+  }
+}
+
+export function createProviderRequestSchema(models: readonly string[] = DEFAULT_MODELS) {
+  return z.strictObject(providerShape(models)).superRefine(checkContentRules);
+}
+
+/** POST /jobs: the provider body plus our own optional metadata. */
+export function createJobRequestSchema(models: readonly string[] = DEFAULT_MODELS) {
+  return z.strictObject({ ...providerShape(models), metadata: metadata.optional() }).superRefine(checkContentRules);
+}
+
+export type ProviderRequest = z.output<ReturnType<typeof createProviderRequestSchema>>;
+export type JobRequestInput = z.input<ReturnType<typeof createJobRequestSchema>>;
+export type JobRequest = z.output<ReturnType<typeof createJobRequestSchema>>;
+
+/** The path of an issue about the body as a whole (not JSON object, wrong type). */
+export const BODY_PATH = 'body';
+
+/** `content[1].image_url.url` — the form users and docs write paths in. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return BODY_PATH;
+  return path
+    .map((segment, index) =>
+      typeof segment === 'number' ? `[${segment}]` : `${index === 0 ? '' : '.'}${String(segment)}`,
+    )
+    .join('');
+}
+
+export function toFieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: formatIssuePath([...issue.path, key]), message: 'unknown field' }))
+      : [{ path: formatIssuePath(issue.path), message: issue.message }],
+  );
+}
+
+/** Parses or throws a ValidationError naming every offending field. */
+export function parseWith<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new ValidationError(toFieldIssues(result.error));
+  return result.data;
+}
+
+/** The provider's warnings we pass back to the caller instead of failing the request. */
+export function requestWarnings(request: Pick<ProviderRequest, 'tools' | 'content'>): string[] {
+  const usesWebSearch = request.tools?.some((tool) => tool.type === 'web_search') ?? false;
+  const hasMedia = request.content.some((item) => item.type !== 'text');
+  return usesWebSearch && hasMedia ? [WEB_SEARCH_WARNING] : [];
+}
+
+/** Splits our job body into what goes to the provider and what stays with us. */
+export function splitJobRequest(request: JobRequest): { providerRequest: ProviderRequest; metadata?: Record<string, string> } {
+  const { metadata: jobMetadata, ...providerRequest } = request;
+  return jobMetadata ? { providerRequest, metadata: jobMetadata } : { providerRequest };
+}

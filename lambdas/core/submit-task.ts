@@ -1,0 +1,36 @@
+import type { WorkflowInput } from './job.js';
+import { nextPollSeconds } from './poll-policy.js';
+import type { PollState } from './poll-state.js';
+import type { ProviderClient } from './provider-client.js';
+import type { ProviderRequest } from './request-schema.js';
+
+export interface SubmitTaskDeps {
+  provider: ProviderClient;
+  loadRequest: (requestKey: string) => Promise<ProviderRequest>;
+  now: () => Date;
+  random: () => number;
+}
+
+/** Creates the provider task once; its errors say whether a retry is safe (see provider-client). */
+export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Promise<PollState> {
+  const request = await deps.loadRequest(input.requestKey);
+  const { taskId } = await deps.provider.createTask(request);
+  const submittedAt = deps.now();
+  return {
+    providerTaskId: taskId,
+    submittedAt: submittedAt.toISOString(),
+    jobStatus: 'SUBMITTED',
+    providerStatus: 'SUBMITTED',
+    progress: 0,
+    polls: 0,
+    waitSeconds: nextPollSeconds({
+      shape: input.shape,
+      elapsedSeconds: 0,
+      phase: 'submitted',
+      remainingSeconds: (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000,
+      random: deps.random(),
+    }),
+    checkedAt: submittedAt.toISOString(),
+    changed: true,
+  };
+}

@@ -1,0 +1,33 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import { createS3Client } from './core/aws-clients.js';
+import { booleanFlag, readEnv } from './core/env.js';
+import type { WorkflowInput } from './core/job.js';
+import type { PollState } from './core/poll-state.js';
+import { providerClientFromEnv } from './core/provider-env.js';
+import { createRequestStore } from './core/request-store.js';
+import { submitTask } from './core/submit-task.js';
+
+const env = readEnv(z.object({ VIDEO_BUCKET: z.string().min(1), S3_FORCE_PATH_STYLE: booleanFlag }));
+const logger = new Logger({ serviceName: 'video-pipeline-submit-task' });
+const provider = providerClientFromEnv();
+const requests = createRequestStore(createS3Client(env.S3_FORCE_PATH_STYLE), env.VIDEO_BUCKET);
+
+export async function handler(input: WorkflowInput): Promise<PollState> {
+  logger.appendKeys({ jobId: input.jobId });
+  try {
+    const state = await submitTask(input, {
+      provider,
+      loadRequest: requests.load,
+      now: () => new Date(),
+      random: Math.random,
+    });
+    logger.info('provider task created', { providerTaskId: state.providerTaskId, waitSeconds: state.waitSeconds });
+    return state;
+  } catch (error) {
+    logger.error('submit failed', error as Error);
+    throw error;
+  } finally {
+    logger.removeKeys(['jobId']);
+  }
+}

@@ -1,0 +1,310 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  JitterType,
+  JsonPath,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+  TaskInput,
+  Timeout,
+  Wait,
+  WaitTime,
+  type IChainable,
+  type INextable,
+  type RetryProps,
+  type TaskStateBase,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { DynamoAttributeValue, DynamoUpdateItem, LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { HouseFunction } from './house-function.js';
+
+/**
+ * The Lambda task states and the handler file each one runs. The local stack binds the same names
+ * to the same handlers, so this list is the single place they are paired.
+ */
+export const WORKFLOW_TASK_HANDLERS = {
+  SubmitTask: 'submit-task',
+  PollTask: 'poll-task',
+  StoreVideo: 'store-video',
+  DescribeFailure: 'describe-failure',
+} as const;
+
+export const WAIT_STATE = 'WaitBeforePoll';
+
+/** DynamoDB errors a native task may hit under load; all are safe to retry. */
+export const DYNAMODB_TRANSIENT_ERRORS = [
+  'DynamoDB.ProvisionedThroughputExceededException',
+  'DynamoDB.RequestLimitExceeded',
+  'DynamoDB.ThrottlingException',
+  'DynamoDB.InternalServerErrorException',
+];
+
+export interface GenerationWorkflowProps {
+  table: ITable;
+  bucket: IBucket;
+  providerApiKey: ISecret;
+  providerBaseUrl: string;
+  /** Upper bound on a job from creation to its last poll; the execution gets a margin on top for the copy. */
+  jobDeadline: Duration;
+}
+
+const backoff = (errors: string[], maxAttempts: number): RetryProps => ({
+  errors,
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts,
+  maxDelay: Duration.seconds(60),
+  jitterStrategy: JitterType.FULL,
+});
+
+const text = (path: string) => DynamoAttributeValue.fromString(JsonPath.stringAt(path));
+const number = (path: string) => DynamoAttributeValue.numberFromString(JsonPath.jsonToString(JsonPath.numberAt(path)));
+const literal = (value: string) => DynamoAttributeValue.fromString(value);
+
+/** The Standard state machine that takes one job from submission to a stored MP4 (or a recorded failure). */
+export class GenerationWorkflow extends Construct {
+  public readonly stateMachine: StateMachine;
+  public readonly functions: Record<keyof typeof WORKFLOW_TASK_HANDLERS, HouseFunction>;
+
+  constructor(scope: Construct, id: string, props: GenerationWorkflowProps) {
+    super(scope, id);
+    const providerEnv = {
+      PROVIDER_BASE_URL: props.providerBaseUrl,
+      PROVIDER_API_KEY_SECRET_ID: props.providerApiKey.secretArn,
+    };
+    this.functions = {
+      SubmitTask: new HouseFunction(this, 'SubmitTaskFunction', {
+        handlerFile: WORKFLOW_TASK_HANDLERS.SubmitTask,
+        // The provider may hold a create open for minutes; our client gives up at 300 s.
+        timeout: Duration.seconds(330),
+        environment: { ...providerEnv, VIDEO_BUCKET: props.bucket.bucketName },
+      }),
+      PollTask: new HouseFunction(this, 'PollTaskFunction', {
+        handlerFile: WORKFLOW_TASK_HANDLERS.PollTask,
+        timeout: Duration.seconds(45),
+        environment: providerEnv,
+      }),
+      StoreVideo: new HouseFunction(this, 'StoreVideoFunction', {
+        handlerFile: WORKFLOW_TASK_HANDLERS.StoreVideo,
+        timeout: Duration.minutes(15),
+        memorySize: 512,
+        environment: { VIDEO_BUCKET: props.bucket.bucketName },
+      }),
+      DescribeFailure: new HouseFunction(this, 'DescribeFailureFunction', {
+        handlerFile: WORKFLOW_TASK_HANDLERS.DescribeFailure,
+        memorySize: 128,
+        timeout: Duration.seconds(10),
+      }),
+    };
+    props.providerApiKey.grantRead(this.functions.SubmitTask);
+    props.providerApiKey.grantRead(this.functions.PollTask);
+    props.bucket.grantRead(this.functions.SubmitTask, 'requests/*');
+    props.bucket.grantReadWrite(this.functions.StoreVideo, 'videos/*');
+
+    const table = props.table;
+    const jobKey = { jobId: text('$.jobId') };
+    const statusName = { '#status': 'status' };
+
+    const jobNotRecorded = new Fail(this, 'JobNotRecorded', {
+      error: 'JOB_NOT_RECORDED',
+      cause: 'the final status of the job could not be written',
+    });
+
+    const recordFailed = new DynamoUpdateItem(this, 'RecordFailed', {
+      table,
+      key: jobKey,
+      updateExpression: 'SET #status = :failed, #error = :error, finishedAt = :at, updatedAt = :at',
+      conditionExpression: '#status IN (:queued, :submitted, :running)',
+      expressionAttributeNames: { ...statusName, '#error': 'error' },
+      expressionAttributeValues: {
+        ':failed': literal('FAILED'),
+        ':queued': literal('QUEUED'),
+        ':submitted': literal('SUBMITTED'),
+        ':running': literal('RUNNING'),
+        ':error': DynamoAttributeValue.fromMap({ code: text('$.failure.code'), message: text('$.failure.message') }),
+        ':at': text('$.failure.failedAt'),
+      },
+      resultPath: JsonPath.DISCARD,
+    });
+    const recordTimedOut = new DynamoUpdateItem(this, 'RecordTimedOut', {
+      table,
+      key: jobKey,
+      updateExpression: 'SET #status = :timedOut, #error = :error, finishedAt = :at, updatedAt = :at',
+      conditionExpression: '#status IN (:queued, :submitted, :running)',
+      expressionAttributeNames: { ...statusName, '#error': 'error' },
+      expressionAttributeValues: {
+        ':timedOut': literal('TIMED_OUT'),
+        ':queued': literal('QUEUED'),
+        ':submitted': literal('SUBMITTED'),
+        ':running': literal('RUNNING'),
+        ':error': DynamoAttributeValue.fromMap({ code: text('$.failure.code'), message: text('$.failure.message') }),
+        ':at': text('$.failure.failedAt'),
+      },
+      resultPath: JsonPath.DISCARD,
+    });
+    for (const record of [recordFailed, recordTimedOut]) {
+      record.addRetry(backoff(DYNAMODB_TRANSIENT_ERRORS, 5));
+      record.addCatch(jobNotRecorded, { resultPath: '$.recordError' });
+    }
+    recordFailed.next(new Fail(this, 'JobFailed', { error: 'JOB_FAILED', cause: 'the job ended FAILED; see its record' }));
+    recordTimedOut.next(
+      new Fail(this, 'JobTimedOut', { error: 'JOB_TIMED_OUT', cause: 'the job passed its deadline; see its record' }),
+    );
+
+    const describeFailure = new LambdaInvoke(this, 'DescribeFailure', {
+      lambdaFunction: this.functions.DescribeFailure,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({ error: JsonPath.objectAt('$.error') }),
+      resultPath: '$.failure',
+      taskTimeout: Timeout.duration(Duration.seconds(15)),
+    });
+    describeFailure.addCatch(jobNotRecorded, { resultPath: '$.recordError' });
+    describeFailure.next(
+      new Choice(this, 'IsTimedOut')
+        .when(Condition.stringEquals('$.failure.status', 'TIMED_OUT'), recordTimedOut)
+        .otherwise(recordFailed),
+    );
+
+    const catchInto = (task: TaskStateBase) => task.addCatch(describeFailure, { resultPath: '$.error' });
+
+    const submit = new LambdaInvoke(this, 'SubmitTask', {
+      lambdaFunction: this.functions.SubmitTask,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({
+        jobId: JsonPath.stringAt('$.jobId'),
+        requestKey: JsonPath.stringAt('$.requestKey'),
+        shape: JsonPath.objectAt('$.shape'),
+        deadlineAt: JsonPath.stringAt('$.deadlineAt'),
+      }),
+      resultPath: '$.poll',
+      taskTimeout: Timeout.duration(Duration.seconds(340)),
+    });
+    // Only failures where the provider surely did not take the request: a blind retry could bill twice.
+    submit.addRetry(backoff(['PROVIDER_UNAVAILABLE'], 5));
+    catchInto(submit);
+
+    const recordSubmitted = new DynamoUpdateItem(this, 'RecordSubmitted', {
+      table,
+      key: jobKey,
+      updateExpression: 'SET #status = :submitted, providerTaskId = :taskId, submittedAt = :at, updatedAt = :at',
+      conditionExpression: '#status = :queued',
+      expressionAttributeNames: statusName,
+      expressionAttributeValues: {
+        ':submitted': literal('SUBMITTED'),
+        ':queued': literal('QUEUED'),
+        ':taskId': text('$.poll.providerTaskId'),
+        ':at': text('$.poll.submittedAt'),
+      },
+      resultPath: JsonPath.DISCARD,
+    });
+
+    const wait = new Wait(this, WAIT_STATE, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
+
+    const poll = new LambdaInvoke(this, 'PollTask', {
+      lambdaFunction: this.functions.PollTask,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({
+        jobId: JsonPath.stringAt('$.jobId'),
+        shape: JsonPath.objectAt('$.shape'),
+        deadlineAt: JsonPath.stringAt('$.deadlineAt'),
+        poll: JsonPath.objectAt('$.poll'),
+      }),
+      resultPath: '$.poll',
+      taskTimeout: Timeout.duration(Duration.seconds(60)),
+    });
+    poll.addRetry(backoff(['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE', 'States.Timeout'], 6));
+    catchInto(poll);
+
+    const recordProgress = new DynamoUpdateItem(this, 'RecordProgress', {
+      table,
+      key: jobKey,
+      updateExpression: 'SET #status = :status, progress = :progress, polls = :polls, updatedAt = :at',
+      // Progress only moves forward, and a finished job is never touched.
+      conditionExpression: '#status IN (:submitted, :running) AND (attribute_not_exists(progress) OR progress <= :progress)',
+      expressionAttributeNames: statusName,
+      expressionAttributeValues: {
+        ':status': text('$.poll.jobStatus'),
+        ':progress': number('$.poll.progress'),
+        ':polls': number('$.poll.polls'),
+        ':submitted': literal('SUBMITTED'),
+        ':running': literal('RUNNING'),
+        ':at': text('$.poll.checkedAt'),
+      },
+      resultPath: JsonPath.DISCARD,
+    });
+
+    const store = new LambdaInvoke(this, 'StoreVideo', {
+      lambdaFunction: this.functions.StoreVideo,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({
+        jobId: JsonPath.stringAt('$.jobId'),
+        videoUrl: JsonPath.stringAt('$.poll.videoUrl'),
+        submittedAt: JsonPath.stringAt('$.poll.submittedAt'),
+      }),
+      resultPath: '$.output',
+      taskTimeout: Timeout.duration(Duration.minutes(16)),
+    });
+    store.addRetry(backoff(['VIDEO_COPY_FAILED', 'States.Timeout'], 4));
+    catchInto(store);
+
+    const recordSucceeded = new DynamoUpdateItem(this, 'RecordSucceeded', {
+      table,
+      key: jobKey,
+      updateExpression:
+        'SET #status = :succeeded, progress = :hundred, polls = :polls, #output = :output, finishedAt = :at, updatedAt = :at',
+      conditionExpression: '#status IN (:submitted, :running)',
+      expressionAttributeNames: { ...statusName, '#output': 'output' },
+      expressionAttributeValues: {
+        ':succeeded': literal('SUCCEEDED'),
+        ':hundred': DynamoAttributeValue.fromNumber(100),
+        ':polls': number('$.poll.polls'),
+        ':submitted': literal('SUBMITTED'),
+        ':running': literal('RUNNING'),
+        ':output': DynamoAttributeValue.fromMap({
+          bucket: text('$.output.bucket'),
+          key: text('$.output.key'),
+          bytes: number('$.output.bytes'),
+          contentType: text('$.output.contentType'),
+          sha256: text('$.output.sha256'),
+        }),
+        ':at': text('$.output.storedAt'),
+      },
+      resultPath: JsonPath.DISCARD,
+    });
+
+    for (const record of [recordSubmitted, recordProgress, recordSucceeded]) {
+      record.addRetry(backoff(DYNAMODB_TRANSIENT_ERRORS, 5));
+      catchInto(record);
+    }
+
+    const definition: IChainable & INextable = submit;
+    submit.next(recordSubmitted).next(wait).next(poll).next(
+      new Choice(this, 'IsVideoReady')
+        .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), store.next(recordSucceeded))
+        .when(Condition.booleanEquals('$.poll.changed', true), recordProgress.next(wait))
+        .otherwise(wait),
+    );
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(definition),
+      // Polls stop at the job deadline; the margin covers the copy of a finished video.
+      timeout: props.jobDeadline.plus(Duration.minutes(45)),
+      tracingEnabled: true,
+      logs: {
+        destination: new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.ONE_MONTH }),
+        level: LogLevel.ERROR,
+        includeExecutionData: false,
+      },
+    });
+    props.table.grantWriteData(this.stateMachine);
+  }
+}

@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+
+export const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
+
+export interface HouseFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture'> {
+  /** File name under lambdas/, without extension. */
+  handlerFile: string;
+}
+
+/**
+ * Every function of the pipeline: Node 24 on arm64 (cheaper per GB-second), X-Ray tracing,
+ * a log group with retention, and an esbuild bundle that is minified ESM with source maps.
+ */
+export class HouseFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    const { handlerFile, environment, bundling, ...rest } = props;
+    super(scope, id, {
+      entry: `${LAMBDAS_DIR}${handlerFile}.ts`,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...environment },
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        // ESM bundles need require() for the few CommonJS dependencies that still call it.
+        banner: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
+        ...bundling,
+      },
+      ...rest,
+    });
+  }
+}

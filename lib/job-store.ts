@@ -1,0 +1,47 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export const STATUS_INDEX = 'byStatus';
+
+export interface JobStoreProps {
+  /** Keep the table and bucket when the stack is deleted (production) or not (a trial stack). */
+  retainData: boolean;
+}
+
+/** The Jobs table and the video bucket, with secure defaults. */
+export class JobStore extends Construct {
+  public readonly table: Table;
+  public readonly bucket: Bucket;
+
+  constructor(scope: Construct, id: string, props: JobStoreProps) {
+    super(scope, id);
+    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.table = new Table(this, 'Jobs', {
+      partitionKey: { name: 'jobId', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.retainData,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: STATUS_INDEX,
+      partitionKey: { name: 'status', type: AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+    this.bucket = new Bucket(this, 'Videos', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      autoDeleteObjects: !props.retainData,
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'expire-request-bodies', prefix: 'requests/', expiration: Duration.days(30) },
+      ],
+    });
+  }
+}

@@ -1,0 +1,24 @@
+import { Duration } from 'aws-cdk-lib';
+import { z } from 'zod';
+import type { PipelineConfig } from './video-pipeline-stack.js';
+
+/** CDK context values, checked once; constructs only ever see the typed result. */
+const contextSchema = z.object({
+  providerBaseUrl: z.url().default('https://www.anyfast.ai'),
+  providerModels: z.array(z.string().min(1)).min(1).default(['seedance-fast']),
+  providerApiKeySecretName: z.string().min(1).default('video-pipeline/provider-api-key'),
+  jobDeadlineMinutes: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  retainData: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(true),
+});
+
+export function pipelineConfigFrom(tryGetContext: (key: string) => unknown): PipelineConfig {
+  const raw = Object.fromEntries(Object.keys(contextSchema.shape).map((key) => [key, tryGetContext(key)]));
+  const context = contextSchema.parse(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)));
+  return {
+    providerBaseUrl: context.providerBaseUrl,
+    providerModels: context.providerModels,
+    providerApiKeySecretName: context.providerApiKeySecretName,
+    jobDeadline: Duration.minutes(context.jobDeadlineMinutes),
+    retainData: context.retainData,
+  };
+}

@@ -1,0 +1,22 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { pipelineConfigFrom } from '../lib/pipeline-config.js';
+import { VideoPipelineStack } from '../lib/video-pipeline-stack.js';
+
+export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+
+/**
+ * Synthesizes the real stack in-process, the one `cdk deploy` ships, so the local stack runs the
+ * very state machine and function settings AWS gets. Bundling is skipped (the local stack imports
+ * the handler sources) and so is the slow CloudFormation schema check (the infra tests keep it on).
+ */
+export function synthesizePipelineTemplate(context: Record<string, unknown> = {}): CfnTemplate {
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    builtinCloudFormationValidation: false,
+  } as ConstructorParameters<typeof App>[0]);
+  const stack = new VideoPipelineStack(app, 'VideoPipeline', {
+    config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
+  });
+  return Template.fromStack(stack).toJSON() as CfnTemplate;
+}

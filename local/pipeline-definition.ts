@@ -1,0 +1,36 @@
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { CfnTemplate } from './cloud-assembly.js';
+import { localPhysicalName, logicalIdsOfType, onlyLogicalIdOfType, resolveIntrinsics } from './template-resolver.js';
+
+/** What the local stack needs from the synthesized template: the ASL, the names, each function's environment. */
+export interface PipelineDefinition {
+  asl: StateMachineDefinition;
+  stateMachineArn: string;
+  tableName: string;
+  bucketName: string;
+  /** The union of every function's environment, intrinsics resolved to local names. */
+  functionEnvironment: Record<string, string>;
+}
+
+export function pipelineDefinitionFrom(template: CfnTemplate): PipelineDefinition {
+  const stateMachineId = onlyLogicalIdOfType(template, 'AWS::StepFunctions::StateMachine');
+  const definitionString = resolveIntrinsics(template, template.Resources[stateMachineId]!.Properties!.DefinitionString);
+  const functionEnvironment: Record<string, string> = {};
+  for (const logicalId of logicalIdsOfType(template, 'AWS::Lambda::Function')) {
+    const properties = template.Resources[logicalId]!.Properties as { Environment?: { Variables?: Record<string, unknown> } };
+    const variables = resolveIntrinsics(template, properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(variables)) {
+      if (name in functionEnvironment && functionEnvironment[name] !== String(value)) {
+        throw new Error(`functions disagree on ${name}: ${functionEnvironment[name]} vs ${String(value)}`);
+      }
+      functionEnvironment[name] = String(value);
+    }
+  }
+  return {
+    asl: JSON.parse(String(definitionString)) as StateMachineDefinition,
+    stateMachineArn: String(resolveIntrinsics(template, { Ref: stateMachineId })),
+    tableName: localPhysicalName(template, onlyLogicalIdOfType(template, 'AWS::DynamoDB::Table')),
+    bucketName: localPhysicalName(template, onlyLogicalIdOfType(template, 'AWS::S3::Bucket')),
+    functionEnvironment,
+  };
+}

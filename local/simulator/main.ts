@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { startProviderSimulator } from './server.js';
+
+/** `npm run simulator`: the provider simulator on its own, for trying clients against it by hand. */
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+const apiKey = process.env.PROVIDER_API_KEY || 'local-provider-key';
+const simulator = await startProviderSimulator({
+  apiKey,
+  port: numberFromEnv('PORT', 4010),
+  timeScale: numberFromEnv('LOCAL_TIME_SCALE', 1),
+  dataDir: join(process.env.LOCAL_DATA_DIR || '.local', 'simulator'),
+});
+console.log(`Provider simulator ready at ${simulator.url} (key: ${apiKey})`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    // A second Ctrl-C while renders are being stopped should not wait any longer.
+    if (stopping) process.exit(130);
+    stopping = true;
+    simulator.stop().then(
+      () => console.log('Provider simulator stopped'),
+      (error: unknown) => {
+        console.error(error);
+        process.exitCode = 1;
+      },
+    );
+  });
+}

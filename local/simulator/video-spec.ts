@@ -1,0 +1,76 @@
+import { RATIOS, type ProviderRequest } from '../../lambdas/core/request-schema.js';
+import { readImageSize } from './image-size.js';
+
+/** What the simulator renders for a request: the clip a real provider would have returned. */
+export interface VideoSpec {
+  width: number;
+  height: number;
+  durationSeconds: number;
+  /** The ratio the frame was made with; `adaptive` is resolved to one of the fixed ratios. */
+  ratio: FixedRatio;
+  audio: boolean;
+  watermark: boolean;
+  prompt: string;
+}
+
+export type FixedRatio = Exclude<(typeof RATIOS)[number], 'adaptive'>;
+
+export const FRAMES_PER_SECOND = 24;
+/** What the provider picks for `duration: -1` ("the model decides"). */
+export const MODEL_CHOSEN_DURATION_SECONDS = 5;
+const FALLBACK_RATIO: FixedRatio = '16:9';
+
+const FIXED_RATIOS = RATIOS.filter((ratio): ratio is FixedRatio => ratio !== 'adaptive');
+
+function ratioValue(ratio: FixedRatio): number {
+  const [width, height] = ratio.split(':').map(Number);
+  return width! / height!;
+}
+
+export function durationSeconds(request: Pick<ProviderRequest, 'duration'>): number {
+  return request.duration === -1 ? MODEL_CHOSEN_DURATION_SECONDS : request.duration;
+}
+
+export function frameHeight(resolution: ProviderRequest['resolution']): number {
+  return resolution === '720p' ? 720 : 480;
+}
+
+/** libx264 with yuv420p needs even sides. */
+export function frameWidth(height: number, ratio: FixedRatio): number {
+  return Math.round((height * ratioValue(ratio)) / 2) * 2;
+}
+
+export function promptOf(request: Pick<ProviderRequest, 'content'>): string {
+  return request.content.find((item) => item.type === 'text')?.text ?? '';
+}
+
+/**
+ * The provider's `adaptive` picks one of its own ratios, so the image's aspect is snapped to the
+ * nearest listed ratio (compared in log space, where 2:1 and 1:2 are equally far from 1:1). That
+ * also keeps a 100:1 banner from asking ffmpeg for a 48000-pixel-wide frame.
+ */
+function nearestRatio(aspect: number): FixedRatio {
+  const distance = (ratio: FixedRatio) => Math.abs(Math.log(ratioValue(ratio) / aspect));
+  return FIXED_RATIOS.reduce((best, ratio) => (distance(ratio) < distance(best) ? ratio : best));
+}
+
+async function resolveRatio(request: ProviderRequest, signal: AbortSignal): Promise<FixedRatio> {
+  if (request.ratio !== 'adaptive') return request.ratio;
+  const image = request.content.find((item) => item.type === 'image_url');
+  const size = image ? await readImageSize(image.image_url.url, signal) : undefined;
+  return size ? nearestRatio(size.width / size.height) : FALLBACK_RATIO;
+}
+
+export async function planVideo(request: ProviderRequest, signal: AbortSignal): Promise<VideoSpec> {
+  const ratio = await resolveRatio(request, signal);
+  const height = frameHeight(request.resolution);
+  return {
+    width: frameWidth(height, ratio),
+    height,
+    durationSeconds: durationSeconds(request),
+    ratio,
+    audio: request.generate_audio,
+    watermark: request.watermark,
+    prompt: promptOf(request),
+  };
+}

@@ -1,0 +1,167 @@
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+  type RunOptions,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './template-resolver.js';
+
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface ExecutionRecord {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: ExecutionStatus;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  startDate: Date;
+  stopDate?: Date;
+}
+
+export class ExecutionAlreadyExistsError extends Error {
+  override readonly name = 'ExecutionAlreadyExists';
+}
+
+export class ExecutionDoesNotExistError extends Error {
+  override readonly name = 'ExecutionDoesNotExist';
+}
+
+export class StateMachineDoesNotExistError extends Error {
+  override readonly name = 'StateMachineDoesNotExist';
+}
+
+export interface EngineOptions {
+  stateMachineArn: string;
+  definition: StateMachineDefinition;
+  /** Task state name → what runs it in-process. */
+  taskHandlers: Record<string, TaskHandler>;
+  /** Multiplies every Wait and Retry interval; 1 keeps the definition's own times. */
+  timeScale: number;
+}
+
+interface Running {
+  record: ExecutionRecord;
+  abort: () => void;
+  settled: Promise<void>;
+}
+
+/**
+ * Runs executions of one state machine with aws-local-stepfunctions and keeps their records the
+ * way Step Functions reports them (StartExecution is idempotent for the same name and input).
+ */
+export class StepFunctionsEngine {
+  private readonly machine: StateMachine;
+  private readonly executions = new Map<string, Running>();
+  private readonly retryIntervals: Record<string, number[]>;
+
+  constructor(private readonly options: EngineOptions) {
+    this.machine = new StateMachine(options.definition);
+    this.retryIntervals = Object.fromEntries(
+      Object.entries(options.definition.States).flatMap(([name, state]) => {
+        const retry = (state as { Retry?: { IntervalSeconds?: number }[] }).Retry;
+        return retry ? [[name, retry.map((retrier) => (retrier.IntervalSeconds ?? 1) * 1000 * options.timeScale)]] : [];
+      }),
+    );
+  }
+
+  get stateMachineArn(): string {
+    return this.options.stateMachineArn;
+  }
+
+  startExecution(stateMachineArn: string, name: string, input: string): ExecutionRecord {
+    if (stateMachineArn !== this.options.stateMachineArn) throw new StateMachineDoesNotExistError(`no state machine ${stateMachineArn}`);
+    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineArn.split(':').pop()}:${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      if (existing.record.status === 'RUNNING' && existing.record.input === input) return existing.record;
+      throw new ExecutionAlreadyExistsError(`execution ${executionArn} already exists`);
+    }
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachineArn,
+      name,
+      status: 'RUNNING',
+      input,
+      startDate: new Date(),
+    };
+    const run = this.machine.run(JSON.parse(input), { overrides: this.overridesFor() });
+    const settled = run.result.then(
+      (output: unknown) => this.finish(record, 'SUCCEEDED', { output: JSON.stringify(output) }),
+      (error: unknown) => this.finish(record, ...describeRunError(error)),
+    );
+    this.executions.set(executionArn, { record, abort: run.abort, settled });
+    return record;
+  }
+
+  describeExecution(executionArn: string): ExecutionRecord {
+    const running = this.executions.get(executionArn);
+    if (!running) throw new ExecutionDoesNotExistError(`no execution ${executionArn}`);
+    return running.record;
+  }
+
+  stopExecution(executionArn: string, error?: string, cause?: string): ExecutionRecord {
+    const running = this.executions.get(executionArn);
+    if (!running) throw new ExecutionDoesNotExistError(`no execution ${executionArn}`);
+    if (running.record.status === 'RUNNING') {
+      this.finish(running.record, 'ABORTED', { ...(error ? { error } : {}), ...(cause ? { cause } : {}) });
+      running.abort();
+    }
+    return running.record;
+  }
+
+  /** Aborts what still runs and waits until every execution has settled. */
+  async close(): Promise<void> {
+    for (const { record } of this.executions.values()) {
+      if (record.status === 'RUNNING') this.stopExecution(record.executionArn, 'LocalStackStopped');
+    }
+    await Promise.all([...this.executions.values()].map((running) => running.settled));
+  }
+
+  private finish(record: ExecutionRecord, status: ExecutionStatus, details: Partial<ExecutionRecord>): void {
+    if (record.status !== 'RUNNING') return;
+    Object.assign(record, details, { status, stopDate: new Date() });
+  }
+
+  private overridesFor(): NonNullable<RunOptions['overrides']> {
+    // Waits read their seconds from the last task result that carried them (`waitSeconds`), scaled.
+    let lastWaitSeconds: number | undefined;
+    const taskResourceLocalHandlers = Object.fromEntries(
+      Object.entries(this.options.taskHandlers).map(([stateName, handler]) => [
+        stateName,
+        async (input: unknown) => {
+          const result = (await handler(input)) as never;
+          const waitSeconds = (result as { waitSeconds?: unknown } | null)?.waitSeconds;
+          if (typeof waitSeconds === 'number') lastWaitSeconds = waitSeconds;
+          return result;
+        },
+      ]),
+    );
+    if (this.options.timeScale === 1) return { taskResourceLocalHandlers };
+    const scale = this.options.timeScale;
+    const definition = this.options.definition;
+    const waitTimeOverrides = new Proxy({} as Record<string, number>, {
+      get: (_target, stateName) => {
+        const state = definition.States[String(stateName)] as { Type?: string; Seconds?: number } | undefined;
+        if (state?.Type !== 'Wait') return undefined;
+        const seconds = state.Seconds ?? lastWaitSeconds ?? 0;
+        return seconds * 1000 * scale;
+      },
+    });
+    return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides: this.retryIntervals };
+  }
+}
+
+function describeRunError(error: unknown): [ExecutionStatus, Partial<ExecutionRecord>] {
+  if (error instanceof ExecutionAbortedError) return ['ABORTED', {}];
+  if (error instanceof ExecutionTimeoutError) return ['TIMED_OUT', { error: 'States.Timeout' }];
+  const cause = error instanceof ExecutionError ? error.cause : error;
+  const name = cause instanceof Error ? cause.name : 'States.Runtime';
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return ['FAILED', { error: name, cause: message }];
+}

@@ -1,0 +1,72 @@
+import type { CfnTemplate } from './cloud-assembly.js';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+const PSEUDO_PARAMETERS: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': LOCAL_REGION,
+  'AWS::AccountId': LOCAL_ACCOUNT,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
+/** The local name of each resource: its logical id, lower-cased for S3 (bucket names must be). */
+export function localPhysicalName(template: CfnTemplate, logicalId: string): string {
+  const type = template.Resources[logicalId]?.Type;
+  return type === 'AWS::S3::Bucket' ? logicalId.toLowerCase() : logicalId;
+}
+
+function localArn(template: CfnTemplate, logicalId: string): string {
+  const type = template.Resources[logicalId]?.Type;
+  const name = localPhysicalName(template, logicalId);
+  switch (type) {
+    case 'AWS::Lambda::Function':
+      return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
+    case 'AWS::StepFunctions::StateMachine':
+      return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
+    case 'AWS::DynamoDB::Table':
+      return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
+    case 'AWS::S3::Bucket':
+      return `arn:aws:s3:::${name}`;
+    default:
+      throw new Error(`no local ARN for ${logicalId} (${type ?? 'not in the template'})`);
+  }
+}
+
+/**
+ * Turns CloudFormation intrinsics (Ref, Fn::GetAtt, Fn::Join) into the plain values they take in the
+ * local stack. Only what the template actually uses is supported; anything else fails loudly.
+ */
+export function resolveIntrinsics(template: CfnTemplate, value: unknown): unknown {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(template, item));
+  const object = value as Record<string, unknown>;
+  if ('Ref' in object) {
+    const ref = object.Ref as string;
+    if (ref in PSEUDO_PARAMETERS) return PSEUDO_PARAMETERS[ref];
+    const type = template.Resources[ref]?.Type;
+    return type === 'AWS::StepFunctions::StateMachine' ? localArn(template, ref) : localPhysicalName(template, ref);
+  }
+  if ('Fn::GetAtt' in object) {
+    const [logicalId, attribute] = object['Fn::GetAtt'] as [string, string];
+    if (attribute !== 'Arn') throw new Error(`unsupported Fn::GetAtt ${logicalId}.${attribute}`);
+    return localArn(template, logicalId);
+  }
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    return parts.map((part) => String(resolveIntrinsics(template, part))).join(separator);
+  }
+  return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, resolveIntrinsics(template, item)]));
+}
+
+export function logicalIdsOfType(template: CfnTemplate, type: string): string[] {
+  return Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([logicalId]) => logicalId);
+}
+
+export function onlyLogicalIdOfType(template: CfnTemplate, type: string): string {
+  const ids = logicalIdsOfType(template, type);
+  if (ids.length !== 1) throw new Error(`expected one ${type} in the template, found ${ids.length}`);
+  return ids[0]!;
+}

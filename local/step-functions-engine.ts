@@ -99,6 +99,10 @@ export class StepFunctionsEngine {
     return record;
   }
 
+  listExecutions(): ExecutionRecord[] {
+    return [...this.executions.values()].map((running) => running.record);
+  }
+
   describeExecution(executionArn: string): ExecutionRecord {
     const running = this.executions.get(executionArn);
     if (!running) throw new ExecutionDoesNotExistError(`no execution ${executionArn}`);

@@ -57,7 +57,8 @@ export async function bindTaskStates(definition: StateMachineDefinition, dynamod
     }
     const handlerFile = WORKFLOW_TASK_HANDLERS[stateName as keyof typeof WORKFLOW_TASK_HANDLERS];
     if (!handlerFile) throw new Error(`state ${stateName} (${resource}) has no local binding`);
-    const module = (await import(`../lambdas/${handlerFile}.js`)) as { handler: TaskHandler };
+    const modulePath = new URL(`../lambdas/${handlerFile}.ts`, import.meta.url).href;
+    const module = (await import(/* @vite-ignore */ modulePath)) as { handler: TaskHandler };
     bindings[stateName] = (input) => module.handler(input);
   }
   return bindings;

@@ -1,4 +1,4 @@
-import { DeadlineExceededError, ProviderTaskFailedError } from './errors.js';
+import { DeadlineExceededError, ProviderTaskFailedError, VideoUnavailableError } from './errors.js';
 import type { RequestShape } from './job.js';
 import { nextPollSeconds } from './poll-policy.js';
 import type { PollState } from './poll-state.js';
@@ -29,6 +29,9 @@ export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promis
   const now = deps.now();
   if (snapshot.phase === 'failed') {
     throw new ProviderTaskFailedError(snapshot.failReason ?? `the provider reported ${snapshot.providerStatus}`);
+  }
+  if (snapshot.phase === 'succeeded' && !snapshot.videoUrl) {
+    throw new VideoUnavailableError(`the provider reported ${snapshot.providerStatus} for ${previous.providerTaskId} but gave no video URL`);
   }
   const remainingSeconds = (Date.parse(input.deadlineAt) - now.getTime()) / 1000;
   if (snapshot.phase !== 'succeeded' && remainingSeconds <= 0) {

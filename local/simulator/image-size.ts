@@ -71,7 +71,7 @@ function webpSize(bytes: Uint8Array, view: DataView): ImageSize | undefined {
 }
 
 /** The size from a PNG, JPEG or WebP header, or undefined when the bytes are none of these (yet). */
-export function decodeImageSize(bytes: Uint8Array): ImageSize | undefined {
+function decodeImageSize(bytes: Uint8Array): ImageSize | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length >= 8 && PNG_SIGNATURE.every((byte, index) => bytes[index] === byte)) return pngSize(bytes, view);
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8) return jpegSize(bytes, view);

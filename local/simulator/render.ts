@@ -17,6 +17,14 @@ const PROMPT_MAX_LINES = 6;
 /** DejaVu Sans averages a little over half an em per character. */
 const CHAR_WIDTH_EM = 0.55;
 const STDERR_TAIL_CHARS = 2_000;
+/**
+ * At most this many ffmpeg processes run at once: a burst of creates would otherwise start one
+ * encoder each and starve the machine. Queued renders simply finish later, and their tasks stay
+ * IN_PROGRESS until they do.
+ */
+const RENDER_SLOTS = availableParallelism();
+
+const promptFontSize = (height: number) => Math.round(height / 16);
 
 export async function defaultFfmpegPath(): Promise<string> {
   if (process.env.FFMPEG_PATH) return process.env.FFMPEG_PATH;
@@ -71,7 +79,7 @@ function ffmpegArgs(spec: VideoSpec, promptFile: string | undefined, outputFile:
         fontfile: font,
         textfile: filterValue(promptFile),
         expansion: 'none',
-        fontsize: Math.round(height / 16),
+        fontsize: promptFontSize(height),
         fontcolor: 'white',
         line_spacing: Math.round(height / 60),
         x: '(w-text_w)/2',
@@ -125,16 +133,11 @@ export interface Renderer {
   render(spec: VideoSpec, outputPath: string, signal: AbortSignal): Promise<void>;
 }
 
-/**
- * At most `concurrency` ffmpeg processes run at once (default: one per CPU): a burst of creates
- * would otherwise start one encoder each and starve the machine. Queued renders simply finish
- * later, and the task stays IN_PROGRESS until they do.
- */
-export function createRenderer(ffmpegPath: string, concurrency = availableParallelism()): Renderer {
+export function createRenderer(ffmpegPath: string): Renderer {
   let running = 0;
   const waiting: (() => void)[] = [];
   const acquire = async () => {
-    if (running >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    if (running >= RENDER_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
     else running += 1;
   };
   // A freed slot passes straight to the next waiter, so `running` only drops when none waits.
@@ -152,7 +155,7 @@ export function createRenderer(ffmpegPath: string, concurrency = availableParall
       try {
         signal.throwIfAborted();
         if (promptFile) {
-          const maxChars = Math.max(8, Math.floor((spec.width * 0.9) / ((spec.height / 16) * CHAR_WIDTH_EM)));
+          const maxChars = Math.max(8, Math.floor((spec.width * 0.9) / (promptFontSize(spec.height) * CHAR_WIDTH_EM)));
           await writeFile(promptFile, layoutPrompt(spec.prompt, maxChars, PROMPT_MAX_LINES), 'utf8');
         }
         await runFfmpeg(ffmpegPath, ffmpegArgs(spec, promptFile, partialFile), signal);

@@ -14,7 +14,7 @@ type ByteRange = { start: number; end: number };
  * outside it; undefined when the header is absent, malformed or asks for several ranges, which
  * RFC 9110 lets a server answer with the whole file.
  */
-export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
   const match = header?.trim().match(/^bytes=(\d*)-(\d*)$/);
   if (!match) return undefined;
   const [, first = '', last = ''] = match;

@@ -17,7 +17,7 @@ export type FixedRatio = Exclude<(typeof RATIOS)[number], 'adaptive'>;
 
 export const FRAMES_PER_SECOND = 24;
 /** What the provider picks for `duration: -1` ("the model decides"). */
-export const MODEL_CHOSEN_DURATION_SECONDS = 5;
+const MODEL_CHOSEN_DURATION_SECONDS = 5;
 const FALLBACK_RATIO: FixedRatio = '16:9';
 
 const FIXED_RATIOS = RATIOS.filter((ratio): ratio is FixedRatio => ratio !== 'adaptive');
@@ -31,12 +31,12 @@ export function durationSeconds(request: Pick<ProviderRequest, 'duration'>): num
   return request.duration === -1 ? MODEL_CHOSEN_DURATION_SECONDS : request.duration;
 }
 
-export function frameHeight(resolution: ProviderRequest['resolution']): number {
+function frameHeight(resolution: ProviderRequest['resolution']): number {
   return resolution === '720p' ? 720 : 480;
 }
 
 /** libx264 with yuv420p needs even sides. */
-export function frameWidth(height: number, ratio: FixedRatio): number {
+function frameWidth(height: number, ratio: FixedRatio): number {
   return Math.round((height * ratioValue(ratio)) / 2) * 2;
 }
 

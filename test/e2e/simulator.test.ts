@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProviderSimulator, type ProviderSimulator, type ResponseStyle } from '../../local/simulator/server.js';
+import { pngDataUri } from '../support/png.js';
 import { probeMp4 } from '../support/probe-mp4.js';
 
 // At this scale a default task takes about 2 s instead of about 3 minutes.
@@ -78,29 +78,6 @@ async function download(url: string): Promise<Uint8Array> {
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toBe('video/mp4');
   return new Uint8Array(await response.arrayBuffer());
-}
-
-function pngDataUri(width: number, height: number): string {
-  const chunk = (type: string, data: Buffer) => {
-    const typed = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(typed));
-    return Buffer.concat([length, typed, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth; colour type 0 (grey) stays at header[9]
-  const pixels = Buffer.alloc((width + 1) * height); // a filter byte and one grey byte per pixel, per row
-  const png = Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(pixels)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-  return `data:image/png;base64,${png.toString('base64')}`;
 }
 
 const text = (prompt: string) => ({ type: 'text', text: prompt });

@@ -50,6 +50,5 @@ export function nextPollSeconds(context: PollContext): number {
   const jittered = wait * (0.9 + 0.2 * context.random);
   const bounded = Math.min(MAX_POLL_SECONDS, Math.max(MIN_POLL_SECONDS, jittered));
   // Never sleep past the deadline: the poll after it is the one that ends the job TIMED_OUT.
-  const beforeDeadline = Math.min(bounded, Math.max(1, context.remainingSeconds));
-  return Math.max(1, Math.round(beforeDeadline));
+  return Math.max(1, Math.min(Math.round(bounded), Math.floor(context.remainingSeconds)));
 }

@@ -67,8 +67,16 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
   const fetchImpl = options.fetch ?? fetch;
   const base = options.baseUrl.replace(/\/+$/, '');
 
-  async function send(path: string, init: RequestInit, timeoutMs: number): Promise<Response> {
-    const key = await options.apiKey();
+  /** The key is read before anything is sent: failing to read it never makes a submission uncertain. */
+  async function apiKey(action: string): Promise<string> {
+    try {
+      return await options.apiKey();
+    } catch (error) {
+      throw new ProviderUnavailableError(`${action}: the provider key could not be read: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  function send(path: string, init: RequestInit, key: string, timeoutMs: number): Promise<Response> {
     return fetchImpl(`${base}${path}`, {
       ...init,
       headers: { authorization: `Bearer ${key}`, accept: 'application/json', ...init.headers },
@@ -77,11 +85,13 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
   }
 
   async function createTask(request: ProviderRequest): Promise<{ taskId: string }> {
+    const key = await apiKey('create task');
     let response: Response;
     try {
       response = await send(
         GENERATIONS_PATH,
         { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) },
+        key,
         options.createTimeoutMs ?? CREATE_TIMEOUT_MS,
       );
     } catch (error) {
@@ -107,10 +117,11 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
   }
 
   async function getTask(taskId: string): Promise<ProviderTaskSnapshot> {
+    const key = await apiKey(`get task ${taskId}`);
     let response: Response;
     let body: { text: string; json: unknown };
     try {
-      response = await send(`${GENERATIONS_PATH}/${encodeURIComponent(taskId)}`, { method: 'GET' }, options.getTimeoutMs ?? GET_TIMEOUT_MS);
+      response = await send(`${GENERATIONS_PATH}/${encodeURIComponent(taskId)}`, { method: 'GET' }, key, options.getTimeoutMs ?? GET_TIMEOUT_MS);
       body = await readJson(response);
     } catch (error) {
       throw new ProviderUnavailableError(`get task ${taskId}: ${describe(error)}`, { cause: error });

@@ -1,0 +1,335 @@
+import { App } from 'aws-cdk-lib';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
+import { VideoPipelineStack } from '../../lib/video-pipeline-stack.js';
+import {
+  allowedActions,
+  allows,
+  apiPathOf,
+  logicalIdOf,
+  onlyResourceOfType,
+  render,
+  renderedResources,
+  resourcesOfType,
+  roleIdOf,
+  statementsOfRole,
+  type CfnJson,
+  type PolicyStatement,
+} from '../support/cfn-template.js';
+
+/** The Lambda task states of the workflow; each names the function it runs in the ASL. */
+const TASK_STATES = ['SubmitTask', 'PollTask', 'StoreVideo', 'DescribeFailure'] as const;
+type TaskState = (typeof TASK_STATES)[number];
+
+let template: Template;
+let json: CfnJson;
+let tableId: string;
+let bucketId: string;
+let stateMachineId: string;
+let taskFunctionIds: Record<TaskState, string>;
+let intakeFunctionId: string;
+
+/** `${Table.Arn}` or the ARN CDK builds by hand for the native DynamoDB tasks: both are the table itself. */
+const isTableArn = (rendered: string) =>
+  rendered === `\${${tableId}.Arn}` || rendered === `arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/\${${tableId}}`;
+const isFunctionArn = (functionId: string) => (rendered: string) => rendered === `\${${functionId}.Arn}`;
+const statementsOfFunction = (functionId: string): PolicyStatement[] => statementsOfRole(json, roleIdOf(json, functionId));
+const environmentOf = (functionId: string) =>
+  ((json.Resources[functionId]!.Properties!.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+
+beforeAll(() => {
+  // Bundling skipped (no esbuild run) and the slow CloudFormation schema check off: synth.test.ts keeps it on.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  const stack = new VideoPipelineStack(app, 'VideoPipeline', {
+    config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
+  });
+  template = Template.fromStack(stack);
+  json = template.toJSON() as CfnJson;
+
+  tableId = onlyResourceOfType(json, 'AWS::DynamoDB::Table')[0];
+  bucketId = onlyResourceOfType(json, 'AWS::S3::Bucket')[0];
+  const [machineId, machine] = onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine');
+  stateMachineId = machineId;
+
+  // Which function each task state runs, read from the definition itself: `"Resource": "${<fn>.Arn}"`.
+  const asl = JSON.parse(render(machine.Properties!.DefinitionString)) as { States: Record<string, { Resource?: string }> };
+  taskFunctionIds = Object.fromEntries(
+    TASK_STATES.map((state) => {
+      const match = /^\$\{(.+)\.Arn\}$/.exec(asl.States[state]?.Resource ?? '');
+      if (!match || json.Resources[match[1]!]?.Type !== 'AWS::Lambda::Function') {
+        throw new Error(`${state} does not invoke a function of this stack: ${asl.States[state]?.Resource}`);
+      }
+      return [state, match[1]!];
+    }),
+  ) as Record<TaskState, string>;
+
+  // The intake function is the one behind the API.
+  const uri = new Capture();
+  template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', Integration: { Uri: uri } });
+  const integrated = /functions\/\$\{(.+)\.Arn\}\/invocations$/.exec(render(uri.asObject()));
+  intakeFunctionId = integrated![1]!;
+});
+
+describe('Jobs table', () => {
+  it('is keyed by jobId, on demand, with point-in-time recovery', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: 'jobId', AttributeType: 'S' }]),
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('has the byStatus GSI on status + createdAt (newest-first listing)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'status', AttributeType: 'S' },
+        { AttributeName: 'createdAt', AttributeType: 'S' },
+      ]),
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: 'byStatus',
+          KeySchema: [
+            { AttributeName: 'status', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        }),
+      ]),
+    });
+  });
+
+  it('is retained and deletion-protected by default (retainData)', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
+  });
+});
+
+describe('video bucket', () => {
+  it('blocks every kind of public access and enforces bucket-owner ownership', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+  });
+
+  it('encrypts objects at rest', () => {
+    const algorithm = new Capture();
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: Match.arrayWith([
+          Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: algorithm }) }),
+        ]),
+      },
+    });
+    expect(['AES256', 'aws:kms', 'aws:kms:dsse']).toContain(algorithm.asString());
+  });
+
+  it('has a bucket policy that denies any request not over TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: Match.arrayWith([
+              { 'Fn::GetAtt': [bucketId, 'Arn'] },
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
+            ]),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('aborts incomplete multipart uploads (a cut copy leaves no billed parts)', () => {
+    const days = new Capture();
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: days } }),
+        ]),
+      },
+    });
+    expect(days.asNumber()).toBeGreaterThanOrEqual(1);
+    expect(days.asNumber()).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('Lambda functions', () => {
+  it('every function runs Node 24 on arm64 with active X-Ray tracing', () => {
+    const functions = resourcesOfType(json, 'AWS::Lambda::Function');
+    // The four task functions and the intake function, at least: none may be missed by the check below.
+    expect(functions.map(([id]) => id)).toEqual(expect.arrayContaining([...Object.values(taskFunctionIds), intakeFunctionId]));
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+    });
+  });
+
+  it('every function logs to its own log group with a retention', () => {
+    for (const [functionId, fn] of resourcesOfType(json, 'AWS::Lambda::Function')) {
+      const logGroupId = logicalIdOf((fn.Properties!.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup);
+      expect(logGroupId, `${functionId} has no log group of its own`).toBeDefined();
+      expect(json.Resources[logGroupId!]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: expect.any(Number) } });
+    }
+  });
+
+  it('no function carries the provider key: only the secret id, and no secret is in the template', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(JSON.stringify(json)).not.toMatch(/\{\{resolve:secretsmanager/);
+    for (const [functionId] of resourcesOfType(json, 'AWS::Lambda::Function')) {
+      const variables = environmentOf(functionId);
+      const sensitive = Object.keys(variables).filter((name) => /KEY|SECRET|TOKEN|PASSWORD|BEARER/i.test(name));
+      expect(sensitive, functionId).toEqual(sensitive.length ? ['PROVIDER_API_KEY_SECRET_ID'] : []);
+      for (const value of Object.values(variables)) expect(render(value)).not.toMatch(/resolve:|SecretString/);
+    }
+    for (const state of ['SubmitTask', 'PollTask'] as const) {
+      expect(render(environmentOf(taskFunctionIds[state]).PROVIDER_API_KEY_SECRET_ID)).toMatch(
+        /^arn:\$\{AWS::Partition\}:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:[\w/+=.@-]+$/,
+      );
+    }
+  });
+});
+
+describe('state machine', () => {
+  it('is a STANDARD workflow with X-Ray tracing and logging to a log group', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({
+        Level: Match.stringLikeRegexp('^(ALL|ERROR|FATAL)$'),
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } } }],
+      }),
+    });
+    const logGroupArn = new Capture();
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: logGroupArn } }] },
+    });
+    expect(json.Resources[logicalIdOf(logGroupArn.asObject())!]?.Type).toBe('AWS::Logs::LogGroup');
+  });
+});
+
+describe('HTTP API', () => {
+  const methodAt = (httpMethod: string, path: string) => {
+    const found = resourcesOfType(json, 'AWS::ApiGateway::Method').filter(
+      ([, method]) => method.Properties!.HttpMethod === httpMethod && apiPathOf(json, method.Properties!.ResourceId) === path,
+    );
+    expect(found, `${httpMethod} ${path}`).toHaveLength(1);
+    return found[0]!;
+  };
+
+  it.each([
+    ['POST', '/jobs'],
+    ['GET', '/jobs/{jobId}'],
+  ])('%s %s requires IAM (SigV4) and proxies to the intake function', (httpMethod, path) => {
+    const [, method] = methodAt(httpMethod, path);
+    const [apiId] = onlyResourceOfType(json, 'AWS::ApiGateway::RestApi');
+    expect(method.Properties!.RestApiId).toEqual({ Ref: apiId });
+    expect(method.Properties).toMatchObject({
+      AuthorizationType: 'AWS_IAM',
+      Integration: { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' },
+    });
+    expect(render((method.Properties!.Integration as { Uri: unknown }).Uri)).toBe(
+      `arn:\${AWS::Partition}:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${${intakeFunctionId}.Arn}/invocations`,
+    );
+    // API Gateway's deployed stage may invoke the function for this route (path parameters become `*`).
+    const [stageId] = onlyResourceOfType(json, 'AWS::ApiGateway::Stage');
+    const sourceArns = resourcesOfType(json, 'AWS::Lambda::Permission')
+      .filter(([, permission]) => render(permission.Properties!.FunctionName) === `\${${intakeFunctionId}.Arn}`)
+      .filter(([, permission]) => permission.Properties!.Principal === 'apigateway.amazonaws.com')
+      .map(([, permission]) => render(permission.Properties!.SourceArn));
+    expect(sourceArns).toContain(
+      `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${apiId}}/\${${stageId}}/${httpMethod}${path.replace(/\{\w+\}/g, '*')}`,
+    );
+  });
+
+  it('no method is open: every method of the API requires IAM auth', () => {
+    template.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' });
+  });
+});
+
+describe('IAM (least privilege)', () => {
+  it('the intake function may start executions of the state machine and write the table', () => {
+    const intakeRoleId = roleIdOf(json, intakeFunctionId);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: Match.arrayWith([{ Ref: intakeRoleId }]),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: stateMachineId } }),
+        ]),
+      },
+    });
+    const statements = statementsOfFunction(intakeFunctionId);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query']) {
+      expect(allows(statements, action, isTableArn), action).toBe(true);
+    }
+    // The GSI listing needs the index ARN too.
+    expect(allows(statements, 'dynamodb:Query', (arn) => arn === `\${${tableId}.Arn}/index/*`)).toBe(true);
+  });
+
+  it('only the submit and poll functions may read the provider secret', () => {
+    const secretArn = render(environmentOf(taskFunctionIds.SubmitTask).PROVIDER_API_KEY_SECRET_ID);
+    // A secret imported by name: the grant must cover the 6-character suffix Secrets Manager appends.
+    const isProviderSecret = (arn: string) => arn === `${secretArn}-??????` || arn === secretArn;
+    for (const state of ['SubmitTask', 'PollTask'] as const) {
+      expect(allows(statementsOfFunction(taskFunctionIds[state]), 'secretsmanager:GetSecretValue', isProviderSecret), state).toBe(true);
+    }
+    for (const functionId of [taskFunctionIds.StoreVideo, taskFunctionIds.DescribeFailure, intakeFunctionId]) {
+      expect(allowedActions(statementsOfFunction(functionId)).filter((action) => action.startsWith('secretsmanager:')), functionId).toEqual([]);
+    }
+    const machineStatements = statementsOfRole(json, roleIdOf(json, stateMachineId));
+    expect(allowedActions(machineStatements).filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  it('the state machine may update the table and invoke exactly its task functions', () => {
+    const statements = statementsOfRole(json, roleIdOf(json, stateMachineId));
+    expect(allows(statements, 'dynamodb:UpdateItem', isTableArn)).toBe(true);
+    for (const state of TASK_STATES) {
+      expect(allows(statements, 'lambda:InvokeFunction', isFunctionArn(taskFunctionIds[state])), state).toBe(true);
+    }
+    const invocable = statements
+      .filter((statement) => statement.Effect === 'Allow' && [statement.Action].flat().includes('lambda:InvokeFunction'))
+      .flatMap(renderedResources)
+      .map((arn) => /^\$\{(.+)\.Arn\}/.exec(arn)?.[1]);
+    expect(new Set(invocable)).toEqual(new Set(Object.values(taskFunctionIds)));
+    expect(allows(statements, 'lambda:InvokeFunction', isFunctionArn(intakeFunctionId))).toBe(false);
+  });
+
+  it('the task functions touch only their own prefixes of the bucket', () => {
+    const onPrefix = (prefix: string) => (arn: string) => arn === `\${${bucketId}.Arn}/${prefix}*`;
+    const storeVideo = statementsOfFunction(taskFunctionIds.StoreVideo);
+    expect(allows(storeVideo, 's3:PutObject', onPrefix('videos/'))).toBe(true);
+    expect(allows(storeVideo, 's3:AbortMultipartUpload', onPrefix('videos/'))).toBe(true);
+    expect(allows(storeVideo, 's3:PutObject', onPrefix('requests/'))).toBe(false);
+    expect(allows(storeVideo, 's3:PutObject', (arn) => arn === `\${${bucketId}.Arn}/*`)).toBe(false);
+    expect(allows(statementsOfFunction(taskFunctionIds.SubmitTask), 's3:GetObject', onPrefix('requests/'))).toBe(true);
+    expect(allows(statementsOfFunction(taskFunctionIds.SubmitTask), 's3:PutObject', () => true)).toBe(false);
+    expect(allows(statementsOfFunction(taskFunctionIds.PollTask), 's3:GetObject', () => true)).toBe(false);
+  });
+
+  it('no role is granted a wildcard resource except for X-Ray and log delivery, which need one', () => {
+    const wildcardOk = /^(xray:|logs:(Create|Get|Update|Delete|List)LogDelivery|logs:ListLogDeliveries|logs:PutResourcePolicy|logs:DescribeResourcePolicies|logs:DescribeLogGroups)/;
+    for (const [policyId, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
+      for (const statement of (policy.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement) {
+        if (statement.Effect !== 'Allow' || !renderedResources(statement).includes('*')) continue;
+        for (const action of [statement.Action ?? []].flat()) expect(action, policyId).toMatch(wildcardOk);
+      }
+    }
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * Small, read-only helpers over a synthesized CloudFormation template, for the infra tests: find
+ * resources by type and by what they reference (never by a hard-coded logical id), render intrinsics
+ * to comparable strings, and answer "may this role do X on Y" the way IAM would (action wildcards).
+ */
+
+export interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  DependsOn?: string | string[];
+}
+
+export interface CfnJson {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, unknown>;
+}
+
+export interface PolicyStatement {
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: unknown;
+  Principal?: unknown;
+  Condition?: unknown;
+}
+
+export function resourcesOfType(template: CfnJson, type: string): Array<[string, CfnResource]> {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+export function onlyResourceOfType(template: CfnJson, type: string): [string, CfnResource] {
+  const found = resourcesOfType(template, type);
+  if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** The logical id a `{ Ref }` or `{ Fn::GetAtt }` points at, if the value is one. */
+export function logicalIdOf(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const object = value as Record<string, unknown>;
+  if (typeof object.Ref === 'string') return object.Ref;
+  const getAtt = object['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+  return undefined;
+}
+
+/**
+ * Renders intrinsics as text: `{Ref: X}` → `${X}`, `{Fn::GetAtt: [X, A]}` → `${X.A}`, Fn::Join joined,
+ * Fn::Sub kept as its template. Two values that render alike point at the same thing.
+ */
+export function render(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return `[${value.map(render).join(',')}]`;
+  const object = value as Record<string, unknown>;
+  if (typeof object.Ref === 'string') return `\${${object.Ref}}`;
+  if (Array.isArray(object['Fn::GetAtt'])) return `\${${(object['Fn::GetAtt'] as string[]).join('.')}}`;
+  if (Array.isArray(object['Fn::Join'])) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    return parts.map(render).join(separator);
+  }
+  if ('Fn::Sub' in object) return render(Array.isArray(object['Fn::Sub']) ? object['Fn::Sub'][0] : object['Fn::Sub']);
+  return JSON.stringify(object);
+}
+
+/** The Resource of a statement as a list of rendered ARNs. */
+export function renderedResources(statement: PolicyStatement): string[] {
+  const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+  return resources.filter((resource) => resource !== undefined).map(render);
+}
+
+/** The logical id of the role a Lambda function (or state machine) runs as. */
+export function roleIdOf(template: CfnJson, resourceId: string): string {
+  const resource = template.Resources[resourceId];
+  const roleArn = resource?.Properties?.Role ?? resource?.Properties?.RoleArn;
+  const roleId = logicalIdOf(roleArn);
+  if (!roleId || template.Resources[roleId]?.Type !== 'AWS::IAM::Role') {
+    throw new Error(`${resourceId} does not run as a role of this template`);
+  }
+  return roleId;
+}
+
+/** Every statement that applies to the role: its inline policies and each AWS::IAM::Policy attached to it. */
+export function statementsOfRole(template: CfnJson, roleId: string): PolicyStatement[] {
+  const statements: PolicyStatement[] = [];
+  const role = template.Resources[roleId]!;
+  for (const inline of (role.Properties?.Policies as Array<{ PolicyDocument: { Statement: PolicyStatement[] } }>) ?? []) {
+    statements.push(...inline.PolicyDocument.Statement);
+  }
+  for (const [, policy] of resourcesOfType(template, 'AWS::IAM::Policy')) {
+    const roles = (policy.Properties?.Roles as unknown[]) ?? [];
+    if (roles.some((role) => logicalIdOf(role) === roleId)) {
+      statements.push(...(policy.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement);
+    }
+  }
+  return statements;
+}
+
+function asList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** IAM action matching: case-insensitive, `*` and `?` wildcards in the statement's action. */
+export function actionMatches(pattern: string, action: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return regex.test(action);
+}
+
+/** True when an Allow statement grants `action` on a resource for which `onResource` holds (and no Deny). */
+export function allows(statements: PolicyStatement[], action: string, onResource: (rendered: string) => boolean): boolean {
+  const grants = (statement: PolicyStatement) =>
+    asList(statement.Action).some((pattern) => actionMatches(pattern, action)) && renderedResources(statement).some(onResource);
+  const allowed = statements.some((statement) => statement.Effect === 'Allow' && grants(statement));
+  const denied = statements.some((statement) => statement.Effect === 'Deny' && grants(statement));
+  return allowed && !denied;
+}
+
+/** Every action any Allow statement of the role grants (as written, wildcards kept). */
+export function allowedActions(statements: PolicyStatement[]): string[] {
+  return statements.filter((statement) => statement.Effect === 'Allow').flatMap((statement) => asList(statement.Action));
+}
+
+/** The URL path of an API Gateway resource, from its PathPart up to the API's root. */
+export function apiPathOf(template: CfnJson, resourceIdValue: unknown): string {
+  const resourceId = logicalIdOf(resourceIdValue);
+  const getAtt = (resourceIdValue as Record<string, unknown>)['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && getAtt[1] === 'RootResourceId') return '';
+  const resource = resourceId ? template.Resources[resourceId] : undefined;
+  if (resource?.Type !== 'AWS::ApiGateway::Resource') throw new Error(`not an API resource: ${render(resourceIdValue)}`);
+  return `${apiPathOf(template, resource.Properties!.ParentId)}/${String(resource.Properties!.PathPart)}`;
+}

@@ -1,0 +1,82 @@
+import { describe, expect, test } from 'vitest';
+import { PipelineError } from '../../lambdas/core/errors.js';
+import { readJsonBody } from '../../lambdas/core/http-body.js';
+
+const MAX = 64;
+
+function read(contentType: string | undefined, body: string | undefined, maxBytes = MAX) {
+  return readJsonBody({ contentType, body, maxBytes });
+}
+
+function failure(contentType: string | undefined, body: string | undefined, maxBytes = MAX): PipelineError {
+  try {
+    read(contentType, body, maxBytes);
+  } catch (error) {
+    expect(error).toBeInstanceOf(PipelineError);
+    return error as PipelineError;
+  }
+  throw new Error('expected readJsonBody to throw');
+}
+
+describe('readJsonBody', () => {
+  test.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset=UTF-8', 'application/problem+json'])(
+    'accepts content type %j',
+    (contentType) => {
+      expect(read(contentType, '{"model":"seedance-fast"}')).toEqual({ model: 'seedance-fast' });
+    },
+  );
+
+  test.each([
+    ['missing', undefined],
+    ['empty', ''],
+    ['text/plain', 'text/plain'],
+    ['form data', 'application/x-www-form-urlencoded'],
+    ['application/jsonp', 'application/jsonp'],
+  ])('a %s content type is 415', (_name, contentType) => {
+    const error = failure(contentType, '{}');
+    expect(error.httpStatus).toBe(415);
+    expect(error.name).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(error.message).toContain('application/json');
+  });
+
+  test('the 415 names the content type that was sent', () => {
+    expect(failure('text/plain', '{}').message).toContain('text/plain');
+  });
+
+  test('a body over maxBytes is 413', () => {
+    const body = JSON.stringify({ text: 'x'.repeat(MAX) });
+    const error = failure('application/json', body);
+    expect(error.httpStatus).toBe(413);
+    expect(error.name).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  test('a body of exactly maxBytes is read', () => {
+    const body = JSON.stringify({ text: 'x'.repeat(MAX - 11) });
+    expect(Buffer.byteLength(body)).toBe(MAX);
+    expect(read('application/json', body)).toEqual({ text: 'x'.repeat(MAX - 11) });
+  });
+
+  test('the limit counts bytes, not characters', () => {
+    // 40 characters, 80 bytes in UTF-8.
+    const body = JSON.stringify({ t: 'é'.repeat(32) });
+    expect(body.length).toBeLessThanOrEqual(MAX);
+    expect(failure('application/json', body).httpStatus).toBe(413);
+  });
+
+  test.each([
+    ['undefined', undefined],
+    ['empty', ''],
+    ['blank', '  \n '],
+    ['broken', '{"model": "seedance-fast",'],
+    ['not JSON at all', 'model=seedance-fast'],
+  ])('a %s body is 400 MALFORMED_JSON', (_name, body) => {
+    const error = failure('application/json', body);
+    expect(error.httpStatus).toBe(400);
+    expect(error.name).toBe('MALFORMED_JSON');
+  });
+
+  test('valid JSON that is not an object is returned for the schema to judge', () => {
+    expect(read('application/json', '[1,2]')).toEqual([1, 2]);
+    expect(read('application/json', 'null')).toBeNull();
+  });
+});

@@ -53,7 +53,14 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   const stage = event.requestContext?.stage && event.requestContext.stage !== '$default' ? `/${event.requestContext.stage}` : '';
   const body = event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? undefined);
   const response = await handleIntakeRequest(
-    { method: event.httpMethod, path: event.path, headers, body, baseUrl: `${protocol}://${headers.host}${stage}` },
+    {
+      method: event.httpMethod,
+      path: event.path,
+      headers,
+      body,
+      baseUrl: `${protocol}://${headers.host}${stage}`,
+      caller: event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.sourceIp ?? 'unknown',
+    },
     deps,
   );
   logger.info('request', { method: event.httpMethod, path: event.path, statusCode: response.statusCode });

@@ -41,7 +41,10 @@ function toProxyEvent(request: IncomingMessage, url: URL, body: Buffer): APIGate
     stageVariables: null,
     body: body.length > 0 ? body.toString('utf8') : null,
     isBase64Encoded: false,
-    requestContext: { stage: '$default' } as APIGatewayProxyEvent['requestContext'],
+    requestContext: {
+      stage: '$default',
+      identity: { sourceIp: request.socket.remoteAddress ?? '127.0.0.1', userArn: null },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
   };
 }
 

@@ -13,6 +13,8 @@ export interface HttpRequest {
   body: string | undefined;
   /** Where the API is reached from outside, e.g. `https://abc.execute-api.../prod`; links are built on it. */
   baseUrl: string;
+  /** Who called: the IAM principal on AWS, else the source address. Recorded as the job's trigger source. */
+  caller: string;
 }
 
 export interface HttpResponse {
@@ -41,7 +43,7 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
   if (JOBS_PATH.test(request.path)) {
     if (request.method !== 'POST') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs; use POST`);
     const body = readJsonBody({ contentType: request.headers['content-type'], body: request.body, maxBytes: deps.maxBodyBytes });
-    const job = await acceptJob({ body, trigger: { type: 'http', source: request.headers['user-agent'] ?? 'unknown' } }, deps);
+    const job = await acceptJob({ body, trigger: { type: 'http', source: request.caller } }, deps);
     const self = selfUrl(job.jobId);
     return json(
       202,

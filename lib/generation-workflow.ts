@@ -118,38 +118,26 @@ export class GenerationWorkflow extends Construct {
       cause: 'the final status of the job could not be written',
     });
 
-    const recordFailed = new DynamoUpdateItem(this, 'RecordFailed', {
-      table,
-      key: jobKey,
-      updateExpression: 'SET #status = :failed, #error = :error, finishedAt = :at, updatedAt = :at',
-      conditionExpression: '#status IN (:queued, :submitted, :running)',
-      expressionAttributeNames: { ...statusName, '#error': 'error' },
-      expressionAttributeValues: {
-        ':failed': literal('FAILED'),
-        ':queued': literal('QUEUED'),
-        ':submitted': literal('SUBMITTED'),
-        ':running': literal('RUNNING'),
-        ':error': DynamoAttributeValue.fromMap({ code: text('$.failure.code'), message: text('$.failure.message') }),
-        ':at': text('$.failure.failedAt'),
-      },
-      resultPath: JsonPath.DISCARD,
-    });
-    const recordTimedOut = new DynamoUpdateItem(this, 'RecordTimedOut', {
-      table,
-      key: jobKey,
-      updateExpression: 'SET #status = :timedOut, #error = :error, finishedAt = :at, updatedAt = :at',
-      conditionExpression: '#status IN (:queued, :submitted, :running)',
-      expressionAttributeNames: { ...statusName, '#error': 'error' },
-      expressionAttributeValues: {
-        ':timedOut': literal('TIMED_OUT'),
-        ':queued': literal('QUEUED'),
-        ':submitted': literal('SUBMITTED'),
-        ':running': literal('RUNNING'),
-        ':error': DynamoAttributeValue.fromMap({ code: text('$.failure.code'), message: text('$.failure.message') }),
-        ':at': text('$.failure.failedAt'),
-      },
-      resultPath: JsonPath.DISCARD,
-    });
+    /** The two terminal failure writers differ only in the status they set. */
+    const recordFailure = (id: string, status: 'FAILED' | 'TIMED_OUT') =>
+      new DynamoUpdateItem(this, id, {
+        table,
+        key: jobKey,
+        updateExpression: 'SET #status = :final, #error = :error, finishedAt = :at, updatedAt = :at',
+        conditionExpression: '#status IN (:queued, :submitted, :running)',
+        expressionAttributeNames: { ...statusName, '#error': 'error' },
+        expressionAttributeValues: {
+          ':final': literal(status),
+          ':queued': literal('QUEUED'),
+          ':submitted': literal('SUBMITTED'),
+          ':running': literal('RUNNING'),
+          ':error': DynamoAttributeValue.fromMap({ code: text('$.failure.code'), message: text('$.failure.message') }),
+          ':at': text('$.failure.failedAt'),
+        },
+        resultPath: JsonPath.DISCARD,
+      });
+    const recordFailed = recordFailure('RecordFailed', 'FAILED');
+    const recordTimedOut = recordFailure('RecordTimedOut', 'TIMED_OUT');
     for (const record of [recordFailed, recordTimedOut]) {
       record.addRetry(backoff(DYNAMODB_TRANSIENT_ERRORS, 5));
       record.addCatch(jobNotRecorded, { resultPath: '$.recordError' });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { PipelineError } from '../../lambdas/core/errors.js';
 import { createProviderClient, type ProviderClient } from '../../lambdas/core/provider-client.js';
-import type { ProviderRequest } from '../../lambdas/core/request-schema.js';
+import { PROVIDER_EXAMPLE_REQUEST, TASK_ID, taskEnvelope } from '../support/provider-fixtures.js';
 
 /**
  * The client against a real HTTP server on loopback: every answer below crosses a socket, so the
@@ -11,7 +11,6 @@ import type { ProviderRequest } from '../../lambdas/core/request-schema.js';
  */
 
 const KEY = 'sk-test-provider-key';
-const TASK_ID = 'cgt-20260312231129-7db6s';
 const SHORT_TIMEOUT_MS = 150;
 
 interface Received {
@@ -79,19 +78,7 @@ function client(options: { baseUrl?: string; createTimeoutMs?: number; getTimeou
   });
 }
 
-const request: ProviderRequest = {
-  model: 'seedance-fast',
-  content: [
-    { type: 'text', text: 'A cat playing piano in a sunlit room' },
-    { type: 'image_url', image_url: { url: 'https://example.com/reference.jpg' }, role: 'reference_image' },
-  ],
-  generate_audio: true,
-  resolution: '720p',
-  ratio: 'adaptive',
-  duration: 5,
-  tools: [{ type: 'web_search' }],
-  watermark: false,
-};
+const request = PROVIDER_EXAMPLE_REQUEST;
 
 const created = {
   id: TASK_ID,
@@ -256,22 +243,7 @@ describe('createTask', () => {
 });
 
 describe('getTask', () => {
-  const envelope = {
-    code: 'success',
-    message: '',
-    data: {
-      task_id: TASK_ID,
-      action: 'generate',
-      status: 'IN_PROGRESS',
-      progress: '50%',
-      result_url: '',
-      fail_reason: '',
-      submit_time: 1773328294,
-      start_time: 1773328300,
-      finish_time: 0,
-      data: { id: TASK_ID, status: 'running', content: { video_url: '' } },
-    },
-  };
+  const envelope = taskEnvelope();
 
   test('200 with the envelope gives the snapshot; the key and the task path were sent', async () => {
     handler = answer(200, envelope);

@@ -5,39 +5,10 @@ import {
   readGatewayError,
   readTaskSnapshot,
 } from '../../lambdas/core/provider-task.js';
+import { TASK_ID, taskEnvelope } from '../support/provider-fixtures.js';
 
-const TASK_ID = 'cgt-20260312231129-7db6s';
 const VIDEO_URL = 'https://cdn.example.com/out/video.mp4';
-
-/** The gateway envelope of provider-api.md, with the fields a test cares about overridden. */
-function envelope(data: Record<string, unknown> = {}, inner: Record<string, unknown> = {}) {
-  return {
-    code: 'success',
-    message: '',
-    data: {
-      task_id: TASK_ID,
-      action: 'generate',
-      status: 'IN_PROGRESS',
-      progress: '50%',
-      result_url: '',
-      fail_reason: '',
-      submit_time: 1773328294,
-      start_time: 1773328300,
-      finish_time: 0,
-      data: {
-        id: TASK_ID,
-        status: 'running',
-        content: { video_url: '' },
-        duration: 5,
-        ratio: '16:9',
-        resolution: '720p',
-        framespersecond: 24,
-        ...inner,
-      },
-      ...data,
-    },
-  };
-}
+const envelope = taskEnvelope;
 
 describe('readTaskSnapshot: the gateway envelope', () => {
   test.each([

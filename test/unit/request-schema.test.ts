@@ -9,6 +9,7 @@ import {
   toFieldIssues,
   WEB_SEARCH_WARNING,
 } from '../../lambdas/core/request-schema.js';
+import { PROVIDER_EXAMPLE_REQUEST } from '../support/provider-fixtures.js';
 
 const schema = createJobRequestSchema();
 
@@ -40,19 +41,7 @@ const MP3_DATA_URI = 'data:audio/mpeg;base64,SUQzBAAAAAAAI1RTU0UAAAAPAAADTGF2ZjU
 const MP4_DATA_URI = 'data:video/mp4;base64,AAAAIGZ0eXBpc29tAAACAGlzb21pc28yYXZjMW1wNDE=';
 
 describe('the provider example', () => {
-  const providerExample = {
-    model: 'seedance-fast',
-    content: [
-      { type: 'text', text: 'A cat playing piano in a sunlit room' },
-      { type: 'image_url', image_url: { url: 'https://example.com/reference.jpg' }, role: 'reference_image' },
-    ],
-    generate_audio: true,
-    resolution: '720p',
-    ratio: 'adaptive',
-    duration: 5,
-    tools: [{ type: 'web_search' }],
-    watermark: false,
-  };
+  const providerExample = PROVIDER_EXAMPLE_REQUEST;
 
   test('is accepted as it stands, by the job schema and the provider schema', () => {
     expect(accept(providerExample)).toEqual(providerExample);

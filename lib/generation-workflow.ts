@@ -39,6 +39,21 @@ export const WORKFLOW_TASK_HANDLERS = {
 
 export const WAIT_STATE = 'WaitBeforePoll';
 
+/** Lambda refused to run the function at all: safe to retry for every task, SubmitTask included. */
+export const LAMBDA_THROTTLED = 'Lambda.TooManyRequestsException';
+/** How AWS reports a function that hit its own timeout; retried only where a repeat is harmless. */
+export const LAMBDA_TIMED_OUT = 'Lambda.Unknown';
+
+/**
+ * Time the execution gets past the job deadline: the last poll (7 attempts of 60 s plus backoff),
+ * the copy (3 attempts of 12 min) and the final writes all fit in it, so an execution timeout, which
+ * skips every Catch, cannot strand a job.
+ */
+export const EXECUTION_MARGIN = Duration.minutes(60);
+
+/** Longest deadline whose worst case (a poll every MIN_POLL_SECONDS) stays well under the 25,000-event history limit. */
+export const MAX_JOB_DEADLINE_MINUTES = 60;
+
 /** DynamoDB errors a native task may hit under load; all are safe to retry. */
 export const DYNAMODB_TRANSIENT_ERRORS = [
   'DynamoDB.ProvisionedThroughputExceededException',
@@ -94,7 +109,8 @@ export class GenerationWorkflow extends Construct {
       }),
       StoreVideo: new HouseFunction(this, 'StoreVideoFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.StoreVideo,
-        timeout: Duration.minutes(15),
+        // The download gives up at 10 min; a copy that slow is retried rather than waited on.
+        timeout: Duration.minutes(11),
         memorySize: 512,
         environment: { VIDEO_BUCKET: props.bucket.bucketName },
       }),
@@ -154,6 +170,7 @@ export class GenerationWorkflow extends Construct {
       resultPath: '$.failure',
       taskTimeout: Timeout.duration(Duration.seconds(15)),
     });
+    describeFailure.addRetry(backoff([LAMBDA_THROTTLED, LAMBDA_TIMED_OUT], 3));
     describeFailure.addCatch(jobNotRecorded, { resultPath: '$.recordError' });
     describeFailure.next(
       new Choice(this, 'IsTimedOut')
@@ -176,7 +193,7 @@ export class GenerationWorkflow extends Construct {
       taskTimeout: Timeout.duration(Duration.seconds(340)),
     });
     // Only failures where the provider surely did not take the request: a blind retry could bill twice.
-    submit.addRetry(backoff(['PROVIDER_UNAVAILABLE'], 5));
+    submit.addRetry(backoff(['PROVIDER_UNAVAILABLE', LAMBDA_THROTTLED], 5));
     catchInto(submit);
 
     const recordSubmitted = new DynamoUpdateItem(this, 'RecordSubmitted', {
@@ -208,7 +225,8 @@ export class GenerationWorkflow extends Construct {
       resultPath: '$.poll',
       taskTimeout: Timeout.duration(Duration.seconds(60)),
     });
-    poll.addRetry(backoff(['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE', 'States.Timeout'], 6));
+    // A poll only reads, so even a poll that timed out is safe to repeat.
+    poll.addRetry(backoff(['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE', 'States.Timeout', LAMBDA_TIMED_OUT, LAMBDA_THROTTLED], 6));
     catchInto(poll);
 
     const recordProgress = new DynamoUpdateItem(this, 'RecordProgress', {
@@ -238,9 +256,10 @@ export class GenerationWorkflow extends Construct {
         submittedAt: JsonPath.stringAt('$.poll.submittedAt'),
       }),
       resultPath: '$.output',
-      taskTimeout: Timeout.duration(Duration.minutes(16)),
+      taskTimeout: Timeout.duration(Duration.minutes(12)),
     });
-    store.addRetry(backoff(['VIDEO_COPY_FAILED', 'States.Timeout'], 4));
+    // The key is deterministic, so a repeated copy overwrites instead of duplicating.
+    store.addRetry(backoff(['VIDEO_COPY_FAILED', 'States.Timeout', LAMBDA_TIMED_OUT, LAMBDA_THROTTLED], 2));
     catchInto(store);
 
     const recordSucceeded = new DynamoUpdateItem(this, 'RecordSucceeded', {
@@ -285,7 +304,7 @@ export class GenerationWorkflow extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(definition),
       // Polls stop at the job deadline; the margin covers the copy of a finished video.
-      timeout: props.jobDeadline.plus(Duration.minutes(45)),
+      timeout: props.jobDeadline.plus(EXECUTION_MARGIN),
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.ONE_MONTH }),
@@ -293,6 +312,5 @@ export class GenerationWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
-    props.table.grantWriteData(this.stateMachine);
   }
 }

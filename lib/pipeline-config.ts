@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { z } from 'zod';
+import { MAX_JOB_DEADLINE_MINUTES } from './generation-workflow.js';
 import type { PipelineConfig } from './video-pipeline-stack.js';
 
 /** CDK context values, checked once; constructs only ever see the typed result. */
@@ -7,7 +8,7 @@ const contextSchema = z.object({
   providerBaseUrl: z.url().default('https://www.anyfast.ai'),
   providerModels: z.array(z.string().min(1)).min(1).default(['seedance-fast']),
   providerApiKeySecretName: z.string().min(1).default('video-pipeline/provider-api-key'),
-  jobDeadlineMinutes: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  jobDeadlineMinutes: z.coerce.number().int().min(1).max(MAX_JOB_DEADLINE_MINUTES).default(30),
   retainData: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(true),
 });
 

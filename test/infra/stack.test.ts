@@ -311,6 +311,15 @@ describe('IAM (least privilege)', () => {
     expect(allows(statements, 'lambda:InvokeFunction', isFunctionArn(intakeFunctionId))).toBe(false);
   });
 
+  // The DynamoDB tasks need UpdateItem only; a broader grant would let a bug overwrite or delete jobs.
+  it('the state machine may only UpdateItem on the table, never put or delete items', () => {
+    const statements = statementsOfRole(json, roleIdOf(json, stateMachineId));
+    const onTable = (arn: string) => arn.includes(`\${${tableId}`);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect(allows(statements, action, onTable), action).toBe(false);
+    }
+  });
+
   it('the task functions touch only their own prefixes of the bucket', () => {
     const onPrefix = (prefix: string) => (arn: string) => arn === `\${${bucketId}.Arn}/${prefix}*`;
     const storeVideo = statementsOfFunction(taskFunctionIds.StoreVideo);

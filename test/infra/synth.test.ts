@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, CfnResource, Stack } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
+import { VideoPipelineStack } from '../../lib/video-pipeline-stack.js';
+import { resourcesOfType, type CfnJson } from '../support/cfn-template.js';
+
+const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
+const CLI_TIMEOUT_MS = 90_000;
+
+const tempDirs: string[] = [];
+const tempDir = (label: string) => {
+  const dir = mkdtempSync(join(tmpdir(), `video-pipeline-${label}-`));
+  tempDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+interface ValidationReport {
+  pluginReports: Array<{
+    pluginName: string;
+    violations: Array<{ ruleName: string; description: string; severity: string; violatingConstructs: Array<{ constructPath: string }> }>;
+  }>;
+}
+
+/** Every finding of the built-in CloudFormation validation, as `severity rule path: description`. */
+function violationsIn(assemblyDir: string): string[] {
+  // The file is written whenever the validation ran: its absence means it did not run, which fails the test.
+  const report = JSON.parse(readFileSync(join(assemblyDir, 'validation-report.json'), 'utf8')) as ValidationReport;
+  return report.pluginReports.flatMap((plugin) =>
+    plugin.violations.map(
+      (violation) =>
+        `${violation.severity} ${violation.ruleName} ${violation.violatingConstructs.map((construct) => construct.constructPath).join(',')}: ${violation.description}`,
+    ),
+  );
+}
+
+describe('synthesis with CloudFormation validation on (the closest thing to a deploy offline)', () => {
+  it('the stack synthesizes to a template with no validation findings and no error annotations', () => {
+    // The default App: the built-in validation checks every resource against the CloudFormation schemas.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: tempDir('validated') });
+    const stack = new VideoPipelineStack(app, 'VideoPipeline', {
+      config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
+    });
+    const assembly = app.synth();
+    expect(violationsIn(assembly.directory)).toEqual([]);
+    const artifact = assembly.getStackArtifact(stack.artifactId);
+    expect(artifact.messages.filter((message) => message.level === 'error').map((message) => `${message.id}: ${String(message.entry.data)}`)).toEqual([]);
+    const template = artifact.template as CfnJson;
+    expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+  });
+
+  it('the validation is live: a resource that breaks its schema is reported (control)', () => {
+    const app = new App({ outdir: tempDir('broken') });
+    const stack = new Stack(app, 'Broken');
+    new CfnResource(stack, 'BadTable', { type: 'AWS::DynamoDB::Table', properties: { BillingMode: 'SOMETIMES' } });
+    // The findings are expected here: keep them out of the test output.
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const assembly = app.synth();
+      expect(violationsIn(assembly.directory)).toContainEqual(expect.stringMatching(/ Broken\/BadTable: BillingMode: 'SOMETIMES'/));
+    } finally {
+      printed.mockRestore();
+    }
+  });
+});
+
+describe('cdk CLI', () => {
+  it(
+    '`cdk synth` succeeds offline, bundles every function and writes a template',
+    async () => {
+      const outdir = tempDir('cli');
+      const { code, output } = await run('npx', ['cdk', 'synth', '--no-notices', '--quiet', '-o', outdir], CLI_TIMEOUT_MS);
+      expect(code, output).toBe(0);
+      const templatePath = join(outdir, 'VideoPipeline.template.json');
+      expect(existsSync(templatePath), output).toBe(true);
+      const template = JSON.parse(readFileSync(templatePath, 'utf8')) as CfnJson;
+      expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+      expect(violationsIn(outdir)).toEqual([]);
+
+      // Each function's code is an esbuild bundle staged in the assembly (the CLI runs bundling; the tests skip it).
+      const assets = JSON.parse(readFileSync(join(outdir, 'VideoPipeline.assets.json'), 'utf8')) as {
+        files: Record<string, { source: { path: string; packaging?: string } }>;
+      };
+      const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+      expect(functions.length).toBeGreaterThanOrEqual(5);
+      for (const [functionId, fn] of functions) {
+        const s3Key = String((fn.Properties!.Code as { S3Key: unknown }).S3Key);
+        const asset = assets.files[s3Key.replace(/\.zip$/, '')];
+        expect(asset, `${functionId} has no staged asset`).toBeDefined();
+        expect(readdirSync(join(outdir, asset!.source.path)), functionId).toEqual(expect.arrayContaining(['index.mjs', 'index.mjs.map']));
+      }
+    },
+    CLI_TIMEOUT_MS + 10_000,
+  );
+});
+
+/** Runs a command in the project; on timeout kills its whole process group (npx → cdk → tsx → esbuild). */
+function run(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: PROJECT_DIR,
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CI: 'true', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      reject(new Error(`${command} ${args.join(' ')} took over ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}

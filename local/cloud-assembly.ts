@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { pipelineConfigFrom } from '../lib/pipeline-config.js';
@@ -11,12 +14,18 @@ export type CfnTemplate = { Resources: Record<string, { Type: string; Properties
  * the handler sources) and so is the slow CloudFormation schema check (the infra tests keep it on).
  */
 export function synthesizePipelineTemplate(context: Record<string, unknown> = {}): CfnTemplate {
-  const app = new App({
-    context: { 'aws:cdk:bundling-stacks': [], ...context },
-    builtinCloudFormationValidation: false,
-  } as ConstructorParameters<typeof App>[0]);
-  const stack = new VideoPipelineStack(app, 'VideoPipeline', {
-    config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
-  });
-  return Template.fromStack(stack).toJSON() as CfnTemplate;
+  const outdir = mkdtempSync(join(tmpdir(), 'video-pipeline-synth-'));
+  try {
+    const app = new App({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': [], ...context },
+      builtinCloudFormationValidation: false,
+    });
+    const stack = new VideoPipelineStack(app, 'VideoPipeline', {
+      config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
+    });
+    return Template.fromStack(stack).toJSON() as CfnTemplate;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }

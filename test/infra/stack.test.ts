@@ -1,8 +1,6 @@
-import { App } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
-import { VideoPipelineStack } from '../../lib/video-pipeline-stack.js';
+import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
 import {
   allowedActions,
   allows,
@@ -39,13 +37,9 @@ const environmentOf = (functionId: string) =>
   ((json.Resources[functionId]!.Properties!.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
 
 beforeAll(() => {
-  // Bundling skipped (no esbuild run) and the slow CloudFormation schema check off: synth.test.ts keeps it on.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const stack = new VideoPipelineStack(app, 'VideoPipeline', {
-    config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
-  });
-  template = Template.fromStack(stack);
-  json = template.toJSON() as CfnJson;
+  // The template the local stack runs: bundling skipped, the slow schema check off (synth.test.ts keeps it on).
+  json = synthesizePipelineTemplate() as unknown as CfnJson;
+  template = Template.fromJSON(json);
 
   tableId = onlyResourceOfType(json, 'AWS::DynamoDB::Table')[0];
   bucketId = onlyResourceOfType(json, 'AWS::S3::Bucket')[0];

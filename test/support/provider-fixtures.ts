@@ -18,6 +18,17 @@ export const PROVIDER_EXAMPLE_REQUEST: ProviderRequest = {
   watermark: false,
 };
 
+/** The provider's documented answer to a create. */
+export const CREATED_TASK = {
+  id: TASK_ID,
+  task_id: TASK_ID,
+  object: 'video',
+  model: 'seedance-fast',
+  status: '',
+  progress: 0,
+  created_at: 1773328294,
+};
+
 /** The gateway's task envelope (provider-api.md), with the fields a test cares about overridden. */
 export function taskEnvelope(data: Record<string, unknown> = {}, inner: Record<string, unknown> = {}) {
   return {

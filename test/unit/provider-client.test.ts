@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { PipelineError } from '../../lambdas/core/errors.js';
 import { createProviderClient, type ProviderClient } from '../../lambdas/core/provider-client.js';
-import { PROVIDER_EXAMPLE_REQUEST, TASK_ID, taskEnvelope } from '../support/provider-fixtures.js';
+import { CREATED_TASK, PROVIDER_EXAMPLE_REQUEST, TASK_ID, taskEnvelope } from '../support/provider-fixtures.js';
 
 /**
  * The client against a real HTTP server on loopback: every answer below crosses a socket, so the
@@ -80,15 +80,7 @@ function client(options: { baseUrl?: string; createTimeoutMs?: number; getTimeou
 
 const request = PROVIDER_EXAMPLE_REQUEST;
 
-const created = {
-  id: TASK_ID,
-  task_id: TASK_ID,
-  object: 'video',
-  model: 'seedance-fast',
-  status: '',
-  progress: 0,
-  created_at: 1773328294,
-};
+const created = CREATED_TASK;
 
 async function failure(call: Promise<unknown>): Promise<PipelineError> {
   try {

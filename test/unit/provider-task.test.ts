@@ -5,7 +5,7 @@ import {
   readGatewayError,
   readTaskSnapshot,
 } from '../../lambdas/core/provider-task.js';
-import { TASK_ID, taskEnvelope } from '../support/provider-fixtures.js';
+import { CREATED_TASK, TASK_ID, taskEnvelope } from '../support/provider-fixtures.js';
 
 const VIDEO_URL = 'https://cdn.example.com/out/video.mp4';
 const envelope = taskEnvelope;
@@ -220,17 +220,7 @@ describe('readTaskSnapshot: answers that are no task', () => {
 
 describe('readCreatedTaskId', () => {
   test('reads the documented create answer', () => {
-    expect(
-      readCreatedTaskId({
-        id: TASK_ID,
-        task_id: TASK_ID,
-        object: 'video',
-        model: 'seedance-fast',
-        status: '',
-        progress: 0,
-        created_at: 1773328294,
-      }),
-    ).toBe(TASK_ID);
+    expect(readCreatedTaskId(CREATED_TASK)).toBe(TASK_ID);
   });
 
   test.each([

@@ -31,7 +31,7 @@ const deps: IntakeRouteDeps = {
   jobs: createJobRepository(createDocumentClient(), env.JOBS_TABLE),
   requests: createRequestStore(s3, env.VIDEO_BUCKET),
   workflow: createWorkflowStarter(new SFNClient({}), env.STATE_MACHINE_ARN),
-  schema: createJobRequestSchema(env.PROVIDER_MODELS),
+  schema: createJobRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET }),
   deadlineSeconds: env.JOB_DEADLINE_SECONDS,
   maxBodyBytes: MAX_BODY_BYTES,
   now: () => new Date(),

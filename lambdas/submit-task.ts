@@ -1,3 +1,5 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { createS3Client } from './core/aws-clients.js';
@@ -6,12 +8,14 @@ import type { WorkflowInput } from './core/job.js';
 import type { PollState } from './core/poll-state.js';
 import { providerClientFromEnv } from './core/provider-env.js';
 import { createRequestStore } from './core/request-store.js';
+import { MEDIA_URL_TTL_SECONDS } from './core/s3-media.js';
 import { submitTask } from './core/submit-task.js';
 
 const env = readEnv(z.object({ VIDEO_BUCKET: z.string().min(1), S3_FORCE_PATH_STYLE: booleanFlag }));
 const logger = new Logger({ serviceName: 'video-pipeline-submit-task' });
 const provider = providerClientFromEnv();
-const requests = createRequestStore(createS3Client(env.S3_FORCE_PATH_STYLE), env.VIDEO_BUCKET);
+const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
+const requests = createRequestStore(s3, env.VIDEO_BUCKET);
 
 export async function handler(input: WorkflowInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId });
@@ -19,6 +23,8 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
     const state = await submitTask(input, {
       provider,
       loadRequest: requests.load,
+      presign: ({ bucket, key }) =>
+        getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: MEDIA_URL_TTL_SECONDS }),
       now: () => new Date(),
       random: Math.random,
     });

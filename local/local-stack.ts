@@ -54,6 +54,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiKey: providerApiKey,
     timeScale: options.timeScale,
     dataDir: join(options.dataDir, 'simulator'),
+    allowLoopbackHttpMedia: true,
   });
   const template = synthesizePipelineTemplate({ providerBaseUrl: simulator.url });
   const definition = pipelineDefinitionFrom(template);

@@ -37,45 +37,75 @@ function isHttpsUrl(value: string): boolean {
   }
 }
 
-const httpsUrl = z
-  .string()
-  .max(MAX_URL_CHARS, `must be at most ${MAX_URL_CHARS} characters`)
-  .refine(isHttpsUrl, { message: 'must be an https:// URL' });
-const httpsOrDataUrl = z
-  .string()
-  .refine((value) => (isHttpsUrl(value) && value.length <= MAX_URL_CHARS) || DATA_URI.test(value), {
-    message: `must be an https:// URL (at most ${MAX_URL_CHARS} characters) or a base64 data: URI`,
-  });
+export interface RequestSchemaOptions {
+  /** The models the API accepts; the provider's list changes, so it is configuration. */
+  models?: readonly string[];
+  /** Our bucket: media may then be `s3://<bucket>/<key>`, presigned for the provider at submit time. */
+  mediaBucket?: string;
+  /** The local stack's S3 has no TLS: its presigned http://127.0.0.1 URLs pass only where this is set. */
+  allowLoopbackHttp?: boolean;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function isLoopbackHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** `s3://bucket/key` → its parts, or undefined for anything else. */
+export function parseS3Uri(value: string): { bucket: string; key: string } | undefined {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(value);
+  return match ? { bucket: match[1]!, key: match[2]! } : undefined;
+}
+
+function mediaUrl(options: RequestSchemaOptions, allowDataUri: boolean) {
+  const accepted = [
+    `an https:// URL (at most ${MAX_URL_CHARS} characters)`,
+    ...(allowDataUri ? ['a base64 data: URI'] : []),
+    ...(options.mediaBucket ? [`s3://${options.mediaBucket}/<key>`] : []),
+  ];
+  return z.string().refine(
+    (value) =>
+      ((isHttpsUrl(value) || (options.allowLoopbackHttp === true && isLoopbackHttpUrl(value))) && value.length <= MAX_URL_CHARS) ||
+      (allowDataUri && DATA_URI.test(value)) ||
+      (options.mediaBucket !== undefined && parseS3Uri(value)?.bucket === options.mediaBucket),
+    { message: `must be ${accepted.join(' or ')}` },
+  );
+}
 
 const textItem = z.strictObject({
   type: z.literal('text'),
   text: z.string().trim().min(1, 'must not be empty').max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
 });
 
-const imageItem = z.strictObject({
-  type: z.literal('image_url'),
-  image_url: z.strictObject({ url: httpsOrDataUrl }),
-  role: z.enum(['first_frame', 'last_frame', 'reference_image']).optional(),
-});
+function contentItem(options: RequestSchemaOptions) {
+  const imageItem = z.strictObject({
+    type: z.literal('image_url'),
+    image_url: z.strictObject({ url: mediaUrl(options, true) }),
+    role: z.enum(['first_frame', 'last_frame', 'reference_image']).optional(),
+  });
+  const videoItem = z.strictObject({
+    type: z.literal('video_url'),
+    video_url: z.strictObject({ url: mediaUrl(options, false) }),
+    role: z.literal('reference_video').optional(),
+  });
+  const audioItem = z.strictObject({
+    type: z.literal('audio_url'),
+    audio_url: z.strictObject({ url: mediaUrl(options, true) }),
+    role: z.literal('reference_audio').optional(),
+  });
+  return z.discriminatedUnion('type', [textItem, imageItem, videoItem, audioItem], {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? 'type must be one of text, image_url, video_url, audio_url' : undefined,
+  });
+}
 
-const videoItem = z.strictObject({
-  type: z.literal('video_url'),
-  video_url: z.strictObject({ url: httpsUrl }),
-  role: z.literal('reference_video').optional(),
-});
-
-const audioItem = z.strictObject({
-  type: z.literal('audio_url'),
-  audio_url: z.strictObject({ url: httpsOrDataUrl }),
-  role: z.literal('reference_audio').optional(),
-});
-
-const contentItem = z.discriminatedUnion('type', [textItem, imageItem, videoItem, audioItem], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'type must be one of text, image_url, video_url, audio_url' : undefined,
-});
-
-export type ContentItem = z.infer<typeof contentItem>;
+export type ContentItem = z.infer<ReturnType<typeof contentItem>>;
 
 const duration = z
   .number({ error: 'must be an integer' })
@@ -84,12 +114,13 @@ const duration = z
     message: `must be -1 (the model decides) or an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}`,
   });
 
-function providerShape(models: readonly string[]) {
+function providerShape(options: RequestSchemaOptions) {
+  const models = options.models ?? DEFAULT_MODELS;
   return {
     model: z.string().refine((value) => models.includes(value), {
       message: `must be one of: ${models.join(', ')}`,
     }),
-    content: z.array(contentItem).min(1, 'must contain at least one item'),
+    content: z.array(contentItem(options)).min(1, 'must contain at least one item'),
     generate_audio: z.boolean().default(true),
     resolution: z.enum(RESOLUTIONS).default('720p'),
     ratio: z.enum(RATIOS).default('adaptive'),
@@ -162,13 +193,13 @@ function checkContentRules(body: ContentRulesInput, ctx: z.RefinementCtx): void 
   }
 }
 
-export function createProviderRequestSchema(models: readonly string[] = DEFAULT_MODELS) {
-  return z.strictObject(providerShape(models)).superRefine(checkContentRules);
+export function createProviderRequestSchema(options: RequestSchemaOptions = {}) {
+  return z.strictObject(providerShape(options)).superRefine(checkContentRules);
 }
 
 /** POST /jobs: the provider body plus our own optional metadata. */
-export function createJobRequestSchema(models: readonly string[] = DEFAULT_MODELS) {
-  return z.strictObject({ ...providerShape(models), metadata: metadata.optional() }).superRefine(checkContentRules);
+export function createJobRequestSchema(options: RequestSchemaOptions = {}) {
+  return z.strictObject({ ...providerShape(options), metadata: metadata.optional() }).superRefine(checkContentRules);
 }
 
 export type ProviderRequest = z.output<ReturnType<typeof createProviderRequestSchema>>;

@@ -3,17 +3,19 @@ import { nextPollSeconds } from './poll-policy.js';
 import type { PollState } from './poll-state.js';
 import type { ProviderClient } from './provider-client.js';
 import type { ProviderRequest } from './request-schema.js';
+import { presignS3Media, type Presign } from './s3-media.js';
 
 export interface SubmitTaskDeps {
   provider: ProviderClient;
   loadRequest: (requestKey: string) => Promise<ProviderRequest>;
+  presign: Presign;
   now: () => Date;
   random: () => number;
 }
 
 /** Creates the provider task once; its errors say whether a retry is safe (see provider-client). */
 export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Promise<PollState> {
-  const request = await deps.loadRequest(input.requestKey);
+  const request = await presignS3Media(await deps.loadRequest(input.requestKey), deps.presign);
   const { taskId } = await deps.provider.createTask(request);
   const submittedAt = deps.now();
   return {

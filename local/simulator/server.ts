@@ -30,6 +30,11 @@ export interface SimulatorOptions {
   publicBaseUrl?: string;
   /** The shape of poll answers; see responses.ts. */
   responseStyle?: ResponseStyle;
+  /**
+   * Accept http://127.0.0.1 media URLs: the local S3 has no TLS, so the presigned URLs the pipeline
+   * makes for s3:// media are plain http there. The real provider only takes https.
+   */
+  allowLoopbackHttpMedia?: boolean;
 }
 
 export interface ProviderSimulator {
@@ -86,7 +91,7 @@ function formatHost(host: string): string {
 export async function startProviderSimulator(options: SimulatorOptions): Promise<ProviderSimulator> {
   const host = options.host ?? '127.0.0.1';
   const style = options.responseStyle ?? 'envelope';
-  const schema = createProviderRequestSchema();
+  const schema = createProviderRequestSchema({ allowLoopbackHttp: options.allowLoopbackHttpMedia ?? false });
   await mkdir(options.dataDir, { recursive: true });
   const renderer = createRenderer(options.ffmpegPath ?? (await defaultFfmpegPath()));
   const store = new TaskStore({ dataDir: options.dataDir, timeScale: options.timeScale ?? 1, renderer });

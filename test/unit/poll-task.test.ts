@@ -254,6 +254,9 @@ describe('submitTask', () => {
         loaded.push(key);
         return request;
       },
+      presign: async () => {
+        throw new Error('a request without s3:// media needs no presigning');
+      },
       now: () => SUBMITTED_AT,
       random: () => 0.5,
     });
@@ -270,5 +273,38 @@ describe('submitTask', () => {
     // The first poll of a 5 s clip skips the minute in which no clip is ever done.
     expect(state.waitSeconds).toBeGreaterThanOrEqual(30);
     expect(state.waitSeconds).toBeLessThanOrEqual(MAX_POLL_SECONDS);
+  });
+
+  test('hands the provider presigned URLs for s3:// media and leaves other URLs alone', async () => {
+    const sent: ProviderRequest[] = [];
+    const withS3Media: ProviderRequest = {
+      ...request,
+      content: [
+        { type: 'text', text: 'A cat' },
+        { type: 'image_url', image_url: { url: 's3://videos-bucket/incoming/cat.png' }, role: 'reference_image' },
+        { type: 'video_url', video_url: { url: 'https://example.com/ref.mp4' }, role: 'reference_video' },
+      ],
+    };
+    await submitTask(workflowInput, {
+      provider: {
+        createTask: async (body) => {
+          sent.push(body);
+          return { taskId: TASK_ID };
+        },
+        getTask: async () => {
+          throw new Error('submitTask must not poll');
+        },
+      },
+      loadRequest: async () => withS3Media,
+      presign: async ({ bucket, key }) => `https://${bucket}.s3.amazonaws.com/${key}?X-Amz-Signature=abc`,
+      now: () => SUBMITTED_AT,
+      random: () => 0.5,
+    });
+    expect(sent[0]?.content[1]).toEqual({
+      type: 'image_url',
+      image_url: { url: 'https://videos-bucket.s3.amazonaws.com/incoming/cat.png?X-Amz-Signature=abc' },
+      role: 'reference_image',
+    });
+    expect(sent[0]?.content[2]).toEqual(withS3Media.content[2]);
   });
 });

@@ -255,7 +255,7 @@ describe('unknown and wrong fields', () => {
   });
 
   test('the list of models is configurable', () => {
-    const custom = createJobRequestSchema(['seedance-pro']);
+    const custom = createJobRequestSchema({ models: ['seedance-pro'] });
     expect(custom.safeParse({ ...body([text()]), model: 'seedance-pro' }).success).toBe(true);
     expect(custom.safeParse(body([text()])).success).toBe(false);
   });

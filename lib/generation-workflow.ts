@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   Choice,
@@ -12,6 +13,7 @@ import {
   LogLevel,
   StateMachine,
   StateMachineType,
+  Succeed,
   TaskInput,
   Timeout,
   Wait,
@@ -35,6 +37,7 @@ export const WORKFLOW_TASK_HANDLERS = {
   PollTask: 'poll-task',
   StoreVideo: 'store-video',
   DescribeFailure: 'describe-failure',
+  AnnounceOutcome: 'announce-outcome',
 } as const;
 
 export const WAIT_STATE = 'WaitBeforePoll';
@@ -67,6 +70,8 @@ export interface GenerationWorkflowProps {
   bucket: IBucket;
   providerApiKey: ISecret;
   providerBaseUrl: string;
+  /** Where every job that ends is announced. */
+  eventBus: IEventBus;
   /** Upper bound on a job from creation to its last poll; the execution gets a margin on top for the copy. */
   jobDeadline: Duration;
 }
@@ -119,10 +124,19 @@ export class GenerationWorkflow extends Construct {
         memorySize: 128,
         timeout: Duration.seconds(10),
       }),
+      AnnounceOutcome: new HouseFunction(this, 'AnnounceOutcomeFunction', {
+        handlerFile: WORKFLOW_TASK_HANDLERS.AnnounceOutcome,
+        memorySize: 128,
+        timeout: Duration.seconds(10),
+        environment: { JOBS_TABLE: props.table.tableName, EVENT_BUS_NAME: props.eventBus.eventBusName },
+      }),
     };
+    props.table.grantReadData(this.functions.AnnounceOutcome);
+    props.eventBus.grantPutEventsTo(this.functions.AnnounceOutcome);
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
-    props.bucket.grantRead(this.functions.SubmitTask, 'requests/*');
+    // The request body, and any s3:// media a job names anywhere in the bucket, which it presigns.
+    props.bucket.grantRead(this.functions.SubmitTask);
     props.bucket.grantReadWrite(this.functions.StoreVideo, 'videos/*');
 
     const table = props.table;
@@ -133,6 +147,29 @@ export class GenerationWorkflow extends Construct {
       error: 'JOB_NOT_RECORDED',
       cause: 'the final status of the job could not be written',
     });
+
+    // Every terminal write is followed by the announcement, then the execution ends as the job did.
+    const announce = new LambdaInvoke(this, 'AnnounceOutcome', {
+      lambdaFunction: this.functions.AnnounceOutcome,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({ jobId: JsonPath.stringAt('$.jobId') }),
+      resultPath: '$.announced',
+      taskTimeout: Timeout.duration(Duration.seconds(15)),
+    });
+    announce.addRetry(backoff(['States.Timeout', LAMBDA_TIMED_OUT, LAMBDA_THROTTLED, 'EVENT_NOT_PUBLISHED'], 5));
+    announce.addCatch(
+      new Fail(this, 'JobNotAnnounced', { error: 'JOB_NOT_ANNOUNCED', cause: 'the job ended but its event could not be published' }),
+      { resultPath: '$.announceError' },
+    );
+    announce.next(
+      new Choice(this, 'HowDidItEnd')
+        .when(Condition.stringEquals('$.announced.status', 'SUCCEEDED'), new Succeed(this, 'JobSucceeded'))
+        .when(
+          Condition.stringEquals('$.announced.status', 'TIMED_OUT'),
+          new Fail(this, 'JobTimedOut', { error: 'JOB_TIMED_OUT', cause: 'the job passed its deadline; see its record' }),
+        )
+        .otherwise(new Fail(this, 'JobFailed', { error: 'JOB_FAILED', cause: 'the job ended FAILED; see its record' })),
+    );
 
     /** The two terminal failure writers differ only in the status they set. */
     const recordFailure = (id: string, status: 'FAILED' | 'TIMED_OUT') =>
@@ -158,10 +195,8 @@ export class GenerationWorkflow extends Construct {
       record.addRetry(backoff(DYNAMODB_TRANSIENT_ERRORS, 5));
       record.addCatch(jobNotRecorded, { resultPath: '$.recordError' });
     }
-    recordFailed.next(new Fail(this, 'JobFailed', { error: 'JOB_FAILED', cause: 'the job ended FAILED; see its record' }));
-    recordTimedOut.next(
-      new Fail(this, 'JobTimedOut', { error: 'JOB_TIMED_OUT', cause: 'the job passed its deadline; see its record' }),
-    );
+    recordFailed.next(announce);
+    recordTimedOut.next(announce);
 
     const describeFailure = new LambdaInvoke(this, 'DescribeFailure', {
       lambdaFunction: this.functions.DescribeFailure,
@@ -295,7 +330,7 @@ export class GenerationWorkflow extends Construct {
     const definition: IChainable & INextable = submit;
     submit.next(recordSubmitted).next(wait).next(poll).next(
       new Choice(this, 'IsVideoReady')
-        .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), store.next(recordSucceeded))
+        .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), store.next(recordSucceeded).next(announce))
         .when(Condition.booleanEquals('$.poll.changed', true), recordProgress.next(wait))
         .otherwise(wait),
     );

@@ -1,12 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 
 export const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
+/** Template metadata naming the handler file; the local stack binds every function through it. */
+export const HANDLER_METADATA_KEY = 'video-pipeline:handler';
 
 export interface HouseFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture'> {
   /** File name under lambdas/, without extension. */
@@ -42,5 +44,6 @@ export class HouseFunction extends NodejsFunction {
       },
       ...rest,
     });
+    (this.node.defaultChild as CfnFunction).addMetadata(HANDLER_METADATA_KEY, handlerFile);
   }
 }

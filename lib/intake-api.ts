@@ -7,20 +7,12 @@ import {
   MethodLoggingLevel,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { HouseFunction } from './house-function.js';
+import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
 
-export interface IntakeApiProps {
-  table: ITable;
-  bucket: IBucket;
-  stateMachine: IStateMachine;
-  jobDeadline: Duration;
-  providerModels: readonly string[];
-}
+export type IntakeApiProps = JobIntakeResources;
 
 /** The HTTP way in: API Gateway (IAM auth, SigV4) in front of the intake function. */
 export class IntakeApi extends Construct {
@@ -32,18 +24,11 @@ export class IntakeApi extends Construct {
     this.handler = new HouseFunction(this, 'IntakeFunction', {
       handlerFile: 'intake',
       timeout: Duration.seconds(15),
-      environment: {
-        JOBS_TABLE: props.table.tableName,
-        VIDEO_BUCKET: props.bucket.bucketName,
-        STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-        JOB_DEADLINE_SECONDS: String(props.jobDeadline.toSeconds()),
-        PROVIDER_MODELS: props.providerModels.join(','),
-      },
+      environment: jobIntakeEnvironment(props),
     });
-    props.table.grantReadWriteData(this.handler);
-    props.bucket.grantPut(this.handler, 'requests/*');
+    grantJobIntake(this.handler, props);
+    // Presigned download links are signed with the intake's own permission to read the videos.
     props.bucket.grantRead(this.handler, 'videos/*');
-    props.stateMachine.grantStartExecution(this.handler);
 
     this.api = new RestApi(this, 'Api', {
       description: 'video-pipeline: submit video jobs and follow them',
@@ -64,6 +49,7 @@ export class IntakeApi extends Construct {
     const integration = new LambdaIntegration(this.handler);
     const jobs = this.api.root.addResource('jobs');
     jobs.addMethod('POST', integration);
+    jobs.addMethod('GET', integration);
     jobs.addResource('{jobId}').addMethod('GET', integration);
   }
 }

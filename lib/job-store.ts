@@ -2,17 +2,17 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-
-export const STATUS_INDEX = 'byStatus';
+import { CREATED_INDEX, STATUS_INDEX } from '../lambdas/core/job-repository.js';
 
 export interface JobStoreProps {
   /** Keep the table and bucket when the stack is deleted (production) or not (a trial stack). */
   retainData: boolean;
 }
 
-/** The Jobs table and the video bucket, with secure defaults. */
+/** The Jobs table, the batch manifests' progress, and the video bucket, with secure defaults. */
 export class JobStore extends Construct {
   public readonly table: Table;
+  public readonly manifests: Table;
   public readonly bucket: Bucket;
 
   constructor(scope: Construct, id: string, props: JobStoreProps) {
@@ -31,7 +31,22 @@ export class JobStore extends Construct {
       sortKey: { name: 'createdAt', type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
     });
+    this.table.addGlobalSecondaryIndex({
+      indexName: CREATED_INDEX,
+      partitionKey: { name: 'kind', type: AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+    this.manifests = new Table(this, 'Manifests', {
+      partitionKey: { name: 'manifestId', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.retainData,
+      removalPolicy,
+    });
     this.bucket = new Bucket(this, 'Videos', {
+      // Object Created events go to EventBridge, where the upload trigger's rule picks them up.
+      eventBridgeEnabled: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       encryption: BucketEncryption.S3_MANAGED,
@@ -41,6 +56,8 @@ export class JobStore extends Construct {
       lifecycleRules: [
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         { id: 'expire-request-bodies', prefix: 'requests/', expiration: Duration.days(30) },
+        { id: 'expire-unclaimed-uploads', prefix: 'incoming/', expiration: Duration.days(30) },
+        { id: 'expire-rejected-uploads', prefix: 'rejected/', expiration: Duration.days(30) },
       ],
     });
   }

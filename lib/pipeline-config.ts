@@ -9,6 +9,11 @@ const contextSchema = z.object({
   providerModels: z.array(z.string().min(1)).min(1).default(['seedance-fast']),
   providerApiKeySecretName: z.string().min(1).default('video-pipeline/provider-api-key'),
   jobDeadlineMinutes: z.coerce.number().int().min(1).max(MAX_JOB_DEADLINE_MINUTES).default(30),
+  batchSchedule: z
+    .string()
+    .regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge schedule expression: rate(...) or cron(...)')
+    .default('rate(15 minutes)'),
+  maxJobsInFlight: z.coerce.number().int().min(1).max(1000).default(20),
   retainData: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(true),
 });
 
@@ -21,5 +26,7 @@ export function pipelineConfigFrom(tryGetContext: (key: string) => unknown): Pip
     providerApiKeySecretName: context.providerApiKeySecretName,
     jobDeadline: Duration.minutes(context.jobDeadlineMinutes),
     retainData: context.retainData,
+    batchSchedule: context.batchSchedule,
+    maxJobsInFlight: context.maxJobsInFlight,
   };
 }

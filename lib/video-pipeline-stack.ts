@@ -1,9 +1,11 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { CompletionEvents } from './completion-events.js';
 import { GenerationWorkflow } from './generation-workflow.js';
 import { IntakeApi } from './intake-api.js';
 import { JobStore } from './job-store.js';
+import { JobTriggers } from './triggers.js';
 
 export interface PipelineConfig {
   providerBaseUrl: string;
@@ -12,6 +14,10 @@ export interface PipelineConfig {
   providerApiKeySecretName: string;
   jobDeadline: Duration;
   retainData: boolean;
+  /** EventBridge schedule expression for the batch function. */
+  batchSchedule: string;
+  /** Jobs in flight (QUEUED with an execution, SUBMITTED, RUNNING) the batch function keeps under. */
+  maxJobsInFlight: number;
 }
 
 export interface VideoPipelineStackProps extends StackProps {
@@ -23,28 +29,41 @@ export class VideoPipelineStack extends Stack {
   public readonly store: JobStore;
   public readonly workflow: GenerationWorkflow;
   public readonly intake: IntakeApi;
+  public readonly events: CompletionEvents;
+  public readonly triggers: JobTriggers;
 
   constructor(scope: Construct, id: string, props: VideoPipelineStackProps) {
     super(scope, id, props);
     const { config } = props;
     this.store = new JobStore(this, 'JobStore', { retainData: config.retainData });
+    this.events = new CompletionEvents(this, 'CompletionEvents');
     const providerApiKey = Secret.fromSecretNameV2(this, 'ProviderApiKey', config.providerApiKeySecretName);
     this.workflow = new GenerationWorkflow(this, 'Workflow', {
       table: this.store.table,
       bucket: this.store.bucket,
+      eventBus: this.events.bus,
       providerApiKey,
       providerBaseUrl: config.providerBaseUrl,
       jobDeadline: config.jobDeadline,
     });
-    this.intake = new IntakeApi(this, 'Intake', {
+    const intakeResources = {
       table: this.store.table,
       bucket: this.store.bucket,
       stateMachine: this.workflow.stateMachine,
+      eventBus: this.events.bus,
       jobDeadline: config.jobDeadline,
       providerModels: config.providerModels,
+    };
+    this.intake = new IntakeApi(this, 'Intake', intakeResources);
+    this.triggers = new JobTriggers(this, 'Triggers', {
+      ...intakeResources,
+      manifests: this.store.manifests,
+      batchSchedule: config.batchSchedule,
+      maxJobsInFlight: config.maxJobsInFlight,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.intake.api.url });
     new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });
     new CfnOutput(this, 'JobsTableName', { value: this.store.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
   }
 }

@@ -1,5 +1,6 @@
 import { MethodNotAllowedError, NotFoundError, PipelineError, toErrorBody } from './errors.js';
 import { readJsonBody } from './http-body.js';
+import { parseListQuery, parseSubmitQuery } from './intake-query.js';
 import type { JobOutput } from './job.js';
 import { acceptJob, type IntakeDeps } from './job-intake.js';
 import { presentJob } from './job-view.js';
@@ -10,6 +11,7 @@ export interface HttpRequest {
   path: string;
   /** Header names in lower case. */
   headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
   body: string | undefined;
   /** Where the API is reached from outside, e.g. `https://abc.execute-api.../prod`; links are built on it. */
   baseUrl: string;
@@ -39,11 +41,32 @@ const JOB_PATH = /^\/jobs\/([^/]+)\/?$/;
 const JOBS_PATH = /^\/jobs\/?$/;
 
 async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpResponse> {
-  const selfUrl = (jobId: string) => `${request.baseUrl}/jobs/${encodeURIComponent(jobId)}`;
+  const jobsUrl = `${request.baseUrl}/jobs`;
+  const selfUrl = (jobId: string) => `${jobsUrl}/${encodeURIComponent(jobId)}`;
   if (JOBS_PATH.test(request.path)) {
-    if (request.method !== 'POST') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs; use POST`);
+    if (request.method === 'GET') {
+      const query = parseListQuery(request.query);
+      const page = await deps.jobs.list(query);
+      const next = page.nextCursor
+        ? `${jobsUrl}?${new URLSearchParams({
+            ...(query.status ? { status: query.status } : {}),
+            ...(query.trigger ? { trigger: query.trigger } : {}),
+            limit: String(query.limit),
+            cursor: page.nextCursor,
+          }).toString()}`
+        : undefined;
+      return json(200, {
+        jobs: page.jobs.map((job) => presentJob(job, selfUrl(job.jobId))),
+        ...(page.nextCursor ? { nextCursor: page.nextCursor, links: { next } } : {}),
+      });
+    }
+    if (request.method !== 'POST') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs; use GET or POST`);
+    const { schedule } = parseSubmitQuery(request.query);
     const body = readJsonBody({ contentType: request.headers['content-type'], body: request.body, maxBytes: deps.maxBodyBytes });
-    const job = await acceptJob({ body, trigger: { type: 'http', source: request.caller } }, deps);
+    const { job } = await acceptJob(
+      { body, trigger: { type: 'http', source: request.caller }, deferred: schedule === 'batch' },
+      deps,
+    );
     const self = selfUrl(job.jobId);
     return json(
       202,
@@ -52,6 +75,7 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
         status: job.status,
         createdAt: job.createdAt,
         links: { self },
+        ...(job.deferred ? { deferred: true } : {}),
         ...(job.warnings ? { warnings: job.warnings } : {}),
       },
       { location: self },

@@ -1,6 +1,14 @@
 import type { z } from 'zod';
-import { StartFailedError } from './errors.js';
-import { elideDataUris, requestKeyFor, requestShape, type JobRecord, type TriggerType } from './job.js';
+import { StartFailedError, ValidationError } from './errors.js';
+import {
+  elideDataUris,
+  JOB_KIND,
+  requestKeyFor,
+  requestShape,
+  type JobRecord,
+  type TriggerType,
+} from './job.js';
+import type { JobAnnouncer } from './job-announcer.js';
 import type { JobRepository } from './job-repository.js';
 import type { RequestStore } from './request-store.js';
 import { parseWith, requestWarnings, splitJobRequest, type createJobRequestSchema } from './request-schema.js';
@@ -10,6 +18,7 @@ export interface IntakeDeps {
   jobs: JobRepository;
   requests: RequestStore;
   workflow: WorkflowStarter;
+  announcer: JobAnnouncer;
   schema: ReturnType<typeof createJobRequestSchema>;
   deadlineSeconds: number;
   now: () => Date;
@@ -19,23 +28,37 @@ export interface IntakeDeps {
 export interface JobSubmission {
   body: unknown;
   trigger: { type: TriggerType; source: string };
+  /** Derived from the event for event-driven sources, so a replayed event finds its job instead of making another. */
+  jobId?: string;
+  /** Record the job now and leave it for the batch function to start. */
+  deferred?: boolean;
+}
+
+export interface AcceptedJob {
+  job: JobRecord;
+  /** True when the job already existed: nothing was written or started again. */
+  replayed: boolean;
 }
 
 /**
- * Validates a job body, records the job QUEUED, then starts its workflow. Invalid input throws a
- * ValidationError before anything is written or started.
+ * Validates a job body, records the job QUEUED, then starts its workflow (unless deferred). Invalid
+ * input throws a ValidationError before anything is written or started.
  */
-export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Promise<JobRecord> {
+export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Promise<AcceptedJob> {
   const parsed: z.output<IntakeDeps['schema']> = parseWith(deps.schema, submission.body);
+  if (submission.jobId) {
+    const existing = await deps.jobs.get(submission.jobId);
+    if (existing) return { job: existing, replayed: true };
+  }
   const { providerRequest, metadata } = splitJobRequest(parsed);
-  const jobId = deps.newJobId();
+  const jobId = submission.jobId ?? deps.newJobId();
   const createdAt = deps.now();
   const timestamp = createdAt.toISOString();
-  const deadlineAt = new Date(createdAt.getTime() + deps.deadlineSeconds * 1000).toISOString();
   const requestKey = requestKeyFor(jobId);
   const warnings = requestWarnings(providerRequest);
   const job: JobRecord = {
     jobId,
+    kind: JOB_KIND,
     status: 'QUEUED',
     progress: 0,
     request: elideDataUris(providerRequest),
@@ -43,21 +66,69 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
     trigger: submission.trigger,
     ...(metadata ? { metadata } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...(submission.deferred ? { deferred: true } : {}),
     createdAt: timestamp,
     updatedAt: timestamp,
-    deadlineAt,
+    deadlineAt: deadlineFrom(createdAt, deps),
   };
   await deps.requests.save(requestKey, providerRequest);
   await deps.jobs.create(job);
+  if (submission.deferred) return { job, replayed: false };
+  return { job: await startJob(job, deps), replayed: false };
+}
+
+function deadlineFrom(start: Date, deps: Pick<IntakeDeps, 'deadlineSeconds'>): string {
+  return new Date(start.getTime() + deps.deadlineSeconds * 1000).toISOString();
+}
+
+/**
+ * Starts the workflow of a recorded QUEUED job. A deferred job's deadline counts from now, not from
+ * when it was queued. If the start fails the job ends FAILED (START_FAILED) and is announced.
+ */
+export async function startJob(job: JobRecord, deps: IntakeDeps): Promise<JobRecord> {
+  const { request, requestKey } = job;
+  if (!request || !requestKey) throw new Error(`job ${job.jobId} has no request to start`);
+  const deadlineAt = job.deferred ? deadlineFrom(deps.now(), deps) : job.deadlineAt;
   try {
-    const executionArn = await deps.workflow.start({ jobId, requestKey, shape: requestShape(providerRequest), deadlineAt });
-    await deps.jobs.recordExecution(jobId, executionArn);
-    return { ...job, executionArn };
+    const executionArn = await deps.workflow.start({ jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt });
+    await deps.jobs.markStarted(job.jobId, executionArn, deadlineAt);
+    const { deferred: _started, ...started } = job;
+    return { ...started, executionArn, deadlineAt };
   } catch (error) {
-    const failure = new StartFailedError(`the workflow for job ${jobId} could not be started: ${(error as Error).message}`, {
+    const failure = new StartFailedError(`the workflow for job ${job.jobId} could not be started: ${(error as Error).message}`, {
       cause: error,
     });
-    await deps.jobs.recordStartFailure(jobId, failure, deps.now());
+    const failed = await deps.jobs.recordStartFailure(job.jobId, failure, deps.now());
+    if (failed) await deps.announcer.announce(failed);
     throw failure;
   }
+}
+
+/**
+ * Records a job whose body broke the contract: FAILED with VALIDATION_ERROR and every issue, and
+ * announced, so input from S3 or a batch never vanishes. A replay finds the job already there.
+ */
+export async function rejectJob(
+  submission: Required<Pick<JobSubmission, 'jobId' | 'trigger'>>,
+  error: ValidationError,
+  deps: Pick<IntakeDeps, 'jobs' | 'announcer' | 'now'>,
+): Promise<AcceptedJob> {
+  const existing = await deps.jobs.get(submission.jobId);
+  if (existing) return { job: existing, replayed: true };
+  const timestamp = deps.now().toISOString();
+  const job: JobRecord = {
+    jobId: submission.jobId,
+    kind: JOB_KIND,
+    status: 'FAILED',
+    progress: 0,
+    trigger: submission.trigger,
+    error: { code: error.code, message: error.message, issues: error.issues },
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    finishedAt: timestamp,
+    deadlineAt: timestamp,
+  };
+  await deps.jobs.create(job);
+  await deps.announcer.announce(job);
+  return { job, replayed: false };
 }

@@ -1,12 +1,12 @@
 import type { JobRecord } from './job.js';
 
-export interface JobView extends Omit<JobRecord, 'requestKey'> {
+export interface JobView extends Omit<JobRecord, 'requestKey' | 'kind'> {
   links: { self: string };
   downloadUrl?: string;
 }
 
 /** The job as the API shows it: internal bookkeeping out, links in. */
 export function presentJob(job: JobRecord, selfUrl: string, downloadUrl?: string): JobView {
-  const { requestKey: _internal, ...visible } = job;
+  const { requestKey: _bodyLocation, kind: _indexPartition, ...visible } = job;
   return { ...visible, links: { self: selfUrl }, ...(downloadUrl ? { downloadUrl } : {}) };
 }

@@ -30,17 +30,26 @@ export interface RequestShape {
   media: 'text' | 'image' | 'video';
 }
 
+/** The constant partition of the byCreatedAt index: every job, newest first. */
+export const JOB_KIND = 'job';
+
 /** One item of the Jobs table. */
 export interface JobRecord {
   jobId: string;
+  kind: typeof JOB_KIND;
   status: JobStatus;
   progress: number;
-  /** The request as the provider receives it, data: URIs elided (the full body is in S3 at requestKey). */
-  request: ProviderRequest;
-  requestKey: string;
+  /**
+   * The request as the provider receives it, data: URIs elided (the full body is in S3 at requestKey).
+   * Absent only on a job refused for VALIDATION_ERROR: its body never met the contract.
+   */
+  request?: ProviderRequest;
+  requestKey?: string;
   trigger: { type: TriggerType; source: string };
   metadata?: Record<string, string>;
   warnings?: string[];
+  /** Waiting for the batch function to start it (POST /jobs?schedule=batch); cleared when it starts. */
+  deferred?: boolean;
   providerTaskId?: string;
   createdAt: string;
   updatedAt: string;

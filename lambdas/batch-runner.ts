@@ -1,0 +1,27 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import { createDocumentClient } from './core/aws-clients.js';
+import { runBatch, type BatchDeps, type BatchReport } from './core/batch-runner.js';
+import { readEnv } from './core/env.js';
+import { intakeFromEnv } from './core/intake-deps.js';
+import { createManifestRepository } from './core/manifest-repository.js';
+
+const logger = new Logger({ serviceName: 'video-pipeline-batch-runner' });
+const batchEnv = readEnv(
+  z.object({ MANIFESTS_TABLE: z.string().min(1), MAX_JOBS_IN_FLIGHT: z.coerce.number().int().positive() }),
+);
+const { env, s3, deps: intakeDeps } = intakeFromEnv();
+const deps: BatchDeps = {
+  ...intakeDeps,
+  s3,
+  bucket: env.VIDEO_BUCKET,
+  manifests: createManifestRepository(createDocumentClient(), batchEnv.MANIFESTS_TABLE),
+  maxJobsInFlight: batchEnv.MAX_JOBS_IN_FLIGHT,
+};
+
+/** Run by the EventBridge schedule (and `npm run batch` locally); the event itself carries nothing we need. */
+export async function handler(): Promise<BatchReport> {
+  const report = await runBatch(deps);
+  logger.info('batch run', { ...report });
+  return report;
+}

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { createDocumentClient, createS3Client } from './aws-clients.js';
+import { booleanFlag, readEnv } from './env.js';
+import { createJobAnnouncer } from './job-announcer.js';
+import type { IntakeDeps } from './job-intake.js';
+import { createJobRepository } from './job-repository.js';
+import { createRequestStore } from './request-store.js';
+import { createJobRequestSchema } from './request-schema.js';
+import { createWorkflowStarter } from './workflow-starter.js';
+
+/** The settings of every function that creates jobs: the HTTP intake, the upload trigger, the batch runner. */
+const intakeEnvSchema = z.object({
+  JOBS_TABLE: z.string().min(1),
+  VIDEO_BUCKET: z.string().min(1),
+  STATE_MACHINE_ARN: z.string().min(1),
+  JOB_DEADLINE_SECONDS: z.coerce.number().int().positive(),
+  PROVIDER_MODELS: z.string().min(1).transform((value) => value.split(',').map((model) => model.trim())),
+  EVENT_BUS_NAME: z.string().min(1),
+  S3_FORCE_PATH_STYLE: booleanFlag,
+});
+
+export type IntakeEnv = z.output<typeof intakeEnvSchema>;
+
+/** Built once per cold start from the environment. */
+export function intakeFromEnv(): { env: IntakeEnv; s3: S3Client; deps: IntakeDeps } {
+  const env = readEnv(intakeEnvSchema);
+  const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
+  return {
+    env,
+    s3,
+    deps: {
+      jobs: createJobRepository(createDocumentClient(), env.JOBS_TABLE),
+      requests: createRequestStore(s3, env.VIDEO_BUCKET),
+      workflow: createWorkflowStarter(new SFNClient({}), env.STATE_MACHINE_ARN),
+      announcer: createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME),
+      schema: createJobRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET }),
+      deadlineSeconds: env.JOB_DEADLINE_SECONDS,
+      now: () => new Date(),
+      newJobId: randomUUID,
+    },
+  };
+}

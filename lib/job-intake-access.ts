@@ -1,0 +1,35 @@
+import type { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+
+/** What any function that creates jobs (HTTP intake, upload trigger, batch runner) works with. */
+export interface JobIntakeResources {
+  table: ITable;
+  bucket: IBucket;
+  stateMachine: IStateMachine;
+  eventBus: IEventBus;
+  jobDeadline: Duration;
+  providerModels: readonly string[];
+}
+
+export function jobIntakeEnvironment(resources: JobIntakeResources): Record<string, string> {
+  return {
+    JOBS_TABLE: resources.table.tableName,
+    VIDEO_BUCKET: resources.bucket.bucketName,
+    STATE_MACHINE_ARN: resources.stateMachine.stateMachineArn,
+    JOB_DEADLINE_SECONDS: String(resources.jobDeadline.toSeconds()),
+    PROVIDER_MODELS: resources.providerModels.join(','),
+    EVENT_BUS_NAME: resources.eventBus.eventBusName,
+  };
+}
+
+/** Record jobs, keep their request bodies, start their executions, announce the ones refused. */
+export function grantJobIntake(grantee: IGrantable, resources: JobIntakeResources): void {
+  resources.table.grantReadWriteData(grantee);
+  resources.bucket.grantPut(grantee, 'requests/*');
+  resources.stateMachine.grantStartExecution(grantee);
+  resources.eventBus.grantPutEventsTo(grantee);
+}

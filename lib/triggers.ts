@@ -1,0 +1,86 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { HouseFunction } from './house-function.js';
+import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
+
+export const UPLOAD_PREFIX = 'incoming/';
+
+export interface JobTriggersProps extends JobIntakeResources {
+  manifests: ITable;
+  /** An EventBridge schedule expression: `rate(15 minutes)`, `cron(0 2 * * ? *)`. */
+  batchSchedule: string;
+  maxJobsInFlight: number;
+}
+
+/**
+ * The two ways in besides HTTP. Uploads: S3 sends Object Created to EventBridge (covering PUT, copy
+ * and multipart uploads), a rule keeps `incoming/` of our bucket, and the trigger function gets it
+ * with retries and a dead-letter queue. Batches: a schedule runs the batch function, one at a time.
+ */
+export class JobTriggers extends Construct {
+  public readonly uploadTrigger: HouseFunction;
+  public readonly uploadRule: Rule;
+  public readonly uploadDeadLetters: Queue;
+  public readonly batchRunner: HouseFunction;
+  public readonly batchRule: Rule;
+
+  constructor(scope: Construct, id: string, props: JobTriggersProps) {
+    super(scope, id);
+    this.uploadTrigger = new HouseFunction(this, 'UploadTriggerFunction', {
+      handlerFile: 's3-trigger',
+      timeout: Duration.seconds(60),
+      environment: jobIntakeEnvironment(props),
+    });
+    grantJobIntake(this.uploadTrigger, props);
+    props.bucket.grantReadWrite(this.uploadTrigger, `${UPLOAD_PREFIX}*`);
+    props.bucket.grantDelete(this.uploadTrigger, `${UPLOAD_PREFIX}*`);
+    props.bucket.grantPut(this.uploadTrigger, 'accepted/*');
+    props.bucket.grantPut(this.uploadTrigger, 'rejected/*');
+
+    this.uploadDeadLetters = new Queue(this, 'UploadDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.uploadRule = new Rule(this, 'UploadRule', {
+      description: `video-pipeline: objects created under ${UPLOAD_PREFIX} start jobs`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [props.bucket.bucketName] }, object: { key: [{ prefix: UPLOAD_PREFIX }] } },
+      },
+      targets: [
+        new LambdaFunction(this.uploadTrigger, {
+          deadLetterQueue: this.uploadDeadLetters,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+        }),
+      ],
+    });
+
+    this.batchRunner = new HouseFunction(this, 'BatchRunnerFunction', {
+      handlerFile: 'batch-runner',
+      timeout: Duration.minutes(5),
+      // Two runs at once could each see room under the cap and together pass it.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        ...jobIntakeEnvironment(props),
+        MANIFESTS_TABLE: props.manifests.tableName,
+        MAX_JOBS_IN_FLIGHT: String(props.maxJobsInFlight),
+      },
+    });
+    grantJobIntake(this.batchRunner, props);
+    props.manifests.grantReadWriteData(this.batchRunner);
+    // Listing the manifests needs s3:ListBucket on the bucket itself; reading them, the prefix.
+    props.bucket.grantRead(this.batchRunner, 'batches/*');
+    this.batchRule = new Rule(this, 'BatchSchedule', {
+      description: 'video-pipeline: start pending batch work under the in-flight cap',
+      schedule: Schedule.expression(props.batchSchedule),
+      targets: [new LambdaFunction(this.batchRunner, { retryAttempts: 0 })],
+    });
+  }
+}

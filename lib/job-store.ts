@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CREATED_INDEX, STATUS_INDEX } from '../lambdas/core/job-repository.js';
 
@@ -45,8 +45,6 @@ export class JobStore extends Construct {
       removalPolicy,
     });
     this.bucket = new Bucket(this, 'Videos', {
-      // Object Created events go to EventBridge, where the upload trigger's rule picks them up.
-      eventBridgeEnabled: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       encryption: BucketEncryption.S3_MANAGED,
@@ -60,5 +58,10 @@ export class JobStore extends Construct {
         { id: 'expire-rejected-uploads', prefix: 'rejected/', expiration: Duration.days(30) },
       ],
     });
+    // Object Created events go to EventBridge, where the upload trigger's rule picks them up. Set on the
+    // bucket itself: `eventBridgeEnabled` would add a CDK-managed custom resource and function for it.
+    (this.bucket.node.defaultChild as CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
   }
 }

@@ -39,6 +39,8 @@ export class JobTriggers extends Construct {
     props.bucket.grantReadWrite(this.uploadTrigger, `${UPLOAD_PREFIX}*`);
     props.bucket.grantDelete(this.uploadTrigger, `${UPLOAD_PREFIX}*`);
     props.bucket.grantPut(this.uploadTrigger, 'accepted/*');
+    // An image is copied to accepted/ before its job is validated; a refused one's copy is removed.
+    props.bucket.grantDelete(this.uploadTrigger, 'accepted/*');
     props.bucket.grantPut(this.uploadTrigger, 'rejected/*');
 
     this.uploadDeadLetters = new Queue(this, 'UploadDeadLetters', {

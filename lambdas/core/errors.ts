@@ -135,8 +135,16 @@ export class VideoUnavailableError extends PipelineError {
   readonly httpStatus = 502;
 }
 
+/** PutEvents answered but refused the entry; worth another try. */
+export class EventNotPublishedError extends PipelineError {
+  readonly code = 'EVENT_NOT_PUBLISHED';
+  readonly httpStatus = 503;
+  override readonly retryable = true;
+}
+
 /** Step Functions error names that a Retry with backoff should cover. */
 export const RETRYABLE_ERROR_NAMES = [
+  'EVENT_NOT_PUBLISHED',
   'PROVIDER_UNAVAILABLE',
   'PROVIDER_BAD_RESPONSE',
   'VIDEO_COPY_FAILED',

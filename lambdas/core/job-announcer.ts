@@ -1,5 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { PipelineError } from './errors.js';
+import { EventNotPublishedError } from './errors.js';
 import type { JobRecord, JobStatus } from './job.js';
 
 export const EVENT_SOURCE = 'video-pipeline';
@@ -10,13 +10,6 @@ const DETAIL_TYPES: Partial<Record<JobStatus, string>> = {
   TIMED_OUT: 'Job Timed Out',
   CANCELLED: 'Job Cancelled',
 };
-
-/** PutEvents answered but refused the entry; worth another try. */
-export class EventNotPublishedError extends PipelineError {
-  readonly code = 'EVENT_NOT_PUBLISHED';
-  readonly httpStatus = 503;
-  override readonly retryable = true;
-}
 
 export interface JobAnnouncer {
   /** Publishes `Job Succeeded` / `Job Failed` / … for a job that ended; the detail is the record without its request. */

@@ -5,10 +5,13 @@ import {
   allowedActions,
   allows,
   apiPathOf,
+  handlerFileOf,
+  keyedBy,
   logicalIdOf,
   onlyResourceOfType,
   render,
   renderedResources,
+  resourceCovers,
   resourcesOfType,
   roleIdOf,
   statementsOfRole,
@@ -17,7 +20,7 @@ import {
 } from '../support/cfn-template.js';
 
 /** The Lambda task states of the workflow; each names the function it runs in the ASL. */
-const TASK_STATES = ['SubmitTask', 'PollTask', 'StoreVideo', 'DescribeFailure'] as const;
+const TASK_STATES = ['SubmitTask', 'PollTask', 'StoreVideo', 'DescribeFailure', 'AnnounceOutcome'] as const;
 type TaskState = (typeof TASK_STATES)[number];
 
 let template: Template;
@@ -27,11 +30,15 @@ let bucketId: string;
 let stateMachineId: string;
 let taskFunctionIds: Record<TaskState, string>;
 let intakeFunctionId: string;
+/** The functions of the pipeline (HouseFunction: they carry the handler metadata). */
+let houseFunctionIds: string[];
 
 /** `${Table.Arn}` or the ARN CDK builds by hand for the native DynamoDB tasks: both are the table itself. */
 const isTableArn = (rendered: string) =>
   rendered === `\${${tableId}.Arn}` || rendered === `arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/\${${tableId}}`;
 const isFunctionArn = (functionId: string) => (rendered: string) => rendered === `\${${functionId}.Arn}`;
+/** A statement resource that covers this object of the bucket (IAM wildcards in the statement). */
+const coversObject = (key: string) => (rendered: string) => resourceCovers(rendered, `\${${bucketId}.Arn}/${key}`);
 const statementsOfFunction = (functionId: string): PolicyStatement[] => statementsOfRole(json, roleIdOf(json, functionId));
 const environmentOf = (functionId: string) =>
   ((json.Resources[functionId]!.Properties!.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
@@ -41,7 +48,8 @@ beforeAll(() => {
   json = synthesizePipelineTemplate() as unknown as CfnJson;
   template = Template.fromJSON(json);
 
-  tableId = onlyResourceOfType(json, 'AWS::DynamoDB::Table')[0];
+  // Two tables now (Jobs, Manifests): the Jobs table is the one keyed by jobId alone.
+  tableId = onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('jobId'))[0];
   bucketId = onlyResourceOfType(json, 'AWS::S3::Bucket')[0];
   const [machineId, machine] = onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine');
   stateMachineId = machineId;
@@ -63,11 +71,16 @@ beforeAll(() => {
   template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', Integration: { Uri: uri } });
   const integrated = /functions\/\$\{(.+)\.Arn\}\/invocations$/.exec(render(uri.asObject()));
   intakeFunctionId = integrated![1]!;
+
+  houseFunctionIds = resourcesOfType(json, 'AWS::Lambda::Function')
+    .filter(([, fn]) => handlerFileOf(fn) !== undefined)
+    .map(([id]) => id);
 });
 
 describe('Jobs table', () => {
   it('is keyed by jobId, on demand, with point-in-time recovery', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    // The Jobs table and the batch manifests' table, nothing else.
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       AttributeDefinitions: Match.arrayWith([{ AttributeName: 'jobId', AttributeType: 'S' }]),
@@ -78,6 +91,7 @@ describe('Jobs table', () => {
 
   it('has the byStatus GSI on status + createdAt (newest-first listing)', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       AttributeDefinitions: Match.arrayWith([
         { AttributeName: 'status', AttributeType: 'S' },
         { AttributeName: 'createdAt', AttributeType: 'S' },
@@ -95,12 +109,54 @@ describe('Jobs table', () => {
     });
   });
 
-  it('is retained and deletion-protected by default (retainData)', () => {
-    template.hasResource('AWS::DynamoDB::Table', {
+  it('has the byCreatedAt GSI on kind + createdAt (GET /jobs without a status, newest first)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: 'byCreatedAt',
+          KeySchema: [
+            { AttributeName: 'kind', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        }),
+      ]),
+    });
+    // Every key attribute of the index is declared (order-free: CDK appends them as indexes are added).
+    expect(json.Resources[tableId]!.Properties!.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'kind', AttributeType: 'S' },
+        { AttributeName: 'createdAt', AttributeType: 'S' },
+      ]),
+    );
+    const indexes = (json.Resources[tableId]!.Properties!.GlobalSecondaryIndexes as Array<{ IndexName: string }>).map((index) => index.IndexName);
+    expect(indexes.sort()).toEqual(['byCreatedAt', 'byStatus']);
+  });
+
+  it('every table is retained and deletion-protected by default (retainData)', () => {
+    template.allResources('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
     });
+  });
+});
+
+describe('Manifests table', () => {
+  it('is keyed by manifestId, on demand, with point-in-time recovery, and has no index', () => {
+    const [manifestsId, manifests] = onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('manifestId'));
+    expect(manifestsId).not.toBe(tableId);
+    expect(manifests.Properties).toMatchObject({
+      AttributeDefinitions: [{ AttributeName: 'manifestId', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    expect(manifests.Properties!.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
+  it('every table has point-in-time recovery', () => {
+    template.allResourcesProperties('AWS::DynamoDB::Table', { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
   });
 });
 
@@ -162,26 +218,52 @@ describe('video bucket', () => {
     expect(days.asNumber()).toBeGreaterThanOrEqual(1);
     expect(days.asNumber()).toBeLessThanOrEqual(7);
   });
-});
 
-describe('Lambda functions', () => {
-  it('every function runs Node 24 on arm64 with active X-Ray tracing', () => {
-    const functions = resourcesOfType(json, 'AWS::Lambda::Function');
-    // The four task functions and the intake function, at least: none may be missed by the check below.
-    expect(functions.map(([id]) => id)).toEqual(expect.arrayContaining([...Object.values(taskFunctionIds), intakeFunctionId]));
-    template.allResourcesProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
-      TracingConfig: { Mode: 'Active' },
+  it.each(['requests/', 'incoming/', 'rejected/'])('expires objects under %s after 30 days', (prefix) => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Status: 'Enabled', Prefix: prefix, ExpirationInDays: 30 })]),
+      },
     });
   });
 
-  it('every function logs to its own log group with a retention', () => {
-    for (const [functionId, fn] of resourcesOfType(json, 'AWS::Lambda::Function')) {
+  it('never expires the videos, the accepted uploads or the batch manifests', () => {
+    const rules = (json.Resources[bucketId]!.Properties!.LifecycleConfiguration as { Rules: Array<Record<string, unknown>> }).Rules;
+    const expiring = rules.filter((rule) => rule.ExpirationInDays !== undefined || rule.ExpirationDate !== undefined);
+    // An expiration without a prefix would take every object, videos included.
+    expect(expiring.map((rule) => rule.Prefix).sort()).toEqual(['incoming/', 'rejected/', 'requests/']);
+  });
+});
+
+describe('Lambda functions', () => {
+  it('every function is one of ours (a HouseFunction): CDK adds none of its own', () => {
+    const functions = resourcesOfType(json, 'AWS::Lambda::Function').map(([id]) => id);
+    // The five task functions, the intake, the upload trigger and the batch runner: none may be missed below.
+    expect(houseFunctionIds).toEqual(expect.arrayContaining([...Object.values(taskFunctionIds), intakeFunctionId]));
+    expect(houseFunctionIds).toHaveLength(8);
+    expect(functions.filter((id) => !houseFunctionIds.includes(id))).toEqual([]);
+  });
+
+  it('every function of ours runs Node 24 on arm64 with active X-Ray tracing', () => {
+    for (const functionId of houseFunctionIds) {
+      expect(json.Resources[functionId]!.Properties, functionId).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+    }
+  });
+
+  it('every function of ours logs to its own log group with a retention', () => {
+    const logGroups = new Set<string>();
+    for (const functionId of houseFunctionIds) {
+      const fn = json.Resources[functionId]!;
       const logGroupId = logicalIdOf((fn.Properties!.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup);
       expect(logGroupId, `${functionId} has no log group of its own`).toBeDefined();
       expect(json.Resources[logGroupId!]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: expect.any(Number) } });
+      logGroups.add(logGroupId!);
     }
+    expect(logGroups.size).toBe(houseFunctionIds.length);
   });
 
   it('no function carries the provider key: only the secret id, and no secret is in the template', () => {
@@ -230,6 +312,7 @@ describe('HTTP API', () => {
 
   it.each([
     ['POST', '/jobs'],
+    ['GET', '/jobs'],
     ['GET', '/jobs/{jobId}'],
   ])('%s %s requires IAM (SigV4) and proxies to the intake function', (httpMethod, path) => {
     const [, method] = methodAt(httpMethod, path);
@@ -256,6 +339,13 @@ describe('HTTP API', () => {
   it('no method is open: every method of the API requires IAM auth', () => {
     template.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' });
   });
+
+  it('has exactly the designed routes', () => {
+    const routes = resourcesOfType(json, 'AWS::ApiGateway::Method').map(
+      ([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(json, method.Properties!.ResourceId)}`,
+    );
+    expect(routes.sort()).toEqual(['GET /jobs', 'GET /jobs/{jobId}', 'POST /jobs']);
+  });
 });
 
 describe('IAM (least privilege)', () => {
@@ -273,8 +363,11 @@ describe('IAM (least privilege)', () => {
     for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query']) {
       expect(allows(statements, action, isTableArn), action).toBe(true);
     }
-    // The GSI listing needs the index ARN too.
+    // The GSI listing needs the index ARN too: byStatus (GET /jobs?status=…) and byCreatedAt (GET /jobs).
     expect(allows(statements, 'dynamodb:Query', (arn) => arn === `\${${tableId}.Arn}/index/*`)).toBe(true);
+    for (const index of ['byStatus', 'byCreatedAt']) {
+      expect(allows(statements, 'dynamodb:Query', (arn) => resourceCovers(arn, `\${${tableId}.Arn}/index/${index}`)), index).toBe(true);
+    }
   });
 
   it('only the submit and poll functions may read the provider secret', () => {
@@ -284,7 +377,12 @@ describe('IAM (least privilege)', () => {
     for (const state of ['SubmitTask', 'PollTask'] as const) {
       expect(allows(statementsOfFunction(taskFunctionIds[state]), 'secretsmanager:GetSecretValue', isProviderSecret), state).toBe(true);
     }
-    for (const functionId of [taskFunctionIds.StoreVideo, taskFunctionIds.DescribeFailure, intakeFunctionId]) {
+    // Every other function of the stack, the trigger functions and CDK's own included.
+    const others = resourcesOfType(json, 'AWS::Lambda::Function')
+      .map(([id]) => id)
+      .filter((id) => id !== taskFunctionIds.SubmitTask && id !== taskFunctionIds.PollTask);
+    expect(others).toEqual(expect.arrayContaining([taskFunctionIds.StoreVideo, taskFunctionIds.DescribeFailure, taskFunctionIds.AnnounceOutcome, intakeFunctionId]));
+    for (const functionId of others) {
       expect(allowedActions(statementsOfFunction(functionId)).filter((action) => action.startsWith('secretsmanager:')), functionId).toEqual([]);
     }
     const machineStatements = statementsOfRole(json, roleIdOf(json, stateMachineId));
@@ -321,9 +419,21 @@ describe('IAM (least privilege)', () => {
     expect(allows(storeVideo, 's3:AbortMultipartUpload', onPrefix('videos/'))).toBe(true);
     expect(allows(storeVideo, 's3:PutObject', onPrefix('requests/'))).toBe(false);
     expect(allows(storeVideo, 's3:PutObject', (arn) => arn === `\${${bucketId}.Arn}/*`)).toBe(false);
-    expect(allows(statementsOfFunction(taskFunctionIds.SubmitTask), 's3:GetObject', onPrefix('requests/'))).toBe(true);
-    expect(allows(statementsOfFunction(taskFunctionIds.SubmitTask), 's3:PutObject', () => true)).toBe(false);
+    for (const key of ['requests/job.json', 'incoming/spec.json', 'accepted/cat.png', 'batches/night.jsonl']) {
+      expect(allows(storeVideo, 's3:PutObject', coversObject(key)), key).toBe(false);
+      expect(allows(storeVideo, 's3:DeleteObject', coversObject(key)), key).toBe(false);
+    }
+    // SubmitTask reads the request body and presigns s3:// media anywhere in our bucket: it reads, never writes.
+    const submitTask = statementsOfFunction(taskFunctionIds.SubmitTask);
+    expect(allows(submitTask, 's3:GetObject', coversObject('requests/job.json'))).toBe(true);
+    expect(allows(submitTask, 's3:GetObject', coversObject('accepted/cat.png'))).toBe(true);
+    expect(allows(submitTask, 's3:PutObject', () => true)).toBe(false);
+    expect(allows(submitTask, 's3:DeleteObject', () => true)).toBe(false);
     expect(allows(statementsOfFunction(taskFunctionIds.PollTask), 's3:GetObject', () => true)).toBe(false);
+    // DescribeFailure and AnnounceOutcome have no business in the bucket.
+    for (const state of ['DescribeFailure', 'AnnounceOutcome'] as const) {
+      expect(allowedActions(statementsOfFunction(taskFunctionIds[state])).filter((action) => action.startsWith('s3:')), state).toEqual([]);
+    }
   });
 
   it('no role is granted a wildcard resource except for X-Ray and log delivery, which need one', () => {

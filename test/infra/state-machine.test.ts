@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { describeFailure } from '../../lambdas/core/describe-failure.js';
 import {
   DeadlineExceededError,
+  EventNotPublishedError,
   ProviderBadResponseError,
   ProviderUnavailableError,
   RETRYABLE_ERROR_NAMES,
@@ -106,12 +107,18 @@ describe('graph', () => {
       'IsVideoReady -default-> WaitBeforePoll',
       'RecordProgress -next-> WaitBeforePoll',
       'StoreVideo -next-> RecordSucceeded',
+      'RecordSucceeded -next-> AnnounceOutcome',
       // failure path
       'DescribeFailure -next-> IsTimedOut',
       'IsTimedOut -choice-> RecordTimedOut',
       'IsTimedOut -default-> RecordFailed',
-      'RecordTimedOut -next-> JobTimedOut',
-      'RecordFailed -next-> JobFailed',
+      'RecordTimedOut -next-> AnnounceOutcome',
+      'RecordFailed -next-> AnnounceOutcome',
+      // every terminal write is announced, then the execution ends as the job did
+      'AnnounceOutcome -next-> HowDidItEnd',
+      'HowDidItEnd -choice-> JobSucceeded',
+      'HowDidItEnd -choice-> JobTimedOut',
+      'HowDidItEnd -default-> JobFailed',
       // every task that works on a live job fails into DescribeFailure…
       'SubmitTask -catch-> DescribeFailure',
       'RecordSubmitted -catch-> DescribeFailure',
@@ -123,6 +130,8 @@ describe('graph', () => {
       'DescribeFailure -catch-> JobNotRecorded',
       'RecordFailed -catch-> JobNotRecorded',
       'RecordTimedOut -catch-> JobNotRecorded',
+      // …and an announcement that cannot be published into JobNotAnnounced (the job's record is already final)
+      'AnnounceOutcome -catch-> JobNotAnnounced',
     ];
     expect(edgesOf(asl).map(edgeText).sort()).toEqual([...expected].sort());
   });
@@ -150,13 +159,42 @@ describe('graph', () => {
     expect(describeFailure({ Error: 'PROVIDER_TASK_FAILED' }, new Date()).status).toBe('FAILED');
   });
 
-  it('ends in RecordSucceeded (End) or one of the Fail states, each with its error name', () => {
-    expect(state('RecordSucceeded').End).toBe(true);
+  it('ends in the Succeed JobSucceeded or one of the Fail states, each with its error name; no Task ends it', () => {
+    expect(state('RecordSucceeded').End).toBeUndefined();
+    expect(state('RecordSucceeded').Next).toBe('AnnounceOutcome');
     const ends = Object.entries(asl.States).filter(([, candidate]) => candidate.End || candidate.Type === 'Fail' || candidate.Type === 'Succeed');
-    expect(ends.map(([name]) => name).sort()).toEqual(['JobFailed', 'JobNotRecorded', 'JobTimedOut', 'RecordSucceeded']);
+    expect(ends.map(([name]) => name).sort()).toEqual(['JobFailed', 'JobNotAnnounced', 'JobNotRecorded', 'JobSucceeded', 'JobTimedOut']);
+    expect(state('JobSucceeded')).toEqual({ Type: 'Succeed' });
     expect(state('JobFailed')).toMatchObject({ Type: 'Fail', Error: 'JOB_FAILED' });
     expect(state('JobTimedOut')).toMatchObject({ Type: 'Fail', Error: 'JOB_TIMED_OUT' });
     expect(state('JobNotRecorded')).toMatchObject({ Type: 'Fail', Error: 'JOB_NOT_RECORDED' });
+    expect(state('JobNotAnnounced')).toMatchObject({ Type: 'Fail', Error: 'JOB_NOT_ANNOUNCED' });
+  });
+
+  it('AnnounceOutcome is told only the jobId and keeps the job input, putting its answer at $.announced', () => {
+    expect(state('AnnounceOutcome')).toMatchObject({
+      Type: 'Task',
+      Parameters: { 'jobId.$': '$.jobId' },
+      ResultPath: '$.announced',
+      Next: 'HowDidItEnd',
+    });
+    expect(state('AnnounceOutcome').TimeoutSeconds).toBeGreaterThan(0);
+    // Every terminal writer, and nothing else, leads to the announcement.
+    const into = edgesOf(asl).filter((edge) => edge.to === 'AnnounceOutcome');
+    expect(into.map(edgeText).sort()).toEqual(
+      ['RecordFailed -next-> AnnounceOutcome', 'RecordSucceeded -next-> AnnounceOutcome', 'RecordTimedOut -next-> AnnounceOutcome'],
+    );
+  });
+
+  it('HowDidItEnd ends the execution as the job ended: SUCCEEDED succeeds, TIMED_OUT and anything else fail', () => {
+    expect(state('HowDidItEnd')).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.announced.status', StringEquals: 'SUCCEEDED', Next: 'JobSucceeded' },
+        { Variable: '$.announced.status', StringEquals: 'TIMED_OUT', Next: 'JobTimedOut' },
+      ],
+      Default: 'JobFailed',
+    });
   });
 
   it('WaitBeforePoll waits the adaptive time the last poll chose ($.poll.waitSeconds)', () => {
@@ -187,6 +225,8 @@ describe('Catch', () => {
     DescribeFailure: { Next: 'JobNotRecorded', ResultPath: '$.recordError' },
     RecordFailed: { Next: 'JobNotRecorded', ResultPath: '$.recordError' },
     RecordTimedOut: { Next: 'JobNotRecorded', ResultPath: '$.recordError' },
+    // After a terminal write: never back into DescribeFailure, which would write the job again.
+    AnnounceOutcome: { Next: 'JobNotAnnounced', ResultPath: '$.announceError' },
   };
 
   it('every Task state is in the table below: none is left without a Catch', () => {
@@ -210,12 +250,14 @@ describe('Retry', () => {
     expect(new VideoCopyError('x').name).toBe('VIDEO_COPY_FAILED');
     expect(new SubmissionUncertainError('x').name).toBe('SUBMISSION_UNCERTAIN');
     expect(new DeadlineExceededError('x').name).toBe('DEADLINE_EXCEEDED');
+    expect(new EventNotPublishedError('x').name).toBe('EVENT_NOT_PUBLISHED');
   });
 
   it('every retried custom error is one the handlers mark retryable, and every retryable one is retried', () => {
     const custom = taskStates()
       .flatMap(([, candidate]) => retriedErrors(candidate))
       .filter((error) => !/^(Lambda|DynamoDB|States)\./.test(error));
+    expect(new EventNotPublishedError('x').retryable).toBe(true);
     expect(new Set(custom)).toEqual(new Set(RETRYABLE_ERROR_NAMES));
   });
 
@@ -278,6 +320,15 @@ describe('Retry', () => {
     expect(retriedErrors(state('DescribeFailure')).sort()).toEqual(
       [...LAMBDA_SERVICE_ERRORS, 'Lambda.Unknown', 'Lambda.TooManyRequestsException'].sort(),
     );
+  });
+
+  it('AnnounceOutcome retries a refused event, its own timeouts and throttling (an event published twice is harmless)', () => {
+    const announce = state('AnnounceOutcome');
+    const retried = ['States.Timeout', 'Lambda.Unknown', 'Lambda.TooManyRequestsException', 'EVENT_NOT_PUBLISHED'];
+    expect(retriedErrors(announce).sort()).toEqual([...LAMBDA_SERVICE_ERRORS, ...retried].sort());
+    for (const error of retried) {
+      expect(retrierFor(announce, error), error).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
+    }
   });
 
   it('every DynamoDB task retries throttling with jittered backoff, never a failed condition', () => {
@@ -432,7 +483,8 @@ describe('bounds', () => {
     const perIteration = states.filter(([name]) => loop!.has(name)).reduce((sum, [, candidate]) => sum + eventsOf(candidate), 0);
     const once = states.filter(([name]) => !loop!.has(name)).reduce((sum, [, candidate]) => sum + eventsOf(candidate), 0);
     const retries = states.reduce((sum, [, candidate]) => sum + maxRetries(candidate) * EVENTS.retry, 0);
-    return { iterations, perIteration, total: EVENTS.execution + once + iterations * perIteration + retries };
+    const offLoop = states.filter(([name]) => !loop!.has(name)).map(([name]) => name);
+    return { iterations, perIteration, once, offLoop, retries, total: EVENTS.execution + once + iterations * perIteration + retries };
   }
 
   it('the execution times out at the job deadline (30 min by default) + 60 min', () => {
@@ -473,6 +525,18 @@ describe('bounds', () => {
     expect(total).toBeLessThan(HISTORY_BUDGET);
   });
 
+  it('the worst case counts the announcement once, with every one of its retries', () => {
+    const { once, offLoop, retries } = worstCaseHistoryEvents(deadlineSeconds());
+    // The end of every execution: the announcement, the choice on it, and each state it may end in.
+    expect(offLoop).toEqual(expect.arrayContaining(['AnnounceOutcome', 'HowDidItEnd', 'JobSucceeded', 'JobFailed', 'JobTimedOut', 'JobNotAnnounced']));
+    expect(offLoop).toHaveLength(Object.keys(asl.States).length - 4);
+    const taskCount = offLoop.filter((name) => state(name).Type === 'Task').length;
+    expect(once).toBe(taskCount * EVENTS.task + (offLoop.length - taskCount) * EVENTS.other);
+    // AnnounceOutcome's retriers: CDK's Lambda service errors (6) and ours (5).
+    expect(maxRetries(state('AnnounceOutcome'))).toBe(6 + 5);
+    expect(retries).toBe(Object.values(asl.States).reduce((sum, candidate) => sum + maxRetries(candidate), 0) * EVENTS.retry);
+  });
+
   // Past the cap, a provider task that never finishes could drive the history past 25,000 events.
   it('the config rejects a deadline whose worst-case history passes the limit', () => {
     let safeMinutes = 1;
@@ -487,16 +551,18 @@ describe('bounds', () => {
     const worstSeconds = (name: string) => {
       const candidate = state(name);
       const attempt = candidate.TimeoutSeconds ?? DYNAMODB_CALL_SECONDS;
-      // Lambda service errors come back fast: count only the retriers of slow failures (ours, throttling, timeouts).
-      const slow = (candidate.Retry ?? []).filter((retrier) => !retrier.ErrorEquals.every((error) => error.startsWith('Lambda.')));
+      // Lambda service errors come back fast: count only the retriers of slow failures (ours, throttling,
+      // timeouts). Lambda.Unknown is a function that ran into its own timeout: slow, so it counts.
+      const slow = (candidate.Retry ?? []).filter((retrier) => !retrier.ErrorEquals.every((error) => LAMBDA_SERVICE_ERRORS.includes(error)));
       const retries = maxRetries({ ...candidate, Retry: slow });
       return (1 + retries) * attempt + slow.reduce((sum, retrier) => sum + maxRetryDelaySeconds(retrier), 0);
     };
-    // The poll at the deadline finds the video ready; the copy and its record then run, and may fail late.
-    const afterDeadline = ['PollTask', 'StoreVideo', 'RecordSucceeded', 'DescribeFailure', 'RecordFailed'].reduce(
-      (sum, name) => sum + worstSeconds(name),
-      0,
-    );
+    // The poll at the deadline finds the video ready; the copy and its record then run, and may fail late;
+    // the failure is recorded and announced. (Every path after the deadline is a sub-path of this one.)
+    const path = ['PollTask', 'StoreVideo', 'RecordSucceeded', 'DescribeFailure', 'RecordFailed', 'AnnounceOutcome'];
+    const afterDeadline = path.reduce((sum, name) => sum + worstSeconds(name), 0);
+    // The announcement's share is real: its timeouts are retried (5 × 15 s and the backoff).
+    expect(worstSeconds('AnnounceOutcome')).toBeGreaterThanOrEqual(6 * 15);
     expect(afterDeadline).toBeLessThanOrEqual(asl.TimeoutSeconds! - deadlineSeconds());
   });
 });

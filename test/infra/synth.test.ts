@@ -7,7 +7,7 @@ import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
 import { VideoPipelineStack } from '../../lib/video-pipeline-stack.js';
-import { resourcesOfType, type CfnJson } from '../support/cfn-template.js';
+import { handlerFileOf, logicalIdOf, onlyResourceOfType, resourcesOfType, type CfnJson } from '../support/cfn-template.js';
 
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const CLI_TIMEOUT_MS = 90_000;
@@ -88,8 +88,20 @@ describe('cdk CLI', () => {
       const assets = JSON.parse(readFileSync(join(outdir, 'VideoPipeline.assets.json'), 'utf8')) as {
         files: Record<string, { source: { path: string; packaging?: string } }>;
       };
-      const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-      expect(functions.length).toBeGreaterThanOrEqual(5);
+      // Our functions (they name their handler file), and no other.
+      const functions = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) => handlerFileOf(fn) !== undefined);
+      expect(functions.map(([, fn]) => handlerFileOf(fn)).sort()).toEqual([
+        'announce-outcome',
+        'batch-runner',
+        'describe-failure',
+        'intake',
+        'poll-task',
+        's3-trigger',
+        'store-video',
+        'submit-task',
+      ]);
+      const others = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) => handlerFileOf(fn) === undefined);
+      expect(others).toEqual([]);
       for (const [functionId, fn] of functions) {
         const s3Key = String((fn.Properties!.Code as { S3Key: unknown }).S3Key);
         const asset = assets.files[s3Key.replace(/\.zip$/, '')];

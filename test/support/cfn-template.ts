@@ -10,6 +10,7 @@ export interface CfnResource {
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
   DependsOn?: string | string[];
+  Metadata?: Record<string, unknown>;
 }
 
 export interface CfnJson {
@@ -30,10 +31,48 @@ export function resourcesOfType(template: CfnJson, type: string): Array<[string,
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 }
 
-export function onlyResourceOfType(template: CfnJson, type: string): [string, CfnResource] {
-  const found = resourcesOfType(template, type);
-  if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
+/**
+ * The one resource of a type, or, with `where`, the one resource of that type the predicate picks
+ * (say, a table by its key schema): zero or several matches throw, so a test never checks the wrong one.
+ */
+export function onlyResourceOfType(
+  template: CfnJson,
+  type: string,
+  where?: { description: string; test: (resource: CfnResource, logicalId: string) => boolean },
+): [string, CfnResource] {
+  const found = resourcesOfType(template, type).filter(([logicalId, resource]) => !where || where.test(resource, logicalId));
+  const what = where ? `${type} ${where.description}` : type;
+  if (found.length !== 1) throw new Error(`expected exactly one ${what}, found ${found.length}`);
   return found[0]!;
+}
+
+/** Picks a DynamoDB table by its primary key: `keyedBy('jobId')`, `keyedBy('pk', 'sk')`. */
+export function keyedBy(partitionKey: string, sortKey?: string) {
+  const expected = [
+    { AttributeName: partitionKey, KeyType: 'HASH' },
+    ...(sortKey ? [{ AttributeName: sortKey, KeyType: 'RANGE' }] : []),
+  ];
+  return {
+    description: `keyed by ${[partitionKey, sortKey].filter(Boolean).join(' + ')}`,
+    test: (resource: CfnResource) => JSON.stringify(resource.Properties?.KeySchema) === JSON.stringify(expected),
+  };
+}
+
+/** The template metadata that names a house function's handler file under lambdas/ (see lib/house-function.ts). */
+export const HANDLER_METADATA = 'video-pipeline:handler';
+
+/** The handler file a function's metadata names, if it is one of ours. */
+export function handlerFileOf(resource: CfnResource): string | undefined {
+  const value = resource.Metadata?.[HANDLER_METADATA];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The one function whose metadata names `handlerFile`. */
+export function functionOfHandler(template: CfnJson, handlerFile: string): string {
+  return onlyResourceOfType(template, 'AWS::Lambda::Function', {
+    description: `running lambdas/${handlerFile}.ts`,
+    test: (resource) => handlerFileOf(resource) === handlerFile,
+  })[0];
 }
 
 /** The logical id a `{ Ref }` or `{ Fn::GetAtt }` points at, if the value is one. */
@@ -106,6 +145,15 @@ function asList(value: string | string[] | undefined): string[] {
 export function actionMatches(pattern: string, action: string): boolean {
   const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
   return regex.test(action);
+}
+
+/**
+ * IAM resource matching: does the statement's (rendered) resource pattern cover this concrete
+ * (rendered) ARN? `*` and `?` are wildcards in the pattern, everything else is literal (case-sensitive).
+ */
+export function resourceCovers(pattern: string, arn: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return regex.test(arn);
 }
 
 /** True when an Allow statement grants `action` on a resource for which `onResource` holds (and no Deny). */

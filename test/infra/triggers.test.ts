@@ -1,0 +1,396 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
+import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
+import {
+  allowedActions,
+  allows,
+  functionOfHandler,
+  handlerFileOf,
+  keyedBy,
+  logicalIdOf,
+  onlyResourceOfType,
+  render,
+  renderedResources,
+  resourceCovers,
+  resourcesOfType,
+  roleIdOf,
+  statementsOfRole,
+  type CfnJson,
+  type CfnResource,
+  type PolicyStatement,
+} from '../support/cfn-template.js';
+
+const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+/** The context the custom synthesis runs with: both values must reach the template. */
+const CUSTOM_CONTEXT = { batchSchedule: 'rate(5 minutes)', maxJobsInFlight: 7 };
+
+/** One synthesized template and the logical ids the tests talk about, found by what they are, never by name. */
+interface Stack {
+  json: CfnJson;
+  template: Template;
+  bucketId: string;
+  jobsTableId: string;
+  manifestsTableId: string;
+  busId: string;
+  stateMachineId: string;
+  uploadTriggerId: string;
+  batchRunnerId: string;
+  intakeId: string;
+  announceId: string;
+  uploadRuleId: string;
+  scheduleRuleId: string;
+  deadLettersId: string;
+}
+
+function inspect(json: CfnJson): Stack {
+  const ruleWith = (property: string) =>
+    onlyResourceOfType(json, 'AWS::Events::Rule', {
+      description: `with ${property}`,
+      test: (rule) => rule.Properties?.[property] !== undefined,
+    })[0];
+  return {
+    json,
+    template: Template.fromJSON(json),
+    bucketId: onlyResourceOfType(json, 'AWS::S3::Bucket')[0],
+    jobsTableId: onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('jobId'))[0],
+    manifestsTableId: onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('manifestId'))[0],
+    busId: onlyResourceOfType(json, 'AWS::Events::EventBus')[0],
+    stateMachineId: onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine')[0],
+    uploadTriggerId: functionOfHandler(json, 's3-trigger'),
+    batchRunnerId: functionOfHandler(json, 'batch-runner'),
+    intakeId: functionOfHandler(json, 'intake'),
+    announceId: functionOfHandler(json, 'announce-outcome'),
+    uploadRuleId: ruleWith('EventPattern'),
+    scheduleRuleId: ruleWith('ScheduleExpression'),
+    deadLettersId: onlyResourceOfType(json, 'AWS::SQS::Queue')[0],
+  };
+}
+
+let stack: Stack;
+let custom: Stack;
+
+beforeAll(() => {
+  // Bundling skipped, the slow schema check off (synth.test.ts keeps it on); the same templates the local stack runs.
+  stack = inspect(synthesizePipelineTemplate() as unknown as CfnJson);
+  custom = inspect(synthesizePipelineTemplate(CUSTOM_CONTEXT) as unknown as CfnJson);
+});
+
+const getAtt = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+const propertiesOf = (logicalId: string) => stack.json.Resources[logicalId]!.Properties!;
+const environmentOf = ({ json }: Stack, functionId: string) =>
+  (json.Resources[functionId]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+const statementsOf = (functionId: string): PolicyStatement[] => statementsOfRole(stack.json, roleIdOf(stack.json, functionId));
+
+/** Predicates over a statement's rendered resource: does it cover this object, table, bus…? (IAM wildcards). */
+const object = (key: string) => (rendered: string) => resourceCovers(rendered, `\${${stack.bucketId}.Arn}/${key}`);
+const theBucket = (rendered: string) => rendered === `\${${stack.bucketId}.Arn}`;
+const table = (tableId: () => string) => (rendered: string) => rendered === `\${${tableId()}.Arn}`;
+const jobsTable = table(() => stack.jobsTableId);
+const manifestsTable = table(() => stack.manifestsTableId);
+const ourBus = (rendered: string) => rendered === `\${${stack.busId}.Arn}`;
+const defaultBus = (rendered: string) =>
+  resourceCovers(rendered, 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
+const stateMachine = (rendered: string) => rendered === `\${${stack.stateMachineId}}`;
+
+const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+describe('scheduled batch', () => {
+  it('runs on the default schedule, rate(15 minutes), enabled, on the default bus', () => {
+    expect(propertiesOf(stack.scheduleRuleId)).toMatchObject({ ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED' });
+    // A schedule belongs to the default bus; on our completion bus it would never fire.
+    expect(propertiesOf(stack.scheduleRuleId).EventBusName).toBeUndefined();
+  });
+
+  it('follows the batchSchedule and maxJobsInFlight context', () => {
+    custom.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: getAtt(custom.batchRunnerId) })],
+    });
+    expect(custom.json.Resources[custom.scheduleRuleId]!.Properties!.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(environmentOf(custom, custom.batchRunnerId).MAX_JOBS_IN_FLIGHT).toBe('7');
+    // Nothing of the default is left behind.
+    expect(JSON.stringify(custom.json)).not.toContain('rate(15 minutes)');
+  });
+
+  it('the config refuses what is not a schedule expression or not a usable cap', () => {
+    const config = (context: Record<string, unknown>) => () => pipelineConfigFrom((key) => context[key]);
+    expect(config({ batchSchedule: 'every 5 minutes' })).toThrow(/schedule expression/);
+    expect(config({ maxJobsInFlight: 0 })).toThrow();
+    expect(config({ maxJobsInFlight: 2.5 })).toThrow();
+    expect(config({ batchSchedule: 'cron(0 2 * * ? *)', maxJobsInFlight: '7' })()).toMatchObject({
+      batchSchedule: 'cron(0 2 * * ? *)',
+      maxJobsInFlight: 7,
+    });
+  });
+
+  it('targets the batch runner only, without retries (a missed run is the next run’s work)', () => {
+    const targets = propertiesOf(stack.scheduleRuleId).Targets as Array<Record<string, unknown>>;
+    expect(targets).toEqual([{ Id: expect.any(String), Arn: getAtt(stack.batchRunnerId), RetryPolicy: { MaximumRetryAttempts: 0 } }]);
+  });
+
+  it('the batch runner knows the cap (20 by default) and the Manifests table', () => {
+    expect(environmentOf(stack, stack.batchRunnerId)).toMatchObject({
+      MAX_JOBS_IN_FLIGHT: '20',
+      MANIFESTS_TABLE: { Ref: stack.manifestsTableId },
+    });
+  });
+
+  it('the batch runner never runs twice at once: ReservedConcurrentExecutions 1', () => {
+    // Two runs could each see room under the cap and together pass it.
+    expect(propertiesOf(stack.batchRunnerId).ReservedConcurrentExecutions).toBe(1);
+    expect(custom.json.Resources[custom.batchRunnerId]!.Properties!.ReservedConcurrentExecutions).toBe(1);
+  });
+});
+
+describe('upload trigger', () => {
+  it('there are exactly the two rules: uploads and the schedule', () => {
+    stack.template.resourceCountIs('AWS::Events::Rule', 2);
+  });
+
+  it('the rule takes exactly Object Created events of our bucket under incoming/', () => {
+    expect(propertiesOf(stack.uploadRuleId).EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: {
+        bucket: { name: [{ Ref: stack.bucketId }] },
+        object: { key: [{ prefix: 'incoming/' }] },
+      },
+    });
+    expect(propertiesOf(stack.uploadRuleId).State).toBe('ENABLED');
+    // S3 sends its events to the default bus: a rule on another bus would never see one.
+    expect(propertiesOf(stack.uploadRuleId).EventBusName).toBeUndefined();
+  });
+
+  it('targets the upload trigger with retries, a bounded event age and a dead-letter queue', () => {
+    const targets = propertiesOf(stack.uploadRuleId).Targets as Array<Record<string, unknown>>;
+    expect(targets).toEqual([
+      {
+        Id: expect.any(String),
+        Arn: getAtt(stack.uploadTriggerId),
+        DeadLetterConfig: { Arn: getAtt(stack.deadLettersId) },
+        RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
+      },
+    ]);
+    const retry = targets[0]!.RetryPolicy as { MaximumRetryAttempts: number; MaximumEventAgeInSeconds: number };
+    // EventBridge's limits are 0–185 attempts and 60 s–24 h; a trigger worth a DLQ retries a few times first.
+    expect(retry.MaximumRetryAttempts).toBeGreaterThanOrEqual(3);
+    expect(retry.MaximumRetryAttempts).toBeLessThanOrEqual(185);
+    expect(retry.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(60 * 60);
+    expect(retry.MaximumEventAgeInSeconds).toBeLessThanOrEqual(24 * 60 * 60);
+  });
+
+  it('the dead-letter queue is encrypted and keeps messages the longest SQS allows', () => {
+    const queue = propertiesOf(stack.deadLettersId);
+    expect(queue.SqsManagedSseEnabled === true || queue.KmsMasterKeyId !== undefined).toBe(true);
+    expect(queue.MessageRetentionPeriod).toBe(14 * 24 * 60 * 60);
+  });
+
+  it('the queue policy lets only the upload rule send (events.amazonaws.com) and denies anything not over TLS', () => {
+    const [, policy] = onlyResourceOfType(stack.json, 'AWS::SQS::QueuePolicy');
+    expect(policy.Properties!.Queues).toEqual([{ Ref: stack.deadLettersId }]);
+    const statements = (policy.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: getAtt(stack.deadLettersId),
+        Condition: { ArnEquals: { 'aws:SourceArn': getAtt(stack.uploadRuleId) } },
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'sqs:*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+    // Nothing else is allowed in: only the statement above grants.
+    expect(statements.filter((statement) => statement.Effect === 'Allow')).toHaveLength(1);
+  });
+
+  it('the bucket sends its events to EventBridge, set on the bucket itself (no CDK custom resource or function)', () => {
+    expect(stack.json.Resources[stack.bucketId]!.Properties!.NotificationConfiguration).toEqual({
+      // EventBridge only: no direct Lambda, SQS or SNS notification bypasses the rule and its DLQ.
+      EventBridgeConfiguration: { EventBridgeEnabled: true },
+    });
+    expect(resourcesOfType(stack.json, 'Custom::S3BucketNotifications')).toEqual([]);
+  });
+});
+
+describe('Lambda permissions', () => {
+  it.each([
+    ['upload trigger', () => stack.uploadTriggerId, () => stack.uploadRuleId],
+    ['batch runner', () => stack.batchRunnerId, () => stack.scheduleRuleId],
+  ])('EventBridge may invoke the %s, from its own rule only', (_name, functionId, ruleId) => {
+    const permissions = resourcesOfType(stack.json, 'AWS::Lambda::Permission').filter(
+      ([, permission]) => logicalIdOf(permission.Properties!.FunctionName) === functionId(),
+    );
+    expect(permissions.map(([, permission]) => permission.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: getAtt(functionId()),
+        Principal: 'events.amazonaws.com',
+        SourceArn: getAtt(ruleId()),
+      },
+    ]);
+  });
+
+  it('no permission lets EventBridge invoke a function without naming the rule', () => {
+    for (const [permissionId, permission] of resourcesOfType(stack.json, 'AWS::Lambda::Permission')) {
+      if (permission.Properties!.Principal !== 'events.amazonaws.com') continue;
+      const ruleId = logicalIdOf(permission.Properties!.SourceArn);
+      expect(stack.json.Resources[ruleId ?? '']?.Type, permissionId).toBe('AWS::Events::Rule');
+    }
+  });
+});
+
+describe('job-creating functions (intake, upload trigger, batch runner)', () => {
+  const creators = [
+    ['intake', () => stack.intakeId],
+    ['s3-trigger', () => stack.uploadTriggerId],
+    ['batch-runner', () => stack.batchRunnerId],
+  ] as const;
+
+  it.each(creators)('%s gets the same job-intake environment', (_name, functionId) => {
+    expect(environmentOf(stack, functionId())).toMatchObject({
+      JOBS_TABLE: { Ref: stack.jobsTableId },
+      VIDEO_BUCKET: { Ref: stack.bucketId },
+      STATE_MACHINE_ARN: { Ref: stack.stateMachineId },
+      JOB_DEADLINE_SECONDS: '1800',
+      PROVIDER_MODELS: 'seedance-fast',
+      EVENT_BUS_NAME: { Ref: stack.busId },
+    });
+  });
+
+  it.each(creators)('%s may record jobs, keep their request bodies, start executions and announce on our bus', (_name, functionId) => {
+    const statements = statementsOf(functionId());
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
+      expect(allows(statements, action, jobsTable), action).toBe(true);
+    }
+    expect(allows(statements, 'dynamodb:Query', (arn) => resourceCovers(arn, `\${${stack.jobsTableId}.Arn}/index/byStatus`))).toBe(true);
+    expect(allows(statements, 's3:PutObject', object('requests/job-1.json'))).toBe(true);
+    expect(allows(statements, 'states:StartExecution', stateMachine)).toBe(true);
+    expect(allows(statements, 'events:PutEvents', ourBus)).toBe(true);
+    expect(allows(statements, 'events:PutEvents', defaultBus)).toBe(false);
+    // Never the videos: StoreVideo alone writes them.
+    expect(allows(statements, 's3:PutObject', object('videos/2026/01/01/job-1.mp4'))).toBe(false);
+    expect(allows(statements, 's3:DeleteObject', object('videos/2026/01/01/job-1.mp4'))).toBe(false);
+  });
+
+  it('only the batch runner touches the Manifests table', () => {
+    for (const [functionId] of resourcesOfType(stack.json, 'AWS::Lambda::Function')) {
+      const statements = statementsOf(functionId);
+      const touches = allows(statements, 'dynamodb:GetItem', manifestsTable) || allows(statements, 'dynamodb:PutItem', manifestsTable);
+      expect(touches, functionId).toBe(functionId === stack.batchRunnerId);
+    }
+  });
+});
+
+describe('IAM of the triggers', () => {
+  it('the upload trigger may read and delete incoming/*, and put accepted/* and rejected/* (with the reason beside it)', () => {
+    const statements = statementsOf(stack.uploadTriggerId);
+    expect(allows(statements, 's3:GetObject', object('incoming/spec.json'))).toBe(true);
+    expect(allows(statements, 's3:DeleteObject', object('incoming/spec.json'))).toBe(true);
+    expect(allows(statements, 's3:PutObject', object('accepted/spec.json'))).toBe(true);
+    expect(allows(statements, 's3:PutObject', object('rejected/spec.json'))).toBe(true);
+    expect(allows(statements, 's3:PutObject', object('rejected/spec.json.reason.json'))).toBe(true);
+    // A copy needs the source's tags and the target's tagging (CopyObject keeps tags by default).
+    expect(allows(statements, 's3:GetObjectTagging', object('incoming/cat.png'))).toBe(true);
+    expect(allows(statements, 's3:PutObjectTagging', object('accepted/cat.png'))).toBe(true);
+  });
+
+  it('the upload trigger reads nothing and deletes nothing outside incoming/ (but the copy it may need to undo)', () => {
+    const statements = statementsOf(stack.uploadTriggerId);
+    for (const key of ['videos/x.mp4', 'requests/job-1.json', 'batches/night.jsonl', 'accepted/spec.json', 'rejected/spec.json']) {
+      expect(allows(statements, 's3:GetObject', object(key)), key).toBe(false);
+    }
+    for (const key of ['videos/x.mp4', 'requests/job-1.json', 'batches/night.jsonl', 'rejected/spec.json']) {
+      expect(allows(statements, 's3:DeleteObject', object(key)), key).toBe(false);
+    }
+    expect(allows(statements, 's3:PutObject', object('batches/night.jsonl'))).toBe(false);
+    expect(allows(statements, 's3:PutObject', object('other/thing'))).toBe(false);
+  });
+
+  // An image is copied to accepted/ before its job is validated; a refused image's copy must be removable.
+  it('the upload trigger may delete the accepted/ copy of an image whose job was refused', () => {
+    expect(allows(statementsOf(stack.uploadTriggerId), 's3:DeleteObject', object('accepted/cat.png'))).toBe(true);
+  });
+
+  it('the batch runner may list the bucket, read batches/*, and read/write the Manifests table', () => {
+    const statements = statementsOf(stack.batchRunnerId);
+    expect(allows(statements, 's3:ListBucket', theBucket)).toBe(true);
+    expect(allows(statements, 's3:GetObject', object('batches/night.jsonl'))).toBe(true);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem']) expect(allows(statements, action, manifestsTable), action).toBe(true);
+    expect(allows(statements, 'states:StartExecution', stateMachine)).toBe(true);
+  });
+
+  it('the batch runner reads no other prefix, never writes a manifest and deletes nothing', () => {
+    const statements = statementsOf(stack.batchRunnerId);
+    for (const key of ['incoming/spec.json', 'accepted/cat.png', 'videos/x.mp4']) {
+      expect(allows(statements, 's3:GetObject', object(key)), key).toBe(false);
+    }
+    expect(allows(statements, 's3:PutObject', object('batches/night.jsonl'))).toBe(false);
+    expect(allows(statements, 's3:DeleteObject', () => true)).toBe(false);
+  });
+
+  it('AnnounceOutcome may read the Jobs table and put events on our bus, and nothing more', () => {
+    const statements = statementsOf(stack.announceId);
+    expect(allows(statements, 'dynamodb:GetItem', jobsTable)).toBe(true);
+    for (const action of WRITE_ITEM) expect(allows(statements, action, () => true), action).toBe(false);
+    expect(allows(statements, 'events:PutEvents', ourBus)).toBe(true);
+    expect(allows(statements, 'events:PutEvents', defaultBus)).toBe(false);
+    expect(allows(statements, 'states:StartExecution', () => true)).toBe(false);
+    const services = new Set(allowedActions(statements).map((action) => action.split(':')[0]));
+    expect([...services].sort()).toEqual(['dynamodb', 'events', 'xray']);
+    expect(environmentOf(stack, stack.announceId)).toMatchObject({ JOBS_TABLE: { Ref: stack.jobsTableId }, EVENT_BUS_NAME: { Ref: stack.busId } });
+  });
+
+  it('AnnounceOutcome is the function the state machine runs for it', () => {
+    const machine = stack.json.Resources[stack.stateMachineId]!;
+    const asl = JSON.parse(render(machine.Properties!.DefinitionString)) as { States: Record<string, { Resource?: string }> };
+    expect(asl.States.AnnounceOutcome?.Resource).toBe(`\${${stack.announceId}.Arn}`);
+  });
+
+  it('the intake may put events on our bus (it announces the jobs it could not start), on no other', () => {
+    const statements = statementsOf(stack.intakeId);
+    expect(allows(statements, 'events:PutEvents', ourBus)).toBe(true);
+    expect(allows(statements, 'events:PutEvents', defaultBus)).toBe(false);
+  });
+
+  it('whoever may put events may put them on our bus only', () => {
+    for (const [functionId] of resourcesOfType(stack.json, 'AWS::Lambda::Function')) {
+      const targets = statementsOf(functionId)
+        .filter((statement) => statement.Effect === 'Allow' && [statement.Action].flat().some((action) => /^events:/i.test(action ?? '')))
+        .flatMap(renderedResources);
+      for (const target of targets) expect(target, functionId).toBe(`\${${stack.busId}.Arn}`);
+    }
+    expect(stack.template.toJSON().Outputs).toMatchObject({ EventBusName: { Value: { Ref: stack.busId } } });
+  });
+});
+
+describe('handler metadata', () => {
+  const handlerFiles = () =>
+    readdirSync(LAMBDAS_DIR)
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => file.replace(/\.ts$/, ''));
+
+  it('every function of ours names its handler file, and the file exists in lambdas/', () => {
+    for (const [functionId, fn] of resourcesOfType(stack.json, 'AWS::Lambda::Function')) {
+      const handlerFile = handlerFileOf(fn as CfnResource);
+      expect(handlerFile, `${functionId} has no video-pipeline:handler metadata`).toMatch(/^[a-z0-9][a-z0-9-]*$/);
+      expect(existsSync(`${LAMBDAS_DIR}${handlerFile}.ts`), `${functionId}: lambdas/${handlerFile}.ts`).toBe(true);
+    }
+  });
+
+  it('each handler file under lambdas/ runs in exactly one function', () => {
+    const named = resourcesOfType(stack.json, 'AWS::Lambda::Function')
+      .map(([, fn]) => handlerFileOf(fn))
+      .filter((file): file is string => file !== undefined);
+    expect([...named].sort()).toEqual(handlerFiles().sort());
+  });
+});

@@ -30,10 +30,19 @@ export class JobTriggers extends Construct {
 
   constructor(scope: Construct, id: string, props: JobTriggersProps) {
     super(scope, id);
+    this.uploadDeadLetters = new Queue(this, 'UploadDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     this.uploadTrigger = new HouseFunction(this, 'UploadTriggerFunction', {
       handlerFile: 's3-trigger',
       timeout: Duration.seconds(60),
       environment: jobIntakeEnvironment(props),
+      // The rule's dead-letter queue only catches events EventBridge could not hand over; an upload the
+      // function itself failed on (after Lambda's own two retries) lands in the same queue from here.
+      deadLetterQueue: this.uploadDeadLetters,
+      retryAttempts: 2,
     });
     grantJobIntake(this.uploadTrigger, props);
     props.bucket.grantReadWrite(this.uploadTrigger, `${UPLOAD_PREFIX}*`);
@@ -43,11 +52,6 @@ export class JobTriggers extends Construct {
     props.bucket.grantDelete(this.uploadTrigger, 'accepted/*');
     props.bucket.grantPut(this.uploadTrigger, 'rejected/*');
 
-    this.uploadDeadLetters = new Queue(this, 'UploadDeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
     this.uploadRule = new Rule(this, 'UploadRule', {
       description: `video-pipeline: objects created under ${UPLOAD_PREFIX} start jobs`,
       eventPattern: {
@@ -69,6 +73,8 @@ export class JobTriggers extends Construct {
       timeout: Duration.minutes(5),
       // Two runs at once could each see room under the cap and together pass it.
       reservedConcurrentExecutions: 1,
+      // A failed run is not repeated at once: the next scheduled run picks up where it stopped.
+      retryAttempts: 0,
       environment: {
         ...jobIntakeEnvironment(props),
         MANIFESTS_TABLE: props.manifests.tableName,

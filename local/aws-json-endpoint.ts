@@ -1,17 +1,29 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { busEvent, type BusEvent } from './eventbridge-events.js';
 import type { ExecutionRecord, StepFunctionsEngine } from './step-functions-engine.js';
+import { eventBusNameOf } from './template-resolver.js';
 
 /**
- * A loopback endpoint speaking the AWS JSON protocol for the two services the emulators lack:
- * Step Functions (Start/Describe/StopExecution, backed by the local engine) and Secrets Manager
- * (GetSecretValue). The handlers use the real SDK clients; only AWS_ENDPOINT_URL_* points here.
+ * A loopback endpoint speaking the AWS JSON protocol for the services the emulators lack:
+ * Step Functions (Start/Describe/StopExecution, backed by the local engine), Secrets Manager
+ * (GetSecretValue) and EventBridge (PutEvents). The handlers use the real SDK clients; only
+ * AWS_ENDPOINT_URL_* points here.
  */
+
+export interface EventBusesOptions {
+  /** The buses that exist: `default` and those of the template. An entry for another bus fails, as on AWS. */
+  busNames: Iterable<string>;
+  /** Called for each accepted entry, before PutEvents answers, with the event as EventBridge delivers it. */
+  publish(event: BusEvent, busName: string): void;
+}
 
 export interface AwsJsonEndpointOptions {
   engine: StepFunctionsEngine;
   /** Secret id (name or ARN) → value. */
   secrets: Record<string, string>;
+  /** Without it PutEvents is an unknown operation. */
+  eventBuses?: EventBusesOptions;
   host?: string;
   port?: number;
 }
@@ -48,15 +60,60 @@ function describeExecution(record: ExecutionRecord) {
   };
 }
 
-type Operation = (body: Record<string, string | undefined>) => unknown;
+type Body = Record<string, unknown>;
+type Operation = (body: Body) => unknown;
+
+/** PutEvents takes at most 10 entries; each one succeeds or fails on its own. */
+const MAX_PUT_EVENTS_ENTRIES = 10;
+
+interface PutEventsEntry {
+  Source?: unknown;
+  DetailType?: unknown;
+  Detail?: unknown;
+  EventBusName?: unknown;
+  Resources?: unknown;
+  Time?: unknown;
+}
+
+type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+function putEventsEntry(entry: PutEventsEntry, buses: EventBusesOptions, busNames: ReadonlySet<string>): EntryResult {
+  const invalid = (field: string, reason: string) => ({ ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${reason}` });
+  for (const field of ['Source', 'DetailType', 'Detail'] as const) {
+    if (typeof entry[field] !== 'string' || entry[field] === '') return invalid(field, `${field} is a required argument.`);
+  }
+  let detail: unknown;
+  try {
+    detail = JSON.parse(entry.Detail as string);
+  } catch {
+    detail = undefined;
+  }
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+  if (entry.Resources !== undefined && !(Array.isArray(entry.Resources) && entry.Resources.every((item) => typeof item === 'string'))) {
+    return invalid('Resources', 'Resources is a list of ARNs.');
+  }
+  const busName = eventBusNameOf(entry.EventBusName);
+  if (!busNames.has(busName)) return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${busName} does not exist.` };
+  const event = busEvent({
+    source: entry.Source as string,
+    detailType: entry.DetailType as string,
+    detail,
+    resources: (entry.Resources as string[] | undefined) ?? [],
+    // The SDK sends timestamps as epoch seconds in this protocol.
+    ...(typeof entry.Time === 'number' ? { time: new Date(entry.Time * 1000) } : {}),
+  });
+  buses.publish(event, busName);
+  return { EventId: event.id };
+}
 
 function operations(options: AwsJsonEndpointOptions): Record<string, Operation> {
   const { engine, secrets } = options;
-  const required = (body: Record<string, string | undefined>, field: string): string => {
+  const required = (body: Body, field: string): string => {
     const value = body[field];
-    if (!value) throw new ServiceError('ValidationException', `${field} is required`);
+    if (typeof value !== 'string' || !value) throw new ServiceError('ValidationException', `${field} is required`);
     return value;
   };
+  const optional = (body: Body, field: string): string | undefined => (typeof body[field] === 'string' ? (body[field] as string) : undefined);
   const guarded = <T>(work: () => T): T => {
     try {
       return work();
@@ -71,7 +128,7 @@ function operations(options: AwsJsonEndpointOptions): Record<string, Operation> 
         const record = engine.startExecution(
           required(body, 'stateMachineArn'),
           required(body, 'name'),
-          body.input ?? '{}',
+          optional(body, 'input') ?? '{}',
         );
         return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
       }),
@@ -79,7 +136,7 @@ function operations(options: AwsJsonEndpointOptions): Record<string, Operation> 
       guarded(() => describeExecution(engine.describeExecution(required(body, 'executionArn')))),
     'AWSStepFunctions.StopExecution': (body) =>
       guarded(() => {
-        const record = engine.stopExecution(required(body, 'executionArn'), body.error, body.cause);
+        const record = engine.stopExecution(required(body, 'executionArn'), optional(body, 'error'), optional(body, 'cause'));
         return { stopDate: epochSeconds(record.stopDate ?? new Date()) };
       }),
     'secretsmanager.GetSecretValue': (body) => {
@@ -88,6 +145,19 @@ function operations(options: AwsJsonEndpointOptions): Record<string, Operation> 
       if (value === undefined) throw new ServiceError('ResourceNotFoundException', `Secrets Manager can't find the specified secret: ${secretId}`);
       return { ARN: secretId, Name: secretId, SecretString: value, VersionId: 'local', CreatedDate: 0 };
     },
+    ...(options.eventBuses ? { 'AWSEvents.PutEvents': putEvents(options.eventBuses) } : {}),
+  };
+}
+
+function putEvents(buses: EventBusesOptions): Operation {
+  const busNames = new Set(buses.busNames);
+  return (body) => {
+    const entries = body.Entries;
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_PUT_EVENTS_ENTRIES) {
+      throw new ServiceError('ValidationException', `Entries must hold 1 to ${MAX_PUT_EVENTS_ENTRIES} entries`);
+    }
+    const results = entries.map((entry: PutEventsEntry) => putEventsEntry(entry, buses, busNames));
+    return { FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length, Entries: results };
   };
 }
 
@@ -102,7 +172,8 @@ export async function startAwsJsonEndpoint(options: AwsJsonEndpointOptions): Pro
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     void (async () => {
       const target = String(request.headers['x-amz-target'] ?? '');
-      const contentType = target.startsWith('secretsmanager.') ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0';
+      // Step Functions speaks AWS JSON 1.0; Secrets Manager and EventBridge speak 1.1.
+      const contentType = target.startsWith('AWSStepFunctions.') ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
       const send = (statusCode: number, payload: unknown) => {
         response.writeHead(statusCode, { 'content-type': contentType });
         response.end(JSON.stringify(payload));
@@ -111,7 +182,7 @@ export async function startAwsJsonEndpoint(options: AwsJsonEndpointOptions): Pro
         const operation = table[target];
         if (!operation) throw new ServiceError('UnknownOperationException', `the local endpoint does not implement ${target}`);
         const raw = await readBody(request);
-        send(200, operation(raw ? (JSON.parse(raw) as Record<string, string>) : {}) ?? {});
+        send(200, operation(raw ? (JSON.parse(raw) as Body) : {}) ?? {});
       } catch (error) {
         const serviceError = error instanceof ServiceError ? error : new ServiceError('InternalFailure', String(error), 500);
         send(serviceError.statusCode, { __type: serviceError.type, message: serviceError.message });

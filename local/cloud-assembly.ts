@@ -6,7 +6,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { pipelineConfigFrom } from '../lib/pipeline-config.js';
 import { VideoPipelineStack } from '../lib/video-pipeline-stack.js';
 
-export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+export type CfnResource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
+export type CfnTemplate = { Resources: Record<string, CfnResource> };
 
 /**
  * Synthesizes the real stack in-process, the one `cdk deploy` ships, so the local stack runs the

@@ -26,10 +26,22 @@ declare module 's3rver' {
     key?: string | Buffer;
     cert?: string | Buffer;
   }
+  /**
+   * What s3rver 3.7.1 emits as 'event' (lib/models/event.js), checked against the real client: eventName
+   * ObjectCreated:Put | ObjectCreated:Copy | ObjectCreated:Post (CompleteMultipartUpload and browser POST
+   * alike) | ObjectRemoved:Delete; the key raw (not URL-encoded, unlike S3's own notifications); eTag
+   * the bare MD5 hex, no quotes, even after a multipart upload; Copy events carry no eTag and deletes no size.
+   */
   export interface S3rverEvent {
     Records: {
       eventName: string;
-      s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; versionId?: string } };
+      eventTime: string;
+      requestParameters: { sourceIPAddress: string };
+      responseElements: { 'x-amz-request-id': string; 'x-amz-id-2': string };
+      s3: {
+        bucket: { name: string; arn: string };
+        object: { key: string; sequencer: string; size?: number; eTag?: string; versionId?: string };
+      };
     }[];
   }
   export default class S3rver extends EventEmitter {

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -26,8 +27,35 @@ export interface S3Emulator extends Emulator {
   server: S3rver;
 }
 
+/**
+ * s3rver 3.7.1 reads the CopyObject source with decodeURI, which leaves %2B, %26, %3D, %2C… encoded,
+ * so copying `incoming/a+b.json` (sent URL-encoded, as S3 requires) answers NoSuchKey where S3 copies
+ * it. Its object controller is looked up at each request, after the signature check (which covers the
+ * header as sent), so rewriting the header there to what decodeURI restores exactly fixes it.
+ */
+let copySourceFixed = false;
+function fixCopySourceDecoding(): void {
+  if (copySourceFixed) return;
+  copySourceFixed = true;
+  type Controller = (ctx: { headers: Record<string, string | string[] | undefined> }) => Promise<void>;
+  const objects = createRequire(import.meta.url)('s3rver/lib/controllers/object.js') as { putObjectCopy: Controller };
+  const original = objects.putObjectCopy;
+  objects.putObjectCopy = (ctx) => {
+    const source = ctx.headers['x-amz-copy-source'];
+    if (typeof source === 'string') {
+      try {
+        ctx.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(source));
+      } catch {
+        // Not valid percent-encoding: leave it to s3rver to refuse.
+      }
+    }
+    return original(ctx);
+  };
+}
+
 /** s3rver keeps objects on disk under `directory`, so videos outlive a restart of the stack. */
 export async function startS3(options: { directory: string; bucket: string; port?: number }): Promise<S3Emulator> {
+  fixCopySourceDecoding();
   await mkdir(options.directory, { recursive: true });
   const server = new S3rver({
     address: '127.0.0.1',

@@ -1,15 +1,22 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { DeliveryFailure } from './async-invoke.js';
 import { startAwsJsonEndpoint } from './aws-json-endpoint.js';
 import { synthesizePipelineTemplate } from './cloud-assembly.js';
 import { createTables, startDynamoDb, startS3 } from './emulators.js';
+import { createEventLog } from './event-log.js';
+import { createEventRouter } from './event-router.js';
+import type { BusEvent } from './eventbridge-events.js';
+import { apiHandlerFile, createHandlerLoader } from './handler-modules.js';
 import { startLocalHttpApi } from './http-api.js';
 import { pipelineDefinitionFrom } from './pipeline-definition.js';
+import { connectS3EventSource, eventBridgeEnabledBuckets } from './s3-event-source.js';
+import { startSchedules, type Schedules } from './schedules.js';
 import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
 import { StepFunctionsEngine } from './step-functions-engine.js';
 import { bindTaskStates } from './task-bindings.js';
-import { LOCAL_REGION } from './template-resolver.js';
+import { LOCAL_REGION, localPhysicalName, logicalIdsOfType } from './template-resolver.js';
 
 export const DEFAULT_PROVIDER_KEY = 'local-provider-key';
 /** The deadline AWS gets by default (30 min), scaled with the rest of local time. */
@@ -28,6 +35,8 @@ export interface LocalStackOptions {
   /** The key the workflow reads from (local) Secrets Manager; differs from providerApiKey to test a bad key. */
   workflowApiKey?: string;
   deadlineSeconds?: number;
+  /** Run the template's rate(...) schedules (the batch function); off by default so tests stay deterministic. */
+  schedules?: boolean;
 }
 
 export interface LocalStack {
@@ -40,6 +49,14 @@ export interface LocalStack {
   engine: StepFunctionsEngine;
   /** Environment the handlers run with (the SDK endpoints, credentials, names). */
   environment: Record<string, string>;
+  /** Events published with PutEvents (the completion events) since the start, oldest first. */
+  events(): BusEvent[];
+  /** Where each published event is appended as a JSON line. */
+  eventsFile: string;
+  /** Resolves once every event delivery started so far (S3 uploads, PutEvents) has settled. */
+  deliveriesIdle(): Promise<void>;
+  /** Deliveries and scheduled runs whose handler still failed after Lambda's retries. */
+  deliveryFailures(): DeliveryFailure[];
   stop(): Promise<void>;
 }
 
@@ -84,23 +101,57 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamoClient = new DynamoDBClient({});
   await createTables(dynamoClient, template);
 
+  // One loader for every function, whoever invokes it: each handler module is imported once, as in
+  // a warm Lambda container.
+  const loadHandler = createHandlerLoader();
+  const invoke = async (handlerFile: string, event: unknown) => (await loadHandler(handlerFile))(event);
+  const router = createEventRouter({ template, invoke });
+
   const engine = new StepFunctionsEngine({
     stateMachineArn: definition.stateMachineArn,
     definition: definition.asl,
-    taskHandlers: await bindTaskStates(definition.asl, dynamoClient),
+    taskHandlers: await bindTaskStates(definition.asl, template, dynamoClient, loadHandler),
     timeScale: options.timeScale,
   });
+  const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
   const awsEndpoint = await startAwsJsonEndpoint({
     engine,
     secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
+    eventBuses: {
+      busNames: ['default', ...logicalIdsOfType(template, 'AWS::Events::EventBus').map((id) => localPhysicalName(template, id))],
+      publish(event, busName) {
+        eventLog.append(event);
+        router.putEvent(event, busName);
+      },
+    },
   });
-  process.env.AWS_ENDPOINT_URL_SFN = environment.AWS_ENDPOINT_URL_SFN = awsEndpoint.url;
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = environment.AWS_ENDPOINT_URL_SECRETS_MANAGER = awsEndpoint.url;
+  for (const service of ['SFN', 'SECRETS_MANAGER', 'EVENTBRIDGE']) {
+    process.env[`AWS_ENDPOINT_URL_${service}`] = environment[`AWS_ENDPOINT_URL_${service}`] = awsEndpoint.url;
+  }
 
-  const intake = (await import('../lambdas/intake.js')) as {
-    handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  const s3Events = connectS3EventSource({
+    server: s3.server,
+    s3Url: s3.url,
+    buckets: eventBridgeEnabledBuckets(template),
+    putEvent: (event) => router.putEvent(event),
+  });
+  const schedules: Schedules | undefined = options.schedules
+    ? startSchedules({ template, timeScale: options.timeScale, invoke })
+    : undefined;
+
+  const intake = (await loadHandler(apiHandlerFile(template))) as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  const api = await startLocalHttpApi(intake, { port: options.port ?? 0 });
+
+  // A delivery can write to S3 (the upload trigger moves its object), and that write can be routed
+  // again: wait until a round of waiting starts nothing new.
+  const deliveriesIdle = async () => {
+    let started: number;
+    do {
+      started = router.deliveriesStarted();
+      await s3Events.idle();
+      await router.idle();
+    } while (router.deliveriesStarted() !== started);
   };
-  const api = await startLocalHttpApi(intake.handler, { port: options.port ?? 0 });
 
   return {
     apiUrl: api.url,
@@ -111,9 +162,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     simulator,
     engine,
     environment,
+    events: () => eventLog.events(),
+    eventsFile: eventLog.file,
+    deliveriesIdle,
+    deliveryFailures: () => [...router.failures(), ...(schedules?.failures() ?? [])],
     async stop() {
+      await schedules?.stop();
       await api.close();
+      await s3Events.close();
+      await deliveriesIdle();
+      // Executions still running are aborted; a task that was mid-flight may still publish, so wait again.
       await engine.close();
+      await router.idle();
       await awsEndpoint.close();
       await simulator.stop();
       await s3.close();

@@ -29,8 +29,23 @@ export function pipelineDefinitionFrom(template: CfnTemplate): PipelineDefinitio
   return {
     asl: JSON.parse(String(definitionString)) as StateMachineDefinition,
     stateMachineArn: String(resolveIntrinsics(template, { Ref: stateMachineId })),
-    tableName: localPhysicalName(template, onlyLogicalIdOfType(template, 'AWS::DynamoDB::Table')),
+    tableName: jobsTableName(template, definitionString),
     bucketName: localPhysicalName(template, onlyLogicalIdOfType(template, 'AWS::S3::Bucket')),
     functionEnvironment,
   };
+}
+
+/**
+ * The jobs table is the one the state machine writes to; other tables (the batch manifests) are the
+ * functions' business. With a single table in the template there is nothing to choose.
+ */
+function jobsTableName(template: CfnTemplate, definitionString: unknown): string {
+  const tables = logicalIdsOfType(template, 'AWS::DynamoDB::Table');
+  if (tables.length === 1) return localPhysicalName(template, tables[0]!);
+  const written = new Set(
+    [...String(definitionString).matchAll(/"TableName":"([^"]+)"/g)].map((match) => match[1]!),
+  );
+  const candidates = tables.map((id) => localPhysicalName(template, id)).filter((name) => written.has(name));
+  if (candidates.length !== 1) throw new Error(`expected the state machine to write one table, found ${candidates.length}`);
+  return candidates[0]!;
 }

@@ -1,17 +1,26 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startLocalStack } from './local-stack.js';
 import { localSettings } from './local-settings.js';
+import { STACK_FILE, type StackFile } from './stack-file.js';
 
 const settings = localSettings({ timeScale: 1, port: 3000 });
-const stack = await startLocalStack(settings);
+const stack = await startLocalStack({ ...settings, schedules: true });
+// Other commands (npm run batch) find the running stack, and run handlers against it, through this file.
+const stackFile = join(settings.dataDir, STACK_FILE);
+const description: StackFile = { apiUrl: stack.apiUrl, s3Url: stack.s3Url, bucket: stack.bucket, environment: stack.environment };
+writeFileSync(stackFile, `${JSON.stringify(description, null, 2)}\n`);
 console.log(`API ready at ${stack.apiUrl}`);
 console.log(`S3 ready at ${stack.s3Url} bucket ${stack.bucket} (credentials S3RVER/S3RVER, path-style)`);
 console.log(`Provider simulator at ${stack.simulator.url}; time scale ${settings.timeScale}; data in ${settings.dataDir}`);
+console.log(`Completion events appended to ${stack.eventsFile}`);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log(`${signal}: stopping the local stack`);
+  rmSync(stackFile, { force: true });
   await stack.stop();
   process.exit(0);
 }

@@ -6,7 +6,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { WORKFLOW_TASK_HANDLERS } from '../lib/generation-workflow.js';
+import type { CfnTemplate } from './cloud-assembly.js';
+import { handlerFileOfArn, type HandlerLoader } from './handler-modules.js';
 import type { TaskHandler } from './step-functions-engine.js';
 
 const DYNAMODB_ACTIONS = {
@@ -17,6 +18,9 @@ const DYNAMODB_ACTIONS = {
 } as const;
 
 const DYNAMODB_RESOURCE = /^arn:aws:states:::dynamodb:(\w+)$/;
+const LAMBDA_FUNCTION_RESOURCE = /^arn:aws:lambda:[^:]+:\d+:function:/;
+// The optimised integration: the function ARN sits in Parameters and the answer is wrapped.
+const LAMBDA_INVOKE_RESOURCE = /^arn:aws:states:::lambda:invoke$/;
 
 /** Step Functions names a service error `DynamoDB.<ExceptionName>`; Retry and Catch match on that. */
 function asStepFunctionsError(error: unknown): Error {
@@ -42,24 +46,36 @@ function dynamoDbTask(client: DynamoDBClient, action: string, stateName: string)
 
 /**
  * Binds every Task state of the synthesized definition to what runs it locally: native DynamoDB
- * tasks to the real SDK client (against dynalite), Lambda tasks to their handler module in-process.
+ * tasks to the real SDK client (against dynalite), Lambda tasks to the handler module the function's
+ * template metadata names, found from the ARN the state invokes (as Step Functions resolves it).
  * A Task with no binding is an error at start-up, not a surprise mid-execution.
  */
-export async function bindTaskStates(definition: StateMachineDefinition, dynamodb: DynamoDBClient): Promise<Record<string, TaskHandler>> {
+export async function bindTaskStates(
+  definition: StateMachineDefinition,
+  template: CfnTemplate,
+  dynamodb: DynamoDBClient,
+  loadHandler: HandlerLoader,
+): Promise<Record<string, TaskHandler>> {
   const bindings: Record<string, TaskHandler> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
     if (state.Type !== 'Task') continue;
-    const resource = (state as { Resource: string }).Resource;
+    const { Resource: resource, Parameters: parameters } = state as { Resource: string; Parameters?: Record<string, unknown> };
     const dynamoAction = DYNAMODB_RESOURCE.exec(resource)?.[1];
     if (dynamoAction) {
       bindings[stateName] = dynamoDbTask(dynamodb, dynamoAction, stateName);
-      continue;
+    } else if (LAMBDA_FUNCTION_RESOURCE.test(resource)) {
+      const handler = await loadHandler(handlerFileOfArn(template, resource));
+      bindings[stateName] = (input) => handler(input);
+    } else if (LAMBDA_INVOKE_RESOURCE.test(resource) && typeof parameters?.FunctionName === 'string') {
+      const handler = await loadHandler(handlerFileOfArn(template, parameters.FunctionName));
+      bindings[stateName] = async (input) => ({
+        ExecutedVersion: '$LATEST',
+        Payload: await handler((input as { Payload?: unknown }).Payload),
+        StatusCode: 200,
+      });
+    } else {
+      throw new Error(`state ${stateName} (${resource}) has no local binding`);
     }
-    const handlerFile = WORKFLOW_TASK_HANDLERS[stateName as keyof typeof WORKFLOW_TASK_HANDLERS];
-    if (!handlerFile) throw new Error(`state ${stateName} (${resource}) has no local binding`);
-    const modulePath = new URL(`../lambdas/${handlerFile}.ts`, import.meta.url).href;
-    const module = (await import(/* @vite-ignore */ modulePath)) as { handler: TaskHandler };
-    bindings[stateName] = (input) => module.handler(input);
   }
   return bindings;
 }

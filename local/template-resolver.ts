@@ -10,13 +10,25 @@ const PSEUDO_PARAMETERS: Record<string, string> = {
   'AWS::URLSuffix': 'amazonaws.com',
 };
 
-/** The local name of each resource: its logical id, lower-cased for S3 (bucket names must be). */
+/**
+ * The local name of each resource: its logical id, lower-cased for S3 (bucket names must be). An event
+ * bus keeps the Name CDK gives it, because that is what PutEvents callers and rules name it by on AWS.
+ */
 export function localPhysicalName(template: CfnTemplate, logicalId: string): string {
-  const type = template.Resources[logicalId]?.Type;
-  return type === 'AWS::S3::Bucket' ? logicalId.toLowerCase() : logicalId;
+  const resource = template.Resources[logicalId];
+  if (resource?.Type === 'AWS::S3::Bucket') return logicalId.toLowerCase();
+  if (resource?.Type === 'AWS::Events::EventBus' && typeof resource.Properties?.Name === 'string') return resource.Properties.Name;
+  return logicalId;
 }
 
-function localArn(template: CfnTemplate, logicalId: string): string {
+/** The bus a rule or PutEvents entry names, by name or ARN; none means the account's default bus. */
+export function eventBusNameOf(nameOrArn: unknown): string {
+  if (nameOrArn === undefined || nameOrArn === null || nameOrArn === '') return 'default';
+  const value = String(nameOrArn);
+  return value.startsWith('arn:') ? value.slice(value.indexOf(':event-bus/') + ':event-bus/'.length) : value;
+}
+
+export function localArn(template: CfnTemplate, logicalId: string): string {
   const type = template.Resources[logicalId]?.Type;
   const name = localPhysicalName(template, logicalId);
   switch (type) {
@@ -28,6 +40,15 @@ function localArn(template: CfnTemplate, logicalId: string): string {
       return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${name}`;
     case 'AWS::S3::Bucket':
       return `arn:aws:s3:::${name}`;
+    case 'AWS::SQS::Queue':
+      return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+    case 'AWS::Events::EventBus':
+      return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`;
+    case 'AWS::Events::Rule': {
+      // A rule on a custom bus has the bus in its ARN; on the default bus it does not.
+      const bus = eventBusNameOf(resolveIntrinsics(template, template.Resources[logicalId]!.Properties?.EventBusName));
+      return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${bus === 'default' ? '' : `${bus}/`}${name}`;
+    }
     default:
       throw new Error(`no local ARN for ${logicalId} (${type ?? 'not in the template'})`);
   }
@@ -38,7 +59,7 @@ function localArn(template: CfnTemplate, logicalId: string): string {
  * local stack. Only what the template actually uses is supported; anything else fails loudly.
  */
 export function resolveIntrinsics(template: CfnTemplate, value: unknown): unknown {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return value;
   if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(template, item));
   const object = value as Record<string, unknown>;
   if ('Ref' in object) {
@@ -49,8 +70,9 @@ export function resolveIntrinsics(template: CfnTemplate, value: unknown): unknow
   }
   if ('Fn::GetAtt' in object) {
     const [logicalId, attribute] = object['Fn::GetAtt'] as [string, string];
-    if (attribute !== 'Arn') throw new Error(`unsupported Fn::GetAtt ${logicalId}.${attribute}`);
-    return localArn(template, logicalId);
+    if (attribute === 'Arn') return localArn(template, logicalId);
+    if (attribute === 'Name' && template.Resources[logicalId]?.Type === 'AWS::Events::EventBus') return localPhysicalName(template, logicalId);
+    throw new Error(`unsupported Fn::GetAtt ${logicalId}.${attribute}`);
   }
   if ('Fn::Join' in object) {
     const [separator, parts] = object['Fn::Join'] as [string, unknown[]];

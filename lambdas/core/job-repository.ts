@@ -95,9 +95,10 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
         new UpdateCommand({
           TableName: tableName,
           Key: { jobId },
-          UpdateExpression: 'SET executionArn = :arn, deadlineAt = :deadline REMOVE deferred',
+          // `deferred` is a DynamoDB reserved word, like `status`: both go through names.
+          UpdateExpression: 'SET executionArn = :arn, deadlineAt = :deadline REMOVE #deferred',
           ConditionExpression: '#status = :queued',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', '#deferred': 'deferred' },
           ExpressionAttributeValues: { ':arn': executionArn, ':deadline': deadlineAt, ':queued': 'QUEUED' },
         }),
       );
@@ -110,9 +111,9 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
           new UpdateCommand({
             TableName: tableName,
             Key: { jobId },
-            UpdateExpression: 'SET #status = :failed, #error = :error, finishedAt = :at, updatedAt = :at REMOVE deferred',
+            UpdateExpression: 'SET #status = :failed, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred',
             ConditionExpression: '#status = :queued',
-            ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+            ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#deferred': 'deferred' },
             ExpressionAttributeValues: {
               ':failed': 'FAILED',
               ':queued': 'QUEUED',
@@ -185,8 +186,8 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
             TableName: tableName,
             IndexName: STATUS_INDEX,
             KeyConditionExpression: '#status = :queued',
-            FilterExpression: 'deferred = :true',
-            ExpressionAttributeNames: { '#status': 'status' },
+            FilterExpression: '#deferred = :true',
+            ExpressionAttributeNames: { '#status': 'status', '#deferred': 'deferred' },
             ExpressionAttributeValues: { ':queued': 'QUEUED', ':true': true },
             ScanIndexForward: true,
             ExclusiveStartKey: startKey,

@@ -182,6 +182,19 @@ describe('upload trigger', () => {
     expect(retry.MaximumEventAgeInSeconds).toBeLessThanOrEqual(24 * 60 * 60);
   });
 
+  it('an upload the function itself fails on lands in the same queue after Lambda retries it twice', () => {
+    // The rule's DeadLetterConfig covers only events EventBridge could not hand to Lambda.
+    expect(propertiesOf(stack.uploadTriggerId).DeadLetterConfig).toEqual({ TargetArn: getAtt(stack.deadLettersId) });
+    const invokeConfigs = resourcesOfType(stack.json, 'AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties!);
+    expect(invokeConfigs).toContainEqual(
+      expect.objectContaining({ FunctionName: { Ref: stack.uploadTriggerId }, MaximumRetryAttempts: 2 }),
+    );
+    // A failed batch run is not repeated at once: the next scheduled run resumes from the saved progress.
+    expect(invokeConfigs).toContainEqual(
+      expect.objectContaining({ FunctionName: { Ref: stack.batchRunnerId }, MaximumRetryAttempts: 0 }),
+    );
+  });
+
   it('the dead-letter queue is encrypted and keeps messages the longest SQS allows', () => {
     const queue = propertiesOf(stack.deadLettersId);
     expect(queue.SqsManagedSseEnabled === true || queue.KmsMasterKeyId !== undefined).toBe(true);

@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './template-resolver.js';
+
+/** The envelope EventBridge puts around every event it delivers, whoever sent it. */
+export type BusEvent = EventBridgeEvent<string, unknown>;
+
+/** EventBridge writes `time` to the second, without milliseconds (`2021-11-12T00:00:00Z`). */
+export function eventBridgeTime(date: Date = new Date()): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+export function busEvent(fields: {
+  source: string;
+  detailType: string;
+  detail: unknown;
+  resources?: string[];
+  time?: Date;
+}): BusEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': fields.detailType,
+    source: fields.source,
+    account: LOCAL_ACCOUNT,
+    time: eventBridgeTime(fields.time),
+    region: LOCAL_REGION,
+    resources: fields.resources ?? [],
+    detail: fields.detail,
+  };
+}

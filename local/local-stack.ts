@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   deadlineSeconds?: number;
   /** Run the template's rate(...) schedules (the batch function); off by default so tests stay deterministic. */
   schedules?: boolean;
+  /** CDK context for the synthesized stack, as `cdk deploy -c` would pass it (e.g. maxJobsInFlight). */
+  context?: Record<string, unknown>;
 }
 
 export interface LocalStack {
@@ -57,6 +59,8 @@ export interface LocalStack {
   deliveriesIdle(): Promise<void>;
   /** Deliveries and scheduled runs whose handler still failed after Lambda's retries. */
   deliveryFailures(): DeliveryFailure[];
+  /** Invokes a function by its handler file, as its trigger would (e.g. one batch run now). */
+  invokeFunction(handlerFile: string, event: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -73,7 +77,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dataDir: join(options.dataDir, 'simulator'),
     allowLoopbackHttpMedia: true,
   });
-  const template = synthesizePipelineTemplate({ providerBaseUrl: simulator.url });
+  const template = synthesizePipelineTemplate({ ...options.context, providerBaseUrl: simulator.url });
   const definition = pipelineDefinitionFrom(template);
   const dynamo = await startDynamoDb();
   const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName });
@@ -166,6 +170,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     eventsFile: eventLog.file,
     deliveriesIdle,
     deliveryFailures: () => [...router.failures(), ...(schedules?.failures() ?? [])],
+    invokeFunction: invoke,
     async stop() {
       await schedules?.stop();
       await api.close();

@@ -1,0 +1,207 @@
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadJobId } from '../../lambdas/core/upload-intake.js';
+import { objectExists, localS3Client, readObjectText } from '../support/local-s3.js';
+import { solidPng } from '../support/png.js';
+import { probeMp4 } from '../support/probe-mp4.js';
+import { getJob, startStackFixture, waitForJob, type JobAnswer, type StackFixture } from '../support/local-stack-fixture.js';
+
+let fixture: StackFixture;
+let s3: S3Client;
+let bucket: string;
+
+beforeAll(async () => {
+  fixture = await startStackFixture();
+  s3 = localS3Client(fixture.stack);
+  bucket = fixture.stack.bucket;
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await fixture?.close();
+});
+
+const spec = (text: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text }], duration: 4, ...extra });
+
+async function upload(key: string, body: string | Buffer, metadata?: Record<string, string>) {
+  const answer = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
+  await fixture.stack.deliveriesIdle();
+  return { key, etag: answer.ETag!.replaceAll('"', '') };
+}
+
+async function jobsFrom(key: string): Promise<JobAnswer[]> {
+  const response = await fetch(`${fixture.stack.apiUrl}/jobs?trigger=s3&limit=100`);
+  const page = (await response.json()) as { jobs: (JobAnswer & { trigger: { source: string } })[] };
+  return page.jobs.filter((job) => job.trigger.source === `s3://${bucket}/${key}`);
+}
+
+function eventsOf(jobId: string) {
+  return fixture.stack.events().filter((event) => (event.detail as { jobId: string }).jobId === jobId);
+}
+
+describe('a JSON spec uploaded under incoming/', () => {
+  it('becomes one job that SUCCEEDS, moves to accepted/, and is announced once', async () => {
+    const object = await upload('incoming/specs/boat.json', spec('A paper boat on a river', { metadata: { customer: 'acme' } }));
+    const [queued, ...others] = await jobsFrom(object.key);
+    expect(others).toEqual([]);
+    expect(queued!.jobId).toBe(uploadJobId({ bucket, key: object.key, etag: object.etag }));
+    const { job } = await waitForJob(fixture.stack.apiUrl, queued!.jobId);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job).toMatchObject({ trigger: { type: 's3', source: `s3://${bucket}/incoming/specs/boat.json` }, metadata: { customer: 'acme' } });
+    expect(await objectExists(s3, bucket, 'incoming/specs/boat.json')).toBe(false);
+    expect(await objectExists(s3, bucket, 'accepted/specs/boat.json')).toBe(true);
+
+    await fixture.stack.deliveriesIdle();
+    const events = eventsOf(job.jobId);
+    expect(events.map((event) => event['detail-type'])).toEqual(['Job Succeeded']);
+    expect(events[0]).toMatchObject({ source: 'video-pipeline', detail: { status: 'SUCCEEDED', output: job.output } });
+    expect(events[0]!.detail).not.toHaveProperty('request');
+  });
+
+  it('makes one job when the same object version is delivered twice or uploaded again with the same bytes', async () => {
+    const body = spec('A red kite');
+    const first = await upload('incoming/kite.JSON', body);
+    const [job] = await jobsFrom(first.key);
+    // The very same event again, as S3's at-least-once delivery may send it.
+    const replay = await fixture.stack.invokeFunction('s3-trigger', {
+      version: '0',
+      id: 'replayed-delivery',
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: '000000000000',
+      time: '2026-11-24T12:00:00Z',
+      region: 'us-east-1',
+      resources: [`arn:aws:s3:::${bucket}`],
+      detail: {
+        version: '0',
+        bucket: { name: bucket },
+        object: { key: first.key, size: body.length, etag: first.etag },
+        'request-id': 'replay',
+        requester: '000000000000',
+        reason: 'PutObject',
+      },
+    });
+    expect(replay).toMatchObject({ outcome: 'replayed', jobId: job!.jobId });
+    const second = await upload('incoming/kite.JSON', body);
+    expect(second.etag).toBe(first.etag);
+    expect((await jobsFrom(first.key)).map((found) => found.jobId)).toEqual([job!.jobId]);
+    await waitForJob(fixture.stack.apiUrl, job!.jobId);
+    expect(fixture.stack.simulator.tasks().filter((task) => task.request.content[0]?.type === 'text' && task.request.content[0].text === 'A red kite')).toHaveLength(1);
+    expect(await objectExists(s3, bucket, 'incoming/kite.JSON')).toBe(false);
+  });
+
+  it('triggers from a multipart upload too', async () => {
+    const key = 'incoming/multipart.json';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: spec('A multipart lighthouse') }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: [{ ETag: part.ETag, PartNumber: 1 }] },
+      }),
+    );
+    await fixture.stack.deliveriesIdle();
+    const [job] = await jobsFrom(key);
+    expect((await waitForJob(fixture.stack.apiUrl, job!.jobId)).job.status).toBe('SUCCEEDED');
+  });
+});
+
+describe('an invalid spec', () => {
+  it('is recorded FAILED with its issues, moved to rejected/ with the reason beside it, and announced', async () => {
+    await upload('incoming/bad.json', spec('A cat', { duration: 3, colour: 'red' }));
+    const [job] = await jobsFrom('incoming/bad.json');
+    const record = await getJob(fixture.stack.apiUrl, job!.jobId);
+    expect(record.status).toBe('FAILED');
+    expect(record.error?.code).toBe('VALIDATION_ERROR');
+    const issues = (record.error as unknown as { issues: { path: string }[] }).issues.map((issue) => issue.path);
+    expect(issues).toEqual(expect.arrayContaining(['duration', 'colour']));
+    expect(await objectExists(s3, bucket, 'incoming/bad.json')).toBe(false);
+    expect(await objectExists(s3, bucket, 'rejected/bad.json')).toBe(true);
+    const reason = JSON.parse(await readObjectText(s3, bucket, 'rejected/bad.json.reason.json')) as { jobId: string; error: { code: string } };
+    expect(reason).toMatchObject({ jobId: job!.jobId, error: { code: 'VALIDATION_ERROR' } });
+    expect(eventsOf(job!.jobId).map((event) => event['detail-type'])).toEqual(['Job Failed']);
+    expect(fixture.stack.engine.listExecutions().some((execution) => execution.name === job!.jobId)).toBe(false);
+  });
+
+  it('that is not even JSON is refused the same way, naming the body', async () => {
+    await upload('incoming/broken.json', '{"model": ');
+    const [job] = await jobsFrom('incoming/broken.json');
+    const record = await getJob(fixture.stack.apiUrl, job!.jobId);
+    expect(record.error?.code).toBe('VALIDATION_ERROR');
+    expect((record.error as unknown as { issues: { path: string }[] }).issues[0]?.path).toBe('body');
+    expect(await objectExists(s3, bucket, 'rejected/broken.json')).toBe(true);
+  });
+});
+
+describe('an image uploaded alone with a prompt', () => {
+  it('starts an image-to-video job with the image presigned as first_frame', async () => {
+    await upload('incoming/photos/cat.PNG', solidPng(400, 300), { prompt: 'The cat starts to dance', duration: '4', resolution: '480p' });
+    const [queued] = await jobsFrom('incoming/photos/cat.PNG');
+    const { job } = await waitForJob(fixture.stack.apiUrl, queued!.jobId);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.request.content).toEqual([
+      { type: 'text', text: 'The cat starts to dance' },
+      { type: 'image_url', image_url: { url: `s3://${bucket}/accepted/photos/cat.PNG` }, role: 'first_frame' },
+    ]);
+    // What the provider received: a presigned URL to the image where it now lives.
+    const sent = fixture.stack.simulator.tasks().find((task) => task.id === job.providerTaskId)!.request.content[1] as {
+      image_url: { url: string };
+      role: string;
+    };
+    expect(sent.role).toBe('first_frame');
+    expect(sent.image_url.url).toMatch(new RegExp(`^${fixture.stack.s3Url}/${bucket}/accepted/photos/cat\\.PNG\\?.*X-Amz-Signature=`));
+    expect((await fetch(sent.image_url.url)).status).toBe(200);
+    expect(await objectExists(s3, bucket, 'incoming/photos/cat.PNG')).toBe(false);
+    // The simulator read the image through that URL: adaptive ratio → the image's 4:3.
+    const probe = await probeMp4(Buffer.from(await (await fetch(job.downloadUrl!)).arrayBuffer()));
+    expect(probe).toMatchObject({ width: 640, height: 480 });
+  });
+
+  it('is left alone without a prompt (it may be media that a spec refers to)', async () => {
+    await upload('incoming/media/frame.jpg', solidPng(64, 64));
+    expect(await jobsFrom('incoming/media/frame.jpg')).toEqual([]);
+    expect(await objectExists(s3, bucket, 'incoming/media/frame.jpg')).toBe(true);
+  });
+
+  it('a spec may use such an s3:// image of the bucket as its media', async () => {
+    await upload('incoming/media/ref.png', solidPng(300, 300));
+    await upload(
+      'incoming/with-media.json',
+      JSON.stringify({
+        model: 'seedance-fast',
+        content: [
+          { type: 'text', text: 'A square garden' },
+          { type: 'image_url', image_url: { url: `s3://${bucket}/incoming/media/ref.png` }, role: 'reference_image' },
+        ],
+        duration: 4,
+        generate_audio: false,
+      }),
+    );
+    const [queued] = await jobsFrom('incoming/with-media.json');
+    const { job } = await waitForJob(fixture.stack.apiUrl, queued!.jobId);
+    expect(job.status).toBe('SUCCEEDED');
+    const probe = await probeMp4(Buffer.from(await (await fetch(job.downloadUrl!)).arrayBuffer()));
+    expect(probe).toMatchObject({ width: 720, height: 720, hasAudio: false });
+  });
+});
+
+describe('the S3 rule', () => {
+  it('ignores objects outside incoming/ and objects that are neither specs nor images', async () => {
+    await upload('elsewhere/spec.json', spec('Not a trigger'));
+    await upload('incoming/notes.txt', 'hello');
+    expect(await jobsFrom('elsewhere/spec.json')).toEqual([]);
+    expect(await jobsFrom('incoming/notes.txt')).toEqual([]);
+    expect(fixture.stack.deliveryFailures()).toEqual([]);
+  });
+});

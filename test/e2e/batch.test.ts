@@ -1,0 +1,172 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scheduledEvent } from '../../local/schedules.js';
+import type { BatchReport } from '../../lambdas/core/batch-runner.js';
+import { localS3Client } from '../support/local-s3.js';
+import { getJob, postJob, startStackFixture, type JobAnswer, type StackFixture } from '../support/local-stack-fixture.js';
+
+const CAP = 5;
+const LINES = 50;
+
+let fixture: StackFixture;
+let s3: S3Client;
+
+beforeAll(async () => {
+  fixture = await startStackFixture({ context: { maxJobsInFlight: CAP } });
+  s3 = localS3Client(fixture.stack);
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await fixture?.close();
+});
+
+type ListedJob = JobAnswer & { trigger: { type: string; source: string }; executionArn?: string };
+
+async function listJobs(query: string): Promise<ListedJob[]> {
+  const jobs: ListedJob[] = [];
+  let url: string | undefined = `${fixture.stack.apiUrl}/jobs?${query}&limit=100`;
+  while (url) {
+    const page = (await (await fetch(url)).json()) as { jobs: ListedJob[]; links?: { next?: string } };
+    jobs.push(...page.jobs);
+    url = page.links?.next;
+  }
+  return jobs;
+}
+
+/** Jobs holding the provider, as the batch function counts them, from one snapshot (a single query page). */
+async function inFlight(): Promise<number> {
+  const jobs = await listJobs('trigger=schedule');
+  return jobs.filter(
+    (job) => (job.status === 'QUEUED' && job.executionArn) || job.status === 'SUBMITTED' || job.status === 'RUNNING',
+  ).length;
+}
+
+const runBatch = () => fixture.stack.invokeFunction('batch-runner', scheduledEvent('arn:aws:events:us-east-1:000000000000:rule/test')) as Promise<BatchReport>;
+
+async function putManifest(key: string, lines: string[]) {
+  await s3.send(new PutObjectCommand({ Bucket: fixture.stack.bucket, Key: key, Body: `${lines.join('\n')}\n` }));
+}
+
+const line = (id: string, text: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ id, model: 'seedance-fast', content: [{ type: 'text', text }], duration: 4, generate_audio: false, ...extra });
+
+describe(`a ${LINES}-line manifest with maxJobsInFlight ${CAP}`, () => {
+  it('runs every line exactly once and never has more than the cap in flight', async () => {
+    await putManifest(
+      'batches/fifty.jsonl',
+      Array.from({ length: LINES }, (_, index) => line(`clip-${index + 1}`, `Clip number ${index + 1}`)),
+    );
+    const started = Date.now();
+    let maxInFlight = 0;
+    let samples = 0;
+    let runs = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        maxInFlight = Math.max(maxInFlight, await inFlight());
+        samples += 1;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    let allStarted = false;
+    for (;;) {
+      const report = await runBatch();
+      runs += 1;
+      expect(report.inFlightBefore + report.startedFromManifests).toBeLessThanOrEqual(CAP);
+      allStarted ||= report.manifests.find((manifest) => manifest.key === 'batches/fifty.jsonl')?.done ?? false;
+      const succeeded = (await listJobs('status=SUCCEEDED&trigger=schedule')).length;
+      if (allStarted && succeeded === LINES) break;
+      if (Date.now() - started > 120_000) throw new Error(`only ${succeeded} of ${LINES} succeeded after ${runs} runs`);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    sampling = false;
+    await sampler;
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`${LINES}-line manifest, cap ${CAP}: max in flight ${maxInFlight} over ${samples} samples, ${runs} batch runs, ${seconds.toFixed(1)} s`);
+
+    expect(maxInFlight).toBeLessThanOrEqual(CAP);
+    expect(maxInFlight).toBeGreaterThan(1);
+    const jobs = await listJobs('trigger=schedule');
+    expect(jobs).toHaveLength(LINES);
+    expect(jobs.every((job) => job.status === 'SUCCEEDED')).toBe(true);
+    // None started twice: one provider task per line, one completion event per job.
+    const prompts = fixture.stack.simulator.tasks().map((task) => (task.request.content[0] as { text: string }).text);
+    expect(prompts.filter((prompt) => prompt.startsWith('Clip number '))).toHaveLength(LINES);
+    expect(new Set(prompts).size).toBe(prompts.length);
+    await fixture.stack.deliveriesIdle();
+    const succeededEvents = fixture.stack.events().filter((event) => event['detail-type'] === 'Job Succeeded');
+    for (const job of jobs) {
+      expect(succeededEvents.filter((event) => (event.detail as { jobId: string }).jobId === job.jobId)).toHaveLength(1);
+    }
+    // Another run finds the manifest done and starts nothing.
+    const after = await runBatch();
+    expect(after.startedFromManifests).toBe(0);
+    expect(after.manifests.find((manifest) => manifest.key === 'batches/fifty.jsonl')).toBeUndefined();
+  }, 180_000);
+});
+
+describe('a manifest with a bad line', () => {
+  it('records the line as a FAILED job with its issues and goes on with the others', async () => {
+    await putManifest('batches/mixed.jsonl', [
+      line('good-1', 'A good line'),
+      line('bad', 'A bad line', { duration: 99 }),
+      'this is not json',
+      '',
+      line('good-2', 'Another good line'),
+    ]);
+    const report = await runBatch();
+    const mixed = report.manifests.find((manifest) => manifest.key === 'batches/mixed.jsonl')!;
+    expect(mixed).toMatchObject({ totalLines: 5, nextLine: 5, startedNow: 2, rejectedNow: 2, done: true });
+    const jobs = (await listJobs('trigger=schedule')).filter((job) => job.trigger.source.startsWith(`s3://${fixture.stack.bucket}/batches/mixed.jsonl`));
+    const failed = jobs.filter((job) => job.status === 'FAILED');
+    expect(failed.map((job) => job.trigger.source).sort()).toEqual([
+      `s3://${fixture.stack.bucket}/batches/mixed.jsonl#L2`,
+      `s3://${fixture.stack.bucket}/batches/mixed.jsonl#L3`,
+    ]);
+    const badLine = await getJob(fixture.stack.apiUrl, failed.find((job) => job.trigger.source.endsWith('#L2'))!.jobId);
+    expect(badLine.error?.code).toBe('VALIDATION_ERROR');
+    expect((badLine.error as unknown as { issues: { path: string }[] }).issues.map((issue) => issue.path)).toContain('duration');
+    // A rerun of a done manifest starts nothing again.
+    const rerun = await runBatch();
+    expect(rerun.manifests.find((manifest) => manifest.key === 'batches/mixed.jsonl')).toBeUndefined();
+  });
+});
+
+describe('POST /jobs?schedule=batch', () => {
+  it('queues the job without starting it; the next batch run starts it', async () => {
+    const { response, json } = await postJob(`${fixture.stack.apiUrl}`, {
+      model: 'seedance-fast',
+      content: [{ type: 'text', text: 'A deferred sunrise' }],
+    }, {});
+    expect(response.status).toBe(202);
+    const deferredPost = await fetch(`${fixture.stack.apiUrl}/jobs?schedule=batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'A deferred sunset' }] }),
+    });
+    const deferred = (await deferredPost.json()) as { jobId: string; deferred: boolean };
+    expect(deferredPost.status).toBe(202);
+    expect(deferred.deferred).toBe(true);
+    expect(fixture.stack.engine.listExecutions().some((execution) => execution.name === deferred.jobId)).toBe(false);
+    expect(await getJob(fixture.stack.apiUrl, deferred.jobId)).toMatchObject({ status: 'QUEUED', deferred: true });
+
+    const report = await runBatch();
+    expect(report.startedDeferred).toBe(1);
+    const started = await getJob(fixture.stack.apiUrl, deferred.jobId);
+    expect(started).not.toHaveProperty('deferred');
+    expect(fixture.stack.engine.listExecutions().some((execution) => execution.name === deferred.jobId)).toBe(true);
+    expect(json.jobId).not.toBe(deferred.jobId);
+  });
+
+  it('refuses an unknown schedule with a 400 naming the query parameter', async () => {
+    const answer = await fetch(`${fixture.stack.apiUrl}/jobs?schedule=tomorrow`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'x' }] }),
+    });
+    expect(answer.status).toBe(400);
+    const body = (await answer.json()) as { error: { issues: { path: string }[] } };
+    expect(body.error.issues[0]?.path).toBe('query.schedule');
+  });
+});

@@ -89,11 +89,9 @@ export async function startJob(job: JobRecord, deps: IntakeDeps): Promise<JobRec
   const { request, requestKey } = job;
   if (!request || !requestKey) throw new Error(`job ${job.jobId} has no request to start`);
   const deadlineAt = job.deferred ? deadlineFrom(deps.now(), deps) : job.deadlineAt;
+  let executionArn: string;
   try {
-    const executionArn = await deps.workflow.start({ jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt });
-    await deps.jobs.markStarted(job.jobId, executionArn, deadlineAt);
-    const { deferred: _started, ...started } = job;
-    return { ...started, executionArn, deadlineAt };
+    executionArn = await deps.workflow.start({ jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt });
   } catch (error) {
     const failure = new StartFailedError(`the workflow for job ${job.jobId} could not be started: ${(error as Error).message}`, {
       cause: error,
@@ -102,6 +100,10 @@ export async function startJob(job: JobRecord, deps: IntakeDeps): Promise<JobRec
     if (failed) await deps.announcer.announce(failed);
     throw failure;
   }
+  // The execution runs from here on, whatever happens to this bookkeeping write.
+  await deps.jobs.markStarted(job.jobId, executionArn, deadlineAt);
+  const { deferred: _started, ...started } = job;
+  return { ...started, executionArn, deadlineAt };
 }
 
 /**

@@ -24,7 +24,10 @@ export interface JobRepository {
   /** Creates the job; a second create with the same id is a ConflictError, never an overwrite. */
   create(job: JobRecord): Promise<void>;
   get(jobId: string): Promise<JobRecord | undefined>;
-  /** The execution of a QUEUED job has started: record it and its deadline, and it is no longer deferred. */
+  /**
+   * The execution of a job has started: record it and its deadline; it is no longer deferred. The
+   * execution may already have moved the job on (RecordSubmitted), so this write does not check the status.
+   */
   markStarted(jobId: string, executionArn: string, deadlineAt: string): Promise<void>;
   /** Ends a job that never reached its workflow; only a QUEUED job may end this way. Returns it, or undefined if it had moved on. */
   recordStartFailure(jobId: string, error: PipelineError, at: Date): Promise<JobRecord | undefined>;
@@ -97,9 +100,9 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
           Key: { jobId },
           // `deferred` is a DynamoDB reserved word, like `status`: both go through names.
           UpdateExpression: 'SET executionArn = :arn, deadlineAt = :deadline REMOVE #deferred',
-          ConditionExpression: '#status = :queued',
-          ExpressionAttributeNames: { '#status': 'status', '#deferred': 'deferred' },
-          ExpressionAttributeValues: { ':arn': executionArn, ':deadline': deadlineAt, ':queued': 'QUEUED' },
+          ConditionExpression: 'attribute_exists(jobId)',
+          ExpressionAttributeNames: { '#deferred': 'deferred' },
+          ExpressionAttributeValues: { ':arn': executionArn, ':deadline': deadlineAt },
         }),
       );
     },

@@ -1,0 +1,112 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StartFailedError } from '../../lambdas/core/errors.js';
+import type { JobRecord } from '../../lambdas/core/job.js';
+import { acceptJob, type IntakeDeps } from '../../lambdas/core/job-intake.js';
+import { createJobRepository, CREATED_INDEX, STATUS_INDEX } from '../../lambdas/core/job-repository.js';
+import { createJobRequestSchema } from '../../lambdas/core/request-schema.js';
+import { startDynamoDb, type Emulator } from '../../local/emulators.js';
+
+/** acceptJob against a real (local) DynamoDB: the races it must survive are the table's. */
+
+const TABLE = 'Jobs';
+let dynamo: Emulator;
+let documents: DynamoDBDocumentClient;
+let counter = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynamoDb();
+  const client = new DynamoDBClient({
+    endpoint: dynamo.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const index = (name: string, hash: string) => ({
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: hash, KeyType: 'HASH' as const },
+      { AttributeName: 'createdAt', KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'ALL' as const },
+  });
+  await client.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      AttributeDefinitions: ['jobId', 'status', 'kind', 'createdAt'].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+      GlobalSecondaryIndexes: [index(STATUS_INDEX, 'status'), index(CREATED_INDEX, 'kind')],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  documents = DynamoDBDocumentClient.from(client);
+});
+
+afterAll(async () => {
+  documents?.destroy();
+  await dynamo?.close();
+});
+
+function deps(overrides: Partial<IntakeDeps>): IntakeDeps & { announced: JobRecord[] } {
+  const announced: JobRecord[] = [];
+  return {
+    jobs: createJobRepository(documents, TABLE),
+    requests: { save: async () => {}, load: async () => Promise.reject(new Error('not used')) },
+    workflow: { start: async (input) => `arn:aws:states:::execution:jobs:${input.jobId}` },
+    announcer: { announce: async (job) => void announced.push(job) },
+    schema: createJobRequestSchema(),
+    deadlineSeconds: 1800,
+    now: () => new Date('2026-11-24T12:00:00Z'),
+    newJobId: () => `job-${++counter}`,
+    announced,
+    ...overrides,
+  };
+}
+
+const body = { model: 'seedance-fast', content: [{ type: 'text', text: 'A cat' }] };
+
+describe('acceptJob', () => {
+  it('keeps a job whose execution already moved it on before the start was recorded', async () => {
+    // A fast execution: RecordSubmitted runs before StartExecution's answer is even back.
+    const raced = deps({
+      workflow: {
+        start: async (input) => {
+          await documents.send(
+            new UpdateCommand({
+              TableName: TABLE,
+              Key: { jobId: input.jobId },
+              UpdateExpression: 'SET #status = :submitted',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':submitted': 'SUBMITTED' },
+            }),
+          );
+          return `arn:aws:states:::execution:jobs:${input.jobId}`;
+        },
+      },
+    });
+    const { job } = await acceptJob({ body, trigger: { type: 'http', source: 'test' } }, raced);
+    const stored = await raced.jobs.get(job.jobId);
+    expect(stored).toMatchObject({ status: 'SUBMITTED', executionArn: `arn:aws:states:::execution:jobs:${job.jobId}` });
+    expect(raced.announced).toEqual([]);
+  });
+
+  it('a start that fails ends the job FAILED with START_FAILED and announces it', async () => {
+    const refused = deps({ workflow: { start: async () => Promise.reject(new Error('throttled')) } });
+    const attempt = acceptJob({ body, trigger: { type: 'http', source: 'test' } }, refused);
+    await expect(attempt).rejects.toBeInstanceOf(StartFailedError);
+    const [announced] = refused.announced;
+    expect(announced).toMatchObject({ status: 'FAILED', error: { code: 'START_FAILED' } });
+    expect(await refused.jobs.get(announced!.jobId)).toMatchObject({ status: 'FAILED' });
+  });
+
+  it('a deferred job is recorded and not started; a replayed id finds the job instead of making another', async () => {
+    let starts = 0;
+    const counting = deps({ workflow: { start: async (input) => (starts += 1, `arn:${input.jobId}`) } });
+    const first = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);
+    expect(first).toMatchObject({ replayed: false, job: { status: 'QUEUED', deferred: true } });
+    const again = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1' }, counting);
+    expect(again.replayed).toBe(true);
+    expect(starts).toBe(0);
+    expect(await counting.jobs.listDeferred(10)).toEqual([expect.objectContaining({ jobId: 'upload-1' })]);
+  });
+});

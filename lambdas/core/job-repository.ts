@@ -172,12 +172,13 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     },
 
     async countInFlight() {
-      const [queued, submitted, running] = await Promise.all([
-        countWithStatus('QUEUED', 'attribute_exists(executionArn)'),
-        countWithStatus('SUBMITTED'),
-        countWithStatus('RUNNING'),
-      ]);
-      return queued + submitted + running;
+      // One query per status, in the order jobs move through them: a job that moves on while we count
+      // is met again in a later query (counted twice at worst, which only errs on the safe side). In
+      // parallel, or in another order, it could slip between two queries and the cap would be passed.
+      let count = await countWithStatus('QUEUED', 'attribute_exists(executionArn)');
+      count += await countWithStatus('SUBMITTED');
+      count += await countWithStatus('RUNNING');
+      return count;
     },
 
     async listDeferred(limit) {

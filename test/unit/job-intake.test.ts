@@ -1,50 +1,26 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StartFailedError } from '../../lambdas/core/errors.js';
 import type { JobRecord } from '../../lambdas/core/job.js';
 import { acceptJob, type IntakeDeps } from '../../lambdas/core/job-intake.js';
-import { createJobRepository, CREATED_INDEX, STATUS_INDEX } from '../../lambdas/core/job-repository.js';
+import { createJobRepository } from '../../lambdas/core/job-repository.js';
 import { createJobRequestSchema } from '../../lambdas/core/request-schema.js';
-import { startDynamoDb, type Emulator } from '../../local/emulators.js';
+import { startJobsTable } from '../support/jobs-table.js';
 
 /** acceptJob against a real (local) DynamoDB: the races it must survive are the table's. */
 
 const TABLE = 'Jobs';
-let dynamo: Emulator;
+let table: Awaited<ReturnType<typeof startJobsTable>>;
 let documents: DynamoDBDocumentClient;
 let counter = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb();
-  const client = new DynamoDBClient({
-    endpoint: dynamo.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const index = (name: string, hash: string) => ({
-    IndexName: name,
-    KeySchema: [
-      { AttributeName: hash, KeyType: 'HASH' as const },
-      { AttributeName: 'createdAt', KeyType: 'RANGE' as const },
-    ],
-    Projection: { ProjectionType: 'ALL' as const },
-  });
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
-      AttributeDefinitions: ['jobId', 'status', 'kind', 'createdAt'].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
-      GlobalSecondaryIndexes: [index(STATUS_INDEX, 'status'), index(CREATED_INDEX, 'kind')],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  documents = DynamoDBDocumentClient.from(client);
+  table = await startJobsTable(TABLE);
+  documents = table.documents;
 });
 
 afterAll(async () => {
-  documents?.destroy();
-  await dynamo?.close();
+  await table?.close();
 });
 
 function deps(overrides: Partial<IntakeDeps>): IntakeDeps & { announced: JobRecord[] } {

@@ -1,0 +1,40 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CREATED_INDEX, STATUS_INDEX } from '../../lambdas/core/job-repository.js';
+import { startDynamoDb } from '../../local/emulators.js';
+
+/** A Jobs table with the stack's key and indexes, in a fresh in-memory dynalite. */
+export async function startJobsTable(tableName = 'Jobs') {
+  const dynamo = await startDynamoDb();
+  const client = new DynamoDBClient({
+    endpoint: dynamo.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const index = (name: string, hash: string) => ({
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: hash, KeyType: 'HASH' as const },
+      { AttributeName: 'createdAt', KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'ALL' as const },
+  });
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      AttributeDefinitions: ['jobId', 'status', 'kind', 'createdAt'].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+      GlobalSecondaryIndexes: [index(STATUS_INDEX, 'status'), index(CREATED_INDEX, 'kind')],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const documents = DynamoDBDocumentClient.from(client);
+  return {
+    tableName,
+    documents,
+    async close() {
+      documents.destroy();
+      await dynamo.close();
+    },
+  };
+}

@@ -11,5 +11,5 @@ const jobs = createJobRepository(createDocumentClient(), env.JOBS_TABLE);
 const announcer = createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME);
 
 export async function handler(input: { jobId: string }) {
-  return announceOutcome(input, { getJob: jobs.get, announcer });
+  return announceOutcome(input, { jobs, announcer, now: () => new Date() });
 }

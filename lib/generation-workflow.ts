@@ -19,7 +19,6 @@ import {
   Wait,
   WaitTime,
   type IChainable,
-  type INextable,
   type RetryProps,
   type TaskStateBase,
 } from 'aws-cdk-lib/aws-stepfunctions';
@@ -44,18 +43,29 @@ export const WAIT_STATE = 'WaitBeforePoll';
 
 /** Lambda refused to run the function at all: safe to retry for every task, SubmitTask included. */
 export const LAMBDA_THROTTLED = 'Lambda.TooManyRequestsException';
-/** How AWS reports a function that hit its own timeout; retried only where a repeat is harmless. */
-export const LAMBDA_TIMED_OUT = 'Lambda.Unknown';
 
 /**
- * Time the execution gets past the job deadline: the last poll (7 attempts of 60 s plus backoff),
- * the copy (3 attempts of 12 min) and the final writes all fit in it, so an execution timeout, which
- * skips every Catch, cannot strand a job.
+ * Time the execution gets past the job deadline: a last RecordProgress, the last poll (7 attempts of
+ * 60 s plus backoff), the copy (3 attempts of 12 min), the final writes and the announcement, each with
+ * CDK's Lambda service-error retries (up to 126 s of waits), all fit in it, so an execution timeout,
+ * which skips every Catch, cannot strand a job (test/infra computes the worst case: about 62 min).
  */
-export const EXECUTION_MARGIN = Duration.minutes(60);
+export const EXECUTION_MARGIN = Duration.minutes(65);
 
 /** Longest deadline whose worst case (a poll every MIN_POLL_SECONDS) stays well under the 25,000-event history limit. */
 export const MAX_JOB_DEADLINE_MINUTES = 60;
+
+/** A poll only reads: everything it meets is retried except these, after which repeating cannot help. */
+export const FINAL_POLL_ERRORS = [
+  'PROVIDER_TASK_FAILED',
+  'PROVIDER_TASK_NOT_FOUND',
+  'PROVIDER_AUTH_FAILED',
+  'PROVIDER_REJECTED',
+  'DEADLINE_EXCEEDED',
+  'VIDEO_UNAVAILABLE',
+];
+/** A copy overwrites the same key, so it is retried too, unless the video itself is gone or refused. */
+export const FINAL_COPY_ERRORS = ['VIDEO_UNAVAILABLE'];
 
 /** DynamoDB errors a native task may hit under load; all are safe to retry. */
 export const DYNAMODB_TRANSIENT_ERRORS = [
@@ -84,6 +94,15 @@ const backoff = (errors: string[], maxAttempts: number): RetryProps => ({
   maxDelay: Duration.seconds(60),
   jitterStrategy: JitterType.FULL,
 });
+
+/**
+ * For a task that is safe to repeat whatever went wrong (a crash, a timeout, an error we did not
+ * foresee): errors that repeating cannot fix end it at once, everything else is retried.
+ */
+const retryAllBut = (task: TaskStateBase, finalErrors: string[], maxAttempts: number) => {
+  if (finalErrors.length > 0) task.addRetry({ errors: finalErrors, maxAttempts: 0 });
+  task.addRetry(backoff(['States.ALL'], maxAttempts));
+};
 
 const text = (path: string) => DynamoAttributeValue.fromString(JsonPath.stringAt(path));
 const number = (path: string) => DynamoAttributeValue.numberFromString(JsonPath.jsonToString(JsonPath.numberAt(path)));
@@ -132,6 +151,8 @@ export class GenerationWorkflow extends Construct {
       }),
     };
     props.table.grantReadData(this.functions.AnnounceOutcome);
+    // It marks the job announced, so a retried announcement publishes nothing twice.
+    props.table.grant(this.functions.AnnounceOutcome, 'dynamodb:UpdateItem');
     props.eventBus.grantPutEventsTo(this.functions.AnnounceOutcome);
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
@@ -156,7 +177,8 @@ export class GenerationWorkflow extends Construct {
       resultPath: '$.announced',
       taskTimeout: Timeout.duration(Duration.seconds(15)),
     });
-    announce.addRetry(backoff(['States.Timeout', LAMBDA_TIMED_OUT, LAMBDA_THROTTLED, 'EVENT_NOT_PUBLISHED'], 5));
+    // It reads the record and publishes: repeating it at worst publishes twice, which EventBridge consumers tolerate anyway.
+    retryAllBut(announce, [], 5);
     announce.addCatch(
       new Fail(this, 'JobNotAnnounced', { error: 'JOB_NOT_ANNOUNCED', cause: 'the job ended but its event could not be published' }),
       { resultPath: '$.announceError' },
@@ -205,7 +227,7 @@ export class GenerationWorkflow extends Construct {
       resultPath: '$.failure',
       taskTimeout: Timeout.duration(Duration.seconds(15)),
     });
-    describeFailure.addRetry(backoff([LAMBDA_THROTTLED, LAMBDA_TIMED_OUT], 3));
+    retryAllBut(describeFailure, [], 3);
     describeFailure.addCatch(jobNotRecorded, { resultPath: '$.recordError' });
     describeFailure.next(
       new Choice(this, 'IsTimedOut')
@@ -260,8 +282,9 @@ export class GenerationWorkflow extends Construct {
       resultPath: '$.poll',
       taskTimeout: Timeout.duration(Duration.seconds(60)),
     });
-    // A poll only reads, so even a poll that timed out is safe to repeat.
-    poll.addRetry(backoff(['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE', 'States.Timeout', LAMBDA_TIMED_OUT, LAMBDA_THROTTLED], 6));
+    // Provider faults are absorbed inside the poll (backoff until the deadline); this covers the
+    // function itself failing: a crash, a timeout, throttling.
+    retryAllBut(poll, FINAL_POLL_ERRORS, 6);
     catchInto(poll);
 
     const recordProgress = new DynamoUpdateItem(this, 'RecordProgress', {
@@ -294,7 +317,7 @@ export class GenerationWorkflow extends Construct {
       taskTimeout: Timeout.duration(Duration.minutes(12)),
     });
     // The key is deterministic, so a repeated copy overwrites instead of duplicating.
-    store.addRetry(backoff(['VIDEO_COPY_FAILED', 'States.Timeout', LAMBDA_TIMED_OUT, LAMBDA_THROTTLED], 2));
+    retryAllBut(store, FINAL_COPY_ERRORS, 2);
     catchInto(store);
 
     const recordSucceeded = new DynamoUpdateItem(this, 'RecordSucceeded', {
@@ -327,7 +350,11 @@ export class GenerationWorkflow extends Construct {
       catchInto(record);
     }
 
-    const definition: IChainable & INextable = submit;
+    // A resumed job (the sweeper restarting one whose execution was lost) already has its provider
+    // task: it goes straight back to polling it, and no second task is created.
+    const definition: IChainable = new Choice(this, 'IsResume')
+      .when(Condition.isPresent('$.poll'), wait)
+      .otherwise(submit);
     submit.next(recordSubmitted).next(wait).next(poll).next(
       new Choice(this, 'IsVideoReady')
         .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), store.next(recordSucceeded).next(announce))

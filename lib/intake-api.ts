@@ -50,6 +50,8 @@ export class IntakeApi extends Construct {
     const jobs = this.api.root.addResource('jobs');
     jobs.addMethod('POST', integration);
     jobs.addMethod('GET', integration);
-    jobs.addResource('{jobId}').addMethod('GET', integration);
+    const job = jobs.addResource('{jobId}');
+    job.addMethod('GET', integration);
+    job.addMethod('DELETE', integration);
   }
 }

@@ -31,5 +31,7 @@ export function grantJobIntake(grantee: IGrantable, resources: JobIntakeResource
   resources.table.grantReadWriteData(grantee);
   resources.bucket.grantPut(grantee, 'requests/*');
   resources.stateMachine.grantStartExecution(grantee);
+  // Cancelling and sweeping stop or inspect the executions they started.
+  resources.stateMachine.grantExecution(grantee, 'states:StopExecution', 'states:DescribeExecution');
   resources.eventBus.grantPutEventsTo(grantee);
 }

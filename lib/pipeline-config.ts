@@ -3,17 +3,19 @@ import { z } from 'zod';
 import { MAX_JOB_DEADLINE_MINUTES } from './generation-workflow.js';
 import type { PipelineConfig } from './video-pipeline-stack.js';
 
+const scheduleExpression = z
+  .string()
+  .regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge schedule expression: rate(...) or cron(...)');
+
 /** CDK context values, checked once; constructs only ever see the typed result. */
 const contextSchema = z.object({
   providerBaseUrl: z.url().default('https://www.anyfast.ai'),
   providerModels: z.array(z.string().min(1)).min(1).default(['seedance-fast']),
   providerApiKeySecretName: z.string().min(1).default('video-pipeline/provider-api-key'),
   jobDeadlineMinutes: z.coerce.number().int().min(1).max(MAX_JOB_DEADLINE_MINUTES).default(30),
-  batchSchedule: z
-    .string()
-    .regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge schedule expression: rate(...) or cron(...)')
-    .default('rate(15 minutes)'),
+  batchSchedule: scheduleExpression.default('rate(15 minutes)'),
   maxJobsInFlight: z.coerce.number().int().min(1).max(1000).default(20),
+  sweepSchedule: scheduleExpression.default('rate(5 minutes)'),
   retainData: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(true),
 });
 
@@ -28,5 +30,6 @@ export function pipelineConfigFrom(tryGetContext: (key: string) => unknown): Pip
     retainData: context.retainData,
     batchSchedule: context.batchSchedule,
     maxJobsInFlight: context.maxJobsInFlight,
+    sweepSchedule: context.sweepSchedule,
   };
 }

@@ -5,6 +5,8 @@ import { CompletionEvents } from './completion-events.js';
 import { GenerationWorkflow } from './generation-workflow.js';
 import { IntakeApi } from './intake-api.js';
 import { JobStore } from './job-store.js';
+import { JobSweeper } from './job-sweeper.js';
+import { Monitoring } from './monitoring.js';
 import { JobTriggers } from './triggers.js';
 
 export interface PipelineConfig {
@@ -18,6 +20,8 @@ export interface PipelineConfig {
   batchSchedule: string;
   /** Jobs in flight (QUEUED with an execution, SUBMITTED, RUNNING) the batch function keeps under. */
   maxJobsInFlight: number;
+  /** EventBridge schedule expression for the stuck-job sweep. */
+  sweepSchedule: string;
 }
 
 export interface VideoPipelineStackProps extends StackProps {
@@ -31,6 +35,8 @@ export class VideoPipelineStack extends Stack {
   public readonly intake: IntakeApi;
   public readonly events: CompletionEvents;
   public readonly triggers: JobTriggers;
+  public readonly sweeper: JobSweeper;
+  public readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: VideoPipelineStackProps) {
     super(scope, id, props);
@@ -61,6 +67,8 @@ export class VideoPipelineStack extends Stack {
       batchSchedule: config.batchSchedule,
       maxJobsInFlight: config.maxJobsInFlight,
     });
+    this.sweeper = new JobSweeper(this, 'Sweeper', { ...intakeResources, sweepSchedule: config.sweepSchedule });
+    this.monitoring = new Monitoring(this, 'Monitoring');
     new CfnOutput(this, 'ApiUrl', { value: this.intake.api.url });
     new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });
     new CfnOutput(this, 'JobsTableName', { value: this.store.table.tableName });

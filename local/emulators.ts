@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import type { CfnTemplate } from './cloud-assembly.js';
@@ -12,9 +12,19 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-/** dynalite in memory: a fresh DynamoDB for every run of the stack. */
-export async function startDynamoDb(port = 0): Promise<Emulator> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/**
+ * dynalite, in memory, or on disk under `directory` (LevelDB) so jobs outlive a restart of the
+ * stack like the videos in s3rver do.
+ */
+export async function startDynamoDb(options: { directory?: string; port?: number } = {}): Promise<Emulator> {
+  if (options.directory) await mkdir(options.directory, { recursive: true });
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.directory ? { path: options.directory } : {}),
+  });
+  const port = options.port ?? 0;
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;
   return {
@@ -69,12 +79,17 @@ export async function startS3(options: { directory: string; bucket: string; port
   return { url: `http://127.0.0.1:${address.port}`, server, close: () => server.close() };
 }
 
-/** Creates each table of the template (keys, GSIs) in the local DynamoDB, as CloudFormation would. */
+/**
+ * Creates each table of the template (keys, GSIs) in the local DynamoDB, as CloudFormation would;
+ * a table kept on disk from an earlier run is left as it is.
+ */
 export async function createTables(client: DynamoDBClient, template: CfnTemplate): Promise<void> {
+  const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::DynamoDB::Table') continue;
     const properties = resolveIntrinsics(template, resource.Properties) as Record<string, unknown>;
     const TableName = String(properties.TableName ?? logicalId);
+    if (existing.has(TableName)) continue;
     await client.send(
       new CreateTableCommand({
         TableName,

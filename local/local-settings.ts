@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseSimulatorFaults } from './simulator/faults.js';
 
 /** The knobs of the local stack, from the environment (see the README's table). */
 export function localSettings(defaults: { timeScale: number; port: number }) {
@@ -9,6 +10,7 @@ export function localSettings(defaults: { timeScale: number; port: number }) {
       LOCAL_DATA_DIR: z.string().min(1).default('.local'),
       LOCAL_TIME_SCALE: z.coerce.number().positive().max(100).default(defaults.timeScale),
       PROVIDER_API_KEY: z.string().min(1).optional(),
+      SIMULATOR_FAULTS: z.string().optional(),
     })
     .parse(process.env);
   return {
@@ -16,5 +18,6 @@ export function localSettings(defaults: { timeScale: number; port: number }) {
     dataDir: resolve(env.LOCAL_DATA_DIR),
     timeScale: env.LOCAL_TIME_SCALE,
     ...(env.PROVIDER_API_KEY ? { providerApiKey: env.PROVIDER_API_KEY } : {}),
+    ...(env.SIMULATOR_FAULTS ? { simulatorFaults: parseSimulatorFaults(env.SIMULATOR_FAULTS) } : {}),
   };
 }

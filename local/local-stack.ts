@@ -12,7 +12,11 @@ import { apiHandlerFile, createHandlerLoader } from './handler-modules.js';
 import { startLocalHttpApi } from './http-api.js';
 import { pipelineDefinitionFrom } from './pipeline-definition.js';
 import { connectS3EventSource, eventBridgeEnabledBuckets } from './s3-event-source.js';
-import { startSchedules, type Schedules } from './schedules.js';
+import { crashingLoader, type ChaosOptions, type ChaosStats } from './chaos.js';
+import { scheduledEvent, startSchedules, type Schedules } from './schedules.js';
+import { SWEEPER_HANDLER } from '../lib/job-sweeper.js';
+import type { SweepReport } from '../lambdas/core/job-sweeper.js';
+import type { SimulatorFaultsInput } from './simulator/faults.js';
 import { startProviderSimulator, type ProviderSimulator } from './simulator/server.js';
 import { StepFunctionsEngine } from './step-functions-engine.js';
 import { bindTaskStates } from './task-bindings.js';
@@ -39,6 +43,10 @@ export interface LocalStackOptions {
   schedules?: boolean;
   /** CDK context for the synthesized stack, as `cdk deploy -c` would pass it (e.g. maxJobsInFlight). */
   context?: Record<string, unknown>;
+  /** Provider faults to inject from the start (also switchable at runtime: simulator.setFaults). */
+  simulatorFaults?: SimulatorFaultsInput;
+  /** Crashes and duplicate deliveries around the functions (the chaos run). */
+  chaos?: ChaosOptions;
 }
 
 export interface LocalStack {
@@ -59,6 +67,10 @@ export interface LocalStack {
   deliveriesIdle(): Promise<void>;
   /** Deliveries and scheduled runs whose handler still failed after Lambda's retries. */
   deliveryFailures(): DeliveryFailure[];
+  /** What the start-up sweep did with jobs left in flight by an earlier run. */
+  recovered: SweepReport;
+  /** What the chaos options injected so far. */
+  chaosStats: ChaosStats;
   /** Invokes a function by its handler file, as its trigger would (e.g. one batch run now). */
   invokeFunction(handlerFile: string, event: unknown): Promise<unknown>;
   stop(): Promise<void>;
@@ -76,10 +88,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     timeScale: options.timeScale,
     dataDir: join(options.dataDir, 'simulator'),
     allowLoopbackHttpMedia: true,
+    ...(options.simulatorFaults ? { faults: options.simulatorFaults } : {}),
   });
   const template = synthesizePipelineTemplate({ ...options.context, providerBaseUrl: simulator.url });
   const definition = pipelineDefinitionFrom(template);
-  const dynamo = await startDynamoDb();
+  const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
   const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName });
 
   const deadlineSeconds =
@@ -88,6 +101,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const environment: Record<string, string> = {
     ...functionEnvironment,
     JOB_DEADLINE_SECONDS: String(deadlineSeconds),
+    SWEEP_START_GRACE_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.SWEEP_START_GRACE_SECONDS ?? 120) * options.timeScale))),
     AWS_REGION: LOCAL_REGION,
     // s3rver accepts only these; dynalite and our endpoint accept anything.
     AWS_ACCESS_KEY_ID: 'S3RVER',
@@ -97,6 +111,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     S3_FORCE_PATH_STYLE: 'true',
     ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    // Metrics go to CloudWatch through the log on AWS; locally they would only clutter the terminal.
+    POWERTOOLS_METRICS_DISABLED: 'true',
   };
   Object.assign(process.env, environment);
   delete process.env.AWS_PROFILE;
@@ -108,13 +124,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // One loader for every function, whoever invokes it: each handler module is imported once, as in
   // a warm Lambda container.
   const loadHandler = createHandlerLoader();
+  const chaosStats: ChaosStats = { taskInvocations: 0, crashedBeforeWork: 0, crashedAfterWork: 0 };
   const invoke = async (handlerFile: string, event: unknown) => (await loadHandler(handlerFile))(event);
   const router = createEventRouter({ template, invoke });
 
   const engine = new StepFunctionsEngine({
     stateMachineArn: definition.stateMachineArn,
     definition: definition.asl,
-    taskHandlers: await bindTaskStates(definition.asl, template, dynamoClient, loadHandler),
+    taskHandlers: await bindTaskStates(
+      definition.asl,
+      template,
+      dynamoClient,
+      options.chaos ? crashingLoader(loadHandler, options.chaos, chaosStats) : loadHandler,
+    ),
     timeScale: options.timeScale,
   });
   const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
@@ -137,7 +159,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     server: s3.server,
     s3Url: s3.url,
     buckets: eventBridgeEnabledBuckets(template),
-    putEvent: (event) => router.putEvent(event),
+    putEvent: (event) => {
+      router.putEvent(event);
+      if (options.chaos?.duplicateS3Deliveries) router.putEvent(event);
+    },
   });
   const schedules: Schedules | undefined = options.schedules
     ? startSchedules({ template, timeScale: options.timeScale, invoke })
@@ -145,6 +170,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const intake = (await loadHandler(apiHandlerFile(template))) as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   const api = await startLocalHttpApi(intake, { port: options.port ?? 0 });
+  // Executions do not outlive the process, but jobs (on disk) do: one sweep now resumes or ends
+  // whatever was in flight when the stack last stopped.
+  const recovered = (await invoke(SWEEPER_HANDLER, scheduledEvent(`arn:aws:events:${LOCAL_REGION}:local:rule/startup-sweep`))) as SweepReport;
 
   // A delivery can write to S3 (the upload trigger moves its object), and that write can be routed
   // again: wait until a round of waiting starts nothing new.
@@ -171,6 +199,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     deliveriesIdle,
     deliveryFailures: () => [...router.failures(), ...(schedules?.failures() ?? [])],
     invokeFunction: invoke,
+    recovered,
+    chaosStats,
     async stop() {
       await schedules?.stop();
       await api.close();

@@ -11,6 +11,10 @@ const stackFile = join(settings.dataDir, STACK_FILE);
 const description: StackFile = { apiUrl: stack.apiUrl, s3Url: stack.s3Url, bucket: stack.bucket, environment: stack.environment };
 writeFileSync(stackFile, `${JSON.stringify(description, null, 2)}\n`);
 console.log(`API ready at ${stack.apiUrl}`);
+const { started, resumed, ended } = stack.recovered;
+if (started.length + resumed.length + ended.length > 0) {
+  console.log(`Recovered jobs left in flight: ${resumed.length} resumed, ${started.length} started, ${ended.length} ended`);
+}
 console.log(`S3 ready at ${stack.s3Url} bucket ${stack.bucket} (credentials S3RVER/S3RVER, path-style)`);
 console.log(`Provider simulator at ${stack.simulator.url}; time scale ${settings.timeScale}; data in ${settings.dataDir}`);
 console.log(`Completion events appended to ${stack.eventsFile}`);

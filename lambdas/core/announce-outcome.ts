@@ -1,13 +1,28 @@
 import type { JobAnnouncer } from './job-announcer.js';
+import type { JobRepository } from './job-repository.js';
 import type { JobRecord, JobStatus } from './job.js';
 
-/** The state machine's last step: announce how the job ended, and tell the execution which way to end. */
-export async function announceOutcome(
-  input: { jobId: string },
-  deps: { getJob: (jobId: string) => Promise<JobRecord | undefined>; announcer: JobAnnouncer },
-): Promise<{ status: JobStatus }> {
-  const job = await deps.getJob(input.jobId);
-  if (!job) throw new Error(`job ${input.jobId} is not in the table`);
+export interface AnnounceDeps {
+  announcer: JobAnnouncer;
+  jobs: Pick<JobRepository, 'get' | 'markAnnounced'>;
+  now: () => Date;
+}
+
+/**
+ * Publishes a job's completion event unless it already was, then marks it announced. A step that
+ * crashed after publishing and marking is retried without a second event; only a crash between the
+ * two can repeat it, so consumers should still treat (jobId, status) as the event's identity.
+ */
+export async function announceOnce(job: JobRecord, deps: AnnounceDeps): Promise<void> {
+  if (job.announcedAt) return;
   await deps.announcer.announce(job);
+  await deps.jobs.markAnnounced(job.jobId, deps.now());
+}
+
+/** The state machine's last step: announce how the job ended, and tell the execution which way to end. */
+export async function announceOutcome(input: { jobId: string }, deps: AnnounceDeps): Promise<{ status: JobStatus }> {
+  const job = await deps.jobs.get(input.jobId);
+  if (!job) throw new Error(`job ${input.jobId} is not in the table`);
+  await announceOnce(job, deps);
   return { status: job.status };
 }

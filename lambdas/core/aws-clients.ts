@@ -9,7 +9,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 export function createDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
+    // A metadata key may be named like an Object member (`constructor`): store it as a plain map entry.
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
 }
 

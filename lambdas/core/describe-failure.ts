@@ -30,12 +30,22 @@ function causeMessage(cause: string | undefined): string {
   return cause;
 }
 
+/** Our own error codes (errors.ts) are SCREAMING_SNAKE; anything else came from the platform or a crash. */
+const PIPELINE_CODE = /^[A-Z][A-Z0-9_]+$/;
+
+/**
+ * A function that crashed or timed out (`Error`, `Sandbox.Timedout`, `States.Timeout`, a failed
+ * DynamoDB condition…) ends the job FUNCTION_FAILED, the original name kept in the message: one
+ * documented code for "our side failed", whatever the platform called it.
+ */
 export function describeFailure(error: CaughtError, now: Date): FailureDescription {
-  const code = error.Error || 'UNKNOWN_ERROR';
+  const name = error.Error || 'UNKNOWN_ERROR';
+  const message = causeMessage(error.Cause);
+  const ours = PIPELINE_CODE.test(name);
   return {
-    status: TIMEOUT_CODES.has(code) ? 'TIMED_OUT' : 'FAILED',
-    code,
-    message: causeMessage(error.Cause).slice(0, 2000),
+    status: TIMEOUT_CODES.has(name) ? 'TIMED_OUT' : 'FAILED',
+    code: ours ? name : 'FUNCTION_FAILED',
+    message: (ours ? message : `${name}: ${message}`).slice(0, 2000),
     failedAt: now.toISOString(),
   };
 }

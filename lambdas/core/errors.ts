@@ -142,13 +142,6 @@ export class EventNotPublishedError extends PipelineError {
   override readonly retryable = true;
 }
 
-/** Step Functions error names that a Retry with backoff should cover. */
-export const RETRYABLE_ERROR_NAMES = [
-  'EVENT_NOT_PUBLISHED',
-  'PROVIDER_UNAVAILABLE',
-  'PROVIDER_BAD_RESPONSE',
-  'VIDEO_COPY_FAILED',
-] as const;
 
 export interface ErrorBody {
   error: { code: string; message: string; issues?: FieldIssue[] };

@@ -10,7 +10,7 @@ import type { IntakeDeps } from './job-intake.js';
 import { createJobRepository } from './job-repository.js';
 import { createRequestStore } from './request-store.js';
 import { createJobRequestSchema } from './request-schema.js';
-import { createWorkflowStarter } from './workflow-starter.js';
+import { createWorkflowExecutions, type WorkflowExecutions } from './workflow-executions.js';
 
 /** The settings of every function that creates jobs: the HTTP intake, the upload trigger, the batch runner. */
 const intakeEnvSchema = z.object({
@@ -26,7 +26,7 @@ const intakeEnvSchema = z.object({
 export type IntakeEnv = z.output<typeof intakeEnvSchema>;
 
 /** Built once per cold start from the environment. */
-export function intakeFromEnv(): { env: IntakeEnv; s3: S3Client; deps: IntakeDeps } {
+export function intakeFromEnv(): { env: IntakeEnv; s3: S3Client; deps: IntakeDeps & { workflow: WorkflowExecutions } } {
   const env = readEnv(intakeEnvSchema);
   const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
   return {
@@ -35,7 +35,7 @@ export function intakeFromEnv(): { env: IntakeEnv; s3: S3Client; deps: IntakeDep
     deps: {
       jobs: createJobRepository(createDocumentClient(), env.JOBS_TABLE),
       requests: createRequestStore(s3, env.VIDEO_BUCKET),
-      workflow: createWorkflowStarter(new SFNClient({}), env.STATE_MACHINE_ARN),
+      workflow: createWorkflowExecutions(new SFNClient({}), env.STATE_MACHINE_ARN),
       announcer: createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME),
       schema: createJobRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET }),
       deadlineSeconds: env.JOB_DEADLINE_SECONDS,

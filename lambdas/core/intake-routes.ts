@@ -1,9 +1,12 @@
-import { MethodNotAllowedError, NotFoundError, PipelineError, toErrorBody } from './errors.js';
+import { createHash } from 'node:crypto';
+import { MethodNotAllowedError, NotFoundError, PipelineError, toErrorBody, ValidationError } from './errors.js';
 import { readJsonBody } from './http-body.js';
 import { parseListQuery, parseSubmitQuery } from './intake-query.js';
 import type { JobOutput } from './job.js';
+import { cancelJob } from './job-cancel.js';
 import { acceptJob, type IntakeDeps } from './job-intake.js';
 import { presentJob } from './job-view.js';
+import type { WorkflowExecutions } from './workflow-executions.js';
 
 export interface HttpRequest {
   method: string;
@@ -26,6 +29,7 @@ export interface HttpResponse {
 }
 
 export interface IntakeRouteDeps extends IntakeDeps {
+  workflow: WorkflowExecutions;
   maxBodyBytes: number;
   downloadUrlFor: (output: JobOutput) => Promise<string>;
   onUnexpectedError: (error: unknown) => void;
@@ -39,6 +43,19 @@ function json(statusCode: number, body: unknown, headers: Record<string, string>
 
 const JOB_PATH = /^\/jobs\/([^/]+)\/?$/;
 const JOBS_PATH = /^\/jobs\/?$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * An Idempotency-Key names one request of one caller: the job id derives from both, so a retried
+ * POST finds the job its first attempt made, whichever instance answers it.
+ */
+function idempotentJobId(caller: string, key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError([{ path: 'headers.idempotency-key', message: 'must be 1 to 128 visible ASCII characters' }]);
+  }
+  return `idem-${createHash('sha256').update(`${caller}\n${key}`).digest('hex').slice(0, 40)}`;
+}
 
 async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpResponse> {
   const jobsUrl = `${request.baseUrl}/jobs`;
@@ -62,14 +79,15 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
     }
     if (request.method !== 'POST') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs; use GET or POST`);
     const { schedule } = parseSubmitQuery(request.query);
+    const jobId = idempotentJobId(request.caller, request.headers['idempotency-key']);
     const body = readJsonBody({ contentType: request.headers['content-type'], body: request.body, maxBytes: deps.maxBodyBytes });
-    const { job } = await acceptJob(
-      { body, trigger: { type: 'http', source: request.caller }, deferred: schedule === 'batch' },
+    const { job, replayed } = await acceptJob(
+      { body, trigger: { type: 'http', source: request.caller }, deferred: schedule === 'batch', ...(jobId ? { jobId } : {}) },
       deps,
     );
     const self = selfUrl(job.jobId);
     return json(
-      202,
+      replayed ? 200 : 202,
       {
         jobId: job.jobId,
         status: job.status,
@@ -83,8 +101,11 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
   }
   const jobMatch = JOB_PATH.exec(request.path);
   if (jobMatch) {
-    if (request.method !== 'GET') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs/{jobId}; use GET`);
     const jobId = decodeURIComponent(jobMatch[1]!);
+    if (request.method === 'DELETE') {
+      return json(200, presentJob(await cancelJob(jobId, request.caller, deps), selfUrl(jobId)));
+    }
+    if (request.method !== 'GET') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs/{jobId}; use GET or DELETE`);
     const job = await deps.jobs.get(jobId);
     if (!job) throw new NotFoundError(`no job ${jobId}`);
     const downloadUrl = job.status === 'SUCCEEDED' && job.output ? await deps.downloadUrlFor(job.output) : undefined;

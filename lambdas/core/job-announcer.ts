@@ -19,7 +19,7 @@ export interface JobAnnouncer {
 export function completionEvent(job: JobRecord, eventBusName: string) {
   const detailType = DETAIL_TYPES[job.status];
   if (!detailType) throw new Error(`job ${job.jobId} is ${job.status}: only a job that ended is announced`);
-  const { request: _request, requestKey: _requestKey, kind: _kind, ...detail } = job;
+  const { request: _request, requestKey: _requestKey, kind: _kind, requestHash: _requestHash, announcedAt: _announced, ...detail } = job;
   return {
     EventBusName: eventBusName,
     Source: EVENT_SOURCE,

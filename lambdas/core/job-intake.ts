@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { StartFailedError, ValidationError } from './errors.js';
+import { ConflictError, StartFailedError, ValidationError } from './errors.js';
 import {
   elideDataUris,
   JOB_KIND,
@@ -8,16 +9,17 @@ import {
   type JobRecord,
   type TriggerType,
 } from './job.js';
+import { announceOnce } from './announce-outcome.js';
 import type { JobAnnouncer } from './job-announcer.js';
 import type { JobRepository } from './job-repository.js';
 import type { RequestStore } from './request-store.js';
 import { parseWith, requestWarnings, splitJobRequest, type createJobRequestSchema } from './request-schema.js';
-import type { WorkflowStarter } from './workflow-starter.js';
+import type { WorkflowExecutions } from './workflow-executions.js';
 
 export interface IntakeDeps {
   jobs: JobRepository;
   requests: RequestStore;
-  workflow: WorkflowStarter;
+  workflow: Pick<WorkflowExecutions, 'start'>;
   announcer: JobAnnouncer;
   schema: ReturnType<typeof createJobRequestSchema>;
   deadlineSeconds: number;
@@ -36,8 +38,13 @@ export interface JobSubmission {
 
 export interface AcceptedJob {
   job: JobRecord;
-  /** True when the job already existed: nothing was written or started again. */
+  /** True when the job already existed: nothing new was written. */
   replayed: boolean;
+}
+
+/** What makes two submissions "the same request": the parsed body (defaults filled) and when it runs. */
+function requestHashOf(parsed: unknown, deferred: boolean): string {
+  return createHash('sha256').update(JSON.stringify({ parsed, deferred })).digest('hex');
 }
 
 /**
@@ -46,9 +53,10 @@ export interface AcceptedJob {
  */
 export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Promise<AcceptedJob> {
   const parsed: z.output<IntakeDeps['schema']> = parseWith(deps.schema, submission.body);
+  const requestHash = requestHashOf(parsed, submission.deferred ?? false);
   if (submission.jobId) {
     const existing = await deps.jobs.get(submission.jobId);
-    if (existing) return { job: existing, replayed: true };
+    if (existing) return replay(existing, requestHash, deps);
   }
   const { providerRequest, metadata } = splitJobRequest(parsed);
   const jobId = submission.jobId ?? deps.newJobId();
@@ -67,14 +75,35 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
     ...(metadata ? { metadata } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
     ...(submission.deferred ? { deferred: true } : {}),
+    requestHash,
     createdAt: timestamp,
     updatedAt: timestamp,
     deadlineAt: deadlineFrom(createdAt, deps),
   };
   await deps.requests.save(requestKey, providerRequest);
-  await deps.jobs.create(job);
+  try {
+    await deps.jobs.create(job);
+  } catch (error) {
+    // Two deliveries of the same event racing: the other one created it.
+    const winner = error instanceof ConflictError && submission.jobId ? await deps.jobs.get(submission.jobId) : undefined;
+    if (winner) return replay(winner, requestHash, deps);
+    throw error;
+  }
   if (submission.deferred) return { job, replayed: false };
   return { job: await startJob(job, deps), replayed: false };
+}
+
+/**
+ * The same job id again (an Idempotency-Key, a replayed S3 event, a batch rerun): the same request
+ * finds its job; another request under the same id is a conflict. A job recorded but never started
+ * (the process died between the two writes) is started now, so nothing stays QUEUED forever.
+ */
+async function replay(existing: JobRecord, requestHash: string, deps: IntakeDeps): Promise<AcceptedJob> {
+  if (existing.requestHash !== undefined && existing.requestHash !== requestHash) {
+    throw new ConflictError(`job ${existing.jobId} was created from another request; an idempotency key names one request`);
+  }
+  const neverStarted = existing.status === 'QUEUED' && !existing.deferred && !existing.executionArn;
+  return { job: neverStarted ? await startJob(existing, deps) : existing, replayed: true };
 }
 
 function deadlineFrom(start: Date, deps: Pick<IntakeDeps, 'deadlineSeconds'>): string {
@@ -96,8 +125,13 @@ export async function startJob(job: JobRecord, deps: IntakeDeps): Promise<JobRec
     const failure = new StartFailedError(`the workflow for job ${job.jobId} could not be started: ${(error as Error).message}`, {
       cause: error,
     });
-    const failed = await deps.jobs.recordStartFailure(job.jobId, failure, deps.now());
-    if (failed) await deps.announcer.announce(failed);
+    const failed = await deps.jobs.endJob(job.jobId, {
+      status: 'FAILED',
+      error: { code: failure.code, message: failure.message },
+      at: deps.now(),
+      from: ['QUEUED'],
+    });
+    if (failed) await announceOnce(failed, deps);
     throw failure;
   }
   // The execution runs from here on, whatever happens to this bookkeeping write.
@@ -131,6 +165,6 @@ export async function rejectJob(
     deadlineAt: timestamp,
   };
   await deps.jobs.create(job);
-  await deps.announcer.announce(job);
+  await announceOnce(job, deps);
   return { job, replayed: false };
 }

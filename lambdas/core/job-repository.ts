@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, ValidationError, type PipelineError } from './errors.js';
-import { JOB_KIND, type JobRecord, type JobStatus, type TriggerType } from './job.js';
+import { ConflictError, ValidationError } from './errors.js';
+import { ACTIVE_STATUSES, JOB_KIND, type JobError, type JobRecord, type JobStatus, type TriggerType } from './job.js';
 
 /** Index names of the Jobs table (lib/job-store.ts creates them). */
 export const STATUS_INDEX = 'byStatus';
@@ -29,8 +29,20 @@ export interface JobRepository {
    * execution may already have moved the job on (RecordSubmitted), so this write does not check the status.
    */
   markStarted(jobId: string, executionArn: string, deadlineAt: string): Promise<void>;
-  /** Ends a job that never reached its workflow; only a QUEUED job may end this way. Returns it, or undefined if it had moved on. */
-  recordStartFailure(jobId: string, error: PipelineError, at: Date): Promise<JobRecord | undefined>;
+  /**
+   * Ends a job from outside its workflow (a failed start, a cancel, the sweeper), only if it is still
+   * in one of `from` (default: any status that has not ended). Returns the ended job, or undefined if
+   * it had moved on meanwhile: a terminal status is never overwritten.
+   */
+  endJob(
+    jobId: string,
+    end: { status: Extract<JobStatus, 'FAILED' | 'TIMED_OUT' | 'CANCELLED'>; error: JobError; at: Date; from?: readonly JobStatus[] },
+  ): Promise<JobRecord | undefined>;
+  /** Jobs that have not ended (QUEUED, SUBMITTED, RUNNING), oldest first within each status. */
+  listActive(): Promise<JobRecord[]>;
+  markAnnounced(jobId: string, at: Date): Promise<void>;
+  /** Points the job at a new execution that resumes it (the sweeper's repair). */
+  recordResumed(jobId: string, executionArn: string): Promise<void>;
   /** Newest first, by status and/or trigger type. */
   list(query: JobListQuery): Promise<JobPage>;
   /** Jobs holding the provider: started QUEUED ones, SUBMITTED and RUNNING. */
@@ -54,8 +66,7 @@ function decodeCursor(cursor: string): Record<string, unknown> {
 }
 
 export function createJobRepository(documents: DynamoDBDocumentClient, tableName: string): JobRepository {
-  async function countWithStatus(status: JobStatus, filter?: string): Promise<number> {
-    let count = 0;
+  async function collectIds(into: Set<string>, status: JobStatus, filter?: string): Promise<void> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await documents.send(
@@ -66,14 +77,13 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
           ...(filter ? { FilterExpression: filter } : {}),
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':status': status },
-          Select: 'COUNT',
+          ProjectionExpression: 'jobId',
           ExclusiveStartKey: startKey,
         }),
       );
-      count += page.Count ?? 0;
+      for (const item of page.Items ?? []) into.add(item.jobId as string);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return count;
   }
 
   return {
@@ -107,22 +117,18 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       );
     },
 
-    async recordStartFailure(jobId, error, at) {
-      const timestamp = at.toISOString();
+    async endJob(jobId, end) {
+      const from = end.from ?? ACTIVE_STATUSES;
+      const fromValues = Object.fromEntries(from.map((status, index) => [`:from${index}`, status]));
       try {
         const answer = await documents.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { jobId },
-            UpdateExpression: 'SET #status = :failed, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred',
-            ConditionExpression: '#status = :queued',
+            UpdateExpression: 'SET #status = :status, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred',
+            ConditionExpression: `#status IN (${Object.keys(fromValues).join(', ')})`,
             ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#deferred': 'deferred' },
-            ExpressionAttributeValues: {
-              ':failed': 'FAILED',
-              ':queued': 'QUEUED',
-              ':error': { code: error.code, message: error.message },
-              ':at': timestamp,
-            },
+            ExpressionAttributeValues: { ':status': end.status, ':error': end.error, ':at': end.at.toISOString(), ...fromValues },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -131,6 +137,53 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
         if (failure instanceof ConditionalCheckFailedException) return undefined;
         throw failure;
       }
+    },
+
+    async listActive() {
+      const active: JobRecord[] = [];
+      for (const status of ACTIVE_STATUSES) {
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await documents.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: STATUS_INDEX,
+              KeyConditionExpression: '#status = :status',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':status': status },
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          active.push(...((page.Items ?? []) as JobRecord[]));
+          startKey = page.LastEvaluatedKey;
+        } while (startKey);
+      }
+      return active;
+    },
+
+    async markAnnounced(jobId, at) {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { jobId },
+          UpdateExpression: 'SET announcedAt = if_not_exists(announcedAt, :at)',
+          ConditionExpression: 'attribute_exists(jobId)',
+          ExpressionAttributeValues: { ':at': at.toISOString() },
+        }),
+      );
+    },
+
+    async recordResumed(jobId, executionArn) {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { jobId },
+          UpdateExpression: 'SET executionArn = :arn, resumes = if_not_exists(resumes, :zero) + :one',
+          ConditionExpression: '#status IN (:submitted, :running)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':arn': executionArn, ':zero': 0, ':one': 1, ':submitted': 'SUBMITTED', ':running': 'RUNNING' },
+        }),
+      );
     },
 
     async list(query) {
@@ -172,13 +225,14 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     },
 
     async countInFlight() {
-      // One query per status, in the order jobs move through them: a job that moves on while we count
-      // is met again in a later query (counted twice at worst, which only errs on the safe side). In
-      // parallel, or in another order, it could slip between two queries and the cap would be passed.
-      let count = await countWithStatus('QUEUED', 'attribute_exists(executionArn)');
-      count += await countWithStatus('SUBMITTED');
-      count += await countWithStatus('RUNNING');
-      return count;
+      // One query per status, in the order jobs move through them, collecting ids: a job that moves on
+      // while we count is met again in a later query and counted once. In parallel, or in another
+      // order, it could slip between two queries and the cap would be passed.
+      const ids = new Set<string>();
+      await collectIds(ids, 'QUEUED', 'attribute_exists(executionArn)');
+      await collectIds(ids, 'SUBMITTED');
+      await collectIds(ids, 'RUNNING');
+      return ids.size;
     },
 
     async listDeferred(limit) {

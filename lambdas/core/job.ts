@@ -1,4 +1,5 @@
 import type { FieldIssue } from './errors.js';
+import type { PollState } from './poll-state.js';
 import type { ProviderRequest } from './request-schema.js';
 
 export const JOB_STATUSES = ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'] as const;
@@ -50,6 +51,8 @@ export interface JobRecord {
   warnings?: string[];
   /** Waiting for the batch function to start it (POST /jobs?schedule=batch); cleared when it starts. */
   deferred?: boolean;
+  /** sha256 of the parsed request: a second submission under the same job id must match it. */
+  requestHash?: string;
   providerTaskId?: string;
   createdAt: string;
   updatedAt: string;
@@ -57,9 +60,13 @@ export interface JobRecord {
   finishedAt?: string;
   deadlineAt: string;
   polls?: number;
+  /** How many times the sweeper resumed the job in a new execution after its own was lost. */
+  resumes?: number;
   output?: JobOutput;
   error?: JobError;
   executionArn?: string;
+  /** When its completion event was published: a retried announcement finds it and publishes nothing. */
+  announcedAt?: string;
 }
 
 /** The execution input: small on purpose, the request itself stays in S3 (Step Functions caps payloads at 256 KB). */
@@ -68,6 +75,8 @@ export interface WorkflowInput {
   requestKey: string;
   shape: RequestShape;
   deadlineAt: string;
+  /** Present only when the sweeper resumes a job: the workflow goes back to polling this provider task. */
+  poll?: PollState;
 }
 
 export function isTerminal(status: JobStatus): boolean {

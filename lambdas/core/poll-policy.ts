@@ -9,6 +9,7 @@ import type { ProviderPhase } from './provider-task.js';
 
 export const MIN_POLL_SECONDS = 3;
 export const MAX_POLL_SECONDS = 60;
+export const MIN_RETRY_POLL_SECONDS = 2;
 /** Median generation time of a 5 s, 480p, silent, text-only clip (provider: 1–5 minutes). */
 const BASE_EXPECTED_SECONDS = 100;
 
@@ -32,6 +33,18 @@ export function expectedGenerationSeconds(shape: RequestShape): number {
   const audioFactor = shape.generateAudio ? 1.15 : 1;
   const mediaFactor = shape.media === 'video' ? 1.2 : 1;
   return BASE_EXPECTED_SECONDS * lengthFactor * resolutionFactor * audioFactor * mediaFactor;
+}
+
+/**
+ * The wait after a poll the provider failed: exponential backoff with full jitter (2 s, 4 s, 8 s …
+ * capped at MAX_POLL_SECONDS), never past the deadline, so a flaky provider is not hammered and a
+ * dead one ends the job at its deadline.
+ */
+export function retryPollSeconds(consecutiveFailures: number, remainingSeconds: number, random: number): number {
+  const ceiling = Math.min(MAX_POLL_SECONDS, 2 ** Math.min(consecutiveFailures, 10));
+  // At least 2 s: the worst case of a provider failing every poll then stays within the history limit.
+  const jittered = Math.max(MIN_RETRY_POLL_SECONDS, Math.round(ceiling * random));
+  return Math.max(1, Math.min(jittered, Math.floor(remainingSeconds)));
 }
 
 export function nextPollSeconds(context: PollContext): number {

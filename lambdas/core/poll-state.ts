@@ -17,4 +17,6 @@ export interface PollState {
   /** True when status or progress moved, so the state machine writes the job record only then. */
   changed: boolean;
   videoUrl?: string;
+  /** Polls in a row the provider failed (5xx, 429, timeout); reset by an answer. */
+  consecutiveFailures?: number;
 }

@@ -1,6 +1,7 @@
-import { DeadlineExceededError, ProviderTaskFailedError, VideoUnavailableError } from './errors.js';
+import { DeadlineExceededError, PipelineError, ProviderTaskFailedError, VideoUnavailableError } from './errors.js';
 import type { RequestShape } from './job.js';
-import { nextPollSeconds } from './poll-policy.js';
+import { nextPollSeconds, retryPollSeconds } from './poll-policy.js';
+import type { ProviderTaskSnapshot } from './provider-task.js';
 import type { PollState } from './poll-state.js';
 import type { ProviderClient } from './provider-client.js';
 
@@ -25,7 +26,13 @@ const STATUS_RANK = { SUBMITTED: 0, RUNNING: 1, SUCCEEDED: 2 } as const;
  */
 export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promise<PollState> {
   const previous = input.poll;
-  const snapshot = await deps.provider.getTask(previous.providerTaskId);
+  let snapshot: ProviderTaskSnapshot;
+  try {
+    snapshot = await deps.provider.getTask(previous.providerTaskId);
+  } catch (error) {
+    if (error instanceof PipelineError && error.retryable) return afterFailedPoll(input, error, deps);
+    throw error;
+  }
   const now = deps.now();
   if (snapshot.phase === 'failed') {
     throw new ProviderTaskFailedError(snapshot.failReason ?? `the provider reported ${snapshot.providerStatus}`);
@@ -62,5 +69,30 @@ export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promis
     checkedAt: now.toISOString(),
     changed: jobStatus !== previous.jobStatus || progress !== previous.progress,
     ...(snapshot.videoUrl ? { videoUrl: snapshot.videoUrl } : {}),
+  };
+}
+
+/**
+ * A poll the provider failed in a way worth repeating: the loop goes on with a backoff instead of
+ * failing the job, until the deadline, where the job ends TIMED_OUT saying why.
+ */
+function afterFailedPoll(input: PollTaskInput, error: PipelineError, deps: PollTaskDeps): PollState {
+  const previous = input.poll;
+  const now = deps.now();
+  const remainingSeconds = (Date.parse(input.deadlineAt) - now.getTime()) / 1000;
+  const consecutiveFailures = (previous.consecutiveFailures ?? 0) + 1;
+  if (remainingSeconds <= 0) {
+    throw new DeadlineExceededError(
+      `the provider kept failing until the job deadline ${input.deadlineAt} (${consecutiveFailures} polls in a row): ${error.message}`,
+      { cause: error },
+    );
+  }
+  return {
+    ...previous,
+    polls: previous.polls + 1,
+    consecutiveFailures,
+    waitSeconds: retryPollSeconds(consecutiveFailures, remainingSeconds, deps.random()),
+    checkedAt: now.toISOString(),
+    changed: false,
   };
 }

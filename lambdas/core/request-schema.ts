@@ -18,6 +18,7 @@ export const MAX_DURATION_SECONDS = 15;
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const MAX_METADATA_ENTRIES = 20;
 export const MAX_URL_CHARS = 4096;
+const METADATA_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 export const MAX_METADATA_KEY_CHARS = 64;
 export const MAX_METADATA_VALUE_CHARS = 512;
 
@@ -29,6 +30,8 @@ export const WEB_SEARCH_WARNING = 'web_search applies to text-only requests; the
 const DATA_URI = /^data:[a-z]+\/[a-z0-9.+-]+(;[a-z0-9-]+=[^;,]+)*;base64,[a-z0-9+/]+={0,2}$/i;
 
 function isHttpsUrl(value: string): boolean {
+  // The URL parser forgives `https:/host` and spaces; the provider needs the URL as written to work.
+  if (!value.startsWith('https://') || /\s/.test(value)) return false;
   try {
     const url = new URL(value);
     return url.protocol === 'https:' && url.hostname.length > 0;
@@ -80,7 +83,11 @@ function mediaUrl(options: RequestSchemaOptions, allowDataUri: boolean) {
 
 const textItem = z.strictObject({
   type: z.literal('text'),
-  text: z.string().trim().min(1, 'must not be empty').max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+  // Kept as written (not trimmed): the prompt is the user's, spaces included.
+  text: z
+    .string()
+    .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`)
+    .refine((value) => value.trim().length > 0, { message: 'must not be empty' }),
 });
 
 function contentItem(options: RequestSchemaOptions) {
@@ -125,19 +132,36 @@ function providerShape(options: RequestSchemaOptions) {
     resolution: z.enum(RESOLUTIONS).default('720p'),
     ratio: z.enum(RATIOS).default('adaptive'),
     duration: duration.default(5),
-    tools: z.array(z.strictObject({ type: z.literal('web_search') })).max(1, 'at most one tool').optional(),
+    tools: z
+      .array(z.strictObject({ type: z.literal('web_search') }))
+      .min(1, 'must be [{"type":"web_search"}] or left out')
+      .max(1, 'at most one tool')
+      .optional(),
     watermark: z.boolean().default(false),
   };
 }
 
-const metadata = z
-  .record(
-    z.string().min(1).max(MAX_METADATA_KEY_CHARS, `keys must be at most ${MAX_METADATA_KEY_CHARS} characters`),
-    z.string().max(MAX_METADATA_VALUE_CHARS, `values must be at most ${MAX_METADATA_VALUE_CHARS} characters`),
-  )
-  .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, {
-    message: `at most ${MAX_METADATA_ENTRIES} entries`,
-  });
+const METADATA_KEY_MESSAGE = `keys are names of 1 to ${MAX_METADATA_KEY_CHARS} characters: a letter or digit, then letters, digits, _ . : -`;
+
+const metadata = z.preprocess(
+  (value, ctx) => {
+    // JSON.parse makes `__proto__` an own key, but zod's record silently skips it: refuse it here.
+    if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({ code: 'custom', path: ['__proto__'], message: METADATA_KEY_MESSAGE, input: value });
+    }
+    return value;
+  },
+  z
+    .record(
+      // Plain names only: no empty key, and none of the `__proto__`-like names objects treat specially.
+      z.string().max(MAX_METADATA_KEY_CHARS).regex(METADATA_KEY),
+      z.string().max(MAX_METADATA_VALUE_CHARS, `values must be at most ${MAX_METADATA_VALUE_CHARS} characters`),
+      { error: (issue) => (issue.code === 'invalid_key' ? METADATA_KEY_MESSAGE : undefined) },
+    )
+    .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, {
+      message: `at most ${MAX_METADATA_ENTRIES} entries`,
+    }),
+);
 
 type ContentRulesInput = { content: ContentItem[] };
 

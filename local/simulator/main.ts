@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { parseSimulatorFaults, SimulatorFaultsError } from './faults.js';
 import { startProviderSimulator } from './server.js';
 
 /** `npm run simulator`: the provider simulator on its own, for trying clients against it by hand. */
@@ -11,14 +12,30 @@ function numberFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+function faultsFromEnv() {
+  try {
+    return parseSimulatorFaults(process.env.SIMULATOR_FAULTS ?? '');
+  } catch (error) {
+    if (!(error instanceof SimulatorFaultsError)) throw error;
+    console.error(`SIMULATOR_FAULTS: ${error.message}`);
+    process.exit(2);
+  }
+}
+
 const apiKey = process.env.PROVIDER_API_KEY || 'local-provider-key';
+const faults = faultsFromEnv();
 const simulator = await startProviderSimulator({
   apiKey,
   port: numberFromEnv('PORT', 4010),
   timeScale: numberFromEnv('LOCAL_TIME_SCALE', 1),
   dataDir: join(process.env.LOCAL_DATA_DIR || '.local', 'simulator'),
+  faults,
 });
 console.log(`Provider simulator ready at ${simulator.url} (key: ${apiKey})`);
+const active = Object.entries(faults).filter(([key, value]) => key.endsWith('Rate') && value !== 0);
+if (active.length > 0 || faults.createLatencyMs > 0 || faults.createLatencyJitterMs > 0) {
+  console.log(`Fault injection: ${JSON.stringify(faults)} (change it with PUT ${simulator.url}/_admin/faults)`);
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -128,3 +128,55 @@ export function gatewayError(message: string, type: string, code: string) {
 export function taskNotFound(id: string) {
   return { code: 'task_not_exist', message: `task ${id} does not exist`, data: null };
 }
+
+/** An answer given as raw text, for the injected faults whose body is not (valid) JSON. */
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const json = (status: number, body: object, headers: Record<string, string> = {}): RawAnswer => ({
+  status,
+  headers: { 'Content-Type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+/** The HTML page a proxy in front of the gateway answers with, as nginx does. */
+const proxyPage = (status: number, title: string): RawAnswer => ({
+  status,
+  headers: { 'Content-Type': 'text/html' },
+  body: `<html>\r\n<head><title>${status} ${title}</title></head>\r\n<body>\r\n<center><h1>${status} ${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`,
+});
+
+export function rateLimited(): RawAnswer {
+  return json(429, gatewayError('Rate limit reached, please retry later', 'rate_limit_error', 'rate_limit_exceeded'), {
+    'Retry-After': '1',
+  });
+}
+
+export type GatewayFaultStatus = 500 | 502 | 503 | 504;
+
+/**
+ * A gateway or upstream fault. 502 and 504 come from the proxy as HTML; 500 and 503 from the gateway
+ * as its JSON error. `emptyBody` gives the bare 503 a gateway sends when it did not take the request.
+ */
+export function gatewayFault(status: GatewayFaultStatus, options: { emptyBody?: boolean } = {}): RawAnswer {
+  if (options.emptyBody) return { status, headers: {}, body: '' };
+  switch (status) {
+    case 500:
+      return json(500, gatewayError('upstream request failed', 'server_error', 'internal_error'));
+    case 502:
+      return proxyPage(502, 'Bad Gateway');
+    case 503:
+      return json(503, gatewayError('the service is temporarily unavailable', 'server_error', 'service_unavailable'));
+    case 504:
+      return proxyPage(504, 'Gateway Time-out');
+  }
+}
+
+/** A 200 whose JSON stops half way: a strict prefix of a JSON object is never valid JSON. */
+export function truncatedJson(body: object): RawAnswer {
+  const text = JSON.stringify(body);
+  return { status: 200, headers: { 'Content-Type': 'application/json' }, body: text.slice(0, Math.floor(text.length / 2)) };
+}

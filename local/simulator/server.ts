@@ -1,11 +1,33 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createProviderRequestSchema, toFieldIssues } from '../../lambdas/core/request-schema.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createProviderRequestSchema, toFieldIssues, type ProviderRequest } from '../../lambdas/core/request-schema.js';
+import {
+  FaultDice,
+  SimulatorFaultsError,
+  simulatorFaults,
+  type Create5xxKind,
+  type FaultName,
+  type SimulatorFaults,
+  type SimulatorFaultsInput,
+} from './faults.js';
 import { createRenderer, defaultFfmpegPath } from './render.js';
-import { createdBody, gatewayError, pollBody, taskNotFound, type ResponseStyle } from './responses.js';
+import {
+  createdBody,
+  gatewayError,
+  gatewayFault,
+  pollBody,
+  rateLimited,
+  taskNotFound,
+  truncatedJson,
+  type GatewayFaultStatus,
+  type RawAnswer,
+  type ResponseStyle,
+} from './responses.js';
 import { serveVideo } from './serve-video.js';
-import { TaskStore, type SimulatedTaskView } from './task-store.js';
+import { StatsCounter, type SimulatorStats } from './stats.js';
+import { TaskStore, type SimulatedTask, type SimulatedTaskView } from './task-store.js';
 
 /**
  * A local stand-in for the provider API (provider-api.md) on a real HTTP port: it checks the key
@@ -15,6 +37,8 @@ import { TaskStore, type SimulatedTaskView } from './task-store.js';
 
 export type { SimulatedTaskView } from './task-store.js';
 export type { ResponseStyle } from './responses.js';
+export type { SimulatorStats } from './stats.js';
+export type { FaultName, SimulatorFaults, SimulatorFaultsInput } from './faults.js';
 
 export interface SimulatorOptions {
   apiKey: string;
@@ -35,12 +59,29 @@ export interface SimulatorOptions {
    * makes for s3:// media are plain http there. The real provider only takes https.
    */
   allowLoopbackHttpMedia?: boolean;
+  /** Fault injection (see faults.ts); every fault is off by default. Invalid settings throw. */
+  faults?: SimulatorFaultsInput;
+  /** The random source of the fault draws (not of task timings or ids), for exact tests. */
+  random?: () => number;
+  /** Where one-line notices go (tasks.json restored, or set aside as corrupt); console.warn by default. */
+  log?: (line: string) => void;
 }
 
 export interface ProviderSimulator {
   url: string;
+  /** Stops serving and rendering; the tasks stay in `<dataDir>/tasks.json` for the next start. */
   stop(): Promise<void>;
+  /** Every task, including those reloaded from `<dataDir>/tasks.json` at start. */
   tasks(): SimulatedTaskView[];
+  /** The fault settings in force. */
+  faults(): SimulatorFaults;
+  /** Replaces the fault settings (missing keys are off); throws SimulatorFaultsError when invalid. */
+  setFaults(faults: SimulatorFaultsInput): SimulatorFaults;
+  /**
+   * What this simulator saw and did since it started, for a chaos report. Not persisted: after a
+   * restart the counters start from zero, while `tasks()` (with each task's own fault counts) goes on.
+   */
+  stats(): SimulatorStats;
 }
 
 /** The provider caps a whole create body at 64 MB. */
@@ -48,6 +89,9 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const GENERATIONS_PATH = '/v1/video/generations';
 const TASK_PATH = /^\/v1\/video\/generations\/([^/]+)$/;
 const VIDEO_PATH = /^\/videos\/([^/]+)\.mp4$/;
+const ADMIN_FAULTS_PATH = '/_admin/faults';
+const ADMIN_STATS_PATH = '/_admin/stats';
+const GET_5XX_STATUSES: readonly GatewayFaultStatus[] = [500, 502, 503, 504];
 
 class HttpError extends Error {
   constructor(
@@ -66,6 +110,28 @@ function sendJson(response: ServerResponse, status: number, body: object): void 
   response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   response.end(text);
 }
+
+function sendRaw(response: ServerResponse, answer: RawAnswer): void {
+  response.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) });
+  response.end(answer.body);
+}
+
+/** The admin routes change the simulator's behaviour, so only a client on this machine may use them. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** What fault injection decided for one create. */
+type CreatePlan =
+  | { answer: 'created' }
+  | { answer: 'rate-limited' }
+  | { answer: '5xx'; kind: Create5xxKind }
+  | { answer: 'hang' };
+
+/** Whether the create makes a task: everything but a 429 and a bare 503 (see faults.ts). */
+const makesTask = (plan: CreatePlan) =>
+  plan.answer === 'created' || plan.answer === 'hang' || (plan.answer === '5xx' && plan.kind !== '503-empty');
 
 async function readJson(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -94,7 +160,16 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
   const schema = createProviderRequestSchema({ allowLoopbackHttp: options.allowLoopbackHttpMedia ?? false });
   await mkdir(options.dataDir, { recursive: true });
   const renderer = createRenderer(options.ffmpegPath ?? (await defaultFfmpegPath()));
-  const store = new TaskStore({ dataDir: options.dataDir, timeScale: options.timeScale ?? 1, renderer });
+  const store = await TaskStore.open({
+    dataDir: options.dataDir,
+    timeScale: options.timeScale ?? 1,
+    renderer,
+    log: options.log ?? ((line) => console.warn(line)),
+  });
+  let faults = simulatorFaults(options.faults ?? {});
+  const dice = new FaultDice(() => faults, options.random);
+  const stats = new StatsCounter();
+  const stopping = new AbortController();
   let baseUrl = '';
   const videoUrl = (id: string) => `${options.publicBaseUrl ?? baseUrl}/videos/${id}.mp4`;
 
@@ -109,37 +184,196 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
     return invalidRequest(405, `use ${allow}`, 'method_not_allowed');
   };
 
+  const record = (name: FaultName, task?: SimulatedTask) => {
+    stats.fault(name);
+    if (task) store.recordFault(task, name);
+  };
+
+  async function readCreate(request: IncomingMessage): Promise<ProviderRequest> {
+    authorize(request);
+    const parsed = schema.safeParse(await readJson(request));
+    if (!parsed.success) {
+      const issues = toFieldIssues(parsed.error).map((issue) => `${issue.path}: ${issue.message}`);
+      throw invalidRequest(400, `invalid request: ${issues.join('; ')}`);
+    }
+    return parsed.data;
+  }
+
+  function planCreate(): CreatePlan {
+    if (dice.hits(faults.create429Rate)) return { answer: 'rate-limited' };
+    if (dice.hits(faults.create5xxRate)) return { answer: '5xx', kind: dice.pick(faults.create5xxKinds) };
+    if (dice.hits(faults.createHangRate)) return { answer: 'hang' };
+    return { answer: 'created' };
+  }
+
+  function createTask(body: ProviderRequest): SimulatedTask {
+    const failure = dice.hits(faults.taskFailureRate);
+    const neverFinish = !failure && dice.hits(faults.taskNeverFinishRate);
+    const task = store.create(body, { failure, neverFinish });
+    stats.count('tasksCreated');
+    if (failure) record('taskFailure', task);
+    if (neverFinish) record('taskNeverFinish', task);
+    return task;
+  }
+
+  /**
+   * A create, with its faults. A task that is made is made before any delay or fault answer: like a
+   * gateway that relayed the request upstream and then lost, or never sent, the answer.
+   */
+  async function handleCreate(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    stats.count('creates');
+    let body: ProviderRequest;
+    try {
+      body = await readCreate(request);
+    } catch (error) {
+      stats.count('createsInvalid');
+      throw error;
+    }
+
+    const latencyMs = dice.createLatencyMs();
+    const plan = planCreate();
+    const task = makesTask(plan) ? createTask(body) : undefined;
+    if (plan.answer === 'rate-limited') record('create429');
+    if (plan.answer === '5xx') record('create5xx', task);
+
+    if (plan.answer === 'hang') {
+      // Counted at once: whatever happens next, the client will not get the id.
+      record('createHang', task);
+      stats.count('createsUnanswered');
+      if (!response.destroyed) await new Promise((resolve) => response.once('close', resolve));
+      return;
+    }
+
+    // On disk before any answer: a client that got the id must find the task after a restart.
+    if (task) await store.save();
+
+    if (latencyMs > 0) {
+      record('createLatency', task);
+      await sleep(latencyMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+    }
+    if (response.destroyed || request.socket.destroyed) {
+      // The client gave up (or the simulator is stopping) while the answer was held back.
+      if (task) {
+        if (plan.answer === 'created') record('createAbandoned', task);
+        stats.count('createsUnanswered');
+      } else {
+        stats.count('createsRefused');
+      }
+      response.destroy();
+      return;
+    }
+
+    switch (plan.answer) {
+      case 'created':
+        task!.createAnswered = true;
+        void store.save();
+        stats.count('createsAccepted');
+        return sendJson(response, 200, createdBody(task!));
+      case 'rate-limited':
+        stats.count('createsRefused');
+        return sendRaw(response, rateLimited());
+      case '5xx':
+        if (plan.kind === '503-empty') {
+          stats.count('createsRefused');
+          return sendRaw(response, gatewayFault(503, { emptyBody: true }));
+        }
+        stats.count('createsUnanswered');
+        return sendRaw(response, gatewayFault(Number(plan.kind) as GatewayFaultStatus));
+    }
+  }
+
+  async function handlePoll(request: IncomingMessage, response: ServerResponse, id: string): Promise<void> {
+    stats.count('polls');
+    authorize(request);
+    const task = store.get(id);
+    if (!task) throw new HttpError(404, taskNotFound(id));
+    if (dice.hits(faults.get429Rate)) {
+      record('get429', task);
+      stats.count('pollFaults');
+      return sendRaw(response, rateLimited());
+    }
+    if (dice.hits(faults.get5xxRate)) {
+      record('get5xx', task);
+      stats.count('pollFaults');
+      return sendRaw(response, gatewayFault(dice.pick(GET_5XX_STATUSES)));
+    }
+    const body = pollBody(store.snapshot(task, videoUrl(id)), style);
+    if (dice.hits(faults.malformedJsonRate)) {
+      record('malformedJson', task);
+      stats.count('pollFaults');
+      return sendRaw(response, truncatedJson(body));
+    }
+    return sendJson(response, 200, body);
+  }
+
+  async function handleVideo(request: IncomingMessage, response: ServerResponse, id: string): Promise<void> {
+    const task = store.get(id);
+    const video = task?.video;
+    if (!task || !video) throw invalidRequest(404, 'no such video', 'not_found');
+    const isGet = request.method === 'GET';
+    if (isGet) stats.count('downloads');
+    const cut = isGet && dice.hits(faults.downloadCutRate);
+    const served = await serveVideo(request, response, video, cut ? { cutAfterBytes: faults.downloadCutAfterBytes } : {});
+    if (served === 'cut') {
+      record('downloadCut', task);
+      stats.count('downloadsCut');
+    } else if (served === 'full') {
+      task.fullDownloads += 1;
+      stats.count('fullDownloads');
+    }
+  }
+
+  /** `/_admin/faults` (GET, PUT) and `/_admin/stats` (GET), to loopback clients only, without a key. */
+  async function handleAdmin(request: IncomingMessage, response: ServerResponse, pathname: string): Promise<void> {
+    const method = request.method ?? 'GET';
+    if (!isLoopbackAddress(request.socket.remoteAddress)) {
+      throw new HttpError(403, gatewayError('the admin routes are served to loopback clients only', 'permission_error', 'forbidden'));
+    }
+    if (pathname === ADMIN_STATS_PATH) {
+      if (method !== 'GET') throw methodNotAllowed(response, 'GET');
+      return sendJson(response, 200, stats.snapshot());
+    }
+    if (pathname === ADMIN_FAULTS_PATH) {
+      if (method === 'GET') return sendJson(response, 200, faults);
+      if (method !== 'PUT') throw methodNotAllowed(response, 'GET, PUT');
+      try {
+        return sendJson(response, 200, setFaults(await readJson(request)));
+      } catch (error) {
+        if (error instanceof SimulatorFaultsError) throw invalidRequest(400, error.message, 'invalid_faults');
+        throw error;
+      }
+    }
+    throw invalidRequest(404, `no route for ${method} ${pathname}`, 'not_found');
+  }
+
+  function setFaults(input: unknown): SimulatorFaults {
+    faults = simulatorFaults(input);
+    return structuredClone(faults);
+  }
+
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const { pathname } = new URL(request.url ?? '/', 'http://simulator');
     const method = request.method ?? 'GET';
 
     if (pathname === GENERATIONS_PATH) {
       if (method !== 'POST') throw methodNotAllowed(response, 'POST');
-      authorize(request);
-      const parsed = schema.safeParse(await readJson(request));
-      if (!parsed.success) {
-        const issues = toFieldIssues(parsed.error).map((issue) => `${issue.path}: ${issue.message}`);
-        throw invalidRequest(400, `invalid request: ${issues.join('; ')}`);
-      }
-      return sendJson(response, 200, createdBody(store.create(parsed.data)));
+      return handleCreate(request, response);
     }
 
     const taskMatch = TASK_PATH.exec(pathname);
     if (taskMatch) {
       if (method !== 'GET') throw methodNotAllowed(response, 'GET');
-      authorize(request);
-      const id = taskMatch[1]!;
-      const task = store.get(id);
-      if (!task) throw new HttpError(404, taskNotFound(id));
-      return sendJson(response, 200, pollBody(store.snapshot(task, videoUrl(id)), style));
+      return handlePoll(request, response, taskMatch[1]!);
     }
 
     const videoMatch = VIDEO_PATH.exec(pathname);
     if (videoMatch) {
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(response, 'GET, HEAD');
-      const video = store.video(videoMatch[1]!);
-      if (!video) throw invalidRequest(404, 'no such video', 'not_found');
-      return serveVideo(request, response, video);
+      return handleVideo(request, response, videoMatch[1]!);
+    }
+
+    if (pathname === ADMIN_FAULTS_PATH || pathname === ADMIN_STATS_PATH) {
+      return handleAdmin(request, response, pathname);
     }
 
     throw invalidRequest(404, `no route for ${method} ${pathname}`, 'not_found');
@@ -147,7 +381,7 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
 
   const server = createServer((request, response) => {
     route(request, response).catch((error: unknown) => {
-      if (response.headersSent) {
+      if (response.headersSent || response.destroyed) {
         response.destroy();
         return;
       }
@@ -175,9 +409,13 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
   return {
     url: baseUrl,
     tasks: () => store.views(),
+    faults: () => structuredClone(faults),
+    setFaults: (input) => setFaults(input),
+    stats: () => stats.snapshot(),
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      stopping.abort();
       await Promise.all([closed, store.stop()]);
     },
   };

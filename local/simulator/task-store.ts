@@ -1,10 +1,20 @@
 import { createHash, randomInt } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ProviderRequest } from '../../lambdas/core/request-schema.js';
+import type { FaultName } from './faults.js';
 import type { Renderer } from './render.js';
 import type { TaskSnapshot } from './responses.js';
+import {
+  loadTaskFile,
+  TASK_FILE_NAME,
+  TASK_FILE_VERSION,
+  TaskFileWriter,
+  type LogLine,
+  type PersistedTask,
+  type TaskFileContent,
+} from './task-file.js';
 import { plannedGenerationMs, readClock, type GatewayStatus, type TaskTimeline } from './task-clock.js';
 import { durationSeconds, planVideo, promptOf, type VideoSpec } from './video-spec.js';
 
@@ -18,6 +28,20 @@ export interface SimulatedTaskView {
   finishAt: number;
   videoBytes?: number;
   videoSha256?: string;
+  /** False while the create is pending, and for good when its answer was lost (hang, 5xx, client gone). */
+  createAnswered: boolean;
+  /** How many times the whole video was sent to the end. */
+  fullDownloads: number;
+  /** The injected faults that hit this task (its create, its polls, its downloads), with counts. */
+  faults: Partial<Record<FaultName, number>>;
+}
+
+/** What fault injection decided for a new task. */
+export interface TaskFate {
+  /** End FAILURE at the planned end, with a fail_reason. */
+  failure?: boolean;
+  /** Stay IN_PROGRESS forever: never rendered, never finished. */
+  neverFinish?: boolean;
 }
 
 interface RenderedVideo {
@@ -26,15 +50,30 @@ interface RenderedVideo {
   sha256: string;
 }
 
-interface SimulatedTask extends TaskTimeline {
+export interface SimulatedTask extends TaskTimeline {
   id: string;
   request: ProviderRequest;
   spec?: VideoSpec;
+  /** The finished file, once rendered: what the CDN URL serves. */
   video?: RenderedVideo;
+  createAnswered: boolean;
+  fullDownloads: number;
+  faults: Partial<Record<FaultName, number>>;
+  /** The `taskNeverFinish` draw: no outcome and no render, for ever (also after a restart). */
+  neverFinish?: boolean;
+}
+
+export interface TaskStoreOptions {
+  dataDir: string;
+  timeScale: number;
+  renderer: Renderer;
+  /** Where the one-line notices about tasks.json go (a corrupt file, a restore). */
+  log: LogLine;
 }
 
 const FAIL_MARKER = /\bFAIL_TASK\b/;
 const SIMULATED_FAILURE_REASON = 'simulated failure: the prompt asked for FAIL_TASK';
+const INJECTED_FAILURE_REASON = 'simulated fault: the upstream generation failed (taskFailureRate)';
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** `cgt-20260312231129-7db6s`: the provider's id format, with the UTC creation time in it. */
@@ -50,17 +89,81 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** A task as tasks.json keeps it. */
+function toPersisted(task: SimulatedTask): PersistedTask {
+  return {
+    id: task.id,
+    request: task.request,
+    createdAt: task.createdAt,
+    plannedMs: task.plannedMs,
+    ...(task.outcome ? { outcome: task.outcome } : {}),
+    ...(task.neverFinish ? { neverFinish: true } : {}),
+    ...(task.spec ? { spec: task.spec } : {}),
+    ...(task.video ? { video: { file: basename(task.video.path), bytes: task.video.bytes, sha256: task.video.sha256 } } : {}),
+    createAnswered: task.createAnswered,
+    fullDownloads: task.fullDownloads,
+    faults: { ...task.faults },
+  };
+}
+
+/** The rendered file a persisted task points at, if it is still there whole. */
+async function existingVideo(dataDir: string, video: NonNullable<PersistedTask['video']>): Promise<RenderedVideo | undefined> {
+  const path = join(dataDir, video.file);
+  try {
+    const { size } = await stat(path);
+    return size === video.bytes ? { path, bytes: video.bytes, sha256: video.sha256 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every task of the simulator, kept in `<dataDir>/tasks.json` (see task-file.ts) so that a restart
+ * forgets none of them. Times are absolute, so a reloaded task keeps its timeline: one whose planned
+ * end passed while the simulator was down is done at once, as soon as its video exists.
+ */
 export class TaskStore {
   readonly #tasks = new Map<string, SimulatedTask>();
   readonly #renders = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
-  readonly #options: { dataDir: string; timeScale: number; renderer: Renderer };
+  readonly #options: TaskStoreOptions;
+  readonly #file: TaskFileWriter;
 
-  constructor(options: { dataDir: string; timeScale: number; renderer: Renderer }) {
+  private constructor(options: TaskStoreOptions) {
     this.#options = options;
+    this.#file = new TaskFileWriter(options.dataDir, () => this.#content(), options.log);
   }
 
-  create(request: ProviderRequest): SimulatedTask {
+  /**
+   * The store of `dataDir` with the tasks of its tasks.json. A task whose render had not finished
+   * (its file missing, partial or of another size) is rendered again and stays IN_PROGRESS until
+   * it is. `timeScale` applies to new tasks only: reloaded ones keep their planned times.
+   */
+  static async open(options: TaskStoreOptions): Promise<TaskStore> {
+    const store = new TaskStore(options);
+    const persisted = await loadTaskFile(options.dataDir, options.log);
+    let rerenders = 0;
+    for (const saved of persisted) {
+      const { video: savedVideo, outcome, ...rest } = saved;
+      const task: SimulatedTask = { ...rest, ...(outcome ? { outcome } : {}) };
+      const video = savedVideo && outcome?.kind === 'succeeded' ? await existingVideo(options.dataDir, savedVideo) : undefined;
+      if (video) task.video = video;
+      // A success without its file is not a success yet: the render runs again and sets a new outcome.
+      if (task.outcome?.kind === 'succeeded' && !video) delete task.outcome;
+      store.#tasks.set(task.id, task);
+      if (!task.outcome && !task.neverFinish) {
+        store.#startRender(task);
+        rerenders += 1;
+      }
+    }
+    if (persisted.length > 0) {
+      const file = join(options.dataDir, TASK_FILE_NAME);
+      options.log(`provider simulator: restored ${persisted.length} task(s) from ${file}, ${rerenders} render(s) restarted`);
+    }
+    return store;
+  }
+
+  create(request: ProviderRequest, fate: TaskFate = {}): SimulatedTask {
     const createdAt = Date.now();
     let id = newTaskId(createdAt);
     while (this.#tasks.has(id)) id = newTaskId(createdAt);
@@ -69,20 +172,41 @@ export class TaskStore {
       request,
       createdAt,
       plannedMs: plannedGenerationMs(request, this.#options.timeScale),
+      createAnswered: false,
+      fullDownloads: 0,
+      faults: {},
+      ...(fate.neverFinish && !fate.failure ? { neverFinish: true } : {}),
     };
     this.#tasks.set(id, task);
 
     if (FAIL_MARKER.test(promptOf(request))) {
       task.outcome = { kind: 'failed', at: createdAt, reason: SIMULATED_FAILURE_REASON };
+    } else if (fate.failure) {
+      task.outcome = { kind: 'failed', at: createdAt, reason: INJECTED_FAILURE_REASON };
+    } else if (fate.neverFinish) {
+      // No outcome and no render: the clock reads IN_PROGRESS for ever.
     } else {
-      const render = this.#render(task).finally(() => this.#renders.delete(render));
-      this.#renders.add(render);
+      this.#startRender(task);
     }
+    void this.save();
     return task;
+  }
+
+  /**
+   * Writes tasks.json soon; resolves once a write that saw the current state is done. The store
+   * saves by itself when a task is made, planned or rendered; callers save after changing other
+   * fields of a task (its counters) they want kept.
+   */
+  save(): Promise<void> {
+    return this.#file.save();
   }
 
   get(id: string): SimulatedTask | undefined {
     return this.#tasks.get(id);
+  }
+
+  recordFault(task: SimulatedTask, name: FaultName): void {
+    task.faults[name] = (task.faults[name] ?? 0) + 1;
   }
 
   snapshot(task: SimulatedTask, videoUrl: string, now = Date.now()): TaskSnapshot {
@@ -113,24 +237,39 @@ export class TaskStore {
       createdAt: task.createdAt,
       finishAt: task.createdAt + task.plannedMs,
       ...(task.video ? { videoBytes: task.video.bytes, videoSha256: task.video.sha256 } : {}),
+      createAnswered: task.createAnswered,
+      fullDownloads: task.fullDownloads,
+      faults: { ...task.faults },
     }));
   }
 
-  /** The finished file of a task, once rendered: what the CDN URL serves. */
-  video(id: string): RenderedVideo | undefined {
-    return this.#tasks.get(id)?.video;
-  }
-
-  /** Stops every render in flight; files already rendered stay in dataDir. */
+  /**
+   * Stops every render in flight and writes tasks.json a last time; files already rendered stay in
+   * dataDir, and the interrupted renders run again when a simulator opens the same dataDir.
+   */
   async stop(): Promise<void> {
     this.#stopping.abort();
     await Promise.allSettled(this.#renders);
+    await this.#file.close();
+  }
+
+  #content(): TaskFileContent {
+    return { version: TASK_FILE_VERSION, tasks: [...this.#tasks.values()].map(toPersisted) };
+  }
+
+  #startRender(task: SimulatedTask): void {
+    const render = this.#render(task).finally(() => this.#renders.delete(render));
+    this.#renders.add(render);
   }
 
   async #render(task: SimulatedTask): Promise<void> {
     const signal = this.#stopping.signal;
     try {
-      task.spec = await planVideo(task.request, signal);
+      if (!task.spec) {
+        // Kept at once: the media URLs (presigned, say) may be gone when a restart renders it again.
+        task.spec = await planVideo(task.request, signal);
+        void this.save();
+      }
       const path = join(this.#options.dataDir, `${task.id}.mp4`);
       await this.#options.renderer.render(task.spec, path, signal);
       task.video = { path, bytes: (await stat(path)).size, sha256: await sha256Of(path) };
@@ -141,5 +280,6 @@ export class TaskStore {
       const message = error instanceof Error ? error.message : String(error);
       task.outcome = { kind: 'failed', at: Date.now(), reason: `the simulator could not render the video: ${message}` };
     }
+    await this.save();
   }
 }

@@ -1,10 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SWEEPER_HANDLER } from '../../lib/job-sweeper.js';
+import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../lib/monitoring.js';
 import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
 import {
   allowedActions,
   allows,
   apiPathOf,
+  executionArnOf,
+  functionOfHandler,
   handlerFileOf,
   keyedBy,
   logicalIdOf,
@@ -238,9 +244,9 @@ describe('video bucket', () => {
 describe('Lambda functions', () => {
   it('every function is one of ours (a HouseFunction): CDK adds none of its own', () => {
     const functions = resourcesOfType(json, 'AWS::Lambda::Function').map(([id]) => id);
-    // The five task functions, the intake, the upload trigger and the batch runner: none may be missed below.
-    expect(houseFunctionIds).toEqual(expect.arrayContaining([...Object.values(taskFunctionIds), intakeFunctionId]));
-    expect(houseFunctionIds).toHaveLength(8);
+    // The five task functions, the intake, the upload trigger, the batch runner and the sweeper: none may be missed below.
+    expect(houseFunctionIds).toEqual(expect.arrayContaining([...Object.values(taskFunctionIds), intakeFunctionId, functionOfHandler(json, SWEEPER_HANDLER)]));
+    expect(houseFunctionIds).toHaveLength(9);
     expect(functions.filter((id) => !houseFunctionIds.includes(id))).toEqual([]);
   });
 
@@ -314,6 +320,7 @@ describe('HTTP API', () => {
     ['POST', '/jobs'],
     ['GET', '/jobs'],
     ['GET', '/jobs/{jobId}'],
+    ['DELETE', '/jobs/{jobId}'],
   ])('%s %s requires IAM (SigV4) and proxies to the intake function', (httpMethod, path) => {
     const [, method] = methodAt(httpMethod, path);
     const [apiId] = onlyResourceOfType(json, 'AWS::ApiGateway::RestApi');
@@ -344,7 +351,7 @@ describe('HTTP API', () => {
     const routes = resourcesOfType(json, 'AWS::ApiGateway::Method').map(
       ([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(json, method.Properties!.ResourceId)}`,
     );
-    expect(routes.sort()).toEqual(['GET /jobs', 'GET /jobs/{jobId}', 'POST /jobs']);
+    expect(routes.sort()).toEqual(['DELETE /jobs/{jobId}', 'GET /jobs', 'GET /jobs/{jobId}', 'POST /jobs']);
   });
 });
 
@@ -368,6 +375,25 @@ describe('IAM (least privilege)', () => {
     for (const index of ['byStatus', 'byCreatedAt']) {
       expect(allows(statements, 'dynamodb:Query', (arn) => resourceCovers(arn, `\${${tableId}.Arn}/index/${index}`)), index).toBe(true);
     }
+  });
+
+  // DELETE /jobs/{jobId} stops the job's execution; the cancel reads its state first.
+  it('the intake function may stop and describe executions of this state machine, and of no other', () => {
+    const statements = statementsOfFunction(intakeFunctionId);
+    const ours = (arn: string) => (rendered: string) => resourceCovers(rendered, arn);
+    for (const action of ['states:StopExecution', 'states:DescribeExecution']) {
+      // A job's own execution, and the sweeper's resumed one, are executions of this machine.
+      for (const name of ['job-1', 'job-1-resume-2']) expect(allows(statements, action, ours(executionArnOf(stateMachineId, name))), `${action} ${name}`).toBe(true);
+      // Never an execution of another machine, and never by a wildcard resource.
+      const otherMachine = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:another-machine:job-1`;
+      expect(allows(statements, action, ours(otherMachine)), `${action} on another machine`).toBe(false);
+      expect(allows(statements, action, (rendered) => rendered === '*'), `${action} on *`).toBe(false);
+    }
+    // Starting stays on the machine itself; stopping is never granted on it (it is not an execution).
+    expect(allows(statements, 'states:StopExecution', (rendered) => rendered === `\${${stateMachineId}}`)).toBe(false);
+    // No other Step Functions action: no redrive, no history, no updating the machine.
+    const states = allowedActions(statements).filter((action) => action.startsWith('states:'));
+    expect(states.sort()).toEqual(['states:DescribeExecution', 'states:StartExecution', 'states:StopExecution']);
   });
 
   it('only the submit and poll functions may read the provider secret', () => {
@@ -444,5 +470,46 @@ describe('IAM (least privilege)', () => {
         for (const action of [statement.Action ?? []].flat()) expect(action, policyId).toMatch(wildcardOk);
       }
     }
+  });
+});
+
+describe('monitoring', () => {
+  const alarm = () => onlyResourceOfType(json, 'AWS::CloudWatch::Alarm')[1].Properties!;
+
+  it('alarms on the sweeper’s StuckJobs: Sum over 15 min ≥ 1, one period, missing data not breaching', () => {
+    expect(alarm()).toEqual({
+      AlarmDescription: expect.any(String),
+      Namespace: 'VideoPipeline',
+      MetricName: 'StuckJobs',
+      Dimensions: [{ Name: 'service', Value: 'video-pipeline-sweeper' }],
+      Statistic: 'Sum',
+      Period: 15 * 60,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      // No sweep data (no stuck job counted, or no sweep yet) is no alarm.
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('watches a metric the sweeper publishes: the namespace, service and name of its handler', () => {
+    // Powertools Metrics: the namespace, and the service as the `service` dimension of every metric.
+    const source = readFileSync(fileURLToPath(new URL(`../../lambdas/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
+    const metrics = /new Metrics\(\{([^}]*)\}\)/.exec(source)?.[1] ?? '';
+    expect(metrics).toMatch(new RegExp(`namespace:\\s*'${METRICS_NAMESPACE}'`));
+    expect(metrics).toMatch(new RegExp(`serviceName:\\s*'${SWEEPER_SERVICE}'`));
+    expect(source).toMatch(/addMetric\(\s*'StuckJobs'/);
+    expect([METRICS_NAMESPACE, SWEEPER_SERVICE]).toEqual([alarm().Namespace, (alarm().Dimensions as Array<{ Value: string }>)[0]!.Value]);
+  });
+
+  it('every alarm period holds at least one sweep (the schedule is no slower than the period)', () => {
+    const sweeperId = functionOfHandler(json, SWEEPER_HANDLER);
+    const [, rule] = onlyResourceOfType(json, 'AWS::Events::Rule', {
+      description: 'that runs the sweeper',
+      test: (candidate) => ((candidate.Properties?.Targets as Array<{ Arn: unknown }>) ?? []).some((target) => logicalIdOf(target.Arn) === sweeperId),
+    });
+    const rate = /^rate\((\d+) minutes?\)$/.exec(String(rule.Properties!.ScheduleExpression));
+    expect(rate, String(rule.Properties!.ScheduleExpression)).not.toBeNull();
+    expect(Number(rate![1]) * 60).toBeLessThanOrEqual(alarm().Period as number);
   });
 });

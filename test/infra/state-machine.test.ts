@@ -1,23 +1,38 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeFailure } from '../../lambdas/core/describe-failure.js';
+import * as handlerErrors from '../../lambdas/core/errors.js';
 import {
   DeadlineExceededError,
   EventNotPublishedError,
+  PipelineError,
   ProviderBadResponseError,
   ProviderUnavailableError,
-  RETRYABLE_ERROR_NAMES,
   SubmissionUncertainError,
   VideoCopyError,
 } from '../../lambdas/core/errors.js';
 import { ACTIVE_STATUSES, JOB_STATUSES, TERMINAL_STATUSES, type RequestShape } from '../../lambdas/core/job.js';
-import { MIN_POLL_SECONDS, nextPollSeconds } from '../../lambdas/core/poll-policy.js';
+import { MAX_POLL_SECONDS, MIN_POLL_SECONDS, nextPollSeconds, retryPollSeconds } from '../../lambdas/core/poll-policy.js';
+import type { PollState } from '../../lambdas/core/poll-state.js';
+import { pollTask } from '../../lambdas/core/poll-task.js';
+import type { ProviderClient } from '../../lambdas/core/provider-client.js';
+import {
+  EXECUTION_MARGIN,
+  FINAL_COPY_ERRORS,
+  FINAL_POLL_ERRORS,
+  MAX_JOB_DEADLINE_MINUTES,
+  WORKFLOW_TASK_HANDLERS,
+} from '../../lib/generation-workflow.js';
 import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
 import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
 import { pipelineDefinitionFrom, type PipelineDefinition } from '../../local/pipeline-definition.js';
 import {
   edgesOf,
   edgeText,
+  isRetried,
   loopsOf,
   maxRetries,
   maxRetryDelaySeconds,
@@ -88,8 +103,8 @@ describe('definition', () => {
     for (const [, candidate] of Object.entries(asl.States)) expect(['Task', 'Choice', 'Wait', 'Fail', 'Succeed', 'Pass']).toContain(candidate.Type);
   });
 
-  it('starts at SubmitTask and reaches every state', () => {
-    expect(asl.StartAt).toBe('SubmitTask');
+  it('starts at IsResume and reaches every state', () => {
+    expect(asl.StartAt).toBe('IsResume');
     expect([...reachableFrom(asl, asl.StartAt)].sort()).toEqual(Object.keys(asl.States).sort());
   });
 });
@@ -97,6 +112,9 @@ describe('definition', () => {
 describe('graph', () => {
   it('has exactly the designed edges, no more', () => {
     const expected = [
+      // a new job is submitted; a resumed one (the sweeper's, with $.poll) goes straight back to polling
+      'IsResume -choice-> WaitBeforePoll',
+      'IsResume -default-> SubmitTask',
       // happy path and the poll loop
       'SubmitTask -next-> RecordSubmitted',
       'RecordSubmitted -next-> WaitBeforePoll',
@@ -134,6 +152,25 @@ describe('graph', () => {
       'AnnounceOutcome -catch-> JobNotAnnounced',
     ];
     expect(edgesOf(asl).map(edgeText).sort()).toEqual([...expected].sort());
+  });
+
+  it('IsResume sends an input that carries a poll state to WaitBeforePoll, and any other to SubmitTask', () => {
+    expect(state('IsResume')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.poll', IsPresent: true, Next: 'WaitBeforePoll' }],
+      Default: 'SubmitTask',
+    });
+    // $.poll is where SubmitTask and PollTask put the PollState, and what WaitBeforePoll and PollTask read.
+    expect(state('SubmitTask').ResultPath).toBe('$.poll');
+    expect(state('PollTask').Parameters).toMatchObject({ 'poll.$': '$.poll' });
+  });
+
+  it('a resumed execution never reaches SubmitTask: it polls the same provider task, no second one is created', () => {
+    expect(reachableFrom(asl, 'WaitBeforePoll').has('SubmitTask')).toBe(false);
+    expect(reachableFrom(asl, 'WaitBeforePoll').has('RecordSubmitted')).toBe(false);
+    // …and a new job never skips the submission: the only way to the poll loop without $.poll is SubmitTask.
+    const intoLoop = edgesOf(asl).filter((edge) => edge.to === 'WaitBeforePoll' && !['PollTask', 'IsVideoReady', 'RecordProgress'].includes(edge.from));
+    expect(intoLoop.map(edgeText).sort()).toEqual(['IsResume -choice-> WaitBeforePoll', 'RecordSubmitted -next-> WaitBeforePoll']);
   });
 
   it('IsVideoReady checks SUCCEEDED before changed, and otherwise waits again', () => {
@@ -243,6 +280,99 @@ describe('Catch', () => {
   });
 });
 
+/** Every PipelineError subclass of lambdas/core/errors.ts, by the code it throws under (its Step Functions error name). */
+const HANDLER_ERRORS: ReadonlyMap<string, { className: string; retryable: boolean }> = new Map(
+  Object.entries(handlerErrors)
+    .filter(([, value]) => typeof value === 'function' && value.prototype instanceof PipelineError)
+    .map(([className, value]) => {
+      const ErrorClass = value as unknown as new (argument: unknown) => PipelineError;
+      let error: PipelineError;
+      try {
+        error = new ErrorClass('x');
+      } catch {
+        error = new ErrorClass([]); // ValidationError takes its issues
+      }
+      if (error.name !== error.code) throw new Error(`${className} is thrown as ${error.name}, not its code ${error.code}`);
+      return [error.code, { className, retryable: error.retryable }] as const;
+    }),
+);
+const codeOfClass = (className: string) => [...HANDLER_ERRORS].find(([, error]) => error.className === className)?.[0];
+
+const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+
+/**
+ * The error codes a task's handler can throw: every PipelineError subclass constructed (`new XError(`)
+ * in a module its handler file reaches through relative runtime imports. An over-approximation (a
+ * module may hold code the task never calls), which the NOT_THROWN table below narrows, with reasons.
+ */
+function errorsThrownBy(handlerFile: string): Set<string> {
+  const modules = new Set<string>();
+  const visit = (file: string) => {
+    if (modules.has(file)) return;
+    modules.add(file);
+    const source = readFileSync(file, 'utf8');
+    // `import … from './x.js'`, `export … from './x.js'`, `import './x.js'`, `import('./x.js')`
+    for (const match of source.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^;]*?from\s+)?['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+      if (match[1]) continue; // type-only: erased, never loaded
+      const target = resolve(dirname(file), (match[2] ?? match[3])!.replace(/\.js$/, '.ts'));
+      if (existsSync(target)) visit(target);
+    }
+  };
+  visit(`${LAMBDAS_DIR}${handlerFile}.ts`);
+  const codes = new Set<string>();
+  for (const file of modules) {
+    for (const [, className] of readFileSync(file, 'utf8').matchAll(/\bnew\s+(\w+)\s*\(/g)) {
+      const code = codeOfClass(className!);
+      if (code) codes.add(code);
+    }
+  }
+  return codes;
+}
+
+type TaskName = keyof typeof WORKFLOW_TASK_HANDLERS;
+const TASK_NAMES = Object.keys(WORKFLOW_TASK_HANDLERS) as TaskName[];
+let thrownBy: Record<TaskName, Set<string>>;
+beforeAll(() => {
+  thrownBy = Object.fromEntries(TASK_NAMES.map((task) => [task, errorsThrownBy(WORKFLOW_TASK_HANDLERS[task])])) as Record<TaskName, Set<string>>;
+});
+
+/** Errors a task's modules construct but the task itself cannot throw, and why (checked to stay true to the reach above). */
+const NOT_THROWN: Partial<Record<TaskName, Record<string, string>>> = {
+  SubmitTask: {
+    PROVIDER_BAD_RESPONSE: 'only a get (a poll) reads a snapshot; an unreadable create answer is SUBMISSION_UNCERTAIN',
+    PROVIDER_TASK_NOT_FOUND: 'only a get (a poll) looks a task up',
+  },
+  PollTask: { SUBMISSION_UNCERTAIN: 'only a create can leave a submission uncertain' },
+  AnnounceOutcome: {
+    VALIDATION_ERROR: "the repository's listing cursor; the announcement only reads one job",
+    CONFLICT: "the repository's create; the announcement only reads one job",
+  },
+};
+/** Retryable errors a task's handler absorbs instead of throwing: PollTask goes round the loop again with a backoff (lambdas/core/poll-task.ts). */
+const ABSORBED: Partial<Record<TaskName, string[]>> = { PollTask: ['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE'] };
+/** Retryable errors thrown outside the workflow: they never reach a task. */
+const OUTSIDE_THE_WORKFLOW = { START_FAILED: 'the job-creating functions: the caller is told to try again' };
+const throwable = (task: TaskName) => [...thrownBy[task]].filter((code) => !(code in (NOT_THROWN[task] ?? {})));
+
+/**
+ * The tasks that are safe to repeat whatever went wrong (lib's retryAllBut): after CDK's Lambda retrier,
+ * one retrier lists the errors that repeating cannot fix (MaxAttempts 0), and a last one retries
+ * everything else (States.ALL) with a capped, jittered backoff.
+ */
+const REPEATABLE: Record<string, { finals: string[]; attempts: number }> = {
+  PollTask: {
+    finals: ['DEADLINE_EXCEEDED', 'PROVIDER_AUTH_FAILED', 'PROVIDER_REJECTED', 'PROVIDER_TASK_FAILED', 'PROVIDER_TASK_NOT_FOUND', 'VIDEO_UNAVAILABLE'],
+    attempts: 6,
+  },
+  StoreVideo: { finals: ['VIDEO_UNAVAILABLE'], attempts: 2 },
+  AnnounceOutcome: { finals: [], attempts: 5 },
+  DescribeFailure: { finals: [], attempts: 3 },
+};
+/** A failure of the function itself: a crash, its own timeout, the task timeout, throttling, an error nobody foresaw. */
+const FUNCTION_FAULTS = ['States.Timeout', 'Lambda.Unknown', 'Lambda.TooManyRequestsException', 'States.TaskFailed', 'Runtime.ExitError', 'Error', 'TypeError'];
+const isFinalRetrier = (retrier: { MaxAttempts?: number }) => retrier.MaxAttempts === 0;
+const isCdkLambdaRetrier = (retrier: { ErrorEquals: string[] }) => retrier.ErrorEquals.every((error) => LAMBDA_SERVICE_ERRORS.includes(error));
+
 describe('Retry', () => {
   it('the error names in the ASL are the names the handlers throw', () => {
     expect(new ProviderUnavailableError('x').name).toBe('PROVIDER_UNAVAILABLE');
@@ -251,42 +381,109 @@ describe('Retry', () => {
     expect(new SubmissionUncertainError('x').name).toBe('SUBMISSION_UNCERTAIN');
     expect(new DeadlineExceededError('x').name).toBe('DEADLINE_EXCEEDED');
     expect(new EventNotPublishedError('x').name).toBe('EVENT_NOT_PUBLISHED');
-  });
-
-  it('every retried custom error is one the handlers mark retryable, and every retryable one is retried', () => {
+    // Every custom name any retrier lists is the code of a handler error: a typo would never match.
     const custom = taskStates()
       .flatMap(([, candidate]) => retriedErrors(candidate))
       .filter((error) => !/^(Lambda|DynamoDB|States)\./.test(error));
-    expect(new EventNotPublishedError('x').retryable).toBe(true);
-    expect(new Set(custom)).toEqual(new Set(RETRYABLE_ERROR_NAMES));
+    for (const error of custom) expect(HANDLER_ERRORS.has(error), error).toBe(true);
   });
 
-  it('no retrier names States.ALL, a final error or an uncertain submission', () => {
-    for (const [name, candidate] of taskStates()) {
-      for (const error of NEVER_RETRIED) expect(retriedErrors(candidate), `${name} retries ${error}`).not.toContain(error);
+  it('the reach of each task handler is what the NOT_THROWN and ABSORBED tables talk about (they cannot go stale)', () => {
+    for (const task of TASK_NAMES) {
+      for (const code of Object.keys(NOT_THROWN[task] ?? {})) expect(thrownBy[task], `${task} ${code}`).toContain(code);
+      for (const code of ABSORBED[task] ?? []) expect(throwable(task), `${task} ${code}`).toContain(code);
     }
+    // The reach is not empty where it must not be: the walk follows the handlers' imports.
+    expect(throwable('PollTask')).toEqual(expect.arrayContaining(['DEADLINE_EXCEEDED', 'PROVIDER_UNAVAILABLE']));
+    expect(throwable('StoreVideo')).toEqual(expect.arrayContaining(['VIDEO_COPY_FAILED', 'VIDEO_UNAVAILABLE']));
+    expect(throwable('AnnounceOutcome')).toContain('EVENT_NOT_PUBLISHED');
+    expect(throwable('SubmitTask')).toEqual(expect.arrayContaining(['PROVIDER_UNAVAILABLE', 'SUBMISSION_UNCERTAIN']));
   });
 
-  it('every retrier backs off within bounds; the ones we add also cap the delay and use full jitter', () => {
-    for (const [name, candidate] of taskStates()) {
-      for (const retrier of candidate.Retry ?? []) {
-        expect(retrier.MaxAttempts, name).toBeGreaterThanOrEqual(1);
-        expect(retrier.MaxAttempts, name).toBeLessThanOrEqual(10);
-        expect(retrier.BackoffRate, name).toBeGreaterThanOrEqual(1.5);
-        expect(retrier.IntervalSeconds, name).toBeGreaterThanOrEqual(1);
-        const isCdkLambdaDefault = retrier.ErrorEquals.every((error) => error.startsWith('Lambda.'));
-        if (!isCdkLambdaDefault) {
-          expect(retrier.JitterStrategy, name).toBe('FULL');
-          expect(retrier.MaxDelaySeconds, name).toBeGreaterThan(0);
-          expect(retrier.MaxDelaySeconds, name).toBeLessThanOrEqual(120);
-        }
+  it('every retryable error a task can throw is retried by that task or absorbed by its handler', () => {
+    for (const task of TASK_NAMES) {
+      for (const code of throwable(task).filter((candidate) => HANDLER_ERRORS.get(candidate)!.retryable)) {
+        const absorbed = ABSORBED[task]?.includes(code) ?? false;
+        expect(absorbed || isRetried(state(task), code), `${task} neither retries nor absorbs ${code}`).toBe(true);
       }
+    }
+    // Absorbed on a poll means the loop goes on: neither may end the job as a final error.
+    for (const code of ABSORBED.PollTask!) expect(FINAL_POLL_ERRORS).not.toContain(code);
+    // Every retryable error of errors.ts is thrown by some task, or never inside the workflow.
+    const retryable = [...HANDLER_ERRORS].filter(([, error]) => error.retryable).map(([code]) => code);
+    const inTasks = new Set(TASK_NAMES.flatMap(throwable));
+    expect(retryable.filter((code) => !inTasks.has(code)).sort()).toEqual(Object.keys(OUTSIDE_THE_WORKFLOW).sort());
+  });
+
+  it.each(Object.entries(REPEATABLE))('%s: CDK’s Lambda retrier, its final errors (MaxAttempts 0), then States.ALL alone and last', (name, { finals, attempts }) => {
+    const retriers = state(name).Retry ?? [];
+    expect([...retriers[0]!.ErrorEquals].sort()).toEqual([...LAMBDA_SERVICE_ERRORS].sort());
+    const last = retriers.at(-1)!;
+    // ASL: States.ALL must appear alone in its ErrorEquals and in the last retrier.
+    expect(last).toEqual({ ErrorEquals: ['States.ALL'], IntervalSeconds: expect.any(Number), MaxAttempts: attempts, BackoffRate: expect.any(Number), MaxDelaySeconds: expect.any(Number), JitterStrategy: 'FULL' });
+    expect(retriers.slice(0, -1).flatMap((retrier) => retrier.ErrorEquals)).not.toContain('States.ALL');
+    const finalRetriers = retriers.filter(isFinalRetrier);
+    if (finals.length === 0) {
+      expect(retriers).toHaveLength(2);
+      expect(finalRetriers).toEqual([]);
+    } else {
+      expect(retriers).toHaveLength(3);
+      // The final errors must come BEFORE States.ALL: Step Functions takes the first retrier that matches.
+      expect(retriers[1]).toEqual({ ErrorEquals: expect.any(Array), MaxAttempts: 0 });
+      expect([...retriers[1]!.ErrorEquals].sort()).toEqual([...finals].sort());
+      for (const error of finals) expect(isRetried(state(name), error), `${name} retries ${error}`).toBe(false);
+    }
+    // Whatever else fails, the function itself included, is repeated by the States.ALL retrier.
+    for (const error of FUNCTION_FAULTS) expect(retrierFor(state(name), error), `${name} ${error}`).toBe(last);
+  });
+
+  it('the final errors in the ASL are the ones lib exports (FINAL_POLL_ERRORS, FINAL_COPY_ERRORS)', () => {
+    expect([...FINAL_POLL_ERRORS].sort()).toEqual(REPEATABLE.PollTask!.finals);
+    expect([...FINAL_COPY_ERRORS].sort()).toEqual(REPEATABLE.StoreVideo!.finals);
+  });
+
+  it.each(Object.entries(REPEATABLE))('%s: each final error is a handler error that is not retryable, and every such error it can throw is final', (name, { finals }) => {
+    for (const code of finals) {
+      expect(HANDLER_ERRORS.get(code), `${code} is no PipelineError code of errors.ts`).toBeDefined();
+      expect(HANDLER_ERRORS.get(code)!.retryable, `${code} is retryable`).toBe(false);
+    }
+    // A non-retryable error that is not listed would be repeated by States.ALL: a blind retry that cannot help.
+    const notRetryable = throwable(name as TaskName).filter((code) => !HANDLER_ERRORS.get(code)!.retryable);
+    expect(notRetryable.filter((code) => !finals.includes(code)), `${name} repeats these`).toEqual([]);
+  });
+
+  it('PollTask ends the job at once on a passed deadline or a failed task, and repeats a poll whose function failed', () => {
+    const poll = state('PollTask');
+    // Repeating a poll past the deadline, or of a task the provider failed, only delays the end.
+    for (const error of ['DEADLINE_EXCEEDED', 'PROVIDER_TASK_FAILED', 'PROVIDER_TASK_NOT_FOUND', 'PROVIDER_AUTH_FAILED']) {
+      expect(retrierFor(poll, error), error).toEqual(expect.objectContaining({ MaxAttempts: 0 }));
+    }
+    // Provider faults never end a job here: the handler absorbs them (and if one escaped, States.ALL would retry it).
+    for (const error of ['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE']) expect(isRetried(poll, error), error).toBe(true);
+    // A poll is read-only: its retries only need to fit inside its own task timeout.
+    expect(poll.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it('StoreVideo retries VIDEO_COPY_FAILED (a cut download is copied again) but never VIDEO_UNAVAILABLE', () => {
+    const store = state('StoreVideo');
+    expect(isRetried(store, 'VIDEO_COPY_FAILED')).toBe(true);
+    expect(retrierFor(store, 'VIDEO_COPY_FAILED')).toMatchObject({ ErrorEquals: ['States.ALL'], JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
+    expect(isRetried(store, 'VIDEO_UNAVAILABLE')).toBe(false);
+  });
+
+  it('AnnounceOutcome retries a refused event, its own timeouts and throttling (an event published twice is harmless)', () => {
+    const announce = state('AnnounceOutcome');
+    for (const error of ['EVENT_NOT_PUBLISHED', 'States.Timeout', 'Lambda.Unknown', 'Lambda.TooManyRequestsException']) {
+      expect(isRetried(announce, error), error).toBe(true);
     }
   });
 
   it('SubmitTask retries only PROVIDER_UNAVAILABLE and Lambda refusing to run it: a blind retry could bill twice', () => {
     const submit = state('SubmitTask');
     expect(retriedErrors(submit).sort()).toEqual([...LAMBDA_SERVICE_ERRORS, 'PROVIDER_UNAVAILABLE', 'Lambda.TooManyRequestsException'].sort());
+    // No wildcard: any error nobody foresaw may come after the create was sent.
+    expect(retriedErrors(submit)).not.toContain('States.ALL');
+    expect(retriedErrors(submit)).not.toContain('States.TaskFailed');
     // How AWS reports a function that timed out: the create may have been sent.
     expect(retrierFor(submit, 'Lambda.Unknown')).toBeUndefined();
     expect(retrierFor(submit, 'SUBMISSION_UNCERTAIN')).toBeUndefined();
@@ -294,40 +491,50 @@ describe('Retry', () => {
     // A task timeout happens after the create was sent: as uncertain as SUBMISSION_UNCERTAIN.
     expect(retrierFor(submit, 'States.Timeout')).toBeUndefined();
     expect(retrierFor(submit, 'PROVIDER_UNAVAILABLE')).toMatchObject({ JitterStrategy: 'FULL' });
-  });
-
-  it('PollTask retries provider faults and its own timeouts (a poll only reads) with full jitter and a capped delay', () => {
-    const poll = state('PollTask');
-    const retried = ['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE', 'States.Timeout', 'Lambda.Unknown', 'Lambda.TooManyRequestsException'];
-    expect(retriedErrors(poll).sort()).toEqual([...LAMBDA_SERVICE_ERRORS, ...retried].sort());
-    for (const error of retried) {
-      expect(retrierFor(poll, error), error).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
+    expect(isRetried(submit, 'PROVIDER_UNAVAILABLE')).toBe(true);
+    // Every non-retryable error a submit can throw ends it.
+    for (const code of throwable('SubmitTask').filter((candidate) => !HANDLER_ERRORS.get(candidate)!.retryable)) {
+      expect(isRetried(submit, code), code).toBe(false);
     }
-    // A poll is read-only: its retries only need to fit inside its own task timeout.
-    expect(poll.TimeoutSeconds).toBeGreaterThan(0);
   });
 
-  it('StoreVideo retries VIDEO_COPY_FAILED (a cut download is copied again) but not VIDEO_UNAVAILABLE', () => {
-    const store = state('StoreVideo');
-    expect(retrierFor(store, 'VIDEO_COPY_FAILED')).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
-    expect(retriedErrors(store).sort()).toEqual(
-      [...LAMBDA_SERVICE_ERRORS, 'VIDEO_COPY_FAILED', 'States.Timeout', 'Lambda.Unknown', 'Lambda.TooManyRequestsException'].sort(),
-    );
-    expect(retrierFor(store, 'VIDEO_UNAVAILABLE')).toBeUndefined();
+  it('States.ALL appears only as the last retrier of a repeatable task; States.TaskFailed nowhere', () => {
+    for (const [name, candidate] of taskStates()) {
+      const retriers = candidate.Retry ?? [];
+      expect(retriedErrors(candidate), name).not.toContain('States.TaskFailed');
+      const withAll = retriers.filter((retrier) => retrier.ErrorEquals.includes('States.ALL'));
+      if (name in REPEATABLE) expect(withAll, name).toEqual([retriers.at(-1)]);
+      else expect(withAll, name).toEqual([]);
+    }
   });
 
-  it('DescribeFailure (a pure function) retries only Lambda faults, its timeout and throttling included', () => {
-    expect(retriedErrors(state('DescribeFailure')).sort()).toEqual(
-      [...LAMBDA_SERVICE_ERRORS, 'Lambda.Unknown', 'Lambda.TooManyRequestsException'].sort(),
-    );
+  it('a task without States.ALL names no final error, no uncertain submission and no failed condition', () => {
+    for (const [name, candidate] of taskStates().filter(([name]) => !(name in REPEATABLE))) {
+      for (const error of NEVER_RETRIED) expect(isRetried(candidate, error), `${name} retries ${error}`).toBe(false);
+    }
   });
 
-  it('AnnounceOutcome retries a refused event, its own timeouts and throttling (an event published twice is harmless)', () => {
-    const announce = state('AnnounceOutcome');
-    const retried = ['States.Timeout', 'Lambda.Unknown', 'Lambda.TooManyRequestsException', 'EVENT_NOT_PUBLISHED'];
-    expect(retriedErrors(announce).sort()).toEqual([...LAMBDA_SERVICE_ERRORS, ...retried].sort());
-    for (const error of retried) {
-      expect(retrierFor(announce, error), error).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
+  it('every retrier backs off within bounds; the ones we add also cap the delay and use full jitter', () => {
+    for (const [name, candidate] of taskStates()) {
+      const retriers = candidate.Retry ?? [];
+      for (const [index, retrier] of retriers.entries()) {
+        if (isFinalRetrier(retrier)) {
+          // A stop, not a retry: only our own error codes, and before the wildcard it exempts them from.
+          expect(retrier, name).toEqual({ ErrorEquals: expect.any(Array), MaxAttempts: 0 });
+          for (const error of retrier.ErrorEquals) expect(HANDLER_ERRORS.has(error), `${name} ${error}`).toBe(true);
+          expect(retriers.slice(index + 1).some((later) => later.ErrorEquals.includes('States.ALL')), name).toBe(true);
+          continue;
+        }
+        expect(retrier.MaxAttempts, name).toBeGreaterThanOrEqual(1);
+        expect(retrier.MaxAttempts, name).toBeLessThanOrEqual(10);
+        expect(retrier.BackoffRate, name).toBeGreaterThanOrEqual(1.5);
+        expect(retrier.IntervalSeconds, name).toBeGreaterThanOrEqual(1);
+        if (!isCdkLambdaRetrier(retrier)) {
+          expect(retrier.JitterStrategy, name).toBe('FULL');
+          expect(retrier.MaxDelaySeconds, name).toBeGreaterThan(0);
+          expect(retrier.MaxDelaySeconds, name).toBeLessThanOrEqual(120);
+        }
+      }
     }
   });
 
@@ -456,6 +663,12 @@ describe('DynamoDB writes', () => {
   });
 });
 
+/** A provider whose every get fails the way a flaky gateway does (5xx, 429, timeout, unreadable answer). */
+const failingProvider = (error: PipelineError): ProviderClient => ({
+  createTask: () => Promise.reject(new Error('a poll never creates')),
+  getTask: () => Promise.reject(error),
+});
+
 describe('bounds', () => {
   /** Events in the execution history, counted conservatively (see each number). */
   const EVENTS = {
@@ -468,34 +681,88 @@ describe('bounds', () => {
   /** Stay 20 % under the hard limit. */
   const HISTORY_BUDGET = HISTORY_LIMIT * 0.8;
   const eventsOf = (candidate: AslState) => (candidate.Type === 'Task' ? EVENTS.task : EVENTS.other);
+  const eventsOfStates = (names: Iterable<string>) => [...names].reduce((sum, name) => sum + eventsOf(state(name)), 0);
 
   const deadlineSeconds = () => Number(definition.functionEnvironment.JOB_DEADLINE_SECONDS);
 
+  /** One turn of the loop after a poll the provider failed: the answer is unchanged, so IsVideoReady waits again (no RecordProgress). */
+  const FAILED_POLL_CYCLE = ['WaitBeforePoll', 'PollTask', 'IsVideoReady'];
+
   /**
-   * The worst case: every iteration of the loop waits at least MIN_POLL_SECONDS while that much time is
-   * left before the deadline, and at least 1 s in the last MIN_POLL_SECONDS; the poll after the deadline
-   * throws DEADLINE_EXCEEDED. A state off the loop runs at most once. Every retrier is used up once.
+   * The smallest wait each policy can choose with `remainingSeconds` left before the deadline.
+   * An answered poll: nextPollSeconds, at least MIN_POLL_SECONDS while that much is left, else 1 s (the
+   * test "the poll policy never waits less than…" checks it). A failed poll: retryPollSeconds, its minimum
+   * over every run of failures and the whole jitter range (it is monotone in the jitter, so 0 is covered).
+   */
+  const answeredPollFloor = (remainingSeconds: number) => (remainingSeconds >= MIN_POLL_SECONDS ? MIN_POLL_SECONDS : 1);
+  const JITTERS = [0, 1e-9, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1 - 1e-9];
+  const failedPollFloors = new Map<number, number>();
+  const failedPollFloor = (remainingSeconds: number) => {
+    let floor = failedPollFloors.get(remainingSeconds);
+    if (floor === undefined) {
+      floor = Number.POSITIVE_INFINITY;
+      for (let failures = 1; failures <= 16; failures += 1) {
+        for (const random of JITTERS) floor = Math.min(floor, retryPollSeconds(failures, remainingSeconds, random));
+      }
+      failedPollFloors.set(remainingSeconds, floor);
+    }
+    return floor;
+  };
+
+  /**
+   * The worst case of the poll loop, in history events. Each turn is an answered poll (every state of
+   * the loop, RecordProgress counted every time) or a failed one (FAILED_POLL_CYCLE), and waits at least
+   * what its policy can choose with that much time left; the poll after the deadline throws
+   * DEADLINE_EXCEEDED (and is counted as a whole turn). The sequence of turns that packs the most events
+   * into the deadline is found exactly, second by second: `most[k]` is the most events with at most k
+   * seconds left. (With r in (k-1, k] left, both policies see floor(r) ≥ k-1, and after a wait of w at
+   * most k-w seconds are left.)
+   */
+  function worstCaseLoop(forDeadlineSeconds: number) {
+    const [loop] = loopsOf(asl);
+    const answered = { events: eventsOfStates(loop!), floor: answeredPollFloor };
+    const failed = { events: eventsOfStates(FAILED_POLL_CYCLE), floor: failedPollFloor };
+    const seconds = Math.ceil(forDeadlineSeconds);
+    const most = [{ events: answered.events, iterations: 1 }];
+    for (let k = 1; k <= seconds; k += 1) {
+      const remaining = k - 0.5;
+      let best = most[k - 1]!;
+      for (const turn of [answered, failed]) {
+        const wait = turn.floor(remaining);
+        if (!(wait >= 1)) throw new Error(`a wait of ${wait} s with ${remaining} s left: the loop would not be bounded by time`);
+        const rest = most[Math.max(0, k - wait)]!;
+        if (turn.events + rest.events > best.events) best = { events: turn.events + rest.events, iterations: rest.iterations + 1 };
+      }
+      most.push(best);
+    }
+    return { ...most[seconds]!, answeredEvents: answered.events, failedEvents: failed.events };
+  }
+
+  /**
+   * The worst case of an execution: the poll loop as above, every state off the loop once, and every
+   * retrier used up once. (A retrier's count starts again each time its state is entered; the model
+   * assumes the functions do not fail and recover on every turn of the loop.)
    */
   function worstCaseHistoryEvents(forDeadlineSeconds: number) {
     const [loop] = loopsOf(asl);
-    const iterations = Math.ceil(forDeadlineSeconds / MIN_POLL_SECONDS) + MIN_POLL_SECONDS + 1;
     const states = Object.entries(asl.States);
-    const perIteration = states.filter(([name]) => loop!.has(name)).reduce((sum, [, candidate]) => sum + eventsOf(candidate), 0);
-    const once = states.filter(([name]) => !loop!.has(name)).reduce((sum, [, candidate]) => sum + eventsOf(candidate), 0);
-    const retries = states.reduce((sum, [, candidate]) => sum + maxRetries(candidate) * EVENTS.retry, 0);
+    const { events: loopEvents, iterations, answeredEvents, failedEvents } = worstCaseLoop(forDeadlineSeconds);
     const offLoop = states.filter(([name]) => !loop!.has(name)).map(([name]) => name);
-    return { iterations, perIteration, once, offLoop, retries, total: EVENTS.execution + once + iterations * perIteration + retries };
+    const once = eventsOfStates(offLoop);
+    const retries = states.reduce((sum, [, candidate]) => sum + maxRetries(candidate) * EVENTS.retry, 0);
+    return { iterations, loopEvents, answeredEvents, failedEvents, once, offLoop, retries, total: EVENTS.execution + once + loopEvents + retries };
   }
 
-  it('the execution times out at the job deadline (30 min by default) + 60 min', () => {
+  it('the execution times out at the job deadline (30 min by default) + EXECUTION_MARGIN (at least an hour)', () => {
     expect(deadlineSeconds()).toBe(30 * 60);
-    expect(asl.TimeoutSeconds).toBe(deadlineSeconds() + 60 * 60);
+    expect(EXECUTION_MARGIN.toSeconds()).toBeGreaterThanOrEqual(60 * 60);
+    expect(asl.TimeoutSeconds).toBe(deadlineSeconds() + EXECUTION_MARGIN.toSeconds());
   });
 
   it('the execution timeout follows a configured deadline', () => {
     const custom = pipelineDefinitionFrom(synthesizePipelineTemplate({ jobDeadlineMinutes: 60 }));
     expect(custom.functionEnvironment.JOB_DEADLINE_SECONDS).toBe('3600');
-    expect((custom.asl as unknown as Asl).TimeoutSeconds).toBe(3600 + 60 * 60);
+    expect((custom.asl as unknown as Asl).TimeoutSeconds).toBe(3600 + EXECUTION_MARGIN.toSeconds());
   });
 
   it('the poll policy never waits less than MIN_POLL_SECONDS while that much time is left', () => {
@@ -509,7 +776,8 @@ describe('bounds', () => {
           for (const remainingSeconds of [0.2, 1, 2.5, MIN_POLL_SECONDS, 10, 600]) {
             for (const random of [0, 0.5, 0.999]) {
               const wait = nextPollSeconds({ shape, elapsedSeconds, phase, progress: 99, remainingSeconds, random });
-              expect(wait).toBeGreaterThanOrEqual(remainingSeconds >= MIN_POLL_SECONDS ? MIN_POLL_SECONDS : 1);
+              expect(wait).toBeGreaterThanOrEqual(answeredPollFloor(remainingSeconds));
+              expect(Number.isInteger(wait)).toBe(true);
             }
           }
         }
@@ -517,31 +785,87 @@ describe('bounds', () => {
     }
   });
 
+  it('a poll the provider failed is one more turn of the loop: same task, nothing changed, a wait of at least 1 s', async () => {
+    const shape: RequestShape = { duration: 5, resolution: '720p', generateAudio: true, media: 'text' };
+    const now = new Date('2026-01-01T00:10:00Z');
+    const previous: PollState = {
+      providerTaskId: 'cgt-1',
+      submittedAt: '2026-01-01T00:00:00Z',
+      jobStatus: 'RUNNING',
+      providerStatus: 'running',
+      progress: 40,
+      polls: 7,
+      waitSeconds: 9,
+      checkedAt: '2026-01-01T00:09:51Z',
+      changed: true,
+    };
+    for (const error of [new ProviderUnavailableError('HTTP 503'), new ProviderBadResponseError('not JSON')]) {
+      for (const [deadlineAt, random] of [['2026-01-01T00:30:00Z', 0], ['2026-01-01T00:10:00.400Z', 0.99]] as const) {
+        const next = await pollTask({ jobId: 'job-1', shape, deadlineAt, poll: previous }, { provider: failingProvider(error), now: () => now, random: () => random });
+        // IsVideoReady then sends it straight back to WaitBeforePoll: FAILED_POLL_CYCLE.
+        expect(next, `${error.code} ${deadlineAt}`).toMatchObject({ providerTaskId: 'cgt-1', jobStatus: 'RUNNING', progress: 40, polls: 8, changed: false });
+        expect(next.waitSeconds).toBeGreaterThanOrEqual(1);
+      }
+      // Past the deadline the loop ends: the catcher records the job TIMED_OUT.
+      await expect(
+        pollTask({ jobId: 'job-1', shape, deadlineAt: '2026-01-01T00:09:59Z', poll: previous }, { provider: failingProvider(error), now: () => now, random: () => 0 }),
+      ).rejects.toMatchObject({ name: 'DEADLINE_EXCEEDED' });
+    }
+    expect(state('IsVideoReady').Default).toBe('WaitBeforePoll');
+    expect(state('WaitBeforePoll').Next).toBe('PollTask');
+    expect(state('PollTask').Next).toBe('IsVideoReady');
+  });
+
+  it('the failed-poll backoff waits whole seconds, at least 1 s and at most MAX_POLL_SECONDS, and never sleeps past the deadline by more than 1 s', () => {
+    for (let failures = 1; failures <= 16; failures += 1) {
+      for (const remainingSeconds of [0.2, 0.999, 1, 1.5, 2.5, 7, 59.9, 600, 3600]) {
+        for (const random of JITTERS) {
+          const wait = retryPollSeconds(failures, remainingSeconds, random);
+          expect(Number.isInteger(wait)).toBe(true);
+          expect(wait).toBeGreaterThanOrEqual(1);
+          expect(wait).toBeLessThanOrEqual(MAX_POLL_SECONDS);
+          expect(wait).toBeLessThanOrEqual(Math.max(1, remainingSeconds));
+        }
+      }
+    }
+  });
+
   it('the worst-case history stays well under the 25,000-event limit', () => {
-    const { iterations, perIteration, total } = worstCaseHistoryEvents(deadlineSeconds());
-    // 30 min / 3 s → ~600 polls of Wait + PollTask + IsVideoReady + RecordProgress.
-    expect(iterations).toBe(Math.ceil(1800 / MIN_POLL_SECONDS) + MIN_POLL_SECONDS + 1);
-    expect(perIteration).toBe(EVENTS.other + EVENTS.task + EVENTS.other + EVENTS.task);
-    expect(total).toBeLessThan(HISTORY_BUDGET);
+    const { iterations, answeredEvents, failedEvents, total } = worstCaseHistoryEvents(deadlineSeconds());
+    // A turn is Wait + PollTask + IsVideoReady, plus RecordProgress when the answer changed something.
+    expect(answeredEvents).toBe(EVENTS.other + EVENTS.task + EVENTS.other + EVENTS.task);
+    expect(failedEvents).toBe(EVENTS.other + EVENTS.task + EVENTS.other);
+    // At least as many turns as answered polls every MIN_POLL_SECONDS: failed polls can only come faster.
+    expect(iterations).toBeGreaterThanOrEqual(Math.ceil(deadlineSeconds() / MIN_POLL_SECONDS));
+    expect(total, `${iterations} turns of the loop in ${deadlineSeconds()} s`).toBeLessThan(HISTORY_BUDGET);
   });
 
   it('the worst case counts the announcement once, with every one of its retries', () => {
     const { once, offLoop, retries } = worstCaseHistoryEvents(deadlineSeconds());
-    // The end of every execution: the announcement, the choice on it, and each state it may end in.
-    expect(offLoop).toEqual(expect.arrayContaining(['AnnounceOutcome', 'HowDidItEnd', 'JobSucceeded', 'JobFailed', 'JobTimedOut', 'JobNotAnnounced']));
+    // The start and the end of every execution: the resume choice, the announcement, the choice on it, each state it may end in.
+    expect(offLoop).toEqual(expect.arrayContaining(['IsResume', 'AnnounceOutcome', 'HowDidItEnd', 'JobSucceeded', 'JobFailed', 'JobTimedOut', 'JobNotAnnounced']));
     expect(offLoop).toHaveLength(Object.keys(asl.States).length - 4);
     const taskCount = offLoop.filter((name) => state(name).Type === 'Task').length;
     expect(once).toBe(taskCount * EVENTS.task + (offLoop.length - taskCount) * EVENTS.other);
     // AnnounceOutcome's retriers: CDK's Lambda service errors (6) and ours (5).
     expect(maxRetries(state('AnnounceOutcome'))).toBe(6 + 5);
+    // A final-errors retrier (MaxAttempts 0) adds no attempt: PollTask has CDK's 6 and States.ALL's 6.
+    expect(maxRetries(state('PollTask'))).toBe(6 + 0 + 6);
     expect(retries).toBe(Object.values(asl.States).reduce((sum, candidate) => sum + maxRetries(candidate), 0) * EVENTS.retry);
   });
 
-  // Past the cap, a provider task that never finishes could drive the history past 25,000 events.
+  // Past the cap, a provider task that never finishes (or a provider that keeps failing) could drive the
+  // history past 25,000 events.
   it('the config rejects a deadline whose worst-case history passes the limit', () => {
-    let safeMinutes = 1;
-    while (worstCaseHistoryEvents((safeMinutes + 1) * 60).total < HISTORY_LIMIT) safeMinutes += 1;
-    expect(() => pipelineConfigFrom((key) => (key === 'jobDeadlineMinutes' ? safeMinutes + 1 : undefined))).toThrow();
+    let safeMinutes = 0;
+    while (safeMinutes < MAX_JOB_DEADLINE_MINUTES + 1 && worstCaseHistoryEvents((safeMinutes + 1) * 60).total < HISTORY_LIMIT) safeMinutes += 1;
+    const atCap = worstCaseHistoryEvents(MAX_JOB_DEADLINE_MINUTES * 60);
+    expect(
+      MAX_JOB_DEADLINE_MINUTES,
+      `at the ${MAX_JOB_DEADLINE_MINUTES}-minute cap the worst case is ${atCap.total} events (${atCap.iterations} turns of the loop); ` +
+        `the longest deadline under ${HISTORY_LIMIT} is ${safeMinutes} min`,
+    ).toBeLessThanOrEqual(safeMinutes);
+    expect(() => pipelineConfigFrom((key) => (key === 'jobDeadlineMinutes' ? MAX_JOB_DEADLINE_MINUTES + 1 : undefined))).toThrow();
   });
 
   // An execution timeout skips every Catch: the margin must cover what can still run after the deadline.
@@ -551,18 +875,37 @@ describe('bounds', () => {
     const worstSeconds = (name: string) => {
       const candidate = state(name);
       const attempt = candidate.TimeoutSeconds ?? DYNAMODB_CALL_SECONDS;
-      // Lambda service errors come back fast: count only the retriers of slow failures (ours, throttling,
-      // timeouts). Lambda.Unknown is a function that ran into its own timeout: slow, so it counts.
-      const slow = (candidate.Retry ?? []).filter((retrier) => !retrier.ErrorEquals.every((error) => LAMBDA_SERVICE_ERRORS.includes(error)));
-      const retries = maxRetries({ ...candidate, Retry: slow });
-      return (1 + retries) * attempt + slow.reduce((sum, retrier) => sum + maxRetryDelaySeconds(retrier), 0);
+      // Every retrier used up once: each retry is an attempt and a backoff sleep (FULL jitter only shortens
+      // it). Lambda service errors come back fast, so the attempts CDK's retrier repeats count 0 s, but its
+      // sleeps (2, 4 … 64 s, no cap, no jitter) are real. Everything else (States.ALL: the function's own
+      // timeouts included) counts as a whole attempt. A final-errors retrier (MaxAttempts 0) adds nothing.
+      const retriers = candidate.Retry ?? [];
+      const slowRetries = maxRetries({ ...candidate, Retry: retriers.filter((retrier) => !isCdkLambdaRetrier(retrier)) });
+      return (1 + slowRetries) * attempt + retriers.reduce((sum, retrier) => sum + maxRetryDelaySeconds(retrier), 0);
     };
-    // The poll at the deadline finds the video ready; the copy and its record then run, and may fail late;
-    // the failure is recorded and announced. (Every path after the deadline is a sub-path of this one.)
-    const path = ['PollTask', 'StoreVideo', 'RecordSucceeded', 'DescribeFailure', 'RecordFailed', 'AnnounceOutcome'];
-    const afterDeadline = path.reduce((sum, name) => sum + worstSeconds(name), 0);
+    // The longest a wait chosen before the deadline can run past it: both policies cap the wait at the time
+    // left, but never below 1 s.
+    let overshoot = 0;
+    for (const remainingSeconds of [0.001, 0.5, 0.999, 1, 1.5, 2.999, 3, 10]) {
+      for (const random of JITTERS) {
+        overshoot = Math.max(overshoot, retryPollSeconds(3, remainingSeconds, random) - remainingSeconds);
+        const shape: RequestShape = { duration: 5, resolution: '480p', generateAudio: false, media: 'text' };
+        overshoot = Math.max(overshoot, nextPollSeconds({ shape, elapsedSeconds: 500, phase: 'running', progress: 80, remainingSeconds, random }) - remainingSeconds);
+      }
+    }
+    expect(overshoot).toBeLessThanOrEqual(1);
+    // The last poll before the deadline answers a change just before it: RecordProgress runs after it, then
+    // the wait, then the poll after the deadline finds the video ready; the copy and its record run and may
+    // fail late; the failure is recorded and announced. (Every path after the deadline is a sub-path of this one.)
+    const path = ['RecordProgress', 'PollTask', 'StoreVideo', 'RecordSucceeded', 'DescribeFailure', 'RecordFailed', 'AnnounceOutcome'];
+    const shares = Object.fromEntries(path.map((name) => [name, worstSeconds(name)]));
+    const afterDeadline = overshoot + path.reduce((sum, name) => sum + shares[name]!, 0);
     // The announcement's share is real: its timeouts are retried (5 × 15 s and the backoff).
     expect(worstSeconds('AnnounceOutcome')).toBeGreaterThanOrEqual(6 * 15);
-    expect(afterDeadline).toBeLessThanOrEqual(asl.TimeoutSeconds! - deadlineSeconds());
+    // The poll's share covers its own retries: 7 attempts of its task timeout.
+    expect(worstSeconds('PollTask')).toBeGreaterThanOrEqual(7 * state('PollTask').TimeoutSeconds!);
+    expect(afterDeadline, `seconds after the deadline: ${JSON.stringify({ wait: overshoot, ...shares })}`).toBeLessThanOrEqual(
+      asl.TimeoutSeconds! - deadlineSeconds(),
+    );
   });
 });

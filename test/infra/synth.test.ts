@@ -99,6 +99,7 @@ describe('cdk CLI', () => {
         's3-trigger',
         'store-video',
         'submit-task',
+        'sweeper',
       ]);
       const others = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) => handlerFileOf(fn) === undefined);
       expect(others).toEqual([]);

@@ -2,11 +2,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SWEEPER_HANDLER } from '../../lib/job-sweeper.js';
 import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
 import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
 import {
   allowedActions,
   allows,
+  executionArnOf,
   functionOfHandler,
   handlerFileOf,
   keyedBy,
@@ -24,8 +26,9 @@ import {
 } from '../support/cfn-template.js';
 
 const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
-/** The context the custom synthesis runs with: both values must reach the template. */
-const CUSTOM_CONTEXT = { batchSchedule: 'rate(5 minutes)', maxJobsInFlight: 7 };
+/** The context the custom synthesis runs with: every value must reach the template (none equals a default). */
+const CUSTOM_CONTEXT = { batchSchedule: 'rate(30 minutes)', maxJobsInFlight: 7, sweepSchedule: 'rate(2 minutes)' };
+const DEFAULT_SCHEDULES = { batch: 'rate(15 minutes)', sweep: 'rate(5 minutes)' };
 
 /** One synthesized template and the logical ids the tests talk about, found by what they are, never by name. */
 interface Stack {
@@ -38,19 +41,27 @@ interface Stack {
   stateMachineId: string;
   uploadTriggerId: string;
   batchRunnerId: string;
+  sweeperId: string;
   intakeId: string;
   announceId: string;
   uploadRuleId: string;
-  scheduleRuleId: string;
+  batchRuleId: string;
+  sweepRuleId: string;
   deadLettersId: string;
 }
 
 function inspect(json: CfnJson): Stack {
-  const ruleWith = (property: string) =>
+  /** The one rule with `property` (EventPattern or ScheduleExpression) whose targets include the function. */
+  const ruleWith = (property: string, functionId: string) =>
     onlyResourceOfType(json, 'AWS::Events::Rule', {
-      description: `with ${property}`,
-      test: (rule) => rule.Properties?.[property] !== undefined,
+      description: `with ${property} targeting ${functionId}`,
+      test: (rule) =>
+        rule.Properties?.[property] !== undefined &&
+        ((rule.Properties.Targets as Array<{ Arn: unknown }> | undefined) ?? []).some((target) => logicalIdOf(target.Arn) === functionId),
     })[0];
+  const uploadTriggerId = functionOfHandler(json, 's3-trigger');
+  const batchRunnerId = functionOfHandler(json, 'batch-runner');
+  const sweeperId = functionOfHandler(json, SWEEPER_HANDLER);
   return {
     json,
     template: Template.fromJSON(json),
@@ -59,12 +70,14 @@ function inspect(json: CfnJson): Stack {
     manifestsTableId: onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('manifestId'))[0],
     busId: onlyResourceOfType(json, 'AWS::Events::EventBus')[0],
     stateMachineId: onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine')[0],
-    uploadTriggerId: functionOfHandler(json, 's3-trigger'),
-    batchRunnerId: functionOfHandler(json, 'batch-runner'),
+    uploadTriggerId,
+    batchRunnerId,
+    sweeperId,
     intakeId: functionOfHandler(json, 'intake'),
     announceId: functionOfHandler(json, 'announce-outcome'),
-    uploadRuleId: ruleWith('EventPattern'),
-    scheduleRuleId: ruleWith('ScheduleExpression'),
+    uploadRuleId: ruleWith('EventPattern', uploadTriggerId),
+    batchRuleId: ruleWith('ScheduleExpression', batchRunnerId),
+    sweepRuleId: ruleWith('ScheduleExpression', sweeperId),
     deadLettersId: onlyResourceOfType(json, 'AWS::SQS::Queue')[0],
   };
 }
@@ -94,40 +107,49 @@ const ourBus = (rendered: string) => rendered === `\${${stack.busId}.Arn}`;
 const defaultBus = (rendered: string) =>
   resourceCovers(rendered, 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
 const stateMachine = (rendered: string) => rendered === `\${${stack.stateMachineId}}`;
+/** Does the statement's resource cover this execution of our state machine (or of another one)? */
+const execution = (name: string, machineId = () => stack.stateMachineId) => (rendered: string) =>
+  resourceCovers(rendered, executionArnOf(machineId(), name));
+const otherMachineExecution = (rendered: string) =>
+  resourceCovers(rendered, 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:another-machine:job-1');
 
 const WRITE_ITEM = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
 describe('scheduled batch', () => {
   it('runs on the default schedule, rate(15 minutes), enabled, on the default bus', () => {
-    expect(propertiesOf(stack.scheduleRuleId)).toMatchObject({ ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED' });
+    expect(propertiesOf(stack.batchRuleId)).toMatchObject({ ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED' });
     // A schedule belongs to the default bus; on our completion bus it would never fire.
-    expect(propertiesOf(stack.scheduleRuleId).EventBusName).toBeUndefined();
+    expect(propertiesOf(stack.batchRuleId).EventBusName).toBeUndefined();
   });
 
   it('follows the batchSchedule and maxJobsInFlight context', () => {
     custom.template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: CUSTOM_CONTEXT.batchSchedule,
       Targets: [Match.objectLike({ Arn: getAtt(custom.batchRunnerId) })],
     });
-    expect(custom.json.Resources[custom.scheduleRuleId]!.Properties!.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(custom.json.Resources[custom.batchRuleId]!.Properties!.ScheduleExpression).toBe(CUSTOM_CONTEXT.batchSchedule);
     expect(environmentOf(custom, custom.batchRunnerId).MAX_JOBS_IN_FLIGHT).toBe('7');
-    // Nothing of the default is left behind.
-    expect(JSON.stringify(custom.json)).not.toContain('rate(15 minutes)');
+    // Nothing of the defaults is left behind.
+    for (const schedule of Object.values(DEFAULT_SCHEDULES)) expect(JSON.stringify(custom.json)).not.toContain(schedule);
   });
 
   it('the config refuses what is not a schedule expression or not a usable cap', () => {
     const config = (context: Record<string, unknown>) => () => pipelineConfigFrom((key) => context[key]);
     expect(config({ batchSchedule: 'every 5 minutes' })).toThrow(/schedule expression/);
+    expect(config({ sweepSchedule: 'every 5 minutes' })).toThrow(/schedule expression/);
+    expect(config({ sweepSchedule: '' })).toThrow();
     expect(config({ maxJobsInFlight: 0 })).toThrow();
     expect(config({ maxJobsInFlight: 2.5 })).toThrow();
-    expect(config({ batchSchedule: 'cron(0 2 * * ? *)', maxJobsInFlight: '7' })()).toMatchObject({
+    expect(config({ batchSchedule: 'cron(0 2 * * ? *)', maxJobsInFlight: '7', sweepSchedule: 'cron(0/10 * * * ? *)' })()).toMatchObject({
       batchSchedule: 'cron(0 2 * * ? *)',
       maxJobsInFlight: 7,
+      sweepSchedule: 'cron(0/10 * * * ? *)',
     });
+    expect(config({})()).toMatchObject({ batchSchedule: DEFAULT_SCHEDULES.batch, sweepSchedule: DEFAULT_SCHEDULES.sweep });
   });
 
   it('targets the batch runner only, without retries (a missed run is the next run’s work)', () => {
-    const targets = propertiesOf(stack.scheduleRuleId).Targets as Array<Record<string, unknown>>;
+    const targets = propertiesOf(stack.batchRuleId).Targets as Array<Record<string, unknown>>;
     expect(targets).toEqual([{ Id: expect.any(String), Arn: getAtt(stack.batchRunnerId), RetryPolicy: { MaximumRetryAttempts: 0 } }]);
   });
 
@@ -146,8 +168,9 @@ describe('scheduled batch', () => {
 });
 
 describe('upload trigger', () => {
-  it('there are exactly the two rules: uploads and the schedule', () => {
-    stack.template.resourceCountIs('AWS::Events::Rule', 2);
+  it('there are exactly the three rules: uploads, the batch schedule and the sweep', () => {
+    stack.template.resourceCountIs('AWS::Events::Rule', 3);
+    expect(new Set([stack.uploadRuleId, stack.batchRuleId, stack.sweepRuleId]).size).toBe(3);
   });
 
   it('the rule takes exactly Object Created events of our bucket under incoming/', () => {
@@ -238,7 +261,8 @@ describe('upload trigger', () => {
 describe('Lambda permissions', () => {
   it.each([
     ['upload trigger', () => stack.uploadTriggerId, () => stack.uploadRuleId],
-    ['batch runner', () => stack.batchRunnerId, () => stack.scheduleRuleId],
+    ['batch runner', () => stack.batchRunnerId, () => stack.batchRuleId],
+    ['sweeper', () => stack.sweeperId, () => stack.sweepRuleId],
   ])('EventBridge may invoke the %s, from its own rule only', (_name, functionId, ruleId) => {
     const permissions = resourcesOfType(stack.json, 'AWS::Lambda::Permission').filter(
       ([, permission]) => logicalIdOf(permission.Properties!.FunctionName) === functionId(),
@@ -262,11 +286,12 @@ describe('Lambda permissions', () => {
   });
 });
 
-describe('job-creating functions (intake, upload trigger, batch runner)', () => {
+describe('job-creating functions (intake, upload trigger, batch runner, sweeper)', () => {
   const creators = [
     ['intake', () => stack.intakeId],
     ['s3-trigger', () => stack.uploadTriggerId],
     ['batch-runner', () => stack.batchRunnerId],
+    ['sweeper', () => stack.sweeperId],
   ] as const;
 
   it.each(creators)('%s gets the same job-intake environment', (_name, functionId) => {
@@ -293,6 +318,31 @@ describe('job-creating functions (intake, upload trigger, batch runner)', () => 
     // Never the videos: StoreVideo alone writes them.
     expect(allows(statements, 's3:PutObject', object('videos/2026/01/01/job-1.mp4'))).toBe(false);
     expect(allows(statements, 's3:DeleteObject', object('videos/2026/01/01/job-1.mp4'))).toBe(false);
+  });
+
+  it.each(creators)('%s may stop and describe executions of this state machine only (cancel, sweep), never by a wildcard', (_name, functionId) => {
+    const statements = statementsOf(functionId());
+    for (const action of ['states:StopExecution', 'states:DescribeExecution']) {
+      // A job's execution is named after it; a resumed one after it and its attempt.
+      for (const name of ['job-1', 'job-1-resume-1']) expect(allows(statements, action, execution(name)), `${action} ${name}`).toBe(true);
+      expect(allows(statements, action, otherMachineExecution), `${action} on another machine`).toBe(false);
+      expect(allows(statements, action, (rendered) => rendered === '*'), `${action} on *`).toBe(false);
+      // Starting is on the machine; stopping and describing are on its executions, not the machine.
+      expect(allows(statements, action, stateMachine), `${action} on the machine`).toBe(false);
+    }
+    // Of Step Functions, these three actions and nothing else (no redrive, no history, no machine changes).
+    const states = allowedActions(statements).filter((action) => /^states:/i.test(action));
+    expect([...new Set(states)].sort()).toEqual(['states:DescribeExecution', 'states:StartExecution', 'states:StopExecution']);
+  });
+
+  it('no function outside the job-creating ones may start, stop or describe executions', () => {
+    const creatorIds = creators.map(([, functionId]) => functionId());
+    for (const [functionId] of resourcesOfType(stack.json, 'AWS::Lambda::Function')) {
+      if (creatorIds.includes(functionId)) continue;
+      for (const action of ['states:StartExecution', 'states:StopExecution', 'states:DescribeExecution']) {
+        expect(allows(statementsOf(functionId), action, () => true), `${functionId} ${action}`).toBe(false);
+      }
+    }
   });
 
   it('only the batch runner touches the Manifests table', () => {
@@ -351,10 +401,14 @@ describe('IAM of the triggers', () => {
     expect(allows(statements, 's3:DeleteObject', () => true)).toBe(false);
   });
 
-  it('AnnounceOutcome may read the Jobs table and put events on our bus, and nothing more', () => {
+  it('AnnounceOutcome may read the Jobs table, mark a job announced, and put events on our bus, and nothing more', () => {
     const statements = statementsOf(stack.announceId);
     expect(allows(statements, 'dynamodb:GetItem', jobsTable)).toBe(true);
-    for (const action of WRITE_ITEM) expect(allows(statements, action, () => true), action).toBe(false);
+    // UpdateItem for the announced marker only: it can neither create nor delete a job.
+    expect(allows(statements, 'dynamodb:UpdateItem', jobsTable)).toBe(true);
+    for (const action of WRITE_ITEM.filter((action) => action !== 'dynamodb:UpdateItem')) {
+      expect(allows(statements, action, () => true), action).toBe(false);
+    }
     expect(allows(statements, 'events:PutEvents', ourBus)).toBe(true);
     expect(allows(statements, 'events:PutEvents', defaultBus)).toBe(false);
     expect(allows(statements, 'states:StartExecution', () => true)).toBe(false);
@@ -405,5 +459,47 @@ describe('handler metadata', () => {
       .map(([, fn]) => handlerFileOf(fn))
       .filter((file): file is string => file !== undefined);
     expect([...named].sort()).toEqual(handlerFiles().sort());
+  });
+});
+
+describe('sweeper', () => {
+  it('is a function of ours (a HouseFunction) that runs lambdas/sweeper.ts', () => {
+    expect(handlerFileOf(stack.json.Resources[stack.sweeperId] as CfnResource)).toBe(SWEEPER_HANDLER);
+    expect(existsSync(`${LAMBDAS_DIR}${SWEEPER_HANDLER}.ts`)).toBe(true);
+    expect(propertiesOf(stack.sweeperId)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+  });
+
+  it('runs on the default schedule, rate(5 minutes), enabled, on the default bus, without retries', () => {
+    expect(propertiesOf(stack.sweepRuleId)).toMatchObject({ ScheduleExpression: DEFAULT_SCHEDULES.sweep, State: 'ENABLED' });
+    expect(propertiesOf(stack.sweepRuleId).EventBusName).toBeUndefined();
+    // A missed sweep is the next sweep's work.
+    const targets = propertiesOf(stack.sweepRuleId).Targets as Array<Record<string, unknown>>;
+    expect(targets).toEqual([{ Id: expect.any(String), Arn: getAtt(stack.sweeperId), RetryPolicy: { MaximumRetryAttempts: 0 } }]);
+  });
+
+  it('follows the sweepSchedule context', () => {
+    expect(custom.json.Resources[custom.sweepRuleId]!.Properties).toMatchObject({
+      ScheduleExpression: CUSTOM_CONTEXT.sweepSchedule,
+      Targets: [expect.objectContaining({ Arn: getAtt(custom.sweeperId) })],
+    });
+  });
+
+  it('never runs twice at once (ReservedConcurrentExecutions 1), and a failed sweep is not repeated by Lambda', () => {
+    // Two sweeps could both find a job lost and resume it twice.
+    expect(propertiesOf(stack.sweeperId).ReservedConcurrentExecutions).toBe(1);
+    expect(custom.json.Resources[custom.sweeperId]!.Properties!.ReservedConcurrentExecutions).toBe(1);
+    const invokeConfigs = resourcesOfType(stack.json, 'AWS::Lambda::EventInvokeConfig').filter(
+      ([, config]) => logicalIdOf(config.Properties!.FunctionName) === stack.sweeperId,
+    );
+    expect(invokeConfigs.map(([, config]) => config.Properties)).toEqual([expect.objectContaining({ MaximumRetryAttempts: 0 })]);
+  });
+
+  it('gets the job-intake environment and a start grace in whole seconds, nothing more', () => {
+    const environment = environmentOf(stack, stack.sweeperId);
+    // The job-intake values themselves are checked with the other job-creating functions above.
+    expect(Object.keys(environment).sort()).toEqual(
+      ['NODE_OPTIONS', 'JOBS_TABLE', 'VIDEO_BUCKET', 'STATE_MACHINE_ARN', 'JOB_DEADLINE_SECONDS', 'PROVIDER_MODELS', 'EVENT_BUS_NAME', 'SWEEP_START_GRACE_SECONDS'].sort(),
+    );
+    expect(String(environment.SWEEP_START_GRACE_SECONDS)).toMatch(/^[1-9]\d*$/);
   });
 });

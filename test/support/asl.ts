@@ -132,9 +132,25 @@ export function loopsOf(asl: Asl): Array<Set<string>> {
 /** Every error name the state's retriers match, in order. */
 export const retriedErrors = (state: AslState): string[] => (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals);
 
-/** The retrier that handles `error` (the first whose ErrorEquals names it or States.ALL), as Step Functions picks it. */
+/**
+ * The retrier that handles `error`, as Step Functions picks it: the first whose ErrorEquals names it, or
+ * holds a wildcard that matches it (States.ALL matches every error, States.TaskFailed every one but
+ * States.Timeout). Only that retrier counts: when its attempts are used up the state fails, even if a
+ * later retrier would match too.
+ */
 export function retrierFor(state: AslState, error: string): Retrier | undefined {
-  return (state.Retry ?? []).find((retrier) => retrier.ErrorEquals.includes(error) || retrier.ErrorEquals.includes('States.ALL'));
+  return (state.Retry ?? []).find(
+    (retrier) =>
+      retrier.ErrorEquals.includes(error) ||
+      retrier.ErrorEquals.includes('States.ALL') ||
+      (retrier.ErrorEquals.includes('States.TaskFailed') && error !== 'States.Timeout'),
+  );
+}
+
+/** True when the state repeats after `error`: a retrier matches it and has attempts (MaxAttempts 0 only stops it). */
+export function isRetried(state: AslState, error: string): boolean {
+  const retrier = retrierFor(state, error);
+  return retrier !== undefined && (retrier.MaxAttempts ?? RETRY_DEFAULTS.MaxAttempts) > 0;
 }
 
 /** Each retrier counts its own attempts: the worst case is every retrier used up. */

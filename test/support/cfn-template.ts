@@ -87,7 +87,8 @@ export function logicalIdOf(value: unknown): string | undefined {
 
 /**
  * Renders intrinsics as text: `{Ref: X}` → `${X}`, `{Fn::GetAtt: [X, A]}` → `${X.A}`, Fn::Join joined,
- * Fn::Sub kept as its template. Two values that render alike point at the same thing.
+ * Fn::Sub kept as its template, Fn::Select / Fn::Split as `select(i,split(sep,…))`. Two values that
+ * render alike point at the same thing.
  */
 export function render(value: unknown): string {
   if (value === null || value === undefined) return '';
@@ -101,7 +102,27 @@ export function render(value: unknown): string {
     return parts.map(render).join(separator);
   }
   if ('Fn::Sub' in object) return render(Array.isArray(object['Fn::Sub']) ? object['Fn::Sub'][0] : object['Fn::Sub']);
+  // Kept symbolic, so an ARN built from a part of another ARN renders the same wherever it is built alike:
+  // {Fn::Select: [6, {Fn::Split: [':', {Ref: X}]}]} → `select(6,split(:,${X}))`.
+  if (Array.isArray(object['Fn::Split'])) {
+    const [separator, source] = object['Fn::Split'] as [string, unknown];
+    return `split(${separator},${render(source)})`;
+  }
+  if (Array.isArray(object['Fn::Select'])) {
+    const [index, list] = object['Fn::Select'] as [number | string, unknown];
+    return `select(${String(index)},${render(list)})`;
+  }
   return JSON.stringify(object);
+}
+
+/**
+ * The ARN of one execution of a state machine of the template, rendered the way CDK builds the ARNs it
+ * grants on (`grantExecution`): the machine's name is the 7th field of its ARN
+ * (`arn:aws:states:<region>:<account>:stateMachine:<name>`).
+ */
+export function executionArnOf(stateMachineId: string, executionName: string): string {
+  const machineName = render({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: stateMachineId }] }] });
+  return `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:${machineName}:${executionName}`;
 }
 
 /** The Resource of a statement as a list of rendered ARNs. */

@@ -19,10 +19,18 @@ describe('describeFailure', () => {
   });
 
   test('a plain-text cause is kept as the message', () => {
-    expect(describeFailure({ Error: 'States.TaskFailed', Cause: 'the task failed: upstream unavailable' }, NOW).message).toBe(
+    expect(describeFailure({ Error: 'PROVIDER_TASK_FAILED', Cause: 'the task failed: upstream unavailable' }, NOW).message).toBe(
       'the task failed: upstream unavailable',
     );
   });
+
+  test.each(['Error', 'Sandbox.Timedout', 'States.TaskFailed', 'Lambda.Unknown', 'DynamoDB.ConditionalCheckFailedException'])(
+    'a crash or platform error (%s) is FUNCTION_FAILED, its name kept in the message',
+    (name) => {
+      const failure = describeFailure({ Error: name, Cause: 'it went wrong' }, NOW);
+      expect(failure).toMatchObject({ status: 'FAILED', code: 'FUNCTION_FAILED', message: `${name}: it went wrong` });
+    },
+  );
 
   test('a JSON cause without errorMessage is kept as it is', () => {
     const cause = JSON.stringify({ reason: 'x' });

@@ -66,6 +66,28 @@ describe('acceptJob', () => {
     expect(raced.announced).toEqual([]);
   });
 
+  it('a job recorded but never started (the intake died between its writes) is started by the next identical request', async () => {
+    const crashed = deps({ workflow: { start: async () => Promise.reject(new Error('the process died here')) } });
+    // The record exists, QUEUED, without an execution: what a crash between the two writes leaves.
+    await crashed.jobs.create({
+      jobId: 'idem-crashed',
+      kind: 'job',
+      status: 'QUEUED',
+      progress: 0,
+      request: { model: 'seedance-fast', content: [{ type: 'text', text: 'A cat' }], generate_audio: true, resolution: '720p', ratio: 'adaptive', duration: 5, watermark: false },
+      requestKey: 'requests/idem-crashed.json',
+      trigger: { type: 'http', source: 'test' },
+      createdAt: '2026-11-24T12:00:00.000Z',
+      updatedAt: '2026-11-24T12:00:00.000Z',
+      deadlineAt: '2026-11-24T12:30:00.000Z',
+    });
+    const retried = deps({});
+    const { job, replayed } = await acceptJob({ body, trigger: { type: 'http', source: 'test' }, jobId: 'idem-crashed' }, retried);
+    expect(replayed).toBe(true);
+    expect(job.executionArn).toBe('arn:aws:states:::execution:jobs:idem-crashed');
+    expect(await retried.jobs.get('idem-crashed')).toMatchObject({ status: 'QUEUED', executionArn: 'arn:aws:states:::execution:jobs:idem-crashed' });
+  });
+
   it('a start that fails ends the job FAILED with START_FAILED and announces it', async () => {
     const refused = deps({ workflow: { start: async () => Promise.reject(new Error('throttled')) } });
     const attempt = acceptJob({ body, trigger: { type: 'http', source: 'test' } }, refused);
@@ -80,8 +102,11 @@ describe('acceptJob', () => {
     const counting = deps({ workflow: { start: async (input) => (starts += 1, `arn:${input.jobId}`) } });
     const first = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);
     expect(first).toMatchObject({ replayed: false, job: { status: 'QUEUED', deferred: true } });
-    const again = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1' }, counting);
+    const again = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);
     expect(again.replayed).toBe(true);
+    // The same id for another request is a conflict, not a second job.
+    const other = acceptJob({ body: { ...body, duration: 8 }, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);
+    await expect(other).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(starts).toBe(0);
     expect(await counting.jobs.listDeferred(10)).toEqual([expect.objectContaining({ jobId: 'upload-1' })]);
   });

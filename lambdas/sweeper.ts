@@ -1,0 +1,24 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { readEnv } from './core/env.js';
+import { intakeFromEnv } from './core/intake-deps.js';
+import { sweepJobs, type SweepReport } from './core/job-sweeper.js';
+
+const logger = new Logger({ serviceName: 'video-pipeline-sweeper' });
+const metrics = new Metrics({ namespace: 'VideoPipeline', serviceName: 'video-pipeline-sweeper' });
+const { SWEEP_START_GRACE_SECONDS } = readEnv(
+  z.object({ SWEEP_START_GRACE_SECONDS: z.coerce.number().int().positive().default(120) }),
+);
+const { deps } = intakeFromEnv();
+
+/** Run on a schedule: repairs or ends every job whose execution is no longer running. */
+export async function handler(): Promise<SweepReport> {
+  const report = await sweepJobs({ ...deps, startGraceSeconds: SWEEP_START_GRACE_SECONDS });
+  // StuckJobs drives the alarm: any job the sweep had to end or repair is one the workflow lost.
+  metrics.addMetric('StuckJobs', MetricUnit.Count, report.ended.length + report.resumed.length + report.started.length);
+  metrics.addMetric('StuckJobsEnded', MetricUnit.Count, report.ended.length);
+  metrics.publishStoredMetrics();
+  if (report.ended.length + report.resumed.length + report.started.length > 0) logger.warn('sweep repaired jobs', { ...report });
+  return report;
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { chaosConfig, DEFAULT_FAULTS, formatReport, runChaos } from '../../bench/chaos-run.js';
+
+/**
+ * The chaos run of `npm run chaos`, smaller: CHAOS_JOBS (60) jobs through every trigger while the
+ * provider misbehaves and the functions crash. The rates are higher than the bench's so that, with
+ * 60 jobs, every kind of fault is hit at least once (the chance that one is not is below 1e-3); the
+ * crash draws and the trigger mix are seeded (CHAOS_SEED, 1).
+ */
+const JOBS = Number(process.env.CHAOS_JOBS ?? 60);
+
+describe(`a chaos run of ${JOBS} jobs`, () => {
+  it('loses none, bills none twice, leaves none running, stores every video intact, announces each once', async () => {
+    const report = await runChaos(
+      chaosConfig({
+        jobs: JOBS,
+        seed: Number(process.env.CHAOS_SEED ?? 1),
+        faults: {
+          ...DEFAULT_FAULTS,
+          create5xxRate: 0.25,
+          create429Rate: 0.15,
+          taskFailureRate: 0.15,
+          taskNeverFinishRate: 0.15,
+          downloadCutRate: 0.25,
+          malformedJsonRate: 0.05,
+        },
+        chaos: { taskCrashRate: 0.05, duplicateS3Deliveries: true },
+        afterSweepMs: 5_000,
+      }),
+    );
+    console.log(formatReport(report));
+
+    // The faults really happened.
+    const { simulator, chaos, duplicatedS3Deliveries } = report.injected;
+    expect(simulator.createsRefused).toBeGreaterThan(0);
+    expect(simulator.createsUnanswered).toBeGreaterThan(0);
+    expect(simulator.pollFaults).toBeGreaterThan(0);
+    expect(simulator.faults.get429).toBeGreaterThan(0);
+    expect(simulator.faults.get5xx).toBeGreaterThan(0);
+    expect(simulator.faults.malformedJson).toBeGreaterThan(0);
+    expect(simulator.faults.taskFailure).toBeGreaterThan(0);
+    expect(simulator.faults.taskNeverFinish).toBeGreaterThan(0);
+    expect(simulator.downloadsCut).toBeGreaterThan(0);
+    expect(chaos.crashedBeforeWork).toBeGreaterThan(0);
+    expect(chaos.crashedAfterWork).toBeGreaterThan(0);
+    expect(duplicatedS3Deliveries).toBeGreaterThan(0);
+    // ... and the pipeline saw them: every trigger was used, and the faults show in the outcomes.
+    expect(report.submitted.http + report.submitted['http-idempotent'] + report.submitted.s3 + report.submitted.batch).toBe(JOBS);
+    expect(report.idempotentRetries.sameJob).toBe(report.idempotentRetries.sent);
+    expect(report.statuses.SUCCEEDED).toBeGreaterThan(0);
+    expect(report.failedByCode.SUBMISSION_UNCERTAIN).toBeGreaterThan(0);
+    expect(report.failedByCode.PROVIDER_TASK_FAILED).toBeGreaterThan(0);
+    expect(report.statuses.TIMED_OUT).toBeGreaterThan(0);
+
+    // The pass conditions, each with its offenders so a failure says which jobs and why.
+    expect(report.lost).toEqual([]);
+    expect(report.duplicated).toEqual([]);
+    expect(report.nonTerminal).toEqual([]);
+    expect(report.accepted).toBe(JOBS);
+    expect(report.providerTasks.offenders).toEqual([]);
+    expect(report.providerTasks.maxPerJob).toBeLessThanOrEqual(1);
+    expect(report.intact.offenders).toEqual([]);
+    expect(report.intact.intact).toBe(report.statuses.SUCCEEDED);
+    expect(report.events.offenders).toEqual([]);
+    expect(report.pass.filter((condition) => !condition.ok)).toEqual([]);
+  }, 180_000);
+});

@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStackFixture, type StackFixture } from '../support/local-stack-fixture.js';
+import {
+  countStoredRequests,
+  describeBody,
+  fuzzCaseArb,
+  judgeAnswer,
+  judgeRecord,
+  MUTATION_KINDS,
+  mutationOfKind,
+  sendCase,
+  type Answer,
+  type FuzzCase,
+} from '../support/request-arbitraries.js';
+
+/**
+ * Property-based fuzz of POST /jobs over real HTTP on the local stack. Every body goes in as
+ * `?schedule=batch`: validated exactly as an immediate job, but a valid one is only recorded
+ * (QUEUED, deferred) and never executed, since no batch run is triggered. `npm run fuzz` is the
+ * long version (10,000 bodies); FUZZ_RUNS and FUZZ_SEED override the count and the seed here.
+ */
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
+const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+const PER_KIND = 3;
+
+let fixture: StackFixture;
+let apiUrl: string;
+/** Every 202 answered, shrinking runs included: each must be one recorded job. */
+let accepted = 0;
+
+beforeAll(async () => {
+  fixture = await startStackFixture({ timeScale: 0.01 });
+  apiUrl = fixture.stack.apiUrl;
+});
+
+afterAll(async () => {
+  await fixture?.close();
+});
+
+function report(fuzzCase: FuzzCase, answer: Answer, wrong: string): string {
+  return [
+    `${fuzzCase.kind}: ${wrong}`,
+    `expected: ${fuzzCase.valid ? '202' : JSON.stringify(fuzzCase.expected)}`,
+    `body: ${describeBody(fuzzCase.valid ? fuzzCase.body : (fuzzCase.raw ?? fuzzCase.body))}`,
+    ...(fuzzCase.contentType && fuzzCase.contentType !== 'application/json' ? [`content-type: ${fuzzCase.contentType}`] : []),
+    `answer: ${answer.status} ${answer.text.slice(0, 2000)}`,
+  ].join('\n');
+}
+
+async function check(fuzzCase: FuzzCase): Promise<void> {
+  const answer = await sendCase(apiUrl, fuzzCase);
+  if (answer.status === 202) accepted += 1;
+  const wrong = judgeAnswer(fuzzCase, answer);
+  if (wrong) throw new Error(report(fuzzCase, answer, wrong));
+  if (fuzzCase.valid) {
+    const jobId = (answer.json as { jobId: string }).jobId;
+    const response = await fetch(`${apiUrl}/jobs/${encodeURIComponent(jobId)}`);
+    const job = (await response.json()) as Record<string, unknown>;
+    const wrongRecord = response.status === 200 ? judgeRecord(fuzzCase, job) : `GET /jobs/${jobId} answered ${response.status}`;
+    if (wrongRecord) throw new Error(report(fuzzCase, { status: response.status, json: job, text: JSON.stringify(job) }, `the recorded job: ${wrongRecord}`));
+  }
+}
+
+async function listedJobs(): Promise<number> {
+  let total = 0;
+  let url: string | undefined = `${apiUrl}/jobs?limit=100`;
+  while (url) {
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    const page = (await response.json()) as { jobs: unknown[]; links?: { next?: string } };
+    total += page.jobs.length;
+    url = page.links?.next;
+  }
+  return total;
+}
+
+describe('POST /jobs under fuzzing (?schedule=batch)', () => {
+  it.each(MUTATION_KINDS)(`%s: ${PER_KIND} mutated bodies are refused, naming the field`, async (kind) => {
+    const cases = fc.sample(mutationOfKind(kind), { numRuns: PER_KIND, seed: 42 });
+    for (const mutation of cases) await check({ valid: false, ...mutation });
+  });
+
+  it(`answers ${RUNS} generated bodies: 202 for valid ones, a 4xx naming the broken rule for the rest, never a 5xx`, { timeout: Math.max(60_000, RUNS * 200) }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fuzzCaseArb, async (fuzzCase) => {
+        await check(fuzzCase);
+      }),
+      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+    );
+  });
+
+  it('started no execution and recorded exactly one job per 202', async () => {
+    expect(accepted).toBeGreaterThan(0);
+    expect(fixture.stack.engine.listExecutions()).toEqual([]);
+    expect(await listedJobs()).toBe(accepted);
+    // A refused body leaves nothing behind, not even its request body in S3.
+    expect(await countStoredRequests(fixture.stack)).toBe(accepted);
+  });
+});

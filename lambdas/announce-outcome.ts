@@ -5,11 +5,17 @@ import { createDocumentClient } from './core/aws-clients.js';
 import { readEnv } from './core/env.js';
 import { createJobAnnouncer } from './core/job-announcer.js';
 import { createJobRepository } from './core/job-repository.js';
+import { createMetrics, recordOutcome } from './core/metrics.js';
 
 const env = readEnv(z.object({ JOBS_TABLE: z.string().min(1), EVENT_BUS_NAME: z.string().min(1) }));
 const jobs = createJobRepository(createDocumentClient(), env.JOBS_TABLE);
 const announcer = createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME);
+const metrics = createMetrics('video-pipeline-announce-outcome');
 
 export async function handler(input: { jobId: string }) {
-  return announceOutcome(input, { jobs, announcer, now: () => new Date() });
+  const outcome = await announceOutcome(input, { jobs, announcer, now: () => new Date() });
+  // Published with the announcement, which runs once per job that ended in its workflow.
+  recordOutcome(metrics, outcome.job);
+  metrics.publishStoredMetrics();
+  return { status: outcome.job.status };
 }

@@ -10,7 +10,7 @@ const logger = new Logger({ serviceName: 'video-pipeline-batch-runner' });
 const batchEnv = readEnv(
   z.object({ MANIFESTS_TABLE: z.string().min(1), MAX_JOBS_IN_FLIGHT: z.coerce.number().int().positive() }),
 );
-const { env, s3, deps: intakeDeps } = intakeFromEnv();
+const { env, s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-batch-runner');
 const deps: BatchDeps = {
   ...intakeDeps,
   s3,

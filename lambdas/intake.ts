@@ -12,7 +12,7 @@ const { DOWNLOAD_URL_TTL_SECONDS } = readEnv(
   z.object({ DOWNLOAD_URL_TTL_SECONDS: z.coerce.number().int().positive().default(3600) }),
 );
 const logger = new Logger({ serviceName: 'video-pipeline-intake' });
-const { s3, deps: intakeDeps } = intakeFromEnv();
+const { s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-intake');
 const deps: IntakeRouteDeps = {
   ...intakeDeps,
   maxBodyBytes: MAX_BODY_BYTES,

@@ -1,16 +1,28 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { PollState } from './core/poll-state.js';
 import { pollTask, type PollTaskInput } from './core/poll-task.js';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createMetrics } from './core/metrics.js';
 import { providerClientFromEnv } from './core/provider-env.js';
 
 const logger = new Logger({ serviceName: 'video-pipeline-poll-task' });
+const metrics = createMetrics('video-pipeline-poll-task');
 const provider = providerClientFromEnv();
 
 export async function handler(input: PollTaskInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId, providerTaskId: input.poll.providerTaskId });
   try {
     const state = await pollTask(input, { provider, now: () => new Date(), random: Math.random });
-    logger.info('polled', { providerStatus: state.providerStatus, progress: state.progress, waitSeconds: state.waitSeconds });
+    // A poll the provider failed comes back as one more consecutive failure: the provider error rate.
+    const failed = (state.consecutiveFailures ?? 0) > (input.poll.consecutiveFailures ?? 0);
+    metrics.addMetric(failed ? 'ProviderPollFailures' : 'ProviderPolls', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    logger.info(failed ? 'the provider failed this poll' : 'polled', {
+      providerStatus: state.providerStatus,
+      progress: state.progress,
+      waitSeconds: state.waitSeconds,
+      ...(failed ? { consecutiveFailures: state.consecutiveFailures } : {}),
+    });
     return state;
   } catch (error) {
     logger.warn('poll ended the job or failed', error as Error);

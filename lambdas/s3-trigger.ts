@@ -4,7 +4,7 @@ import { intakeFromEnv } from './core/intake-deps.js';
 import { handleUpload, type UploadDeps, type UploadOutcome } from './core/upload-intake.js';
 
 const logger = new Logger({ serviceName: 'video-pipeline-upload-trigger' });
-const { env, s3, deps: intakeDeps } = intakeFromEnv();
+const { env, s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-upload-trigger');
 const deps: UploadDeps = { ...intakeDeps, s3, bucket: env.VIDEO_BUCKET, defaultModel: env.PROVIDER_MODELS[0]! };
 
 /** S3 → EventBridge "Object Created" under incoming/: a spec or a prompted image becomes a job. */

@@ -1,6 +1,8 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createMetrics } from './core/metrics.js';
 import { z } from 'zod';
 import { createS3Client } from './core/aws-clients.js';
 import { booleanFlag, readEnv } from './core/env.js';
@@ -13,6 +15,7 @@ import { submitTask } from './core/submit-task.js';
 
 const env = readEnv(z.object({ VIDEO_BUCKET: z.string().min(1), S3_FORCE_PATH_STYLE: booleanFlag }));
 const logger = new Logger({ serviceName: 'video-pipeline-submit-task' });
+const metrics = createMetrics('video-pipeline-submit-task');
 const provider = providerClientFromEnv();
 const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
 const requests = createRequestStore(s3, env.VIDEO_BUCKET);
@@ -29,11 +32,16 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
       random: Math.random,
     });
     logger.info('provider task created', { providerTaskId: state.providerTaskId, waitSeconds: state.waitSeconds });
+    metrics.addMetric('ProviderTasksCreated', MetricUnit.Count, 1);
     return state;
   } catch (error) {
     logger.error('submit failed', error as Error);
+    const outcome = metrics.singleMetric();
+    outcome.addDimension('code', (error as Error).name);
+    outcome.addMetric('ProviderCreateFailures', MetricUnit.Count, 1);
     throw error;
   } finally {
+    metrics.publishStoredMetrics();
     logger.removeKeys(['jobId']);
   }
 }

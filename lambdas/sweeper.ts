@@ -1,16 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createMetrics, SWEEPER_SERVICE } from './core/metrics.js';
 import { z } from 'zod';
 import { readEnv } from './core/env.js';
 import { intakeFromEnv } from './core/intake-deps.js';
 import { sweepJobs, type SweepReport } from './core/job-sweeper.js';
 
-const logger = new Logger({ serviceName: 'video-pipeline-sweeper' });
-const metrics = new Metrics({ namespace: 'VideoPipeline', serviceName: 'video-pipeline-sweeper' });
+const logger = new Logger({ serviceName: SWEEPER_SERVICE });
+const metrics = createMetrics(SWEEPER_SERVICE);
 const { SWEEP_START_GRACE_SECONDS } = readEnv(
   z.object({ SWEEP_START_GRACE_SECONDS: z.coerce.number().int().positive().default(120) }),
 );
-const { deps } = intakeFromEnv();
+const { deps } = intakeFromEnv(SWEEPER_SERVICE);
 
 /** Run on a schedule: repairs or ends every job whose execution is no longer running. */
 export async function handler(): Promise<SweepReport> {

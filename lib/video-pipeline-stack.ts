@@ -68,7 +68,10 @@ export class VideoPipelineStack extends Stack {
       maxJobsInFlight: config.maxJobsInFlight,
     });
     this.sweeper = new JobSweeper(this, 'Sweeper', { ...intakeResources, sweepSchedule: config.sweepSchedule });
-    this.monitoring = new Monitoring(this, 'Monitoring');
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stateMachine: this.workflow.stateMachine,
+      uploadDeadLetters: this.triggers.uploadDeadLetters,
+    });
     new CfnOutput(this, 'ApiUrl', { value: this.intake.api.url });
     new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });
     new CfnOutput(this, 'JobsTableName', { value: this.store.table.tableName });

@@ -1,6 +1,6 @@
 import type { JobAnnouncer } from './job-announcer.js';
 import type { JobRepository } from './job-repository.js';
-import type { JobRecord, JobStatus } from './job.js';
+import type { JobRecord } from './job.js';
 
 export interface AnnounceDeps {
   announcer: JobAnnouncer;
@@ -20,9 +20,9 @@ export async function announceOnce(job: JobRecord, deps: AnnounceDeps): Promise<
 }
 
 /** The state machine's last step: announce how the job ended, and tell the execution which way to end. */
-export async function announceOutcome(input: { jobId: string }, deps: AnnounceDeps): Promise<{ status: JobStatus }> {
+export async function announceOutcome(input: { jobId: string }, deps: AnnounceDeps): Promise<{ job: JobRecord }> {
   const job = await deps.jobs.get(input.jobId);
   if (!job) throw new Error(`job ${input.jobId} is not in the table`);
   await announceOnce(job, deps);
-  return { status: job.status };
+  return { job };
 }

@@ -5,7 +5,9 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { createDocumentClient, createS3Client } from './aws-clients.js';
 import { booleanFlag, readEnv } from './env.js';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createJobAnnouncer } from './job-announcer.js';
+import { createMetrics } from './metrics.js';
 import type { IntakeDeps } from './job-intake.js';
 import { createJobRepository } from './job-repository.js';
 import { createRequestStore } from './request-store.js';
@@ -26,8 +28,9 @@ const intakeEnvSchema = z.object({
 export type IntakeEnv = z.output<typeof intakeEnvSchema>;
 
 /** Built once per cold start from the environment. */
-export function intakeFromEnv(): { env: IntakeEnv; s3: S3Client; deps: IntakeDeps & { workflow: WorkflowExecutions } } {
+export function intakeFromEnv(serviceName: string): { env: IntakeEnv; s3: S3Client; deps: IntakeDeps & { workflow: WorkflowExecutions } } {
   const env = readEnv(intakeEnvSchema);
+  const metrics = createMetrics(serviceName);
   const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
   return {
     env,
@@ -41,6 +44,11 @@ export function intakeFromEnv(): { env: IntakeEnv; s3: S3Client; deps: IntakeDep
       deadlineSeconds: env.JOB_DEADLINE_SECONDS,
       now: () => new Date(),
       newJobId: randomUUID,
+      onStarted: (job) => {
+        const started = metrics.singleMetric();
+        started.addDimension('trigger', job.trigger.type);
+        started.addMetric('JobsStarted', MetricUnit.Count, 1);
+      },
     },
   };
 }

@@ -8,14 +8,16 @@ import { BODY_PATH, toFieldIssues } from './request-schema.js';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-const listQuery = z.strictObject({
+/** GET /jobs. Exported for the OpenAPI document (openapi.ts). */
+export const listQuery = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),
   trigger: z.enum(['http', 's3', 'schedule']).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
   cursor: z.string().min(1).optional(),
 });
 
-const submitQuery = z.strictObject({
+/** POST /jobs. Exported for the OpenAPI document (openapi.ts). */
+export const submitQuery = z.strictObject({
   /** `batch` queues the job for the next batch run instead of starting it now. */
   schedule: z.enum(['now', 'batch']).default('now'),
 });

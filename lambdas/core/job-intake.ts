@@ -25,6 +25,8 @@ export interface IntakeDeps {
   deadlineSeconds: number;
   now: () => Date;
   newJobId: () => string;
+  /** Told of every job whose workflow started (the JobsStarted metric). */
+  onStarted?: (job: JobRecord) => void;
 }
 
 export interface JobSubmission {
@@ -137,7 +139,9 @@ export async function startJob(job: JobRecord, deps: IntakeDeps): Promise<JobRec
   // The execution runs from here on, whatever happens to this bookkeeping write.
   await deps.jobs.markStarted(job.jobId, executionArn, deadlineAt);
   const { deferred: _started, ...started } = job;
-  return { ...started, executionArn, deadlineAt };
+  const running = { ...started, executionArn, deadlineAt };
+  deps.onStarted?.(running);
+  return running;
 }
 
 /**

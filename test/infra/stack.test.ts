@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SWEEPER_HANDLER } from '../../lib/job-sweeper.js';
-import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../lib/monitoring.js';
+import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../lambdas/core/metrics.js';
 import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
 import {
   allowedActions,
@@ -474,7 +474,12 @@ describe('IAM (least privilege)', () => {
 });
 
 describe('monitoring', () => {
-  const alarm = () => onlyResourceOfType(json, 'AWS::CloudWatch::Alarm')[1].Properties!;
+  const alarmOn = (metricName: string) =>
+    onlyResourceOfType(json, 'AWS::CloudWatch::Alarm', {
+      description: `on ${metricName}`,
+      test: (candidate) => candidate.Properties?.MetricName === metricName,
+    })[1].Properties!;
+  const alarm = () => alarmOn('StuckJobs');
 
   it('alarms on the sweeper’s StuckJobs: Sum over 15 min ≥ 1, one period, missing data not breaching', () => {
     expect(alarm()).toEqual({
@@ -492,14 +497,25 @@ describe('monitoring', () => {
     });
   });
 
-  it('watches a metric the sweeper publishes: the namespace, service and name of its handler', () => {
+  it('watches the metric the sweeper publishes: the shared namespace and the sweeper service', () => {
     // Powertools Metrics: the namespace, and the service as the `service` dimension of every metric.
     const source = readFileSync(fileURLToPath(new URL(`../../lambdas/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
-    const metrics = /new Metrics\(\{([^}]*)\}\)/.exec(source)?.[1] ?? '';
-    expect(metrics).toMatch(new RegExp(`namespace:\\s*'${METRICS_NAMESPACE}'`));
-    expect(metrics).toMatch(new RegExp(`serviceName:\\s*'${SWEEPER_SERVICE}'`));
+    expect(source).toMatch(/createMetrics\(SWEEPER_SERVICE\)/);
     expect(source).toMatch(/addMetric\(\s*'StuckJobs'/);
     expect([METRICS_NAMESPACE, SWEEPER_SERVICE]).toEqual([alarm().Namespace, (alarm().Dimensions as Array<{ Value: string }>)[0]!.Value]);
+  });
+
+  it('alarms on failed executions, the provider failure rate (> 20 % of polls) and the upload dead letters', () => {
+    expect(alarmOn('ExecutionsFailed')).toMatchObject({ Namespace: 'AWS/States', Statistic: 'Sum', Threshold: 5, TreatMissingData: 'notBreaching' });
+    const rate = resourcesOfType(json, 'AWS::CloudWatch::Alarm')
+      .map(([, candidate]) => candidate.Properties!)
+      .find((candidate) => Array.isArray(candidate.Metrics));
+    expect(rate).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    const expression = (rate!.Metrics as Array<{ Expression?: string; MetricStat?: { Metric: { MetricName: string } } }>);
+    expect(expression.find((metric) => metric.Expression)?.Expression).toBe('100 * failures / (polls + failures)');
+    expect(expression.flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Metric.MetricName] : [])).sort()).toEqual(['ProviderPollFailures', 'ProviderPolls']);
+    expect(alarmOn('ApproximateNumberOfMessagesVisible')).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1 });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
   it('every alarm period holds at least one sweep (the schedule is no slower than the period)', () => {

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   Choice,
@@ -25,6 +26,7 @@ import {
 import { DynamoAttributeValue, DynamoUpdateItem, LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 
 /**
@@ -150,15 +152,20 @@ export class GenerationWorkflow extends Construct {
         environment: { JOBS_TABLE: props.table.tableName, EVENT_BUS_NAME: props.eventBus.eventBusName },
       }),
     };
-    props.table.grantReadData(this.functions.AnnounceOutcome);
-    // It marks the job announced, so a retried announcement publishes nothing twice.
-    props.table.grant(this.functions.AnnounceOutcome, 'dynamodb:UpdateItem');
+    // It reads the job by key and marks it announced, so a retried announcement publishes nothing
+    // twice: two item actions on the table itself (the table's grant* methods add every index too).
+    Grant.addToPrincipal({
+      grantee: this.functions.AnnounceOutcome,
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resourceArns: [props.table.tableArn],
+    });
     props.eventBus.grantPutEventsTo(this.functions.AnnounceOutcome);
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
     // The request body, and any s3:// media a job names anywhere in the bucket, which it presigns.
-    props.bucket.grantRead(this.functions.SubmitTask);
-    props.bucket.grantReadWrite(this.functions.StoreVideo, 'videos/*');
+    grantObjects(props.bucket, this.functions.SubmitTask, ['s3:GetObject'], '*');
+    // A streamed multipart upload (aborted when the download is cut), then a HeadObject of the result.
+    grantObjects(props.bucket, this.functions.StoreVideo, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], 'videos/');
 
     const table = props.table;
     const jobKey = { jobId: text('$.jobId') };
@@ -370,7 +377,9 @@ export class GenerationWorkflow extends Construct {
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.ONE_MONTH }),
-        level: LogLevel.ERROR,
+        // Every state transition (an audit trail of each job's path), without inputs and outputs:
+        // those carry prompts and presigned URLs, and the job record already keeps what matters.
+        level: LogLevel.ALL,
         includeExecutionData: false,
       },
     });

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -10,7 +11,7 @@ export const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url)
 /** Template metadata naming the handler file; the local stack binds every function through it. */
 export const HANDLER_METADATA_KEY = 'video-pipeline:handler';
 
-export interface HouseFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture'> {
+export interface HouseFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'role' | 'logGroup'> {
   /** File name under lambdas/, without extension. */
   handlerFile: string;
 }
@@ -18,10 +19,18 @@ export interface HouseFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 
 /**
  * Every function of the pipeline: Node 24 on arm64 (cheaper per GB-second), X-Ray tracing,
  * a log group with retention, and an esbuild bundle that is minified ESM with source maps.
+ * Its role may write to its own log group only: no AWSLambdaBasicExecutionRole, which lets a
+ * function create log groups and write to every one of them in the account.
  */
 export class HouseFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     const { handlerFile, environment, bundling, ...rest } = props;
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `video-pipeline: runs the ${handlerFile} function`,
+    });
+    logGroup.grantWrite(role);
     super(scope, id, {
       entry: `${LAMBDAS_DIR}${handlerFile}.ts`,
       handler: 'handler',
@@ -30,7 +39,8 @@ export class HouseFunction extends NodejsFunction {
       memorySize: 256,
       timeout: Duration.seconds(30),
       tracing: Tracing.ACTIVE,
-      logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      role,
+      logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...environment },
       bundling: {
         format: OutputFormat.ESM,

@@ -9,6 +9,7 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
 
@@ -28,7 +29,7 @@ export class IntakeApi extends Construct {
     });
     grantJobIntake(this.handler, props);
     // Presigned download links are signed with the intake's own permission to read the videos.
-    props.bucket.grantRead(this.handler, 'videos/*');
+    grantObjects(props.bucket, this.handler, ['s3:GetObject'], 'videos/');
 
     this.api = new RestApi(this, 'Api', {
       description: 'video-pipeline: submit video jobs and follow them',
@@ -53,5 +54,8 @@ export class IntakeApi extends Construct {
     const job = jobs.addResource('{jobId}');
     job.addMethod('GET', integration);
     job.addMethod('DELETE', integration);
+    // The API's OpenAPI document, served by the intake: IAM like every other route (it is the same API,
+    // and its callers sign anyway); the same document is committed as openapi.json for everyone else.
+    this.api.root.addResource('openapi.json').addMethod('GET', integration);
   }
 }

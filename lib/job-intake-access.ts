@@ -4,6 +4,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { grantObjects } from './bucket-access.js';
 
 /** What any function that creates jobs (HTTP intake, upload trigger, batch runner) works with. */
 export interface JobIntakeResources {
@@ -29,7 +30,7 @@ export function jobIntakeEnvironment(resources: JobIntakeResources): Record<stri
 /** Record jobs, keep their request bodies, start their executions, announce the ones refused. */
 export function grantJobIntake(grantee: IGrantable, resources: JobIntakeResources): void {
   resources.table.grantReadWriteData(grantee);
-  resources.bucket.grantPut(grantee, 'requests/*');
+  grantObjects(resources.bucket, grantee, ['s3:PutObject'], 'requests/');
   resources.stateMachine.grantStartExecution(grantee);
   // Cancelling and sweeping stop or inspect the executions they started.
   resources.stateMachine.grantExecution(grantee, 'states:StopExecution', 'states:DescribeExecution');

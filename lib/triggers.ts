@@ -4,6 +4,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { grantList, grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
 
@@ -45,12 +46,14 @@ export class JobTriggers extends Construct {
       retryAttempts: 2,
     });
     grantJobIntake(this.uploadTrigger, props);
-    props.bucket.grantReadWrite(this.uploadTrigger, `${UPLOAD_PREFIX}*`);
-    props.bucket.grantDelete(this.uploadTrigger, `${UPLOAD_PREFIX}*`);
-    props.bucket.grantPut(this.uploadTrigger, 'accepted/*');
+    // An upload is read, then moved (CopyObject, which copies its tags, then DeleteObject) to
+    // accepted/ or rejected/, with a reason file beside a rejected one.
+    grantObjects(props.bucket, this.uploadTrigger, ['s3:GetObject', 's3:GetObjectTagging', 's3:DeleteObject'], UPLOAD_PREFIX);
+    grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging'], 'accepted/', 'rejected/');
     // An image is copied to accepted/ before its job is validated; a refused one's copy is removed.
-    props.bucket.grantDelete(this.uploadTrigger, 'accepted/*');
-    props.bucket.grantPut(this.uploadTrigger, 'rejected/*');
+    grantObjects(props.bucket, this.uploadTrigger, ['s3:DeleteObject'], 'accepted/');
+    // A replayed event finds its upload already moved: S3 must answer 404 (NoSuchKey), not 403.
+    grantList(props.bucket, this.uploadTrigger);
 
     this.uploadRule = new Rule(this, 'UploadRule', {
       description: `video-pipeline: objects created under ${UPLOAD_PREFIX} start jobs`,
@@ -83,8 +86,9 @@ export class JobTriggers extends Construct {
     });
     grantJobIntake(this.batchRunner, props);
     props.manifests.grantReadWriteData(this.batchRunner);
-    // Listing the manifests needs s3:ListBucket on the bucket itself; reading them, the prefix.
-    props.bucket.grantRead(this.batchRunner, 'batches/*');
+    // Listing the manifests needs s3:ListBucket on the bucket itself (for batches/ only); reading them, the prefix.
+    grantList(props.bucket, this.batchRunner, 'batches/');
+    grantObjects(props.bucket, this.batchRunner, ['s3:GetObject'], 'batches/');
     this.batchRule = new Rule(this, 'BatchSchedule', {
       description: 'video-pipeline: start pending batch work under the in-flight cap',
       schedule: Schedule.expression(props.batchSchedule),

@@ -7,6 +7,7 @@ import { IntakeApi } from './intake-api.js';
 import { JobStore } from './job-store.js';
 import { JobSweeper } from './job-sweeper.js';
 import { Monitoring } from './monitoring.js';
+import { applyNagSuppressions } from './nag-suppressions.js';
 import { JobTriggers } from './triggers.js';
 
 export interface PipelineConfig {
@@ -76,5 +77,7 @@ export class VideoPipelineStack extends Stack {
     new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });
     new CfnOutput(this, 'JobsTableName', { value: this.store.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    // Last, once every resource exists: the cdk-nag findings this stack accepts, each with its reason.
+    applyNagSuppressions(this);
   }
 }

@@ -6,6 +6,7 @@ import type { JobOutput } from './job.js';
 import { cancelJob } from './job-cancel.js';
 import { acceptJob, type IntakeDeps } from './job-intake.js';
 import { presentJob } from './job-view.js';
+import { OPENAPI_PATH, openApiDocument } from './openapi.js';
 import type { WorkflowExecutions } from './workflow-executions.js';
 
 export interface HttpRequest {
@@ -60,6 +61,10 @@ function idempotentJobId(caller: string, key: string | undefined): string | unde
 async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpResponse> {
   const jobsUrl = `${request.baseUrl}/jobs`;
   const selfUrl = (jobId: string) => `${jobsUrl}/${encodeURIComponent(jobId)}`;
+  if (request.path === OPENAPI_PATH) {
+    if (request.method !== 'GET') throw new MethodNotAllowedError(`${request.method} is not allowed on ${OPENAPI_PATH}; use GET`);
+    return json(200, openApiDocument());
+  }
   if (JOBS_PATH.test(request.path)) {
     if (request.method === 'GET') {
       const query = parseListQuery(request.query);

@@ -5,6 +5,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { VideoCopyError, VideoUnavailableError } from './errors.js';
 import { videoKeyFor, type JobOutput } from './job.js';
+import { guardedFetch, refusalIn, type Resolve } from './url-guard.js';
 
 export interface StoreVideoInput {
   jobId: string;
@@ -16,8 +17,10 @@ export interface StoreVideoDeps {
   s3: S3Client;
   bucket: string;
   fetch?: typeof fetch;
+  /** Host name resolution for the URL guard (default: the system resolver). */
+  resolve?: Resolve;
   now: () => Date;
-  /** Lets the local stack fetch from its loopback simulator over plain http. */
+  /** Lets the local stack fetch from its loopback simulator: http and loopback, for loopback hosts only. */
   allowInsecureLoopback: boolean;
   /** Bounds memory: at most partSize × (queueSize + 1) bytes are buffered at once. */
   partSizeBytes?: number;
@@ -32,22 +35,6 @@ export const VIDEO_CONTENT_TYPE = 'video/mp4';
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const DEFAULT_QUEUE_SIZE = 2;
 const DOWNLOAD_TIMEOUT_MS = 10 * 60 * 1000;
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-function checkedUrl(videoUrl: string | undefined, allowInsecureLoopback: boolean): URL {
-  if (!videoUrl) throw new VideoUnavailableError('the provider reported success but gave no video URL');
-  let url: URL;
-  try {
-    url = new URL(videoUrl);
-  } catch {
-    throw new VideoUnavailableError(`the provider's video URL is not a URL: ${videoUrl.slice(0, 200)}`);
-  }
-  const insecureAllowed = allowInsecureLoopback && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol !== 'https:' && !insecureAllowed) {
-    throw new VideoUnavailableError(`refusing to fetch a video over ${url.protocol} (${url.host}); only https is allowed`);
-  }
-  return url;
-}
 
 /** Hashes and counts the bytes as they stream past, so nothing is read twice or held whole. */
 class DigestingStream extends Transform {
@@ -62,13 +49,23 @@ class DigestingStream extends Transform {
 
 /** Streams the provider's MP4 into our bucket under a deterministic key, with its sha256 and size. */
 export async function storeVideo(input: StoreVideoInput, deps: StoreVideoDeps): Promise<StoredVideo> {
-  const url = checkedUrl(input.videoUrl, deps.allowInsecureLoopback);
+  if (!input.videoUrl) throw new VideoUnavailableError('the provider reported success but gave no video URL');
   const key = videoKeyFor(input.jobId, new Date(input.submittedAt));
   let response: Response;
+  let url: URL;
   try {
-    response = await (deps.fetch ?? fetch)(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+    // Only https to public addresses, checked again at connect time and at every redirect (url-guard.ts).
+    ({ response, url } = await guardedFetch(
+      input.videoUrl,
+      { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) },
+      { allowInsecureLoopback: deps.allowInsecureLoopback, resolve: deps.resolve, fetch: deps.fetch },
+    ));
   } catch (error) {
-    throw new VideoCopyError(`download of ${url.host}${url.pathname} failed: ${(error as Error).message}`, { cause: error });
+    const refusal = refusalIn(error);
+    if (refusal) throw refusal;
+    if (error instanceof VideoCopyError) throw error;
+    const target = URL.canParse(input.videoUrl) ? new URL(input.videoUrl) : undefined;
+    throw new VideoCopyError(`download of ${target ? `${target.host}${target.pathname}` : 'the video'} failed: ${(error as Error).message}`, { cause: error });
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();

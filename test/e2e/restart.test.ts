@@ -36,6 +36,10 @@ it('jobs in flight when npm start stops are resumed on the same provider tasks w
   expect(await running.stop()).toBe(0);
 
   running = await startStackProcess(env);
+  // The line follows "API ready" on the same stdout; the pipe may hand it over a moment later.
+  for (let tries = 0; tries < 100 && !/Recovered jobs/.test(running.output()); tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   expect(running.output()).toMatch(/Recovered jobs left in flight: 4 resumed, 0 started, 0 ended/);
   for (const jobId of jobIds) {
     const { job } = await waitForJob(running.apiUrl, jobId, 60_000);

@@ -272,6 +272,23 @@ describe('Lambda functions', () => {
     expect(logGroups.size).toBe(houseFunctionIds.length);
   });
 
+  // AWSLambdaBasicExecutionRole would let each function create log groups and write to every one in the account.
+  it('every function of ours may write to its own log group and to no other, with no managed policy', () => {
+    for (const functionId of houseFunctionIds) {
+      const roleId = roleIdOf(json, functionId);
+      expect(json.Resources[roleId]!.Properties?.ManagedPolicyArns, functionId).toBeUndefined();
+      const logGroupId = logicalIdOf((json.Resources[functionId]!.Properties!.LoggingConfig as { LogGroup: unknown }).LogGroup)!;
+      const statements = statementsOfRole(json, roleId);
+      const ownLogGroup = (rendered: string) => rendered === `\${${logGroupId}.Arn}`;
+      for (const action of ['logs:CreateLogStream', 'logs:PutLogEvents']) expect(allows(statements, action, ownLogGroup), `${functionId} ${action}`).toBe(true);
+      const logResources = statements
+        .filter((statement) => statement.Effect === 'Allow' && allowedActions([statement]).some((action) => action.startsWith('logs:')))
+        .flatMap(renderedResources);
+      expect(logResources, functionId).toEqual([`\${${logGroupId}.Arn}`]);
+      expect(allowedActions(statements).filter((action) => action.startsWith('logs:')).sort(), functionId).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    }
+  });
+
   it('no function carries the provider key: only the secret id, and no secret is in the template', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     expect(JSON.stringify(json)).not.toMatch(/\{\{resolve:secretsmanager/);
@@ -321,6 +338,7 @@ describe('HTTP API', () => {
     ['GET', '/jobs'],
     ['GET', '/jobs/{jobId}'],
     ['DELETE', '/jobs/{jobId}'],
+    ['GET', '/openapi.json'],
   ])('%s %s requires IAM (SigV4) and proxies to the intake function', (httpMethod, path) => {
     const [, method] = methodAt(httpMethod, path);
     const [apiId] = onlyResourceOfType(json, 'AWS::ApiGateway::RestApi');
@@ -351,7 +369,7 @@ describe('HTTP API', () => {
     const routes = resourcesOfType(json, 'AWS::ApiGateway::Method').map(
       ([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(json, method.Properties!.ResourceId)}`,
     );
-    expect(routes.sort()).toEqual(['DELETE /jobs/{jobId}', 'GET /jobs', 'GET /jobs/{jobId}', 'POST /jobs']);
+    expect(routes.sort()).toEqual(['DELETE /jobs/{jobId}', 'GET /jobs', 'GET /jobs/{jobId}', 'GET /openapi.json', 'POST /jobs']);
   });
 });
 

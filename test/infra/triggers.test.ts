@@ -413,7 +413,8 @@ describe('IAM of the triggers', () => {
     expect(allows(statements, 'events:PutEvents', defaultBus)).toBe(false);
     expect(allows(statements, 'states:StartExecution', () => true)).toBe(false);
     const services = new Set(allowedActions(statements).map((action) => action.split(':')[0]));
-    expect([...services].sort()).toEqual(['dynamodb', 'events', 'xray']);
+    // logs: its own log group only (see stack.test.ts, every function's logs).
+    expect([...services].sort()).toEqual(['dynamodb', 'events', 'logs', 'xray']);
     expect(environmentOf(stack, stack.announceId)).toMatchObject({ JOBS_TABLE: { Ref: stack.jobsTableId }, EVENT_BUS_NAME: { Ref: stack.busId } });
   });
 

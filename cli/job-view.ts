@@ -1,0 +1,22 @@
+import { TERMINAL_STATUSES } from '../lambdas/core/job.js';
+import type { JobView as ApiJobView } from '../lambdas/core/job-view.js';
+
+/** A job as GET /jobs/{jobId} answers it (JSON: dates are strings, as in the record). */
+export type JobView = ApiJobView;
+
+export interface JobPage {
+  jobs: JobView[];
+  nextCursor?: string;
+}
+
+export interface SubmitAnswer {
+  jobId: string;
+  status: string;
+  createdAt: string;
+  links: { self: string };
+  deferred?: boolean;
+  warnings?: string[];
+}
+
+/** SUCCEEDED, FAILED, TIMED_OUT, CANCELLED: where `--wait` stops. */
+export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);

@@ -1,0 +1,108 @@
+import { resolve } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { readStackFile, STACK_FILE, StackNotRunningError, type StackFile } from '../local/stack-file.js';
+import { ApiClient } from './api-client.js';
+import { UnreachableError, UsageError } from './errors.js';
+import type { MediaStore } from './media.js';
+import { regionOfApi } from './region.js';
+import { createSigner, defaultCredentials } from './sigv4.js';
+
+/** Where the commands go: the running local stack, or a deployed API. */
+export interface Target {
+  api: ApiClient;
+  /** How often `--wait` asks for the job's status. */
+  pollIntervalMs: number;
+  /** The bucket local media files are uploaded to, with a client for it; undefined when none is known. */
+  mediaStore(): MediaStore | undefined;
+}
+
+export interface TargetOptions {
+  /** `--api`, else VIDEO_PIPELINE_API. */
+  api?: string | undefined;
+  /** `--bucket`, else VIDEO_PIPELINE_BUCKET (deployed API only: the local stack names its bucket). */
+  bucket?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const NO_STACK_MESSAGE = 'no local stack is running: start one with `npm start`, or pass --api <url>';
+
+/** One S3 client per run, made only when a local file has to be uploaded. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
+/** The local stack's s3rver: fixed credentials, path-style addressing. */
+function localS3(stack: StackFile): S3Client {
+  return new S3Client({
+    endpoint: stack.s3Url,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+}
+
+async function localTarget(env: NodeJS.ProcessEnv): Promise<Target> {
+  const dataDir = resolve(env.LOCAL_DATA_DIR || '.local');
+  let stack: StackFile;
+  try {
+    stack = await readStackFile(dataDir);
+  } catch (error) {
+    if (error instanceof StackNotRunningError) {
+      throw new UnreachableError(`${NO_STACK_MESSAGE}\n(looked for ${resolve(dataDir, STACK_FILE)})`, { cause: error });
+    }
+    throw error;
+  }
+  return {
+    api: new ApiClient({
+      apiUrl: stack.apiUrl,
+      unreachableHint: `the local stack described by ${resolve(dataDir, STACK_FILE)} does not answer: start it again with \`npm start\``,
+    }),
+    pollIntervalMs: 250,
+    mediaStore: once(() => ({ bucket: stack.bucket, s3: localS3(stack), endpoint: stack.s3Url })),
+  };
+}
+
+function isLoopback(url: URL): boolean {
+  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
+
+function parseApiUrl(apiUrl: string): URL {
+  try {
+    return new URL(apiUrl);
+  } catch {
+    throw new UsageError(`--api ${apiUrl}: not a URL (e.g. https://<id>.execute-api.<region>.amazonaws.com/v1)`);
+  }
+}
+
+/**
+ * A loopback http URL is a local stack (it has no IAM to sign for): the one of stack.json when the URLs
+ * match, so local files can still be uploaded to its bucket; else the API alone.
+ */
+async function loopbackTarget(url: URL, env: NodeJS.ProcessEnv): Promise<Target> {
+  const local = await localTarget(env).catch(() => undefined);
+  if (local && new URL(local.api.apiUrl).origin === url.origin) return local;
+  return { api: new ApiClient({ apiUrl: url.href }), pollIntervalMs: 250, mediaStore: () => undefined };
+}
+
+function awsTarget(url: URL, bucket: string | undefined, env: NodeJS.ProcessEnv): Target {
+  const apiUrl = url.href;
+  const region = regionOfApi(url, env);
+  const credentials = defaultCredentials();
+  return {
+    api: new ApiClient({ apiUrl, sign: createSigner({ region, credentials }) }),
+    pollIntervalMs: 2000,
+    mediaStore: once(() =>
+      bucket ? { bucket, s3: new S3Client({ region, credentials, followRegionRedirects: true }), endpoint: `S3 in ${region}` } : undefined,
+    ),
+  };
+}
+
+export async function resolveTarget(options: TargetOptions): Promise<Target> {
+  const env = options.env ?? process.env;
+  const apiUrl = options.api ?? env.VIDEO_PIPELINE_API;
+  const bucket = options.bucket ?? env.VIDEO_PIPELINE_BUCKET;
+  if (!apiUrl) return localTarget(env);
+  const url = parseApiUrl(apiUrl);
+  return isLoopback(url) ? loopbackTarget(url, env) : awsTarget(url, bucket, env);
+}

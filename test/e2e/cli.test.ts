@@ -1,0 +1,256 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeMp4 } from '../support/probe-mp4.js';
+import { solidPng } from '../support/png.js';
+import { startStackProcess, type StackProcess } from '../support/stack-process.js';
+
+/**
+ * The `video-pipeline` CLI as a user runs it: `npm start` in one process, `node cli/bin.mjs …` in
+ * others, finding the stack through <LOCAL_DATA_DIR>/stack.json.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+let dataDir: string;
+let stack: StackProcess;
+let simulatorUrl: string;
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, ['cli/bin.mjs', ...args], {
+    cwd: ROOT,
+    // VIDEO_PIPELINE_API unset: the CLI must target the local stack of LOCAL_DATA_DIR.
+    env: { ...process.env, VIDEO_PIPELINE_API: undefined, LOCAL_DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+function jobIdOf(run: CliRun): string {
+  const match = /^Job (\S+) accepted: QUEUED$/m.exec(run.stdout);
+  if (!match) throw new Error(`no job id in:\n${run.stdout}\n${run.stderr}`);
+  return match[1]!;
+}
+
+async function jobJson(jobId: string): Promise<Record<string, unknown> & { status: string; progress: number }> {
+  const run = await cli(['status', jobId, '--json']);
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as Record<string, unknown> & { status: string; progress: number };
+}
+
+async function setSimulatorFaults(faults: Record<string, number>): Promise<void> {
+  const answer = await fetch(`${simulatorUrl}/_admin/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
+  expect(answer.status).toBe(200);
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'video-pipeline-cli-'));
+  stack = await startStackProcess({ PORT: '0', LOCAL_DATA_DIR: dataDir, LOCAL_TIME_SCALE: '0.01' });
+  for (let tries = 0; !simulatorUrl; tries += 1) {
+    const match = /Provider simulator at (http:\/\/[^\s;]+)/.exec(stack.output());
+    if (match) simulatorUrl = match[1]!;
+    else if (tries > 100) throw new Error(`no simulator URL in:\n${stack.output()}`);
+    else await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('video-pipeline CLI against npm start', () => {
+  it('generate --wait with a local PNG: uploads it, shows the progress, writes a playable MP4 (exit 0)', async () => {
+    const png = solidPng(48, 64); // 3:4, so `adaptive` makes a portrait video only if the image was read
+    const image = join(dataDir, 'first-frame.png');
+    await writeFile(image, png);
+    const out = join(dataDir, 'videos', 'piano.mp4');
+    const run = await cli(['generate', 'A cat playing piano', '--image', image, '--resolution', '480p', '--duration', '4', '--no-audio', '--wait', '--out', out]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const jobId = jobIdOf(run);
+    // Progress lines (stderr is not a terminal here): elapsed, status, percent; it ends at 100 %.
+    expect(run.stderr).toMatch(/^\s+\d+\.\d s {2}(SUBMITTED|RUNNING) +\d+%$/m);
+    expect(run.stderr).toMatch(/^\s+\d+\.\d s {2}SUCCEEDED 100%$/m);
+    expect(run.stdout).toContain(`Job ${jobId} SUCCEEDED in`);
+    expect(run.stdout).toMatch(new RegExp(`^Video written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+ bytes, sha256 [0-9a-f]{64}\\)$`, 'm'));
+
+    const video = await readFile(out);
+    const probe = await probeMp4(video);
+    expect(probe).toMatchObject({ hasVideo: true, hasAudio: false, width: 360, height: 480 });
+    expect(probe.durationSeconds).toBeCloseTo(4, 0);
+
+    // The image went through the bucket, named by its content, as the first frame.
+    const { bucket } = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as { bucket: string };
+    const job = (await jobJson(jobId)) as unknown as {
+      request: { content: { type: string; image_url?: { url: string }; role?: string }[] };
+      output: { bytes: number; sha256: string };
+    };
+    const sha256 = createHash('sha256').update(png).digest('hex');
+    expect(job.request.content[1]).toEqual({ type: 'image_url', image_url: { url: `s3://${bucket}/media/${sha256}.png` }, role: 'first_frame' });
+    expect(job.output).toMatchObject({ bytes: video.length, sha256: createHash('sha256').update(video).digest('hex') });
+  });
+
+  it('generate without --wait prints the job and its status URL; status, list and download follow it', async () => {
+    const submitted = await cli(['generate', 'A lighthouse at dusk', '--duration', '4', '--resolution', '480p', '--watermark']);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const jobId = jobIdOf(submitted);
+    expect(submitted.stdout).toContain(`  status: ${stack.apiUrl}/jobs/${jobId}`);
+
+    for (let tries = 0; (await jobJson(jobId)).status !== 'SUCCEEDED'; tries += 1) {
+      if (tries > 40) throw new Error(`job ${jobId} did not succeed`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    const status = await cli(['status', jobId]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^Job +${jobId}$`, 'm'));
+    expect(status.stdout).toMatch(/^Status +SUCCEEDED$/m);
+    expect(status.stdout).toMatch(/^Prompt +A lighthouse at dusk$/m);
+    expect(status.stdout).toMatch(/^Request +seedance-fast · 480p · adaptive · 4 s · audio · watermark$/m);
+    expect(status.stdout).toMatch(/^Output +s3:\/\/\S+\/videos\/\S+\.mp4 \(\d+ bytes, sha256 [0-9a-f]{64}\)$/m);
+
+    const list = await cli(['list']);
+    expect(list.code, list.stderr).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^JOB ID +STATUS +PROGRESS +TRIGGER +CREATED +AGE$/);
+    // Newest first: this job heads the table.
+    expect(lines[1]).toMatch(new RegExp(`^${jobId} +SUCCEEDED +100% +http +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ +\\d+[smhd]$`));
+
+    // --limit 1 stops after one job and says more remain; --status/--trigger filter.
+    const one = await cli(['list', '--limit', '1', '--status', 'succeeded', '--trigger', 'http']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^JOB ID/), expect.stringMatching(new RegExp(`^${jobId} `)), '(the newest 1; more remain: raise --limit)']);
+    const none = await cli(['list', '--status', 'FAILED']);
+    expect(none.stdout.trim()).toBe('No jobs.');
+
+    const out = join(dataDir, 'downloads', 'lighthouse.mp4');
+    const download = await cli(['download', jobId, '--out', out]);
+    expect(download.code, download.stderr).toBe(0);
+    expect(download.stdout).toContain(`Video written to ${out}`);
+    const video = await readFile(out);
+    const job = (await jobJson(jobId)) as unknown as { output: { bytes: number; sha256: string } };
+    expect(job.output).toEqual(expect.objectContaining({ bytes: video.length, sha256: createHash('sha256').update(video).digest('hex') }));
+    expect((await probeMp4(video)).hasAudio).toBe(true);
+  });
+
+  it('cancel stops a running job (exit 0), its --wait ends with exit 1, a second cancel is the 409 (exit 2)', async () => {
+    // The provider task never finishes: the job is certainly still running when cancel comes.
+    await setSimulatorFaults({ taskNeverFinishRate: 1 });
+    const waiting = cli(['generate', 'A kite that never lands', '--duration', '4', '--wait']);
+    let jobId: string | undefined;
+    try {
+      for (let tries = 0; ; tries += 1) {
+        jobId = (await cli(['list', '--limit', '1', '--json']).then((run) => JSON.parse(run.stdout) as { jobId: string; status: string; request: { content: { text?: string }[] } }[]))
+          .filter((job) => job.request.content[0]?.text === 'A kite that never lands' && job.status === 'RUNNING')
+          .map((job) => job.jobId)[0];
+        if (jobId) break;
+        if (tries > 60) throw new Error('the job did not reach RUNNING');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await setSimulatorFaults({});
+    }
+
+    const cancelled = await cli(['cancel', jobId]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout.trim()).toBe(`Job ${jobId} CANCELLED`);
+
+    const waited = await waiting;
+    expect(waited.code, `${waited.stdout}\n${waited.stderr}`).toBe(1);
+    expect(jobIdOf(waited)).toBe(jobId);
+    expect(waited.stderr).toMatch(new RegExp(`^Job ${jobId} ended CANCELLED after [\\d.]+ s: CANCELLED: `, 'm'));
+
+    const again = await cli(['cancel', jobId]);
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toBe(`job ${jobId} is CANCELLED: only a job that has not ended can be cancelled (HTTP 409 CONFLICT)`);
+
+    const download = await cli(['download', jobId]);
+    expect(download.code).toBe(2);
+    expect(download.stderr).toContain(`job ${jobId} is CANCELLED: there is no video to download`);
+  });
+
+  it('a 400 prints each issue as "  path: message" (exit 2); an unknown job is the 404 (exit 2)', async () => {
+    const refused = await cli(['generate', 'Too short', '--duration', '3']);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^The API refused the request \(HTTP 400 VALIDATION_ERROR\):$/m);
+    expect(refused.stderr).toMatch(/^ {2}duration: .*4 to 15$/m);
+
+    const unknown = await cli(['status', 'no-such-job']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe('no job no-such-job (HTTP 404 NOT_FOUND)');
+  });
+
+  it('bad usage is exit 2 with the usage', async () => {
+    const missing = await cli(['status']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('usage: video-pipeline status <jobId>');
+    const unknownFlag = await cli(['list', '--colour']);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/Unknown option '--colour'/);
+    const unknownCommand = await cli(['render']);
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toContain('unknown command render');
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Exit codes:');
+  });
+});
+
+describe('video-pipeline CLI without a stack', () => {
+  it('no stack.json: exit 3, saying how to start one', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'video-pipeline-cli-none-'));
+    try {
+      const run = await cli(['list'], { LOCAL_DATA_DIR: empty });
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain('no local stack is running: start one with `npm start`, or pass --api <url>');
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('a stack.json whose API does not answer: exit 3, naming the URL that failed', async () => {
+    const stale = await mkdtemp(join(tmpdir(), 'video-pipeline-cli-stale-'));
+    try {
+      // A port that was just free: nothing listens there any more, as after `npm start` was killed hard.
+      const server = createServer().listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      await new Promise((resolve) => server.close(resolve));
+      const apiUrl = `http://127.0.0.1:${port}`;
+      await writeFile(join(stale, 'stack.json'), JSON.stringify({ apiUrl, s3Url: apiUrl, bucket: 'b', environment: {} }));
+      const run = await cli(['status', 'abc'], { LOCAL_DATA_DIR: stale });
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain(`cannot reach the API: GET ${apiUrl}/jobs/abc failed (ECONNREFUSED)`);
+      expect(run.stderr).toContain('does not answer: start it again with `npm start`');
+    } finally {
+      await rm(stale, { recursive: true, force: true });
+    }
+  });
+});

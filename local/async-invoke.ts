@@ -1,3 +1,6 @@
+import type { LocalRuleTarget } from './event-rules.js';
+import type { BusEvent } from './eventbridge-events.js';
+
 /**
  * Lambda's asynchronous invocation, which is how EventBridge (patterns and schedules alike) runs a
  * function: the caller never sees the result; a failed attempt is retried (twice by default, after
@@ -36,4 +39,31 @@ export interface DeliveryFailure {
 
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Hands one event to one rule target as EventBridge would (an async invocation, a fresh copy of the
+ * event for each target); answers the failure once Lambda's retries are spent, else undefined.
+ */
+export async function deliverToTarget(delivery: {
+  ruleId: string;
+  target: LocalRuleTarget;
+  event: BusEvent;
+  invoke: (handlerFile: string, event: unknown) => Promise<unknown>;
+  baseDelayMs: number;
+}): Promise<DeliveryFailure | undefined> {
+  const { ruleId, target, event } = delivery;
+  const outcome = await invokeAsync(() => delivery.invoke(target.handlerFile, target.inputFor(structuredClone(event))), {
+    retries: target.retries,
+    baseDelayMs: delivery.baseDelayMs,
+  });
+  if (outcome.ok) return undefined;
+  return {
+    ruleId,
+    targetId: target.id,
+    handlerFile: target.handlerFile,
+    eventId: event.id,
+    attempts: outcome.attempts,
+    error: describeError(outcome.error),
+  };
 }

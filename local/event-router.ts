@@ -1,4 +1,4 @@
-import { describeError, invokeAsync, type DeliveryFailure } from './async-invoke.js';
+import { deliverToTarget, describeError, type DeliveryFailure } from './async-invoke.js';
 import type { CfnTemplate } from './cloud-assembly.js';
 import { compileEventPattern } from './event-pattern.js';
 import { rulesOf } from './event-rules.js';
@@ -46,19 +46,8 @@ export function createEventRouter(options: EventRouterOptions): EventRouter {
   async function deliver(ruleId: string, target: (typeof routes)[number]['targets'][number], event: BusEvent): Promise<void> {
     // Never inside the caller's stack: PutEvents and S3 answer before any target runs.
     await new Promise((resolve) => setImmediate(resolve));
-    const outcome = await invokeAsync(() => options.invoke(target.handlerFile, target.inputFor(structuredClone(event))), {
-      retries: target.retries,
-      baseDelayMs,
-    });
-    if (outcome.ok) return;
-    const failure: DeliveryFailure = {
-      ruleId,
-      targetId: target.id,
-      handlerFile: target.handlerFile,
-      eventId: event.id,
-      attempts: outcome.attempts,
-      error: describeError(outcome.error),
-    };
+    const failure = await deliverToTarget({ ruleId, target, event, invoke: options.invoke, baseDelayMs });
+    if (!failure) return;
     failures.push(failure);
     log(`[event-router] rule ${ruleId} target ${target.id} (${target.handlerFile}) gave up on event ${event.id} after ${failure.attempts} attempts: ${failure.error}`);
   }

@@ -1,4 +1,4 @@
-import { describeError, invokeAsync, type DeliveryFailure } from './async-invoke.js';
+import { deliverToTarget, type DeliveryFailure } from './async-invoke.js';
 import type { CfnTemplate } from './cloud-assembly.js';
 import { rulesOf, type LocalRule } from './event-rules.js';
 import { busEvent, type BusEvent } from './eventbridge-events.js';
@@ -83,19 +83,14 @@ export function startSchedules(options: ScheduleOptions): Schedules {
     const event = scheduledEvent(rule.ruleArn);
     await Promise.all(
       rule.targets.map(async (target) => {
-        const outcome = await invokeAsync(() => options.invoke(target.handlerFile, target.inputFor(structuredClone(event))), {
-          retries: target.retries,
+        const failure = await deliverToTarget({
+          ruleId: rule.ruleId,
+          target,
+          event,
+          invoke: options.invoke,
           baseDelayMs: options.retryBaseDelayMs ?? 20,
         });
-        if (outcome.ok) return;
-        const failure: DeliveryFailure = {
-          ruleId: rule.ruleId,
-          targetId: target.id,
-          handlerFile: target.handlerFile,
-          eventId: event.id,
-          attempts: outcome.attempts,
-          error: describeError(outcome.error),
-        };
+        if (!failure) return;
         failures.push(failure);
         log(`[schedules] rule ${rule.ruleId} target ${target.id} (${target.handlerFile}) failed after ${failure.attempts} attempts: ${failure.error}`);
       }),

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ValidationError } from './errors.js';
 import { ACTIVE_STATUSES, JOB_KIND, type JobError, type JobRecord, type JobStatus, type TriggerType } from './job.js';
 
@@ -66,24 +66,25 @@ function decodeCursor(cursor: string): Record<string, unknown> {
 }
 
 export function createJobRepository(documents: DynamoDBDocumentClient, tableName: string): JobRepository {
-  async function collectIds(into: Set<string>, status: JobStatus, filter?: string): Promise<void> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await documents.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: STATUS_INDEX,
-          KeyConditionExpression: '#status = :status',
-          ...(filter ? { FilterExpression: filter } : {}),
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status },
-          ProjectionExpression: 'jobId',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) into.add(item.jobId as string);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+  /** Every job with one status, page after page (oldest first), optionally filtered. */
+  async function* withStatus(
+    status: JobStatus,
+    options: { filter?: string; names?: Record<string, string>; values?: Record<string, unknown>; projection?: string } = {},
+  ): AsyncGenerator<JobRecord> {
+    const pages = paginateQuery(
+      { client: documents },
+      {
+        TableName: tableName,
+        IndexName: STATUS_INDEX,
+        KeyConditionExpression: '#status = :status',
+        ...(options.filter ? { FilterExpression: options.filter } : {}),
+        ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+        ExpressionAttributeNames: { '#status': 'status', ...options.names },
+        ExpressionAttributeValues: { ':status': status, ...options.values },
+        ScanIndexForward: true,
+      },
+    );
+    for await (const page of pages) yield* (page.Items ?? []) as JobRecord[];
   }
 
   return {
@@ -141,23 +142,7 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
 
     async listActive() {
       const active: JobRecord[] = [];
-      for (const status of ACTIVE_STATUSES) {
-        let startKey: Record<string, unknown> | undefined;
-        do {
-          const page = await documents.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: STATUS_INDEX,
-              KeyConditionExpression: '#status = :status',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':status': status },
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          active.push(...((page.Items ?? []) as JobRecord[]));
-          startKey = page.LastEvaluatedKey;
-        } while (startKey);
-      }
+      for (const status of ACTIVE_STATUSES) for await (const job of withStatus(status)) active.push(job);
       return active;
     },
 
@@ -229,32 +214,22 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       // while we count is met again in a later query and counted once. In parallel, or in another
       // order, it could slip between two queries and the cap would be passed.
       const ids = new Set<string>();
-      await collectIds(ids, 'QUEUED', 'attribute_exists(executionArn)');
-      await collectIds(ids, 'SUBMITTED');
-      await collectIds(ids, 'RUNNING');
+      const queries = [
+        withStatus('QUEUED', { filter: 'attribute_exists(executionArn)', projection: 'jobId' }),
+        withStatus('SUBMITTED', { projection: 'jobId' }),
+        withStatus('RUNNING', { projection: 'jobId' }),
+      ];
+      for (const query of queries) for await (const job of query) ids.add(job.jobId);
       return ids.size;
     },
 
     async listDeferred(limit) {
-      const jobs: JobRecord[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await documents.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: STATUS_INDEX,
-            KeyConditionExpression: '#status = :queued',
-            FilterExpression: '#deferred = :true',
-            ExpressionAttributeNames: { '#status': 'status', '#deferred': 'deferred' },
-            ExpressionAttributeValues: { ':queued': 'QUEUED', ':true': true },
-            ScanIndexForward: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        jobs.push(...((page.Items ?? []) as JobRecord[]));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey && jobs.length < limit);
-      return jobs.slice(0, limit);
+      const deferred: JobRecord[] = [];
+      for await (const job of withStatus('QUEUED', { filter: '#deferred = :true', names: { '#deferred': 'deferred' }, values: { ':true': true } })) {
+        deferred.push(job);
+        if (deferred.length >= limit) break;
+      }
+      return deferred;
     },
   };
 }

@@ -6,8 +6,10 @@
  *
  * Settings: BENCH_SECTIONS; polling: BENCH_POLL_JOBS (1000), BENCH_SEED; copy: BENCH_COPY_MB (256),
  * BENCH_COPY_RUNS (1), BENCH_COPY_NULL_S3 (1; 0 skips the null-S3 runs); bundles: BENCH_BUNDLE_IMPORTS
- * (5); e2e: BENCH_E2E_JOBS (200), BENCH_E2E_CONCURRENCY (20), LOCAL_TIME_SCALE (0.01).
+ * (5); e2e: BENCH_E2E_JOBS (200), BENCH_E2E_CONCURRENCY (20), LOCAL_TIME_SCALE (0.01);
+ * BENCH_RESULTS_FILE (bench/results.json) to write the figures elsewhere, e.g. for a small trial run.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -41,12 +43,21 @@ function cpuModel(): string {
   }
 }
 
+function gitRevision(): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 const machine = {
   cpus: availableParallelism(),
   cpuModel: cpuModel(),
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   platform: `${process.platform} ${process.arch}`,
+  gitRevision: gitRevision(),
   loadAverageAtStart: loadavg().map((value) => Math.round(value * 100) / 100),
 };
 const log = (line: string) => console.error(line);
@@ -76,11 +87,11 @@ for (const report of reports) {
 }
 const finished = { seconds: Math.round((Date.now() - started) / 100) / 10, loadAverageAtEnd: loadavg().map((value) => Math.round(value * 100) / 100) };
 console.log(
-  `\nmachine: ${machine.cpus} CPU(s), ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node} (${machine.platform}); load average ${machine.loadAverageAtStart.join(' ')} at start, ${finished.loadAverageAtEnd.join(' ')} at the end; ${finished.seconds} s in all`,
+  `\nmachine: ${machine.cpus} CPU(s), ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node} (${machine.platform}), code ${machine.gitRevision}; load average ${machine.loadAverageAtStart.join(' ')} at start, ${finished.loadAverageAtEnd.join(' ')} at the end; ${finished.seconds} s in all`,
 );
 for (const failure of failures) console.log(`\nsection ${failure.section} FAILED:\n${failure.error}`);
 
-const resultsFile = fileURLToPath(new URL('./results.json', import.meta.url));
+const resultsFile = process.env.BENCH_RESULTS_FILE || fileURLToPath(new URL('./results.json', import.meta.url));
 writeFileSync(
   resultsFile,
   `${JSON.stringify({ at: new Date().toISOString(), machine, ...finished, sections: requested, summary: rows, failures, details: Object.fromEntries(reports.map((r) => [r.section, r.details])) }, null, 2)}\n`,

@@ -4,6 +4,7 @@ import {
   expectedGenerationSeconds,
   MAX_POLL_SECONDS,
   nextPollSeconds,
+  STEADY_POLL_SECONDS,
   type PollContext,
 } from '../../lambdas/core/poll-policy.js';
 
@@ -107,8 +108,11 @@ describe('after the early window', () => {
     expect(nextPollSeconds(late({ progress: 30 }))).toBeLessThan(nextPollSeconds(context()) / 2);
   });
 
-  test('past 50 % progress it polls more densely', () => {
-    expect(nextPollSeconds(late({ progress: 60 }))).toBeLessThan(nextPollSeconds(late({ progress: 30 })));
+  test('past the early window it polls at a steady gap (p95 lag under the 15 s poller), whatever the progress', () => {
+    for (const progress of [10, 30, 60, 90]) {
+      const wait = nextPollSeconds(late({ progress, random: 0.5 }));
+      expect(wait, `progress ${progress}`).toBe(Math.round(STEADY_POLL_SECONDS));
+    }
   });
 });
 

@@ -27,6 +27,7 @@ import type { ChaosOptions, ChaosStats } from '../local/chaos.js';
 import { startLocalStack, type LocalStack } from '../local/local-stack.js';
 import { scheduledEvent } from '../local/schedules.js';
 import type { SimulatorFaultsInput, SimulatorStats } from '../local/simulator/server.js';
+import { seededRandom } from './report.js';
 
 export type TriggerKind = 'http' | 'http-idempotent' | 's3' | 'batch';
 
@@ -174,18 +175,6 @@ export interface ChaosReport {
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED']);
 const ACTIVE = ['QUEUED', 'SUBMITTED', 'RUNNING'] as const;
 const PROMPT_PREFIX = 'Chaos job ';
-
-/** mulberry32: a small seeded PRNG, so a run's trigger mix and crash draws replay with CHAOS_SEED. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -9,7 +9,7 @@
  * - Every poll runs the real pollTask (lambdas/core/poll-task.ts) against that answer at the simulated
  *   time: its status/progress/`changed` logic, its deadline check and, for OURS, the wait it computes
  *   with the real nextPollSeconds. The first wait is nextPollSeconds as SubmitTask calls it.
- *   The FIXED pollers and the "signal" variants replace only the wait.
+ *   The FIXED pollers replace only the wait.
  * - State transitions are counted as the ASL of lib/generation-workflow.ts runs them.
  */
 import type { RequestShape } from '../lambdas/core/job.js';
@@ -97,7 +97,7 @@ export const LATENCY_MODELS: LatencyModel[] = [
 // --- pollers --------------------------------------------------------------------------------------
 interface Poller {
   name: string;
-  kind: 'ours' | 'fixed' | 'signal';
+  kind: 'ours' | 'fixed';
   interval?: number;
   /** The wait SubmitTask sets. */
   first(context: PollContext): number;
@@ -113,22 +113,6 @@ function fixedPoller(interval: number): Poller {
 }
 
 const OURS: Poller = { name: 'ours (nextPollSeconds)', kind: 'ours', first: nextPollSeconds };
-
-/** What each input of the policy adds: the same nextPollSeconds, told less. */
-const SIGNAL_VARIANTS: Poller[] = [
-  {
-    name: 'ours, elapsed time only',
-    kind: 'signal',
-    first: nextPollSeconds,
-    next: ({ progress: _progress, ...context }) => nextPollSeconds({ ...context, phase: 'submitted' }),
-  },
-  {
-    name: 'ours, elapsed + phase, no progress',
-    kind: 'signal',
-    first: nextPollSeconds,
-    next: ({ progress: _progress, ...context }) => nextPollSeconds(context),
-  },
-];
 
 // --- one job under one poller ---------------------------------------------------------------------
 interface JobRun {
@@ -190,8 +174,6 @@ async function runJob(job: SimulatedJob, poller: Poller, shape: RequestShape, se
   const contextAt = (snapshot: ProviderTaskSnapshot | undefined): PollContext => ({
     shape,
     elapsedSeconds: (now - EPOCH) / 1000,
-    phase: snapshot?.phase ?? 'submitted',
-    ...(snapshot?.progress !== undefined ? { progress: snapshot.progress } : {}),
     remainingSeconds: (EPOCH + DEADLINE_SECONDS * 1000 - now) / 1000,
     random: lastRandom,
   });
@@ -333,7 +315,7 @@ export interface ModelResult {
 async function runModel(model: LatencyModel, jobCount: number, seed: number, log: Log): Promise<ModelResult> {
   const jobs = drawJobs(model, jobCount, seed);
   const generation = jobs.map((job) => job.generationSeconds);
-  const pollers = [OURS, ...FIXED_INTERVALS.map(fixedPoller), ...SIGNAL_VARIANTS];
+  const pollers = [OURS, ...FIXED_INTERVALS.map(fixedPoller)];
   const results: PollerResult[] = [];
   for (const poller of pollers) results.push(await runPoller(jobs, poller, model.shape, seed));
   const fixedSweep: ModelResult['fixedSweep'] = [];
@@ -403,7 +385,6 @@ export async function runPollingBench(log: Log): Promise<SectionReport> {
   for (const model of models) {
     const ours = model.pollers[0]!;
     const fixed15 = model.pollers.find((p) => p.interval === REFERENCE_INTERVAL)!;
-    const elapsedOnly = model.pollers.find((p) => p.poller === SIGNAL_VARIANTS[0]!.name)!;
     const section = `polling ${model.model.slice(0, 3)}`;
     const { vs15 } = model.verdict;
     rows.push(
@@ -448,14 +429,6 @@ export async function runPollingBench(log: Log): Promise<SectionReport> {
         ours: round(ours.usdPer1000, 3),
         baseline: round(fixed15.usdPer1000, 3),
         ratio: ours.usdPer1000 / fixed15.usdPer1000,
-        target: '',
-      },
-      {
-        section,
-        metric: 'signal: progress on top of elapsed (polls; p95 s)',
-        ours: `${r1(ours.pollsPerJob)}; ${r1(ours.lagP95)}`,
-        baseline: `${r1(elapsedOnly.pollsPerJob)}; ${r1(elapsedOnly.lagP95)} (elapsed only)`,
-        ratio: ours.pollsPerJob / elapsedOnly.pollsPerJob,
         target: '',
       },
       {

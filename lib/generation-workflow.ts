@@ -30,8 +30,8 @@ import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 
 /**
- * The Lambda task states and the handler file each one runs. The local stack binds the same names
- * to the same handlers, so this list is the single place they are paired.
+ * The Lambda task states and the handler file each one runs. Each function carries its handler file
+ * in the template's metadata, which is how the local stack binds the same handlers.
  */
 export const WORKFLOW_TASK_HANDLERS = {
   SubmitTask: 'submit-task',

@@ -1,5 +1,4 @@
 import type { RequestShape } from './job.js';
-import type { ProviderPhase } from './provider-task.js';
 
 /**
  * How long to wait before the next poll. A fixed 15 s poller spends most of its polls in the first
@@ -18,8 +17,6 @@ export interface PollContext {
   shape: RequestShape;
   /** Seconds since the task was created at the provider. */
   elapsedSeconds: number;
-  phase: ProviderPhase | 'submitted';
-  progress?: number;
   /** Seconds left before the job's deadline. */
   remainingSeconds: number;
   /** A number in [0, 1): the jitter source, injectable so tests are exact. */

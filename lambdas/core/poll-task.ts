@@ -61,8 +61,6 @@ export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promis
     waitSeconds: nextPollSeconds({
       shape: input.shape,
       elapsedSeconds,
-      phase: snapshot.phase,
-      ...(snapshot.progress !== undefined ? { progress: snapshot.progress } : {}),
       remainingSeconds,
       random: deps.random(),
     }),

@@ -28,7 +28,6 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
     waitSeconds: nextPollSeconds({
       shape: input.shape,
       elapsedSeconds: 0,
-      phase: 'submitted',
       remainingSeconds: (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000,
       random: deps.random(),
     }),

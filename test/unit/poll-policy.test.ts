@@ -13,7 +13,7 @@ const BASE: RequestShape = { duration: 5, resolution: '480p', generateAudio: fal
 const FAR = 3600;
 
 function context(overrides: Partial<PollContext> = {}): PollContext {
-  return { shape: BASE, elapsedSeconds: 0, phase: 'submitted', remainingSeconds: FAR, random: 0.5, ...overrides };
+  return { shape: BASE, elapsedSeconds: 0, remainingSeconds: FAR, random: 0.5, ...overrides };
 }
 
 describe('nextPollSeconds bounds', () => {
@@ -24,21 +24,11 @@ describe('nextPollSeconds bounds', () => {
         for (const generateAudio of [false, true])
           for (const media of ['text', 'image', 'video'] as const)
             for (const elapsedSeconds of [0, 10, 45, 100, 300, 1000, 5000])
-              for (const [phase, progress] of [
-                ['submitted', undefined],
-                ['queued', 0],
-                ['running', 30],
-                ['running', 50],
-                ['running', 95],
-                ['running', undefined],
-              ] as const)
-                for (const remainingSeconds of [-30, 0, 1, 2, 7, 45, 100, FAR])
+              for (const remainingSeconds of [-30, 0, 1, 2, 7, 45, 100, FAR])
                   for (const random of [0, 0.5, 0.9999]) {
                     const input: PollContext = {
                       shape: { duration, resolution, generateAudio, media },
                       elapsedSeconds,
-                      phase,
-                      ...(progress !== undefined ? { progress } : {}),
                       remainingSeconds,
                       random,
                     };
@@ -96,22 +86,22 @@ describe('the first wait', () => {
 
   test('later in the early window the wait shrinks toward the earliest finish', () => {
     const atStart = nextPollSeconds(context({ elapsedSeconds: 0 }));
-    const later = nextPollSeconds(context({ elapsedSeconds: 30, phase: 'queued' }));
+    const later = nextPollSeconds(context({ elapsedSeconds: 30 }));
     expect(later).toBeLessThan(atStart);
   });
 });
 
 describe('after the early window', () => {
-  const late = (overrides: Partial<PollContext>) => context({ elapsedSeconds: 200, phase: 'running', ...overrides });
+  const late = (overrides: Partial<PollContext>) => context({ elapsedSeconds: 200, ...overrides });
 
   test('it polls far more often than at first', () => {
-    expect(nextPollSeconds(late({ progress: 30 }))).toBeLessThan(nextPollSeconds(context()) / 2);
+    expect(nextPollSeconds(late({}))).toBeLessThan(nextPollSeconds(context()) / 2);
   });
 
-  test('past the early window it polls at a steady gap (p95 lag under the 15 s poller), whatever the progress', () => {
-    for (const progress of [10, 30, 60, 90]) {
-      const wait = nextPollSeconds(late({ progress, random: 0.5 }));
-      expect(wait, `progress ${progress}`).toBe(Math.round(STEADY_POLL_SECONDS));
+  test('past the early window it polls at a steady gap (p95 lag under the 15 s poller), however long the task runs', () => {
+    for (const elapsedSeconds of [100, 200, 600, 1500]) {
+      const wait = nextPollSeconds(late({ elapsedSeconds, random: 0.5 }));
+      expect(wait, `after ${elapsedSeconds} s`).toBe(Math.round(STEADY_POLL_SECONDS));
     }
   });
 });

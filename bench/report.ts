@@ -39,11 +39,6 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Box-Muller on a given uniform source. */
-export function standardNormal(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
 /** Linear-interpolated quantile (q in [0, 1]) of unsorted numbers; NaN when empty. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;

@@ -1,13 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createDocumentClient } from './core/aws-clients.js';
+import { readEnv, requiredSetting } from './core/env.js';
+import { createGenerationHistory } from './core/generation-history.js';
+import { createMetrics } from './core/metrics.js';
 import type { PollState } from './core/poll-state.js';
 import { pollTask, type PollTaskInput } from './core/poll-task.js';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createMetrics } from './core/metrics.js';
 import { providerClientFromEnv } from './core/provider-env.js';
+import * as z from './core/zod.js';
 
+const env = readEnv(z.object({ GENERATION_HISTORY_TABLE: z.optional(requiredSetting) }));
 const logger = new Logger({ serviceName: 'video-pipeline-poll-task' });
 const metrics = createMetrics('video-pipeline-poll-task');
 const provider = providerClientFromEnv();
+const history = env.GENERATION_HISTORY_TABLE ? createGenerationHistory(createDocumentClient(), env.GENERATION_HISTORY_TABLE) : undefined;
 
 export async function handler(input: PollTaskInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId, providerTaskId: input.poll.providerTaskId });
@@ -23,6 +29,12 @@ export async function handler(input: PollTaskInput): Promise<PollState> {
       waitSeconds: state.waitSeconds,
       ...(failed ? { consecutiveFailures: state.consecutiveFailures } : {}),
     });
+    if (history && state.generationSeconds !== undefined) {
+      // A statistic: a sample that cannot be written must not fail the job it came from.
+      await history.record(input.shape, state.generationSeconds).catch((error: unknown) => {
+        logger.warn('generation time not recorded', error as Error);
+      });
+    }
     return state;
   } catch (error) {
     logger.warn('poll ended the job or failed', error as Error);

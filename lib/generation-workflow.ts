@@ -26,6 +26,7 @@ import {
 import { DynamoAttributeValue, DynamoUpdateItem, LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { HISTORY_KEY_PREFIX } from '../lambdas/core/generation-history.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 
@@ -126,12 +127,12 @@ export class GenerationWorkflow extends Construct {
         handlerFile: WORKFLOW_TASK_HANDLERS.SubmitTask,
         // The provider may hold a create open for minutes; our client gives up at 300 s.
         timeout: Duration.seconds(330),
-        environment: { ...providerEnv, VIDEO_BUCKET: props.bucket.bucketName },
+        environment: { ...providerEnv, VIDEO_BUCKET: props.bucket.bucketName, GENERATION_HISTORY_TABLE: props.table.tableName },
       }),
       PollTask: new HouseFunction(this, 'PollTaskFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.PollTask,
         timeout: Duration.seconds(45),
-        environment: providerEnv,
+        environment: { ...providerEnv, GENERATION_HISTORY_TABLE: props.table.tableName },
       }),
       StoreVideo: new HouseFunction(this, 'StoreVideoFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.StoreVideo,
@@ -160,6 +161,16 @@ export class GenerationWorkflow extends Construct {
       resourceArns: [props.table.tableArn],
     });
     props.eventBus.grantPutEventsTo(this.functions.AnnounceOutcome);
+    // The generation-time history per request shape (generation-history.ts): SubmitTask reads it,
+    // PollTask adds the sample of a finished task. Only those items, never a job's.
+    const historyItems = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${HISTORY_KEY_PREFIX}*`] } };
+    Grant.addToPrincipal({ grantee: this.functions.SubmitTask, actions: ['dynamodb:GetItem'], resourceArns: [props.table.tableArn], conditions: historyItems });
+    Grant.addToPrincipal({
+      grantee: this.functions.PollTask,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      resourceArns: [props.table.tableArn],
+      conditions: historyItems,
+    });
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
     // The request body, and any s3:// media a job names anywhere in the bucket, which it presigns.

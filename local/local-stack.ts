@@ -97,9 +97,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const deadlineSeconds =
     options.deadlineSeconds ?? Math.max(MIN_LOCAL_DEADLINE_SECONDS, Math.round(DEFAULT_DEADLINE_SECONDS * options.timeScale));
-  const { NODE_OPTIONS: _bundleOnly, ...functionEnvironment } = definition.functionEnvironment;
+  const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
   const environment: Record<string, string> = {
     ...functionEnvironment,
+    // The handlers' clock is not scaled, only the waits are: generation times learned at a time
+    // scale would be in another unit than the prior and the waits, so the history is on at scale 1 only.
+    ...(options.timeScale === 1 && historyTable ? { GENERATION_HISTORY_TABLE: historyTable } : {}),
     JOB_DEADLINE_SECONDS: String(deadlineSeconds),
     SWEEP_START_GRACE_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.SWEEP_START_GRACE_SECONDS ?? 120) * options.timeScale))),
     AWS_REGION: LOCAL_REGION,

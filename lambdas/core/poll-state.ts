@@ -1,4 +1,5 @@
 import type { JobStatus } from './job.js';
+import type { GenerationEstimate } from './poll-policy.js';
 
 /**
  * What the workflow knows about the provider task between polls. It lives at `$.poll` in the
@@ -19,4 +20,12 @@ export interface PollState {
   videoUrl?: string;
   /** Polls in a row the provider failed (5xx, 429, timeout); reset by an answer. */
   consecutiveFailures?: number;
+  /** Seconds after submit before which generation had not begun (see PollContext); absent means 0. */
+  startedNotBeforeSeconds?: number;
+  /** True once startedNotBeforeSeconds is the provider's own start_time. */
+  startReported?: boolean;
+  /** What past jobs of this shape took, read once at submit so a poll reads nothing but the provider. */
+  history?: GenerationEstimate;
+  /** On success, the provider's own start-to-finish time: the sample the history learns from. */
+  generationSeconds?: number;
 }

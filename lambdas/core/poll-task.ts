@@ -1,6 +1,6 @@
 import { DeadlineExceededError, PipelineError, ProviderTaskFailedError, VideoUnavailableError } from './errors.js';
 import type { RequestShape } from './job.js';
-import { nextPollSeconds, retryPollSeconds } from './poll-policy.js';
+import { nextPollSeconds, retryPollSeconds, type PollContext } from './poll-policy.js';
 import type { ProviderTaskSnapshot } from './provider-task.js';
 import type { PollState } from './poll-state.js';
 import type { ProviderClient } from './provider-client.js';
@@ -51,23 +51,62 @@ export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promis
   const jobStatus = STATUS_RANK[reported] >= STATUS_RANK[previous.jobStatus] ? reported : previous.jobStatus;
   const progress = Math.max(previous.progress, snapshot.progress ?? 0);
   const elapsedSeconds = (now.getTime() - Date.parse(previous.submittedAt)) / 1000;
-  return {
+  const startedNotBeforeSeconds = startedNotBefore(snapshot, previous, elapsedSeconds);
+  const startReported = previous.startReported === true || (snapshot.phase === 'running' && snapshot.startTime !== undefined);
+  const generationSeconds = snapshot.phase === 'succeeded' ? providerGenerationSeconds(snapshot) : undefined;
+  const next: PollState = {
     providerTaskId: previous.providerTaskId,
     submittedAt: previous.submittedAt,
     jobStatus,
     providerStatus: snapshot.providerStatus,
     progress,
     polls: previous.polls + 1,
-    waitSeconds: nextPollSeconds({
-      shape: input.shape,
-      elapsedSeconds,
-      remainingSeconds,
-      random: deps.random(),
-    }),
+    waitSeconds: 0,
     checkedAt: now.toISOString(),
     changed: jobStatus !== previous.jobStatus || progress !== previous.progress,
     ...(snapshot.videoUrl ? { videoUrl: snapshot.videoUrl } : {}),
+    ...(startedNotBeforeSeconds > 0 ? { startedNotBeforeSeconds } : {}),
+    ...(startReported ? { startReported } : {}),
+    ...(previous.history ? { history: previous.history } : {}),
+    ...(generationSeconds !== undefined ? { generationSeconds } : {}),
   };
+  return { ...next, waitSeconds: nextPollSeconds(pollContext(next, input.shape, elapsedSeconds, remainingSeconds, deps.random())) };
+}
+
+/** What the poll policy is told after a poll that left the task in this state. */
+export function pollContext(poll: PollState, shape: RequestShape, elapsedSeconds: number, remainingSeconds: number, random: number): PollContext {
+  return {
+    shape,
+    elapsedSeconds,
+    startedNotBeforeSeconds: poll.startedNotBeforeSeconds ?? 0,
+    startReported: poll.startReported === true,
+    ...(poll.jobStatus === 'RUNNING' ? { progress: poll.progress } : {}),
+    ...(poll.history ? { history: poll.history } : {}),
+    remainingSeconds,
+    random,
+  };
+}
+
+/**
+ * When generation began, at the earliest, in seconds after submit. The provider's start_time is
+ * read against its own submit_time when it gives both, so a skewed provider clock does not matter.
+ */
+function startedNotBefore(snapshot: ProviderTaskSnapshot, previous: PollState, elapsedSeconds: number): number {
+  const known = previous.startedNotBeforeSeconds ?? 0;
+  if (snapshot.phase === 'queued') return Math.max(known, elapsedSeconds);
+  if (snapshot.startTime === undefined) return known;
+  const sinceSubmit =
+    snapshot.submitTime !== undefined
+      ? snapshot.startTime - snapshot.submitTime
+      : snapshot.startTime - Date.parse(previous.submittedAt) / 1000;
+  return Math.min(elapsedSeconds, Math.max(0, sinceSubmit));
+}
+
+/** The provider's start-to-finish time of a finished task, when it says both ends. */
+function providerGenerationSeconds(snapshot: ProviderTaskSnapshot): number | undefined {
+  if (snapshot.startTime === undefined || snapshot.finishTime === undefined) return undefined;
+  const seconds = snapshot.finishTime - snapshot.startTime;
+  return seconds > 0 ? seconds : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { WorkflowInput } from './job.js';
-import { nextPollSeconds } from './poll-policy.js';
+import { nextPollSeconds, type GenerationEstimate } from './poll-policy.js';
 import type { PollState } from './poll-state.js';
 import type { ProviderClient } from './provider-client.js';
 import type { ProviderRequest } from './request-schema.js';
@@ -9,6 +9,8 @@ export interface SubmitTaskDeps {
   provider: ProviderClient;
   loadRequest: (requestKey: string) => Promise<ProviderRequest>;
   presign: Presign;
+  /** What past jobs of this shape took; undefined until enough of them finished (generation-history). */
+  loadHistory: (shape: WorkflowInput['shape']) => Promise<GenerationEstimate | undefined>;
   now: () => Date;
   random: () => number;
 }
@@ -16,6 +18,9 @@ export interface SubmitTaskDeps {
 /** Creates the provider task once; its errors say whether a retry is safe (see provider-client). */
 export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Promise<PollState> {
   const request = await presignS3Media(await deps.loadRequest(input.requestKey), deps.presign);
+  // Read before the create, so nothing that can fail stands between a created task and its record;
+  // a history the store cannot give costs the job the prior, never the job.
+  const history = await deps.loadHistory(input.shape).catch(() => undefined);
   const { taskId } = await deps.provider.createTask(request);
   const submittedAt = deps.now();
   return {
@@ -28,10 +33,14 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
     waitSeconds: nextPollSeconds({
       shape: input.shape,
       elapsedSeconds: 0,
+      startedNotBeforeSeconds: 0,
+      startReported: false,
+      ...(history ? { history } : {}),
       remainingSeconds: (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000,
       random: deps.random(),
     }),
     checkedAt: submittedAt.toISOString(),
     changed: true,
+    ...(history ? { history } : {}),
   };
 }

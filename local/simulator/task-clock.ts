@@ -11,50 +11,67 @@ import { durationSeconds } from './video-spec.js';
 export type GatewayStatus = 'NOT_START' | 'QUEUED' | 'IN_PROGRESS' | 'SUCCESS' | 'FAILURE';
 
 /**
- * Generation time of a 5 s, 480p, silent clip: lognormal with a median of 120 s. sigma is chosen
- * so that the 5th..95th percentiles (median × e^(∓1.645 sigma)) come to about 54..270 s, the
- * closest a lognormal centred on 120 s gets to the 60..300 s reported for the provider.
+ * A task waits (gateway relay, then the upstream queue) and then generates; the two are drawn apart
+ * because they have different causes: the wait depends on how busy the account is, the generation
+ * on the request. Both are lognormal. The defaults give a 5 s, 480p, silent clip a total of about
+ * 120 s at the median and 55..260 s at the 5th..95th percentiles: the provider's "1 to 5 minutes".
  */
-const BASE_MEDIAN_SECONDS = 120;
-const SIGMA = Math.log(5) / (2 * 1.645);
+export interface LognormalSeconds {
+  medianSeconds: number;
+  sigma: number;
+}
+
+/** A quiet account: the task starts within seconds, sometimes a minute. */
+export const QUIET_QUEUE: LognormalSeconds = { medianSeconds: 10, sigma: 1 };
+/** Spread of the generation time around its median, whatever the request. */
+export const GENERATION_SIGMA = 0.5;
+/** Median generation time of a 5 s, 480p, silent clip. */
+const BASE_GENERATION_SECONDS = 105;
 /**
  * Factors on that base, multiplied together:
  * - duration: 0.3 + 0.7 × seconds / 5. Most of the work grows with the number of frames, but a
- *   part (queue hand-off, prompt encoding, muxing) does not: 4 s → 0.86, 10 s → 1.7, 15 s → 2.4.
+ *   part (prompt encoding, muxing) does not: 4 s → 0.86, 10 s → 1.7, 15 s → 2.4.
  * - 720p: × 1.5. It has 2.25× the pixels of 480p, but the fixed part above does not grow.
  * - generate_audio: × 1.1, the audio model runs beside the video model.
- * So the default request (5 s, 720p, audio) has a median of about 200 s, inside the provider's
- * "1 to 5 minutes for a 5 s clip".
+ * So the default request (5 s, 720p, audio) generates in about 175 s at the median, inside the
+ * provider's "1 to 5 minutes for a 5 s clip".
  */
 const FIXED_SHARE = 0.3;
 const RESOLUTION_FACTOR = { '480p': 1, '720p': 1.5 } as const;
 const AUDIO_FACTOR = 1.1;
 
-/** Fractions of the planned time spent before the gateway relays the task, and in the upstream queue. */
-const NOT_STARTED_UNTIL = 0.1;
-const QUEUED_UNTIL = 0.25;
+/** The share of the wait before the gateway has relayed the task upstream (NOT_START, then QUEUED). */
+const RELAY_SHARE = 0.3;
 /** The gateway reports running tasks only as 30% and then, past the middle of the run, 50%. */
-const RUNNING_MIDPOINT = (QUEUED_UNTIL + 1) / 2;
+const RUNNING_MIDPOINT = 0.5;
 
-function standardNormal(): number {
-  // 1 - Math.random() lies in (0, 1], so the logarithm stays finite.
-  return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+export function standardNormal(random: () => number = Math.random): number {
+  // 1 - random() lies in (0, 1], so the logarithm stays finite.
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
 
-function medianGenerationSeconds(
-  request: Pick<ProviderRequest, 'duration' | 'resolution' | 'generate_audio'>,
-): number {
+export function drawSeconds(model: LognormalSeconds, random: () => number = Math.random): number {
+  return model.medianSeconds * Math.exp(model.sigma * standardNormal(random));
+}
+
+export function generationModel(request: Pick<ProviderRequest, 'duration' | 'resolution' | 'generate_audio'>): LognormalSeconds {
   const durationFactor = FIXED_SHARE + (1 - FIXED_SHARE) * (durationSeconds(request) / 5);
   const audioFactor = request.generate_audio ? AUDIO_FACTOR : 1;
-  return BASE_MEDIAN_SECONDS * durationFactor * RESOLUTION_FACTOR[request.resolution] * audioFactor;
+  return {
+    medianSeconds: BASE_GENERATION_SECONDS * durationFactor * RESOLUTION_FACTOR[request.resolution] * audioFactor,
+    sigma: GENERATION_SIGMA,
+  };
 }
 
-/** A random generation time in milliseconds, already multiplied by the time scale. */
-export function plannedGenerationMs(
+/** When a new task will start and end, in milliseconds after its creation, already multiplied by the time scale. */
+export function planTask(
   request: Pick<ProviderRequest, 'duration' | 'resolution' | 'generate_audio'>,
   timeScale: number,
-): number {
-  return Math.round(medianGenerationSeconds(request) * Math.exp(SIGMA * standardNormal()) * timeScale * 1000);
+  random: () => number = Math.random,
+): Pick<TaskTimeline, 'startsAfterMs' | 'plannedMs'> {
+  const waitMs = drawSeconds(QUIET_QUEUE, random) * timeScale * 1000;
+  const generationMs = drawSeconds(generationModel(request), random) * timeScale * 1000;
+  return { startsAfterMs: Math.round(waitMs), plannedMs: Math.round(waitMs + generationMs) };
 }
 
 /** How a task ended, once known; `at` may be after the planned end when rendering was slower. */
@@ -62,6 +79,9 @@ export type TaskOutcome = { kind: 'succeeded'; at: number } | { kind: 'failed'; 
 
 export interface TaskTimeline {
   createdAt: number;
+  /** When generation starts, after the creation; tasks.json files from before it was kept start at a quarter of plannedMs. */
+  startsAfterMs?: number;
+  /** When generation ends, after the creation. */
   plannedMs: number;
   outcome?: TaskOutcome;
 }
@@ -77,16 +97,17 @@ export interface ClockReading {
 
 export function readClock(timeline: TaskTimeline, now: number): ClockReading {
   const { createdAt, plannedMs, outcome } = timeline;
-  const at = (fraction: number) => createdAt + plannedMs * fraction;
-  const startedAt = at(QUEUED_UNTIL);
-  const finishedAt = outcome ? Math.max(at(1), outcome.at) : undefined;
+  const startsAfterMs = Math.min(plannedMs, timeline.startsAfterMs ?? plannedMs / 4);
+  const startedAt = createdAt + startsAfterMs;
+  const finishedAt = outcome ? Math.max(createdAt + plannedMs, outcome.at) : undefined;
 
   if (outcome && finishedAt !== undefined && now >= finishedAt) {
     return outcome.kind === 'succeeded'
       ? { status: 'SUCCESS', progress: 100, startedAt, finishedAt }
       : { status: 'FAILURE', progress: 100, startedAt, finishedAt, failReason: outcome.reason };
   }
-  if (now < at(NOT_STARTED_UNTIL)) return { status: 'NOT_START', progress: 0 };
+  if (now < createdAt + startsAfterMs * RELAY_SHARE) return { status: 'NOT_START', progress: 0 };
   if (now < startedAt) return { status: 'QUEUED', progress: 10 };
-  return { status: 'IN_PROGRESS', progress: now < at(RUNNING_MIDPOINT) ? 30 : 50, startedAt };
+  const midpoint = startedAt + (plannedMs - startsAfterMs) * RUNNING_MIDPOINT;
+  return { status: 'IN_PROGRESS', progress: now < midpoint ? 30 : 50, startedAt };
 }

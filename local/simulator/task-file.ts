@@ -37,6 +37,7 @@ const persistedTaskSchema = z.strictObject({
   // accepted when it was made.
   request: createProviderRequestSchema({ allowLoopbackHttp: true }),
   createdAt: epochMs,
+  startsAfterMs: epochMs.optional(),
   plannedMs: epochMs,
   outcome: z
     .discriminatedUnion('kind', [

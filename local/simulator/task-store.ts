@@ -15,7 +15,7 @@ import {
   type PersistedTask,
   type TaskFileContent,
 } from './task-file.js';
-import { plannedGenerationMs, readClock, type GatewayStatus, type TaskTimeline } from './task-clock.js';
+import { planTask, readClock, type GatewayStatus, type TaskTimeline } from './task-clock.js';
 import { durationSeconds, planVideo, promptOf, type VideoSpec } from './video-spec.js';
 
 /** What tests and tools may inspect about a simulated task. Times are epoch milliseconds. */
@@ -96,6 +96,7 @@ function toPersisted(task: SimulatedTask): PersistedTask {
     request: task.request,
     createdAt: task.createdAt,
     plannedMs: task.plannedMs,
+    ...(task.startsAfterMs !== undefined ? { startsAfterMs: task.startsAfterMs } : {}),
     ...(task.outcome ? { outcome: task.outcome } : {}),
     ...(task.neverFinish ? { neverFinish: true } : {}),
     ...(task.spec ? { spec: task.spec } : {}),
@@ -171,7 +172,7 @@ export class TaskStore {
       id,
       request,
       createdAt,
-      plannedMs: plannedGenerationMs(request, this.#options.timeScale),
+      ...planTask(request, this.#options.timeScale),
       createAnswered: false,
       fullDownloads: 0,
       faults: {},

@@ -484,6 +484,16 @@ export async function runPollingBench(log: Log): Promise<SectionReport> {
         target: 'not dominated',
         met: model.verdict.onOrBeyondFixedFrontier,
       },
+      ...model.pollers
+        .filter((p) => p.kind === 'ablation')
+        .map((p) => ({
+          section,
+          metric: `signals: ${p.poller.replace('ours: ', '')} (polls; p95 s)`,
+          ours: `${r1(p.pollsPerJob)}; ${r1(p.lagP95)}`,
+          baseline: `${r1(fixed15.pollsPerJob)}; ${r1(fixed15.lagP95)} (fixed 15 s)`,
+          ratio: p.pollsPerJob / fixed15.pollsPerJob,
+          target: '',
+        })),
     );
   }
 

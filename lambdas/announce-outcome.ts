@@ -1,13 +1,13 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { z } from 'zod';
 import { announceOutcome } from './core/announce-outcome.js';
 import { createDocumentClient } from './core/aws-clients.js';
-import { readEnv } from './core/env.js';
+import { readEnv, requiredSetting } from './core/env.js';
 import { createJobAnnouncer } from './core/job-announcer.js';
 import { createJobRepository } from './core/job-repository.js';
 import { createMetrics, recordOutcome } from './core/metrics.js';
+import * as z from './core/zod.js';
 
-const env = readEnv(z.object({ JOBS_TABLE: z.string().min(1), EVENT_BUS_NAME: z.string().min(1) }));
+const env = readEnv(z.object({ JOBS_TABLE: requiredSetting, EVENT_BUS_NAME: requiredSetting }));
 const jobs = createJobRepository(createDocumentClient(), env.JOBS_TABLE);
 const announcer = createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME);
 const metrics = createMetrics('video-pipeline-announce-outcome');

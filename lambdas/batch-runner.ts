@@ -1,15 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
 import { createDocumentClient } from './core/aws-clients.js';
 import { runBatch, type BatchDeps, type BatchReport } from './core/batch-runner.js';
-import { readEnv } from './core/env.js';
+import { positiveIntegerSetting, readEnv, requiredSetting } from './core/env.js';
 import { intakeFromEnv } from './core/intake-deps.js';
 import { createManifestRepository } from './core/manifest-repository.js';
+import * as z from './core/zod.js';
 
 const logger = new Logger({ serviceName: 'video-pipeline-batch-runner' });
-const batchEnv = readEnv(
-  z.object({ MANIFESTS_TABLE: z.string().min(1), MAX_JOBS_IN_FLIGHT: z.coerce.number().int().positive() }),
-);
+const batchEnv = readEnv(z.object({ MANIFESTS_TABLE: requiredSetting, MAX_JOBS_IN_FLIGHT: positiveIntegerSetting }));
 const { env, s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-batch-runner');
 const deps: BatchDeps = {
   ...intakeDeps,

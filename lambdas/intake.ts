@@ -2,14 +2,14 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
-import { readEnv } from './core/env.js';
+import { positiveIntegerSetting, readEnv } from './core/env.js';
 import { intakeFromEnv } from './core/intake-deps.js';
 import { handleIntakeRequest, type IntakeRouteDeps } from './core/intake-routes.js';
 import { MAX_BODY_BYTES } from './core/request-schema.js';
+import * as z from './core/zod.js';
 
 const { DOWNLOAD_URL_TTL_SECONDS } = readEnv(
-  z.object({ DOWNLOAD_URL_TTL_SECONDS: z.coerce.number().int().positive().default(3600) }),
+  z.object({ DOWNLOAD_URL_TTL_SECONDS: z._default(positiveIntegerSetting, 3600) }),
 );
 const logger = new Logger({ serviceName: 'video-pipeline-intake' });
 const { s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-intake');

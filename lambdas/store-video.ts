@@ -1,12 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
 import { createS3Client } from './core/aws-clients.js';
-import { booleanFlag, readEnv } from './core/env.js';
+import { booleanFlag, readEnv, requiredSetting } from './core/env.js';
 import { storeVideo, type StoredVideo, type StoreVideoInput } from './core/store-video.js';
+import * as z from './core/zod.js';
 
 const env = readEnv(
   z.object({
-    VIDEO_BUCKET: z.string().min(1),
+    VIDEO_BUCKET: requiredSetting,
     S3_FORCE_PATH_STYLE: booleanFlag,
     ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: booleanFlag,
   }),

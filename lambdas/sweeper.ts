@@ -1,15 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createMetrics, SWEEPER_SERVICE } from './core/metrics.js';
-import { z } from 'zod';
-import { readEnv } from './core/env.js';
+import { positiveIntegerSetting, readEnv } from './core/env.js';
 import { intakeFromEnv } from './core/intake-deps.js';
 import { sweepJobs, type SweepReport } from './core/job-sweeper.js';
+import * as z from './core/zod.js';
 
 const logger = new Logger({ serviceName: SWEEPER_SERVICE });
 const metrics = createMetrics(SWEEPER_SERVICE);
 const { SWEEP_START_GRACE_SECONDS } = readEnv(
-  z.object({ SWEEP_START_GRACE_SECONDS: z.coerce.number().int().positive().default(120) }),
+  z.object({ SWEEP_START_GRACE_SECONDS: z._default(positiveIntegerSetting, 120) }),
 );
 const { deps } = intakeFromEnv(SWEEPER_SERVICE);
 

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
 import { createDocumentClient, createS3Client } from './aws-clients.js';
-import { booleanFlag, readEnv } from './env.js';
+import { booleanFlag, positiveIntegerSetting, readEnv, requiredSetting } from './env.js';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createJobAnnouncer } from './job-announcer.js';
 import { createMetrics } from './metrics.js';
@@ -13,15 +12,16 @@ import { createJobRepository } from './job-repository.js';
 import { createRequestStore } from './request-store.js';
 import { createJobRequestSchema } from './request-schema.js';
 import { createWorkflowExecutions, type WorkflowExecutions } from './workflow-executions.js';
+import * as z from './zod.js';
 
 /** The settings of every function that creates jobs: the HTTP intake, the upload trigger, the batch runner. */
 const intakeEnvSchema = z.object({
-  JOBS_TABLE: z.string().min(1),
-  VIDEO_BUCKET: z.string().min(1),
-  STATE_MACHINE_ARN: z.string().min(1),
-  JOB_DEADLINE_SECONDS: z.coerce.number().int().positive(),
-  PROVIDER_MODELS: z.string().min(1).transform((value) => value.split(',').map((model) => model.trim())),
-  EVENT_BUS_NAME: z.string().min(1),
+  JOBS_TABLE: requiredSetting,
+  VIDEO_BUCKET: requiredSetting,
+  STATE_MACHINE_ARN: requiredSetting,
+  JOB_DEADLINE_SECONDS: positiveIntegerSetting,
+  PROVIDER_MODELS: z.pipe(requiredSetting, z.transform((value) => value.split(',').map((model) => model.trim()))),
+  EVENT_BUS_NAME: requiredSetting,
   S3_FORCE_PATH_STYLE: booleanFlag,
 });
 

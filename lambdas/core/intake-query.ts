@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { JOB_STATUSES } from './job.js';
 import { ValidationError } from './errors.js';
 import { BODY_PATH, toFieldIssues } from './request-schema.js';
+import * as z from './zod.js';
 
 /** Query strings of the intake routes: unknown parameters are refused like unknown body fields. */
 
@@ -10,21 +10,21 @@ export const MAX_PAGE_SIZE = 100;
 
 /** GET /jobs. Exported for the OpenAPI document (openapi.ts). */
 export const listQuery = z.strictObject({
-  status: z.enum(JOB_STATUSES).optional(),
-  trigger: z.enum(['http', 's3', 'schedule']).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
-  cursor: z.string().min(1).optional(),
+  status: z.optional(z.enum(JOB_STATUSES)),
+  trigger: z.optional(z.enum(['http', 's3', 'schedule'])),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_PAGE_SIZE)), DEFAULT_PAGE_SIZE),
+  cursor: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** POST /jobs. Exported for the OpenAPI document (openapi.ts). */
 export const submitQuery = z.strictObject({
   /** `batch` queues the job for the next batch run instead of starting it now. */
-  schedule: z.enum(['now', 'batch']).default('now'),
+  schedule: z._default(z.enum(['now', 'batch']), 'now'),
 });
 
 /** Issue paths read `query.status`, so a caller can tell them from body fields. */
-function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string | undefined>): z.output<T> {
-  const result = schema.safeParse(query);
+function parseQuery<T extends z.core.$ZodType>(schema: T, query: Record<string, string | undefined>): z.output<T> {
+  const result = z.safeParse(schema, query);
   if (result.success) return result.data;
   throw new ValidationError(
     toFieldIssues(result.error).map((issue) => ({ ...issue, path: issue.path === BODY_PATH ? 'query' : `query.${issue.path}` })),

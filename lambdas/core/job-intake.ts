@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { z } from 'zod';
 import { ConflictError, StartFailedError, ValidationError } from './errors.js';
 import {
   elideDataUris,
@@ -15,6 +14,7 @@ import type { JobRepository } from './job-repository.js';
 import type { RequestStore } from './request-store.js';
 import { parseWith, requestWarnings, splitJobRequest, type createJobRequestSchema } from './request-schema.js';
 import type { WorkflowExecutions } from './workflow-executions.js';
+import type * as z from './zod.js';
 
 export interface IntakeDeps {
   jobs: JobRepository;

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { JOB_STATUSES, type JobRecord } from './job.js';
 import { createProviderRequestSchema } from './request-schema.js';
+import * as z from './zod.js';
 
 export interface JobView extends Omit<JobRecord, 'requestKey' | 'kind' | 'requestHash'> {
   links: { self: string };
@@ -13,53 +13,63 @@ export function presentJob(job: JobRecord, selfUrl: string, downloadUrl?: string
   return { ...visible, links: { self: selfUrl }, ...(downloadUrl ? { downloadUrl } : {}) };
 }
 
-const timestamp = (description: string) => z.iso.datetime().describe(description);
+/** Classic zod's `schema.describe(text)`: the description the OpenAPI document shows for a schema. */
+export function described<T extends z.ZodMiniType>(schema: T, description: string): T {
+  return schema.check(z.describe(description));
+}
+
+const timestamp = (description: string) => described(z.iso.datetime(), description);
+const count = () => z.number().check(z.int(), z.minimum(0));
 
 /**
  * JobView as a schema, for the OpenAPI document (openapi.ts): what GET/DELETE /jobs/{jobId} and the
  * items of GET /jobs answer. The type check below keeps it and JobView the same shape.
  */
-export const jobViewSchema = z
-  .object({
+export const jobViewSchema = described(
+  z.object({
     jobId: z.string(),
-    status: z.enum(JOB_STATUSES).describe('QUEUED → SUBMITTED → RUNNING → SUCCEEDED | FAILED | TIMED_OUT | CANCELLED; the last four are final'),
-    progress: z.number().min(0).max(100).describe('0–100, never goes backwards'),
-    request: createProviderRequestSchema()
-      .optional()
-      .describe('The request as the provider receives it (defaults filled), data: URIs elided as `data:<type>;base64,…(<n> bytes)`. Absent only on a job refused for VALIDATION_ERROR'),
+    status: described(z.enum(JOB_STATUSES), 'QUEUED → SUBMITTED → RUNNING → SUCCEEDED | FAILED | TIMED_OUT | CANCELLED; the last four are final'),
+    progress: described(z.number().check(z.minimum(0), z.maximum(100)), '0–100, never goes backwards'),
+    request: described(
+      z.optional(createProviderRequestSchema()),
+      'The request as the provider receives it (defaults filled), data: URIs elided as `data:<type>;base64,…(<n> bytes)`. Absent only on a job refused for VALIDATION_ERROR',
+    ),
     trigger: z.object({
       type: z.enum(['http', 's3', 'schedule']),
-      source: z.string().describe('the caller (http: its IAM principal), `s3://bucket/key` (s3), `s3://bucket/manifest#L<line>` (schedule)'),
+      source: described(z.string(), 'the caller (http: its IAM principal), `s3://bucket/key` (s3), `s3://bucket/manifest#L<line>` (schedule)'),
     }),
-    metadata: z.record(z.string(), z.string()).optional(),
-    warnings: z.array(z.string()).optional(),
-    deferred: z.boolean().optional().describe('waiting for the next batch run (POST /jobs?schedule=batch); cleared when it starts'),
-    providerTaskId: z.string().optional(),
+    metadata: z.optional(z.record(z.string(), z.string())),
+    warnings: z.optional(z.array(z.string())),
+    deferred: described(z.optional(z.boolean()), 'waiting for the next batch run (POST /jobs?schedule=batch); cleared when it starts'),
+    providerTaskId: z.optional(z.string()),
     createdAt: timestamp('when the job was recorded'),
     updatedAt: timestamp('the last write'),
-    submittedAt: timestamp('when the provider accepted the task').optional(),
-    finishedAt: timestamp('when the job ended').optional(),
+    submittedAt: z.optional(timestamp('when the provider accepted the task')),
+    finishedAt: z.optional(timestamp('when the job ended')),
     deadlineAt: timestamp('past it the job ends TIMED_OUT'),
-    polls: z.number().int().min(0).optional(),
-    resumes: z.number().int().min(0).optional().describe('how many times the sweeper resumed the job after its execution was lost'),
-    output: z
-      .object({ bucket: z.string(), key: z.string(), bytes: z.number().int().min(0), contentType: z.string(), sha256: z.string() })
-      .optional()
-      .describe('the MP4 in our bucket, once SUCCEEDED'),
-    error: z
-      .object({
-        code: z.string().describe('e.g. PROVIDER_TASK_FAILED, SUBMISSION_UNCERTAIN, DEADLINE_EXCEEDED, CANCELLED (README: the job record)'),
-        message: z.string(),
-        issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-      })
-      .optional()
-      .describe('why the job ended FAILED, TIMED_OUT or CANCELLED'),
-    executionArn: z.string().optional(),
-    announcedAt: timestamp('when its completion event was published').optional(),
+    polls: z.optional(count()),
+    resumes: described(z.optional(count()), 'how many times the sweeper resumed the job after its execution was lost'),
+    output: described(
+      z.optional(z.object({ bucket: z.string(), key: z.string(), bytes: count(), contentType: z.string(), sha256: z.string() })),
+      'the MP4 in our bucket, once SUCCEEDED',
+    ),
+    error: described(
+      z.optional(
+        z.object({
+          code: described(z.string(), 'e.g. PROVIDER_TASK_FAILED, SUBMISSION_UNCERTAIN, DEADLINE_EXCEEDED, CANCELLED (README: the job record)'),
+          message: z.string(),
+          issues: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+        }),
+      ),
+      'why the job ended FAILED, TIMED_OUT or CANCELLED',
+    ),
+    executionArn: z.optional(z.string()),
+    announcedAt: z.optional(timestamp('when its completion event was published')),
     links: z.object({ self: z.url() }),
-    downloadUrl: z.url().optional().describe('GET /jobs/{jobId} of a SUCCEEDED job only: the MP4, presigned for 1 hour'),
-  })
-  .describe('A job: its request, where it is, and its outcome');
+    downloadUrl: described(z.optional(z.url()), 'GET /jobs/{jobId} of a SUCCEEDED job only: the MP4, presigned for 1 hour'),
+  }),
+  'A job: its request, where it is, and its outcome',
+);
 
 /** True only for identical types (optional fields included), unlike mutual assignability. */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   ConflictError,
   MalformedJsonError,
@@ -13,7 +12,7 @@ import {
 } from './errors.js';
 import { DEFAULT_PAGE_SIZE, listQuery, MAX_PAGE_SIZE, submitQuery } from './intake-query.js';
 import { JOB_STATUSES } from './job.js';
-import { jobViewSchema } from './job-view.js';
+import { described, jobViewSchema } from './job-view.js';
 import {
   createJobRequestSchema,
   DEFAULT_MODELS,
@@ -30,6 +29,7 @@ import {
   MIN_DURATION_SECONDS,
   WEB_SEARCH_WARNING,
 } from './request-schema.js';
+import * as z from './zod.js';
 
 /**
  * The HTTP API as an OpenAPI 3.1 document, generated from the zod schemas the intake validates with
@@ -79,19 +79,20 @@ export const INTAKE_ERRORS: readonly DocumentedError[] = [
   { code: 'INTERNAL_ERROR', status: 500, when: 'a bug on our side, logged; bad input is never a 500' },
 ];
 
-const fieldIssueSchema = z
-  .object({
-    path: z.string().describe('the field, as `content[1].image_url.url`, `metadata.<key>`, `query.limit`, `headers.idempotency-key`, or `body`'),
+const fieldIssueSchema = described(
+  z.object({
+    path: described(z.string(), 'the field, as `content[1].image_url.url`, `metadata.<key>`, `query.limit`, `headers.idempotency-key`, or `body`'),
     message: z.string(),
-  })
-  .describe('One broken rule');
+  }),
+  'One broken rule',
+);
 
-function errorBodySchema<Code extends z.ZodType<string>>(code: Code) {
+function errorBodySchema<Code extends z.ZodMiniType<string>>(code: Code) {
   return z.object({
     error: z.object({
       code,
       message: z.string(),
-      issues: z.array(fieldIssueSchema).optional().describe('VALIDATION_ERROR only: every broken rule'),
+      issues: described(z.optional(z.array(fieldIssueSchema)), 'VALIDATION_ERROR only: every broken rule'),
     }),
   });
 }
@@ -99,32 +100,34 @@ function errorBodySchema<Code extends z.ZodType<string>>(code: Code) {
 /** True only for identical types (optional fields included), unlike mutual assignability. */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
 /** The error schema is the shape errors.ts's toErrorBody makes. */
-const _errorBodyMatches: Same<z.output<ReturnType<typeof errorBodySchema<z.ZodString>>>, ErrorBody> = true;
+const _errorBodyMatches: Same<z.output<ReturnType<typeof errorBodySchema<z.ZodMiniString>>>, ErrorBody> = true;
 void _errorBodyMatches;
 
 /** API Gateway's own answers (auth, throttling, limits) are not ours: `{ message }`. */
-const gatewayErrorSchema = z.object({ message: z.string() }).describe("API Gateway's own error answer");
+const gatewayErrorSchema = described(z.object({ message: z.string() }), "API Gateway's own error answer");
 
 // ---- Responses ----------------------------------------------------------------------------------
 
-const jobCreatedSchema = z
-  .object({
+const jobCreatedSchema = described(
+  z.object({
     jobId: z.string(),
-    status: z.enum(JOB_STATUSES).describe('QUEUED for a new job; a replay (200) answers the job as it is now'),
+    status: described(z.enum(JOB_STATUSES), 'QUEUED for a new job; a replay (200) answers the job as it is now'),
     createdAt: z.iso.datetime(),
-    links: z.object({ self: z.url().describe('GET it to follow the job') }),
-    deferred: z.literal(true).optional().describe('?schedule=batch: the job waits for the next batch run'),
-    warnings: z.array(z.string()).optional().describe(`e.g. "${WEB_SEARCH_WARNING}"`),
-  })
-  .describe('POST /jobs: the job was recorded (and, unless deferred, its workflow started)');
+    links: z.object({ self: described(z.url(), 'GET it to follow the job') }),
+    deferred: described(z.optional(z.literal(true)), '?schedule=batch: the job waits for the next batch run'),
+    warnings: described(z.optional(z.array(z.string())), `e.g. "${WEB_SEARCH_WARNING}"`),
+  }),
+  'POST /jobs: the job was recorded (and, unless deferred, its workflow started)',
+);
 
-const jobPageSchema = z
-  .object({
-    jobs: z.array(jobViewSchema).describe('newest first'),
-    nextCursor: z.string().optional().describe('present while more jobs remain: pass it as `cursor`'),
-    links: z.object({ next: z.url().describe('the next page, same filters') }).optional(),
-  })
-  .describe('One page of GET /jobs');
+const jobPageSchema = described(
+  z.object({
+    jobs: described(z.array(jobViewSchema), 'newest first'),
+    nextCursor: described(z.optional(z.string()), 'present while more jobs remain: pass it as `cursor`'),
+    links: z.optional(z.object({ next: described(z.url(), 'the next page, same filters') })),
+  }),
+  'One page of GET /jobs',
+);
 
 // ---- Schemas as JSON Schema ----------------------------------------------------------------------
 
@@ -216,7 +219,7 @@ const QUERY_DESCRIPTIONS: Record<string, string> = {
 };
 
 /** One query parameter per property of a query schema, in the schema's order. */
-function queryParameters(schema: z.ZodType): Json[] {
+function queryParameters(schema: z.core.$ZodType): Json[] {
   const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' }) as Json;
   const required = new Set((json.required as string[] | undefined) ?? []);
   return Object.entries(child(json, 'properties')).map(([name, property]) => {
@@ -236,14 +239,14 @@ function buildComponents(): Components {
   // What we answer: the output side (defaults filled). Plain z.object()s may gain fields, so they stay
   // open; strict ones (the request as stored) are closed, as they are when we parse.
   const responses = z.registry<{ id: string }>();
-  responses.add(jobViewSchema.shape.request.unwrap(), { id: 'ProviderRequest' });
+  responses.add(jobViewSchema.shape.request.def.innerType, { id: 'ProviderRequest' });
   responses.add(jobViewSchema, { id: 'JobView' });
   responses.add(jobCreatedSchema, { id: 'JobCreated' });
   responses.add(jobPageSchema, { id: 'JobPage' });
   responses.add(fieldIssueSchema, { id: 'FieldIssue' });
   responses.add(gatewayErrorSchema, { id: 'GatewayError' });
   for (const [status, codes] of errorCodesByStatus()) {
-    responses.add(errorBodySchema(z.enum(codes)).describe(`Error answer ${status}: ${codes.join(', ')}`), { id: `Error${status}` });
+    responses.add(described(errorBodySchema(z.enum(codes)), `Error answer ${status}: ${codes.join(', ')}`), { id: `Error${status}` });
   }
   const responseSchemas = z.toJSONSchema(responses, {
     target: 'draft-2020-12',
@@ -261,7 +264,7 @@ function buildComponents(): Components {
   tightenRequestSchema(child(schemas, 'ProviderRequest'));
 
   const idempotencyKey = withoutSchemaHeader(
-    z.toJSONSchema(z.string().regex(/^[\x21-\x7e]{1,128}$/), { target: 'draft-2020-12', io: 'input' }) as Json,
+    z.toJSONSchema(z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/)), { target: 'draft-2020-12', io: 'input' }) as Json,
   );
   return { schemas, idempotencyKey, listParameters: queryParameters(listQuery), submitParameters: queryParameters(submitQuery) };
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod.js';
 
 /**
  * The provider's task answers come in several shapes (see provider-api.md): the gateway envelope
@@ -54,33 +54,33 @@ export function parseProgress(value: unknown): number | undefined {
   return Number.isFinite(number) ? Math.min(100, Math.max(0, Math.round(number))) : undefined;
 }
 
-const optionalText = z.string().nullish();
-const epochSeconds = z.number().nullish();
+const optionalText = z.nullish(z.string());
+const epochSeconds = z.nullish(z.number());
 
 const taskSchema = z.looseObject({
   task_id: optionalText,
   id: optionalText,
-  status: z.string().nullish(),
-  progress: z.union([z.string(), z.number()]).nullish(),
+  status: z.nullish(z.string()),
+  progress: z.nullish(z.union([z.string(), z.number()])),
   result_url: optionalText,
   video_url: optionalText,
   fail_reason: optionalText,
-  error: z.union([z.string(), z.looseObject({ message: optionalText })]).nullish(),
+  error: z.nullish(z.union([z.string(), z.looseObject({ message: optionalText })])),
   submit_time: epochSeconds,
   start_time: epochSeconds,
   finish_time: epochSeconds,
-  content: z.looseObject({ video_url: optionalText }).nullish(),
-  data: z
-    .looseObject({
+  content: z.nullish(z.looseObject({ video_url: optionalText })),
+  data: z.nullish(
+    z.looseObject({
       status: optionalText,
-      content: z.looseObject({ video_url: optionalText }).nullish(),
-    })
-    .nullish(),
+      content: z.nullish(z.looseObject({ video_url: optionalText })),
+    }),
+  ),
 });
 
 type TaskBody = z.infer<typeof taskSchema>;
 
-const envelopeSchema = z.looseObject({ code: z.union([z.string(), z.number()]).nullish(), data: taskSchema });
+const envelopeSchema = z.looseObject({ code: z.nullish(z.union([z.string(), z.number()])), data: taskSchema });
 
 const nonEmpty = (value: string | null | undefined) => (value && value.trim().length > 0 ? value.trim() : undefined);
 
@@ -113,7 +113,7 @@ export function readTaskSnapshot(body: unknown, requestedTaskId: string): Provid
   };
 }
 
-const createdSchema = z.looseObject({ id: optionalText, task_id: optionalText, data: z.looseObject({ task_id: optionalText, id: optionalText }).nullish() });
+const createdSchema = z.looseObject({ id: optionalText, task_id: optionalText, data: z.nullish(z.looseObject({ task_id: optionalText, id: optionalText })) });
 
 /** The task id from a create answer (`id`, `task_id`, or inside `data`). */
 export function readCreatedTaskId(body: unknown): string | undefined {
@@ -124,8 +124,8 @@ export function readCreatedTaskId(body: unknown): string | undefined {
 }
 
 const gatewayErrorSchema = z.looseObject({
-  error: z.looseObject({ message: optionalText, code: z.union([z.string(), z.number()]).nullish() }).nullish(),
-  code: z.union([z.string(), z.number()]).nullish(),
+  error: z.nullish(z.looseObject({ message: optionalText, code: z.nullish(z.union([z.string(), z.number()])) })),
+  code: z.nullish(z.union([z.string(), z.number()])),
   message: optionalText,
 });
 

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { ValidationError, type FieldIssue } from './errors.js';
+import * as z from './zod.js';
 
 /**
  * The provider's create body (see provider-api.md), the one contract shared by the intake, the
@@ -72,39 +72,41 @@ function mediaUrl(options: RequestSchemaOptions, allowDataUri: boolean) {
     ...(allowDataUri ? ['a base64 data: URI'] : []),
     ...(options.mediaBucket ? [`s3://${options.mediaBucket}/<key>`] : []),
   ];
-  return z.string().refine(
-    (value) =>
-      ((isHttpsUrl(value) || (options.allowLoopbackHttp === true && isLoopbackHttpUrl(value))) && value.length <= MAX_URL_CHARS) ||
-      (allowDataUri && DATA_URI.test(value)) ||
-      (options.mediaBucket !== undefined && parseS3Uri(value)?.bucket === options.mediaBucket),
-    { message: `must be ${accepted.join(' or ')}` },
+  return z.string().check(
+    z.refine(
+      (value) =>
+        ((isHttpsUrl(value) || (options.allowLoopbackHttp === true && isLoopbackHttpUrl(value))) && value.length <= MAX_URL_CHARS) ||
+        (allowDataUri && DATA_URI.test(value)) ||
+        (options.mediaBucket !== undefined && parseS3Uri(value)?.bucket === options.mediaBucket),
+      { message: `must be ${accepted.join(' or ')}` },
+    ),
   );
 }
 
 const textItem = z.strictObject({
   type: z.literal('text'),
   // Kept as written (not trimmed): the prompt is the user's, spaces included.
-  text: z
-    .string()
-    .max(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`)
-    .refine((value) => value.trim().length > 0, { message: 'must not be empty' }),
+  text: z.string().check(
+    z.maxLength(MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`),
+    z.refine((value) => value.trim().length > 0, { message: 'must not be empty' }),
+  ),
 });
 
 function contentItem(options: RequestSchemaOptions) {
   const imageItem = z.strictObject({
     type: z.literal('image_url'),
     image_url: z.strictObject({ url: mediaUrl(options, true) }),
-    role: z.enum(['first_frame', 'last_frame', 'reference_image']).optional(),
+    role: z.optional(z.enum(['first_frame', 'last_frame', 'reference_image'])),
   });
   const videoItem = z.strictObject({
     type: z.literal('video_url'),
     video_url: z.strictObject({ url: mediaUrl(options, false) }),
-    role: z.literal('reference_video').optional(),
+    role: z.optional(z.literal('reference_video')),
   });
   const audioItem = z.strictObject({
     type: z.literal('audio_url'),
     audio_url: z.strictObject({ url: mediaUrl(options, true) }),
-    role: z.literal('reference_audio').optional(),
+    role: z.optional(z.literal('reference_audio')),
   });
   return z.discriminatedUnion('type', [textItem, imageItem, videoItem, audioItem], {
     error: (issue) =>
@@ -114,59 +116,56 @@ function contentItem(options: RequestSchemaOptions) {
 
 export type ContentItem = z.infer<ReturnType<typeof contentItem>>;
 
-const duration = z
-  .number({ error: 'must be an integer' })
-  .int('must be an integer')
-  .refine((value) => value === -1 || (value >= MIN_DURATION_SECONDS && value <= MAX_DURATION_SECONDS), {
+const duration = z.number({ error: 'must be an integer' }).check(
+  z.int('must be an integer'),
+  z.refine((value) => value === -1 || (value >= MIN_DURATION_SECONDS && value <= MAX_DURATION_SECONDS), {
     message: `must be -1 (the model decides) or an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}`,
-  });
+  }),
+);
 
 function providerShape(options: RequestSchemaOptions) {
   const models = options.models ?? DEFAULT_MODELS;
   return {
-    model: z.string().refine((value) => models.includes(value), {
-      message: `must be one of: ${models.join(', ')}`,
-    }),
-    content: z.array(contentItem(options)).min(1, 'must contain at least one item'),
-    generate_audio: z.boolean().default(true),
-    resolution: z.enum(RESOLUTIONS).default('720p'),
-    ratio: z.enum(RATIOS).default('adaptive'),
-    duration: duration.default(5),
-    tools: z
-      .array(z.strictObject({ type: z.literal('web_search') }))
-      .min(1, 'must be [{"type":"web_search"}] or left out')
-      .max(1, 'at most one tool')
-      .optional(),
-    watermark: z.boolean().default(false),
+    model: z.string().check(z.refine((value) => models.includes(value), { message: `must be one of: ${models.join(', ')}` })),
+    content: z.array(contentItem(options)).check(z.minLength(1, 'must contain at least one item')),
+    generate_audio: z._default(z.boolean(), true),
+    resolution: z._default(z.enum(RESOLUTIONS), '720p'),
+    ratio: z._default(z.enum(RATIOS), 'adaptive'),
+    duration: z._default(duration, 5),
+    tools: z.optional(
+      z
+        .array(z.strictObject({ type: z.literal('web_search') }))
+        .check(z.minLength(1, 'must be [{"type":"web_search"}] or left out'), z.maxLength(1, 'at most one tool')),
+    ),
+    watermark: z._default(z.boolean(), false),
   };
 }
 
 const METADATA_KEY_MESSAGE = `keys are names of 1 to ${MAX_METADATA_KEY_CHARS} characters: a letter or digit, then letters, digits, _ . : -`;
 
-const metadata = z.preprocess(
-  (value, ctx) => {
+// zod/mini has no preprocess: it is this pipe, a transform that sees the raw input, then the schema.
+const metadata = z.pipe(
+  z.transform((value: unknown, payload) => {
     // JSON.parse makes `__proto__` an own key, but zod's record silently skips it: refuse it here.
     if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
-      ctx.addIssue({ code: 'custom', path: ['__proto__'], message: METADATA_KEY_MESSAGE, input: value });
+      payload.issues.push({ code: 'custom', path: ['__proto__'], message: METADATA_KEY_MESSAGE, input: value });
     }
     return value;
-  },
+  }),
   z
     .record(
       // Plain names only: no empty key, and none of the `__proto__`-like names objects treat specially.
-      z.string().max(MAX_METADATA_KEY_CHARS).regex(METADATA_KEY),
-      z.string().max(MAX_METADATA_VALUE_CHARS, `values must be at most ${MAX_METADATA_VALUE_CHARS} characters`),
+      z.string().check(z.maxLength(MAX_METADATA_KEY_CHARS), z.regex(METADATA_KEY)),
+      z.string().check(z.maxLength(MAX_METADATA_VALUE_CHARS, `values must be at most ${MAX_METADATA_VALUE_CHARS} characters`)),
       { error: (issue) => (issue.code === 'invalid_key' ? METADATA_KEY_MESSAGE : undefined) },
     )
-    .refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, {
-      message: `at most ${MAX_METADATA_ENTRIES} entries`,
-    }),
+    .check(z.refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, { message: `at most ${MAX_METADATA_ENTRIES} entries` })),
 );
 
 type ContentRulesInput = { content: ContentItem[] };
 
 /** The rules that span several content items: combinations, counts and role mixing. */
-function checkContentRules(body: ContentRulesInput, ctx: z.RefinementCtx): void {
+function checkContentRules(body: ContentRulesInput, ctx: z.core.$RefinementCtx): void {
   const at = (index: number, ...rest: (string | number)[]) => ['content', index, ...rest];
   const indexesOf = (type: ContentItem['type']) =>
     body.content.flatMap((item, index) => (item.type === type ? [index] : []));
@@ -218,12 +217,12 @@ function checkContentRules(body: ContentRulesInput, ctx: z.RefinementCtx): void 
 }
 
 export function createProviderRequestSchema(options: RequestSchemaOptions = {}) {
-  return z.strictObject(providerShape(options)).superRefine(checkContentRules);
+  return z.strictObject(providerShape(options)).check(z.superRefine(checkContentRules));
 }
 
 /** POST /jobs: the provider body plus our own optional metadata. */
 export function createJobRequestSchema(options: RequestSchemaOptions = {}) {
-  return z.strictObject({ ...providerShape(options), metadata: metadata.optional() }).superRefine(checkContentRules);
+  return z.strictObject({ ...providerShape(options), metadata: z.optional(metadata) }).check(z.superRefine(checkContentRules));
 }
 
 export type ProviderRequest = z.output<ReturnType<typeof createProviderRequestSchema>>;
@@ -243,7 +242,7 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-export function toFieldIssues(error: z.ZodError): FieldIssue[] {
+export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
   return error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ path: formatIssuePath([...issue.path, key]), message: 'unknown field' }))
@@ -252,8 +251,8 @@ export function toFieldIssues(error: z.ZodError): FieldIssue[] {
 }
 
 /** Parses or throws a ValidationError naming every offending field. */
-export function parseWith<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const result = schema.safeParse(body);
+export function parseWith<T extends z.core.$ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = z.safeParse(schema, body);
   if (!result.success) throw new ValidationError(toFieldIssues(result.error));
   return result.data;
 }

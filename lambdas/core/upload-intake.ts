@@ -12,6 +12,7 @@ import {
 import { ValidationError } from './errors.js';
 import type { JobRecord } from './job.js';
 import { acceptJob, rejectJob, type IntakeDeps } from './job-intake.js';
+import * as z from './zod.js';
 
 export const UPLOAD_PREFIX = 'incoming/';
 export const ACCEPTED_PREFIX = 'accepted/';
@@ -26,6 +27,30 @@ export interface UploadedObject {
   key: string;
   etag?: string;
   versionId?: string;
+}
+
+/**
+ * What the trigger reads of S3's "Object Created" EventBridge event. Powertools' parser has a schema
+ * of the whole event, but it is written in classic zod, which would put all of zod (about 440 KiB)
+ * back into the function; the rule delivers only S3's own events, so the fields we use are the ones
+ * worth checking. Anything else fails the invocation loudly.
+ */
+const objectCreatedEventSchema = z.object({
+  detail: z.object({
+    bucket: z.object({ name: z.string() }),
+    object: z.object({ key: z.string(), etag: z.optional(z.string()), 'version-id': z.optional(z.string()) }),
+  }),
+});
+
+/** The object an "Object Created" event names; throws on any other event. */
+export function uploadedObjectOf(event: unknown): UploadedObject {
+  const { detail } = objectCreatedEventSchema.parse(event);
+  return {
+    bucket: detail.bucket.name,
+    key: detail.object.key,
+    ...(detail.object.etag ? { etag: detail.object.etag } : {}),
+    ...(detail.object['version-id'] ? { versionId: detail.object['version-id'] } : {}),
+  };
 }
 
 export interface UploadDeps extends IntakeDeps {

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { BlockList, isIP, type LookupFunction, type Socket } from 'node:net';
 import { VideoCopyError, VideoUnavailableError } from './errors.js';
 
 /**
@@ -11,9 +12,14 @@ import { VideoCopyError, VideoUnavailableError } from './errors.js';
  *
  * Rules: only `https`, and every address the host resolves to must be public (no loopback, private,
  * link-local, CGNAT, unspecified, multicast, documentation or other special-purpose range). The
- * addresses are checked again when the connection is made (the `lookup` of the dispatcher), so a
- * DNS answer that changes between the check and the connect (rebinding) reaches nothing private.
- * Redirects are followed by hand, each target checked like the first URL.
+ * addresses are checked again when the connection is made (the `lookup` of the agent), so a DNS
+ * answer that changes between the check and the connect (rebinding) reaches nothing private, and
+ * the address the socket did connect to is checked once more before a byte of the request is
+ * written. Redirects are followed by hand, each target checked like the first URL, up to a limit.
+ *
+ * The transport is Node's own `http`/`https` (no fetch, no undici): the body arrives as a Node
+ * `IncomingMessage`, which StoreVideo copies from without web-stream overhead, and the function's
+ * bundle carries no HTTP client of its own.
  *
  * The local stack's exception (ALLOW_INSECURE_LOOPBACK_VIDEO_URLS, its simulator serves plain http
  * on 127.0.0.1): http and loopback addresses, for loopback hosts only (`localhost`, 127.0.0.0/8, ::1).
@@ -232,7 +238,7 @@ export async function checkVideoUrl(raw: string | URL, options: UrlGuardOptions 
 
 /**
  * A `net.connect` lookup that resolves like the system one and refuses, as the connection's error,
- * any address the guard would refuse. Used by the dispatcher, so the address connected to is the
+ * any address the guard would refuse. Used by the agent, so the address connected to is the
  * address checked, whatever DNS answered a moment before.
  */
 export function guardedLookup(options: UrlGuardOptions = {}): LookupFunction {
@@ -253,58 +259,138 @@ export function guardedLookup(options: UrlGuardOptions = {}): LookupFunction {
   };
 }
 
-/** An undici dispatcher (for `fetch`'s `dispatcher`) whose every connection goes through the guarded lookup. */
-export function createGuardedDispatcher(options: UrlGuardOptions = {}): Agent {
-  return new Agent({ connect: { lookup: guardedLookup(options) } });
+type GuardedAgent = HttpAgent & { readonly guarded: true };
+
+/**
+ * An `http` or `https` agent whose every connection resolves through the guarded lookup and whose
+ * socket, once connected, has its peer address checked before anything is written to it (this also
+ * covers IP-literal hosts, which `net.connect` does not look up). No keep-alive: StoreVideo makes one
+ * long download per invocation, and a pooled socket frozen with the Lambda environment is a liability.
+ */
+export function createGuardedAgent(protocol: 'http:' | 'https:', options: UrlGuardOptions = {}): GuardedAgent {
+  const lookup = guardedLookup(options);
+  const agent = protocol === 'https:' ? new HttpsAgent({ keepAlive: false, lookup }) : new HttpAgent({ keepAlive: false, lookup });
+  // Agent#createConnection is net/tls.createConnection(options, callback); wrap it so the check is the
+  // socket's first 'connect' listener, ahead of the request's own pending write.
+  type CreateConnection = (connectOptions: { host?: string; lookup?: LookupFunction }, ...rest: unknown[]) => Socket;
+  const connectable = agent as unknown as { createConnection: CreateConnection };
+  const base = connectable.createConnection.bind(agent);
+  connectable.createConnection = (connectOptions, ...rest) => {
+    const socket = base({ ...connectOptions, lookup }, ...rest);
+    const host = connectOptions.host ?? '';
+    socket.once('connect', () => {
+      try {
+        assertAddressAllowed(host, socket.remoteAddress ?? '', options);
+      } catch (refusal) {
+        socket.destroy(refusal as Error);
+      }
+    });
+    return socket;
+  };
+  return Object.assign(agent, { guarded: true as const });
 }
 
-const sharedDispatchers = new Map<boolean, Agent>();
-/** One keep-alive dispatcher per setting for the life of the process (the system resolver). */
-function sharedDispatcher(allowInsecureLoopback: boolean): Agent {
-  let dispatcher = sharedDispatchers.get(allowInsecureLoopback);
-  if (!dispatcher) {
-    dispatcher = createGuardedDispatcher({ allowInsecureLoopback });
-    sharedDispatchers.set(allowInsecureLoopback, dispatcher);
+const sharedAgents = new Map<string, GuardedAgent>();
+/** One agent per scheme and setting for the life of the process (the system resolver). */
+function sharedAgent(protocol: 'http:' | 'https:', allowInsecureLoopback: boolean): GuardedAgent {
+  const name = `${protocol}${allowInsecureLoopback}`;
+  let agent = sharedAgents.get(name);
+  if (!agent) {
+    agent = createGuardedAgent(protocol, { allowInsecureLoopback });
+    sharedAgents.set(name, agent);
   }
-  return dispatcher;
+  return agent;
 }
 
-export interface GuardedFetchOptions extends UrlGuardOptions {
-  fetch?: typeof fetch;
-  /** Defaults to a guarded dispatcher for these options. */
-  dispatcher?: Dispatcher;
+/** `http.request` / `https.request` in their (url, options) form; injected in tests. */
+export type RequestFunction = (url: URL, options: RequestOptions) => ClientRequest;
+
+export interface GuardedGetOptions extends UrlGuardOptions {
   /** Redirects followed, each target checked first (default 5). */
   maxRedirects?: number;
+  /** Ends the whole exchange, the body included (an overall deadline). */
+  signal?: AbortSignal;
+  /** The connection, the answer or the body idle this long is an error (default 30 s). */
+  idleTimeoutMs?: number;
+  headers?: Record<string, string>;
+  /** Defaults to node:http / node:https `request`. */
+  request?: RequestFunction;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** An error that says the transfer stalled: retryable (a VideoCopyError at StoreVideo's level). */
+export class IdleTimeoutError extends Error {
+  override readonly name = 'IdleTimeoutError';
+}
+
+function requestOnce(url: URL, options: GuardedGetOptions, agent: HttpAgent): Promise<IncomingMessage> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const send: RequestFunction = options.request ?? (url.protocol === 'https:' ? httpsRequest : httpRequest);
+  const { signal } = options;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const request = send(url, {
+      method: 'GET',
+      agent,
+      headers: { 'accept-encoding': 'identity', ...options.headers },
+      timeout: idleTimeoutMs,
+    });
+    let response: IncomingMessage | undefined;
+    // The body's reader sees this error itself (not Node's generic "aborted"), before or after the answer.
+    const fail = (error: Error) => {
+      if (response && !response.destroyed) response.destroy(error);
+      request.destroy(error);
+    };
+    const onAbort = () => fail(abortError(signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    // The socket timeout covers connect, the wait for the answer and every pause in the body.
+    request.on('timeout', () => fail(new IdleTimeoutError(`no data from ${url.host} for ${idleTimeoutMs} ms`)));
+    request.once('error', (error) => {
+      done();
+      reject(error);
+    });
+    request.once('response', (answer: IncomingMessage) => {
+      response = answer;
+      answer.once('close', done);
+      resolve(answer);
+    });
+    request.end();
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason as Error | undefined;
+  return Object.assign(new Error(`the download was aborted${reason?.message ? `: ${reason.message}` : ''}`, { cause: reason }), { name: 'AbortError' });
+}
 
 /**
- * `fetch` for a URL the provider gave us: the URL is checked, the connection re-checks the address
- * it uses, and each redirect is checked before it is followed. Answers the final response and URL.
- * Refusals are VideoUnavailableError; a refusal at connect time arrives as the `cause` of fetch's error.
+ * A GET of a URL the provider gave us: the URL is checked, the connection re-checks the address
+ * it uses, and each redirect is checked before it is followed. Answers the final response (a Node
+ * readable, not yet consumed) and its URL; redirect answers are discarded. Refusals are
+ * VideoUnavailableError (also when the refusal happens at connect time); other failures are the
+ * transport's errors, for the caller to classify.
  */
-export async function guardedFetch(
-  raw: string | URL,
-  init: RequestInit,
-  options: GuardedFetchOptions = {},
-): Promise<{ response: Response; url: URL }> {
-  const fetchImpl = options.fetch ?? fetch;
-  const dispatcher = options.dispatcher ?? (options.resolve ? createGuardedDispatcher(options) : sharedDispatcher(options.allowInsecureLoopback === true));
+export async function guardedGet(raw: string | URL, options: GuardedGetOptions = {}): Promise<{ response: IncomingMessage; url: URL }> {
   const maxRedirects = options.maxRedirects ?? 5;
+  const agentFor = (protocol: 'http:' | 'https:') =>
+    options.resolve ? createGuardedAgent(protocol, options) : sharedAgent(protocol, options.allowInsecureLoopback === true);
   let { url } = await checkVideoUrl(raw, options);
   for (let redirects = 0; ; redirects++) {
-    const response = await fetchImpl(url, { ...init, redirect: 'manual', dispatcher } as RequestInit);
-    if (!REDIRECTS.has(response.status)) return { response, url };
-    await response.body?.cancel();
-    const location = response.headers.get('location');
-    if (!location) throw new VideoUnavailableError(`${url.host}${url.pathname} answered HTTP ${response.status} without a Location`);
+    const response = await requestOnce(url, options, agentFor(url.protocol as 'http:' | 'https:'));
+    const status = response.statusCode ?? 0;
+    if (!REDIRECTS.has(status)) return { response, url };
+    response.destroy();
+    const location = response.headers.location;
+    if (!location) throw new VideoUnavailableError(`${url.host}${url.pathname} answered HTTP ${status} without a Location`);
     if (redirects >= maxRedirects) throw new VideoUnavailableError(`${url.host}${url.pathname}: more than ${maxRedirects} redirects`);
     ({ url } = await checkVideoUrl(new URL(location, url), options));
   }
 }
 
-/** The guard's refusal inside an error chain (fetch wraps connect errors: TypeError('fetch failed', { cause })). */
+/** The guard's refusal inside an error chain (a transport may wrap it as the `cause` of its own error). */
 export function refusalIn(error: unknown): VideoUnavailableError | undefined {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
     if (current instanceof VideoUnavailableError) return current;

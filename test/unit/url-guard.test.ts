@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -6,8 +6,10 @@ import { VideoCopyError, VideoUnavailableError } from '../../lambdas/core/errors
 import { storeVideo } from '../../lambdas/core/store-video.js';
 import {
   checkVideoUrl,
-  guardedFetch,
+  createGuardedAgent,
+  guardedGet,
   guardedLookup,
+  IdleTimeoutError,
   nonPublicReason,
   refusalIn,
   type Resolve,
@@ -265,10 +267,9 @@ describe('connect time: the address connected to is the address checked', () => 
     expect(one).toEqual([null, '2606:4700::1', 6]);
   });
 
-  it('guardedFetch: a name rebound between the check and the connect is refused by the dispatcher', async () => {
+  it('guardedGet: a name rebound between the check and the connect is refused by the agent', async () => {
     const resolve = rebinding();
-    const error = await guardedFetch('https://rebind.example/v.mp4', {}, { resolve }).catch((caught: unknown) => caught);
-    // fetch wraps the connect error: TypeError('fetch failed', { cause: the refusal }).
+    const error = await guardedGet('https://rebind.example/v.mp4', { resolve }).catch((caught: unknown) => caught);
     expect(refusalIn(error)?.message).toMatch(/rebind\.example: it resolves to 127\.0\.0\.1/);
     expect(resolve.calls).toEqual(['rebind.example', 'rebind.example']);
   });
@@ -297,42 +298,108 @@ describe('guardedFetch against a local server (the local exception, loopback onl
   afterAll(() => new Promise<void>((closed) => server.close(() => closed())));
 
   const local = { allowInsecureLoopback: true, resolve: resolver({ localhost: ['127.0.0.1'] }) };
+  const text = async (response: IncomingMessage) => {
+    let body = '';
+    for await (const chunk of response) body += String(chunk);
+    return body;
+  };
 
   it('fetches from the loopback simulator with the flag', async () => {
-    const { response, url } = await guardedFetch(`${base}/video.mp4`, {}, local);
-    expect(response.status).toBe(200);
-    expect(await response.text()).toBe('ok');
+    const { response, url } = await guardedGet(`${base}/video.mp4`, local);
+    expect(response.statusCode).toBe(200);
+    expect(await text(response)).toBe('ok');
     expect(url.pathname).toBe('/video.mp4');
   });
 
   it('follows a redirect after checking its target', async () => {
-    const { response, url } = await guardedFetch(`${base}/to-ok`, {}, local);
-    expect([response.status, url.pathname]).toEqual([200, '/ok']);
-    const viaName = await guardedFetch(`${base}/to-localhost`, {}, local);
-    expect([viaName.response.status, viaName.url.host]).toEqual([200, `localhost:${new URL(base).port}`]);
+    const { response, url } = await guardedGet(`${base}/to-ok`, local);
+    expect([response.statusCode, url.pathname]).toEqual([200, '/ok']);
+    response.resume();
+    const viaName = await guardedGet(`${base}/to-localhost`, local);
+    expect([viaName.response.statusCode, viaName.url.host]).toEqual([200, `localhost:${new URL(base).port}`]);
+    viaName.response.resume();
   });
 
   it('refuses a redirect to the metadata address without requesting it', async () => {
-    const refusal = await refusalOf(guardedFetch(`${base}/to-metadata`, {}, local));
+    const refusal = await refusalOf(guardedGet(`${base}/to-metadata`, local));
     expect(refusal.message).toMatch(/^refusing to fetch the video from 169\.254\.169\.254: only https URLs are fetched/);
     expect(served).not.toContain('/latest/meta-data/iam/security-credentials/');
   });
 
   it('follows no redirect beyond maxRedirects', async () => {
-    const refusal = await refusalOf(guardedFetch(`${base}/to-ok`, {}, { ...local, maxRedirects: 0 }));
+    const refusal = await refusalOf(guardedGet(`${base}/to-ok`, { ...local, maxRedirects: 0 }));
     expect(refusal.message).toMatch(/127\.0\.0\.1:\d+\/to-ok: more than 0 redirects/);
   });
 
   it('stops a redirect loop', async () => {
-    const refusal = await refusalOf(guardedFetch(`${base}/loop`, {}, local));
+    const refusal = await refusalOf(guardedGet(`${base}/loop`, local));
     expect(refusal.message).toMatch(/more than 5 redirects/);
     expect(served.filter((path) => path === '/loop')).toHaveLength(6);
   });
 
   it('refuses the same server without the flag, before any request', async () => {
     const before = served.length;
-    await refusalOf(guardedFetch(`${base}/video.mp4`, {}, { resolve: noDns }));
+    await refusalOf(guardedGet(`${base}/video.mp4`, { resolve: noDns }));
     expect(served.length).toBe(before);
+  });
+
+  it('the agent checks the address it connected to, before writing the request (IP literals are never looked up)', async () => {
+    // Straight through the agent, past checkVideoUrl: the connect-time check alone must refuse.
+    const before = served.length;
+    const agent = createGuardedAgent('http:', { resolve: noDns });
+    const error = await new Promise<unknown>((done) => {
+      const request = httpRequest(`${base}/video.mp4`, { agent }, () => done(new Error('answered')));
+      request.on('error', done);
+      request.end();
+    });
+    expect(refusalIn(error)?.message).toBe('refusing to fetch the video from 127.0.0.1: 127.0.0.1 is a loopback address (127.0.0.0/8)');
+    await new Promise((settle) => setTimeout(settle, 50));
+    expect(served.length).toBe(before);
+  });
+});
+
+describe('guardedGet timeouts', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      if (request.url === '/stall-headers') return; // never answers
+      response.writeHead(200, { 'content-length': 10 });
+      response.write('12345'); // then stalls
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    return new Promise<void>((closed) => server.close(() => closed()));
+  });
+  const local = { allowInsecureLoopback: true, resolve: noDns, idleTimeoutMs: 200 };
+
+  it('a server that never answers is given up on after the idle timeout', async () => {
+    const error = await guardedGet(`${base}/stall-headers`, local).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdleTimeoutError);
+    expect((error as Error).message).toMatch(/no data from 127\.0\.0\.1:\d+ for 200 ms/);
+  });
+
+  it('a body that stalls midway ends in an error, not a hang', async () => {
+    const { response } = await guardedGet(`${base}/stall-body`, local);
+    const error = await (async () => {
+      for await (const _chunk of response) {
+        // the first five bytes, then nothing
+      }
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdleTimeoutError);
+  });
+
+  it('the overall deadline (signal) ends a download in progress', async () => {
+    const { response } = await guardedGet(`${base}/stall-body`, { ...local, idleTimeoutMs: 10_000, signal: AbortSignal.timeout(150) });
+    const error = await (async () => {
+      for await (const _chunk of response) {
+        // stalls until the deadline
+      }
+    })().catch((caught: unknown) => caught);
+    expect((error as Error).name).toBe('AbortError');
   });
 });
 
@@ -343,8 +410,8 @@ describe('StoreVideo uses the guard', () => {
     bucket: 'videos',
     now: () => new Date('2026-03-12T23:20:00Z'),
     allowInsecureLoopback: false,
-    fetch: vi.fn<typeof fetch>(async () => {
-      throw new Error('fetch must not be called');
+    request: vi.fn(() => {
+      throw new Error('no request may be made');
     }),
     ...overrides,
   });
@@ -354,7 +421,7 @@ describe('StoreVideo uses the guard', () => {
     const d = deps();
     const refusal = await refusalOf(storeVideo(input('https://169.254.169.254/latest/meta-data/'), d));
     expect(refusal.message).toMatch(/169\.254\.169\.254/);
-    expect(d.fetch).not.toHaveBeenCalled();
+    expect(d.request).not.toHaveBeenCalled();
     expect(s3.send).not.toHaveBeenCalled();
   });
 
@@ -362,13 +429,13 @@ describe('StoreVideo uses the guard', () => {
     const d = deps({ resolve: resolver({ 'cdn.provider.example': ['192.168.0.10'] }) });
     const refusal = await refusalOf(storeVideo(input('https://cdn.provider.example/v.mp4'), d));
     expect(refusal.message).toBe('refusing to fetch the video from cdn.provider.example: it resolves to 192.168.0.10, a private address (192.168.0.0/16)');
-    expect(d.fetch).not.toHaveBeenCalled();
+    expect(d.request).not.toHaveBeenCalled();
   });
 
   it('a refusal at connect time stays a refusal (not a retried copy error)', async () => {
     let calls = 0;
     const resolve: Resolve = async () => [{ address: calls++ === 0 ? '93.184.216.34' : '10.0.0.7', family: 4 }];
-    const refusal = await refusalOf(storeVideo(input('https://cdn.provider.example/v.mp4'), deps({ resolve, fetch: undefined })));
+    const refusal = await refusalOf(storeVideo(input('https://cdn.provider.example/v.mp4'), deps({ resolve, request: undefined })));
     expect(refusal.message).toMatch(/it resolves to 10\.0\.0\.7/);
   });
 

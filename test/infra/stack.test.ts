@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SWEEPER_HANDLER } from '../../lib/job-sweeper.js';
+import { HISTORY_KEY_PREFIX, historyKey } from '../../lambdas/core/generation-history.js';
 import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../lambdas/core/metrics.js';
 import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
 import {
@@ -431,6 +432,46 @@ describe('IAM (least privilege)', () => {
     }
     const machineStatements = statementsOfRole(json, roleIdOf(json, stateMachineId));
     expect(allowedActions(machineStatements).filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  // The generation-time history lives in the Jobs table beside the jobs (generation-history.ts): the
+  // two workflow functions that use it may touch those items and no job.
+  it('SubmitTask reads and PollTask reads and writes only the generation-history items of the Jobs table', () => {
+    const historyOnly = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${HISTORY_KEY_PREFIX}*`] } };
+    const onTable = (statement: PolicyStatement) => renderedResources(statement).some((arn) => arn.includes(`\${${tableId}`));
+    const expected: Record<'SubmitTask' | 'PollTask', string[]> = {
+      SubmitTask: ['dynamodb:GetItem'],
+      PollTask: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    };
+    for (const [state, actions] of Object.entries(expected) as Array<[keyof typeof expected, string[]]>) {
+      const functionId = taskFunctionIds[state];
+      const tableStatements = statementsOfFunction(functionId).filter(
+        (statement) => statement.Effect === 'Allow' && onTable(statement) && allowedActions([statement]).some((action) => action.startsWith('dynamodb:')),
+      );
+      expect(tableStatements.length, state).toBeGreaterThan(0);
+      // Every grant on the table carries the condition: none reaches a job item.
+      for (const statement of tableStatements) expect(statement.Condition, `${state} ${JSON.stringify(statement.Action)}`).toEqual(historyOnly);
+      expect(allowedActions(tableStatements).sort(), state).toEqual(actions);
+      // No listing, no update or delete, no index, however the actions are spelled.
+      for (const action of ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem']) {
+        expect(allows(statementsOfFunction(functionId), action, (arn) => arn.includes(`\${${tableId}`)), `${state} ${action}`).toBe(false);
+      }
+      expect(render(environmentOf(functionId).GENERATION_HISTORY_TABLE), state).toBe(`\${${tableId}}`);
+    }
+    // The LeadingKeys pattern admits every history key and no job id.
+    const pattern = `${HISTORY_KEY_PREFIX}*`;
+    expect(resourceCovers(pattern, historyKey({ duration: -1, resolution: '720p', generateAudio: true, media: 'video' }))).toBe(true);
+    expect(resourceCovers(pattern, historyKey({ duration: 5, resolution: '480p', generateAudio: false, media: 'text' }))).toBe(true);
+    for (const jobId of ['3f2b8c1e-0d4a-4c55-9a51-7f0e3c2b1a90', 'idem-0123456789abcdef0123456789abcdef01234567', 'batch-0123', 'upload-0123']) {
+      expect(resourceCovers(pattern, jobId), jobId).toBe(false);
+    }
+    // No other function of the stack is granted the history by that condition.
+    for (const [functionId] of resourcesOfType(json, 'AWS::Lambda::Function')) {
+      if (functionId === taskFunctionIds.SubmitTask || functionId === taskFunctionIds.PollTask) continue;
+      const conditioned = statementsOfFunction(functionId).filter((statement) => JSON.stringify(statement.Condition ?? {}).includes('dynamodb:LeadingKeys'));
+      expect(conditioned, functionId).toEqual([]);
+      expect(environmentOf(functionId), functionId).not.toHaveProperty('GENERATION_HISTORY_TABLE');
+    }
   });
 
   it('the state machine may update the table and invoke exactly its task functions', () => {

@@ -770,13 +770,22 @@ describe('bounds', () => {
       { duration: 2, resolution: '480p', generateAudio: false, media: 'text' },
       { duration: 12, resolution: '720p', generateAudio: true, media: 'video' },
     ];
+    // What the provider may have said: nothing, still queued now, a start 30 s in with "30%", and a learned history.
+    const told = (elapsedSeconds: number) => [
+      { startedNotBeforeSeconds: 0, startReported: false },
+      { startedNotBeforeSeconds: elapsedSeconds, startReported: false },
+      { startedNotBeforeSeconds: Math.min(30, elapsedSeconds), startReported: true, progress: 30 },
+      { startedNotBeforeSeconds: 0, startReported: false, history: { medianSeconds: 20, sigma: 0.15, samples: 50 } },
+    ];
     for (const shape of shapes) {
       for (let elapsedSeconds = 0; elapsedSeconds <= 2_000; elapsedSeconds += 7) {
         for (const remainingSeconds of [0.2, 1, 2.5, MIN_POLL_SECONDS, 10, 600]) {
           for (const random of [0, 0.5, 0.999]) {
-            const wait = nextPollSeconds({ shape, elapsedSeconds, remainingSeconds, random });
-            expect(wait).toBeGreaterThanOrEqual(answeredPollFloor(remainingSeconds));
-            expect(Number.isInteger(wait)).toBe(true);
+            for (const what of told(elapsedSeconds)) {
+              const wait = nextPollSeconds({ shape, elapsedSeconds, ...what, remainingSeconds, random });
+              expect(wait).toBeGreaterThanOrEqual(answeredPollFloor(remainingSeconds));
+              expect(Number.isInteger(wait)).toBe(true);
+            }
           }
         }
       }
@@ -888,7 +897,10 @@ describe('bounds', () => {
       for (const random of JITTERS) {
         overshoot = Math.max(overshoot, retryPollSeconds(3, remainingSeconds, random) - remainingSeconds);
         const shape: RequestShape = { duration: 5, resolution: '480p', generateAudio: false, media: 'text' };
-        overshoot = Math.max(overshoot, nextPollSeconds({ shape, elapsedSeconds: 500, remainingSeconds, random }) - remainingSeconds);
+        for (const startedNotBeforeSeconds of [0, 500]) {
+          const context = { shape, elapsedSeconds: 500, startedNotBeforeSeconds, startReported: false, remainingSeconds, random };
+          overshoot = Math.max(overshoot, nextPollSeconds(context) - remainingSeconds);
+        }
       }
     }
     expect(overshoot).toBeLessThanOrEqual(1);

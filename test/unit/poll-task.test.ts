@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { PipelineError, ProviderTaskNotFoundError } from '../../lambdas/core/errors.js';
+import { PipelineError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../lambdas/core/errors.js';
 import type { RequestShape, WorkflowInput } from '../../lambdas/core/job.js';
-import { MAX_POLL_SECONDS } from '../../lambdas/core/poll-policy.js';
+import { MAX_POLL_SECONDS, priorGenerationEstimate, STEADY_POLL_SECONDS, type GenerationEstimate } from '../../lambdas/core/poll-policy.js';
 import type { PollState } from '../../lambdas/core/poll-state.js';
 import { pollTask, type PollTaskInput } from '../../lambdas/core/poll-task.js';
 import type { ProviderClient } from '../../lambdas/core/provider-client.js';
@@ -51,6 +51,11 @@ function pollState(overrides: Partial<PollState> = {}): PollState {
 function input(poll: PollState, deadlineAt = DEADLINE_AT): PollTaskInput {
   return { jobId: 'job-1', shape: SHAPE, deadlineAt, poll };
 }
+
+/** SUBMITTED_AT on the provider's clock, in the epoch seconds of its submit_time/start_time/finish_time. */
+const SUBMITTED_EPOCH = SUBMITTED_AT.getTime() / 1000;
+/** The 5th percentile of the generation time the policy sleeps through (poll-policy.ts). */
+const earlyEnd = (estimate: GenerationEstimate) => estimate.medianSeconds * Math.exp(-1.645 * estimate.sigma);
 
 const at = (secondsAfterSubmit: number) => () => new Date(SUBMITTED_AT.getTime() + secondsAfterSubmit * 1000);
 
@@ -219,6 +224,139 @@ describe('pollTask', () => {
   });
 });
 
+describe('pollTask: when generation began', () => {
+  // The provider got the create a second before our submittedAt (the create's own latency).
+  const CREATE_LATENCY = 1;
+
+  test.each([0, 3600, -3600, 17.5])(
+    'start_time is read against the provider submit_time, so a provider clock %d s off does not move it',
+    async (skew) => {
+      const submitTime = SUBMITTED_EPOCH - CREATE_LATENCY + skew;
+      const { next } = await poll(pollState(), { phase: 'running', progress: 30, submitTime, startTime: submitTime + 12 }, { now: 30 });
+      expect(next).toMatchObject({ jobStatus: 'RUNNING', startedNotBeforeSeconds: 12, startReported: true });
+      // The next poll lands at the start + the early quantile of the prior (12 + 50 s), not 50 s from now.
+      expect(Math.abs(30 + next.waitSeconds - (12 + earlyEnd(priorGenerationEstimate(SHAPE))))).toBeLessThanOrEqual(0.5);
+    },
+  );
+
+  test('without submit_time, start_time is read against our submittedAt', async () => {
+    const { next } = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 12 }, { now: 30 });
+    expect(next).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
+  });
+
+  test('without submit_time, a skewed start_time is held between submit and now', async () => {
+    const ahead = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 3600 }, { now: 30 });
+    expect(ahead.next.startedNotBeforeSeconds).toBe(30);
+    const behind = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH - 3600 }, { now: 30 });
+    expect(behind.next.startedNotBeforeSeconds ?? 0).toBe(0);
+    expect(behind.next.startReported).toBe(true);
+  });
+
+  test('a queued answer moves the bound to now, and the next poll waits the whole early window from there', async () => {
+    const { next: queued } = await poll(pollState(), { phase: 'queued', providerStatus: 'QUEUED', progress: 10 }, { now: 40 });
+    expect(queued.startedNotBeforeSeconds).toBe(40);
+    expect(queued).not.toHaveProperty('startReported');
+    // As if the task had just been submitted: the early window starts when it leaves the queue.
+    const fresh = await submitTask(
+      { jobId: 'job-1', requestKey: 'requests/job-1.json', shape: SHAPE, deadlineAt: DEADLINE_AT },
+      {
+        provider: { createTask: async () => ({ taskId: TASK_ID }), getTask: async () => ({ taskId: TASK_ID, phase: 'queued', providerStatus: 'QUEUED' }) },
+        loadRequest: async () => ({ model: 'seedance-fast', content: [{ type: 'text', text: 'a cat' }] }) as ProviderRequest,
+        presign: async () => 'unused',
+        loadHistory: async () => undefined,
+        now: () => SUBMITTED_AT,
+        random: () => 0.5,
+      },
+    );
+    expect(queued.waitSeconds).toBe(fresh.waitSeconds);
+    // The same moment, told nothing about the queue, is already in the steady phase.
+    const { next: running } = await poll(pollState(), { phase: 'running', providerStatus: 'IN_PROGRESS', progress: 30 }, { now: 40 });
+    expect(running.waitSeconds).toBeLessThan(queued.waitSeconds);
+  });
+
+  test('NOT_START (queued at the gateway) counts as queued too, and a later answer without a start keeps the bound', async () => {
+    const { next: notStarted } = await poll(pollState(), { phase: 'queued', providerStatus: 'NOT_START', progress: 0 }, { now: 20 });
+    expect(notStarted.startedNotBeforeSeconds).toBe(20);
+    const { next: queued } = await poll(notStarted, { phase: 'queued', providerStatus: 'QUEUED', progress: 10 }, { now: 45 });
+    expect(queued.startedNotBeforeSeconds).toBe(45);
+    const { next: running } = await poll(queued, { phase: 'running', providerStatus: 'IN_PROGRESS', progress: 30 }, { now: 80 });
+    expect(running.startedNotBeforeSeconds).toBe(45);
+    expect(running).not.toHaveProperty('startReported');
+  });
+
+  test('once the provider reported the start, an answer without start_time keeps it', async () => {
+    const { next: started } = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 12 }, { now: 30 });
+    const { next } = await poll(started, { phase: 'running', progress: 50 }, { now: 60 });
+    expect(next).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
+  });
+
+  test('"30%" with a reported start holds the next poll back: at least as long again as it has run', async () => {
+    const started = pollState({ jobStatus: 'RUNNING', progress: 30, startedNotBeforeSeconds: 10, startReported: true });
+    const { next } = await poll(started, { phase: 'running', progress: 30 }, { now: 70 });
+    // 60 s of running, not half way: the end is no sooner than 10 + 60 / 0.55 ≈ 119 s.
+    expect(70 + next.waitSeconds).toBeGreaterThanOrEqual(118);
+    const { next: halfWay } = await poll(started, { phase: 'running', progress: 50 }, { now: 70 });
+    expect(halfWay.waitSeconds).toBe(STEADY_POLL_SECONDS);
+  });
+});
+
+describe('pollTask: generation time and history', () => {
+  const HISTORY: GenerationEstimate = { medianSeconds: 60, sigma: 0.2, samples: 24 };
+
+  test('a success answers the provider start-to-finish time', async () => {
+    const { next } = await poll(pollState({ jobStatus: 'RUNNING', progress: 50 }), {
+      phase: 'succeeded',
+      providerStatus: 'SUCCESS',
+      progress: 100,
+      videoUrl: VIDEO_URL,
+      submitTime: SUBMITTED_EPOCH + 500,
+      startTime: SUBMITTED_EPOCH + 520,
+      finishTime: SUBMITTED_EPOCH + 640,
+    });
+    // Both ends on the provider's clock: its skew (here 500 s) cancels out.
+    expect(next.generationSeconds).toBe(120);
+  });
+
+  test.each<[string, Partial<ProviderTaskSnapshot>]>([
+    ['no finish_time', { startTime: SUBMITTED_EPOCH + 20 }],
+    ['no start_time', { finishTime: SUBMITTED_EPOCH + 140 }],
+    ['a finish before the start', { startTime: SUBMITTED_EPOCH + 140, finishTime: SUBMITTED_EPOCH + 20 }],
+    ['a finish at the start', { startTime: SUBMITTED_EPOCH + 20, finishTime: SUBMITTED_EPOCH + 20 }],
+  ])('a success with %s gives no sample', async (_name, times) => {
+    const { next } = await poll(pollState({ jobStatus: 'RUNNING' }), { phase: 'succeeded', progress: 100, videoUrl: VIDEO_URL, ...times });
+    expect(next.jobStatus).toBe('SUCCEEDED');
+    expect(next).not.toHaveProperty('generationSeconds');
+  });
+
+  test('a running task gives no sample, whatever times it carries', async () => {
+    const { next } = await poll(pollState(), { phase: 'running', startTime: SUBMITTED_EPOCH + 20, finishTime: SUBMITTED_EPOCH + 140 });
+    expect(next).not.toHaveProperty('generationSeconds');
+  });
+
+  test('the history read at submit is kept across every poll, failed ones included, and steers the waits', async () => {
+    const { provider } = fakeProvider(
+      { phase: 'queued', providerStatus: 'QUEUED', progress: 10 },
+      new ProviderUnavailableError('HTTP 503'),
+      { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 30 },
+      { phase: 'succeeded', progress: 100, videoUrl: VIDEO_URL, startTime: SUBMITTED_EPOCH + 30, finishTime: SUBMITTED_EPOCH + 95 },
+    );
+    let state = pollState({ history: HISTORY });
+    const seen: PollState[] = [];
+    for (const now of [20, 40, 60, 100]) {
+      state = await pollTask(input(state), { provider, now: at(now), random: () => 0.5 });
+      seen.push(state);
+    }
+    for (const state of seen) expect(state.history).toEqual(HISTORY);
+    expect(seen[1]!.consecutiveFailures).toBe(1);
+    expect(seen.at(-1)).toMatchObject({ jobStatus: 'SUCCEEDED', generationSeconds: 65 });
+    // Queued at 20 s: the next poll at the history's early end after it, not the prior's.
+    expect(seen[0]!.waitSeconds).toBe(Math.round(earlyEnd(HISTORY)));
+    const { next: withoutHistory } = await poll(pollState(), { phase: 'queued', providerStatus: 'QUEUED', progress: 10 }, { now: 20 });
+    expect(withoutHistory.waitSeconds).toBe(Math.round(earlyEnd(priorGenerationEstimate(SHAPE))));
+    expect(withoutHistory).not.toHaveProperty('history');
+  });
+});
+
 describe('submitTask', () => {
   const request: ProviderRequest = {
     model: 'seedance-fast',
@@ -257,6 +395,7 @@ describe('submitTask', () => {
       presign: async () => {
         throw new Error('a request without s3:// media needs no presigning');
       },
+      loadHistory: async () => undefined,
       now: () => SUBMITTED_AT,
       random: () => 0.5,
     });
@@ -297,6 +436,7 @@ describe('submitTask', () => {
       },
       loadRequest: async () => withS3Media,
       presign: async ({ bucket, key }) => `https://${bucket}.s3.amazonaws.com/${key}?X-Amz-Signature=abc`,
+      loadHistory: async () => undefined,
       now: () => SUBMITTED_AT,
       random: () => 0.5,
     });
@@ -307,4 +447,77 @@ describe('submitTask', () => {
     });
     expect(sent[0]?.content[2]).toEqual(withS3Media.content[2]);
   });
+  const HISTORY: GenerationEstimate = { medianSeconds: 60, sigma: 0.2, samples: 24 };
+
+  function recordingDeps(loadHistory: () => Promise<GenerationEstimate | undefined>) {
+    const events: string[] = [];
+    const shapes: unknown[] = [];
+    const deps = {
+      provider: {
+        createTask: async () => {
+          events.push('createTask');
+          return { taskId: TASK_ID };
+        },
+        getTask: async () => {
+          throw new Error('submitTask must not poll');
+        },
+      } satisfies ProviderClient,
+      loadRequest: async () => {
+        events.push('loadRequest');
+        return request;
+      },
+      presign: async () => {
+        throw new Error('a request without s3:// media needs no presigning');
+      },
+      loadHistory: async (shape: RequestShape) => {
+        events.push('loadHistory');
+        shapes.push(shape);
+        return loadHistory();
+      },
+      now: () => SUBMITTED_AT,
+      random: () => 0.5,
+    };
+    return { deps, events, shapes };
+  }
+
+  test('reads the history of the job shape before creating the task, and starts the poll state with it', async () => {
+    const { deps, events, shapes } = recordingDeps(async () => HISTORY);
+    const state = await submitTask(workflowInput, deps);
+    expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask']);
+    expect(shapes).toEqual([workflowInput.shape]);
+    expect(state.history).toEqual(HISTORY);
+    // The first wait is the history's early end, not the prior's.
+    expect(state.waitSeconds).toBe(Math.round(earlyEnd(HISTORY)));
+    expect(state.waitSeconds).not.toBe(Math.round(earlyEnd(priorGenerationEstimate(workflowInput.shape))));
+  });
+
+  test('no history yet: the prior, and no history in the poll state', async () => {
+    const { deps } = recordingDeps(async () => undefined);
+    const state = await submitTask(workflowInput, deps);
+    expect(state).not.toHaveProperty('history');
+    expect(state.waitSeconds).toBe(Math.round(earlyEnd(priorGenerationEstimate(workflowInput.shape))));
+  });
+
+  test('a history the store cannot give still creates the task, polled from the prior', async () => {
+    const { deps, events } = recordingDeps(async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    });
+    const state = await submitTask(workflowInput, deps);
+    expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask']);
+    expect(state).toMatchObject({ providerTaskId: TASK_ID, jobStatus: 'SUBMITTED', polls: 0 });
+    expect(state).not.toHaveProperty('history');
+    expect(state.waitSeconds).toBe(Math.round(earlyEnd(priorGenerationEstimate(workflowInput.shape))));
+  });
+
+  test('a failed create is not retried or hidden by the history read', async () => {
+    const { deps, events } = recordingDeps(async () => HISTORY);
+    const failing = new ProviderUnavailableError('HTTP 503');
+    deps.provider.createTask = async () => {
+      events.push('createTask');
+      throw failing;
+    };
+    await expect(submitTask(workflowInput, deps)).rejects.toBe(failing);
+    expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask']);
+  });
 });
+

@@ -1,0 +1,273 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createGenerationHistory,
+  estimateFromSamples,
+  historyKey,
+  HISTORY_KEY_PREFIX,
+  HISTORY_SAMPLES,
+  MIN_HISTORY_SAMPLES,
+  withSample,
+  type GenerationHistory,
+} from '../../lambdas/core/generation-history.js';
+import { JOB_KIND, type JobRecord, type RequestShape } from '../../lambdas/core/job.js';
+import { createJobRepository } from '../../lambdas/core/job-repository.js';
+import { startJobsTable } from '../support/jobs-table.js';
+
+const SHAPE: RequestShape = { duration: 5, resolution: '720p', generateAudio: true, media: 'text' };
+
+/** A small seeded PRNG (mulberry32), so the fitted numbers are the same on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function lognormalSamples(count: number, medianSeconds: number, sigma: number, random: () => number): number[] {
+  return Array.from({ length: count }, () => {
+    const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    return medianSeconds * Math.exp(sigma * normal);
+  });
+}
+
+describe('estimateFromSamples', () => {
+  it('fits the lognormal: the median is the geometric mean, sigma the spread of the logs', () => {
+    // Logs at ln 100 ± 0.3, five each: mean ln 100, sample variance 10 × 0.09 / 9.
+    const samples = Array.from({ length: 10 }, (_, index) => 100 * Math.exp(index % 2 === 0 ? 0.3 : -0.3));
+    const estimate = estimateFromSamples(samples)!;
+    expect(estimate.medianSeconds).toBeCloseTo(100, 9);
+    expect(estimate.sigma).toBeCloseTo(Math.sqrt(0.1), 9);
+    expect(estimate.samples).toBe(10);
+  });
+
+  it('recovers the generation time of a lognormal provider from a full window', () => {
+    const estimate = estimateFromSamples(lognormalSamples(HISTORY_SAMPLES, 120, 0.5, seeded(7)))!;
+    expect(estimate.samples).toBe(HISTORY_SAMPLES);
+    expect(estimate.medianSeconds).toBeGreaterThan(120 * 0.8);
+    expect(estimate.medianSeconds).toBeLessThan(120 * 1.25);
+    expect(estimate.sigma).toBeGreaterThan(0.35);
+    expect(estimate.sigma).toBeLessThan(0.65);
+  });
+
+  it(`says nothing from fewer than ${MIN_HISTORY_SAMPLES} samples`, () => {
+    expect(MIN_HISTORY_SAMPLES).toBe(10);
+    expect(estimateFromSamples([])).toBeUndefined();
+    expect(estimateFromSamples(Array.from({ length: MIN_HISTORY_SAMPLES - 1 }, () => 90))).toBeUndefined();
+    expect(estimateFromSamples(Array.from({ length: MIN_HISTORY_SAMPLES }, () => 90))).toBeDefined();
+  });
+
+  it('counts only positive, finite samples toward the minimum', () => {
+    const good = Array.from({ length: MIN_HISTORY_SAMPLES - 1 }, () => 90);
+    expect(estimateFromSamples([...good, 0, -5, Number.NaN])).toBeUndefined();
+    const estimate = estimateFromSamples([...good, 0, 110, -3])!;
+    expect(estimate.samples).toBe(MIN_HISTORY_SAMPLES);
+    expect(Number.isFinite(estimate.medianSeconds)).toBe(true);
+    expect(Number.isFinite(estimate.sigma)).toBe(true);
+  });
+
+  it('never gets more certain than sigma 0.15, however alike the samples', () => {
+    const identical = estimateFromSamples(Array.from({ length: 20 }, () => 75))!;
+    expect(identical.medianSeconds).toBeCloseTo(75, 9);
+    expect(identical.sigma).toBe(0.15);
+    const nearly = estimateFromSamples(Array.from({ length: 20 }, (_, index) => 75 + (index % 2)))!;
+    expect(nearly.sigma).toBe(0.15);
+    // A real spread is kept as it is.
+    expect(estimateFromSamples(lognormalSamples(30, 75, 0.4, seeded(3)))!.sigma).toBeGreaterThan(0.15);
+  });
+});
+
+describe('withSample', () => {
+  it(`appends the newest sample and keeps the newest ${HISTORY_SAMPLES}`, () => {
+    expect(HISTORY_SAMPLES).toBe(50);
+    let samples: number[] = [];
+    for (let seconds = 1; seconds <= 70; seconds += 1) samples = withSample(samples, seconds);
+    expect(samples).toHaveLength(HISTORY_SAMPLES);
+    expect(samples[0]).toBe(21);
+    expect(samples.at(-1)).toBe(70);
+  });
+
+  it('does not change the samples it is given', () => {
+    const before = Object.freeze([1, 2, 3]);
+    expect(withSample(before, 4)).toEqual([1, 2, 3, 4]);
+    expect(before).toEqual([1, 2, 3]);
+  });
+});
+
+describe('historyKey', () => {
+  const shapes: RequestShape[] = [];
+  for (const duration of [-1, 4, 5, 6, 10, 12, 15])
+    for (const resolution of ['480p', '720p'] as const)
+      for (const generateAudio of [false, true])
+        for (const media of ['text', 'image', 'video'] as const) shapes.push({ duration, resolution, generateAudio, media });
+
+  it('is one key per request shape, under the history prefix', () => {
+    const keys = shapes.map(historyKey);
+    expect(new Set(keys).size).toBe(shapes.length);
+    for (const key of keys) expect(key.startsWith(HISTORY_KEY_PREFIX)).toBe(true);
+    expect(HISTORY_KEY_PREFIX).toBe('generation-history#');
+  });
+
+  it('names every part of the shape, and duration -1 (model decides) as its own "auto" shape', () => {
+    expect(historyKey(SHAPE)).toBe('generation-history#5s#720p#audio#text');
+    expect(historyKey({ duration: -1, resolution: '480p', generateAudio: false, media: 'video' })).toBe('generation-history#auto#480p#silent#video');
+    expect(historyKey({ ...SHAPE, duration: -1 })).not.toBe(historyKey(SHAPE));
+  });
+
+  it('never collides with a job id (a UUID, or idem-/batch-/upload- and a hash)', () => {
+    const jobId = /^((idem|batch|upload)-[0-9a-f]{40}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+    expect('idem-0123456789abcdef0123456789abcdef01234567').toMatch(jobId);
+    for (const shape of shapes) expect(historyKey(shape)).not.toMatch(jobId);
+  });
+});
+
+describe('createGenerationHistory against DynamoDB (dynalite)', () => {
+  let table: Awaited<ReturnType<typeof startJobsTable>>;
+  let history: GenerationHistory;
+  /** PutItem calls, by the sample each tried to add (the newest in its item). */
+  const puts = new Map<number, number>();
+
+  beforeAll(async () => {
+    table = await startJobsTable();
+    history = createGenerationHistory(table.documents, table.tableName);
+    table.documents.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Item?: { jobId?: string; samples?: number[] } };
+        const newest = input.Item?.samples?.at(-1);
+        if (input.Item?.jobId?.startsWith(HISTORY_KEY_PREFIX) && newest !== undefined) puts.set(newest, (puts.get(newest) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'initialize', name: 'count-history-puts' },
+    );
+  });
+
+  afterAll(async () => {
+    await table?.close();
+  });
+
+  const shape = (duration: number): RequestShape => ({ ...SHAPE, duration });
+  const itemOf = async (of: RequestShape) =>
+    (await table.documents.send(new GetCommand({ TableName: table.tableName, Key: { jobId: historyKey(of) }, ConsistentRead: true }))).Item as
+      | { samples: number[]; revision: number; updatedAt: string }
+      | undefined;
+
+  it('answers undefined for a shape no job has finished', async () => {
+    expect(await history.load(shape(15))).toBeUndefined();
+    expect(await itemOf(shape(15))).toBeUndefined();
+  });
+
+  it(`answers an estimate once ${MIN_HISTORY_SAMPLES} jobs of the shape finished, and only for that shape`, async () => {
+    const of = shape(4);
+    const samples = lognormalSamples(MIN_HISTORY_SAMPLES, 100, 0.4, seeded(11));
+    for (const [index, seconds] of samples.entries()) {
+      expect(await history.load(of), `after ${index} samples`).toBeUndefined();
+      await history.record(of, seconds);
+    }
+    const estimate = await history.load(of);
+    expect(estimate).toEqual(estimateFromSamples(samples));
+    expect(estimate!.samples).toBe(MIN_HISTORY_SAMPLES);
+    const item = await itemOf(of);
+    expect(item).toMatchObject({ samples, revision: MIN_HISTORY_SAMPLES });
+    expect(Number.isNaN(Date.parse(item!.updatedAt))).toBe(false);
+    // Other shapes, the "auto" duration among them, learned nothing.
+    expect(await history.load(shape(-1))).toBeUndefined();
+    expect(await history.load({ ...of, resolution: '480p' })).toBeUndefined();
+  });
+
+  it(`keeps the newest ${HISTORY_SAMPLES} samples of a busy shape`, async () => {
+    const of = shape(10);
+    for (let seconds = 1; seconds <= HISTORY_SAMPLES + 15; seconds += 1) await history.record(of, 100 + seconds);
+    const item = await itemOf(of);
+    expect(item!.revision).toBe(HISTORY_SAMPLES + 15);
+    expect(item!.samples).toHaveLength(HISTORY_SAMPLES);
+    expect(item!.samples[0]).toBe(116);
+    expect(item!.samples.at(-1)).toBe(100 + HISTORY_SAMPLES + 15);
+    expect((await history.load(of))!.samples).toBe(HISTORY_SAMPLES);
+  });
+
+  it('concurrent records: each either lands or fails after its 3 tries, and the item is never corrupted', async () => {
+    const of = shape(6);
+    const values = Array.from({ length: 20 }, (_, index) => 1000 + index);
+    const results = await Promise.allSettled(values.map((seconds) => history.record(of, seconds)));
+    const landed = values.filter((_, index) => results[index]!.status === 'fulfilled');
+    const lost = values.filter((_, index) => results[index]!.status === 'rejected');
+    for (const result of results) {
+      if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(ConditionalCheckFailedException);
+    }
+    const item = await itemOf(of);
+    // Exactly the records that reported success are in the item, once each, and nothing else: no lost
+    // update hides behind a success, no sample is written twice.
+    expect([...item!.samples].sort()).toEqual([...landed].sort());
+    expect(item!.revision).toBe(landed.length);
+    // A record gives up only after its 3 conditional puts, each lost to a write that landed in between:
+    // so at least 3 land, however the 20 interleave.
+    for (const seconds of lost) expect(puts.get(seconds), `sample ${seconds}`).toBe(3);
+    for (const seconds of landed) expect(puts.get(seconds)).toBeLessThanOrEqual(3);
+    expect(landed.length).toBeGreaterThanOrEqual(Math.min(values.length, 3));
+    // And the next record, alone, lands on top of whatever came out of the race.
+    await history.record(of, 2000);
+    const after = await itemOf(of);
+    expect(after!.revision).toBe(landed.length + 1);
+    expect(after!.samples).toEqual([...item!.samples, 2000]);
+  });
+
+  it('a record that loses every race gives up after 3 tries instead of spinning', async () => {
+    const of = shape(12);
+    const racer = createGenerationHistory(table.documents, table.tableName);
+    let reads = 0;
+    // Every read is followed by someone else's write, so every conditional put of ours fails.
+    const raced = {
+      send: async (command: GetCommand | PutCommand) => {
+        const answer = await table.documents.send(command as GetCommand);
+        if (command instanceof GetCommand) {
+          reads += 1;
+          await racer.record(of, 1);
+        }
+        return answer;
+      },
+    };
+    const unlucky = createGenerationHistory(raced as unknown as typeof table.documents, table.tableName);
+    await expect(unlucky.record(of, 99)).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    expect(reads).toBe(3);
+    const item = await itemOf(of);
+    expect(item!.samples).not.toContain(99);
+    expect(item!.revision).toBe(3);
+  });
+
+  it('a store error that is not a lost race fails at once, on load and on record', async () => {
+    const missing = createGenerationHistory(table.documents, 'NoSuchTable');
+    await expect(missing.load(SHAPE)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(missing.record(SHAPE, 90)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('a history item is not a job: no job listing, status query or in-flight count sees it', async () => {
+    const jobs = createJobRepository(table.documents, table.tableName);
+    const job: JobRecord = {
+      jobId: 'job-listed',
+      kind: JOB_KIND,
+      status: 'RUNNING',
+      progress: 30,
+      trigger: { type: 'schedule', source: 'test' },
+      createdAt: '2026-11-24T12:00:00.000Z',
+      updatedAt: '2026-11-24T12:00:00.000Z',
+      deadlineAt: '2026-11-24T12:30:00.000Z',
+      executionArn: 'arn:listed',
+    };
+    await jobs.create(job);
+    await history.record(shape(-1), 80);
+    const listed = await jobs.list({ limit: 100 });
+    expect(listed.jobs.map((candidate) => candidate.jobId)).toEqual(['job-listed']);
+    for (const status of ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const) {
+      const page = await jobs.list({ status, limit: 100 });
+      expect(page.jobs.filter((candidate) => candidate.jobId.startsWith(HISTORY_KEY_PREFIX)), status).toEqual([]);
+    }
+    expect((await jobs.listActive()).map((candidate) => candidate.jobId)).toEqual(['job-listed']);
+    expect(await jobs.countInFlight()).toBe(1);
+    expect(await jobs.listDeferred(100)).toEqual([]);
+  });
+});

@@ -14,7 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3, type S3Emulator } from '../../local/emulators.js';
 
-/** The local S3 completes multipart uploads as S3 does (local/emulators.ts completeMultipartLikeS3). */
+/** The local S3 completes multipart uploads as S3 does (local/s3-multipart.ts). */
 
 const MIB = 1024 * 1024;
 const BUCKET = 'videos';
@@ -96,5 +96,51 @@ describe('multipart uploads in the local S3', () => {
     await expect(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4', UploadId }))).rejects.toMatchObject({ name: 'NoSuchUpload' });
     await expect(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4', UploadId: '..' }))).rejects.toMatchObject({ name: 'NoSuchUpload' });
     await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4' }))).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  it('any list S3 accepts is assembled right: a subset of the parts, parts uploaded again, parts of odd sizes', async () => {
+    const key = 'videos/mixed.mp4';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const put = async (PartNumber: number, body: Buffer) =>
+      (await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber, Body: body }))).ETag!;
+    const one = randomBytes(5 * MIB);
+    const twoFirst = randomBytes(5 * MIB);
+    const three = randomBytes(6 * MIB); // larger than the slot: a file of its own
+    const four = randomBytes(5 * MIB);
+    const five = randomBytes(777);
+    const etags = [await put(1, one), await put(2, twoFirst), await put(3, three), await put(4, four), await put(5, five)];
+    const twoAgain = randomBytes(5 * MIB);
+    const twoAgainEtag = await put(2, twoAgain); // a part uploaded again replaces the first copy
+    // Part 4 left out: S3 builds the object from the parts listed.
+    const listed = [
+      { PartNumber: 1, ETag: etags[0]! },
+      { PartNumber: 2, ETag: twoAgainEtag },
+      { PartNumber: 3, ETag: etags[2]! },
+      { PartNumber: 5, ETag: etags[4]! },
+    ];
+    await expect(complete(key, UploadId!, [{ ...listed[0]! }, { PartNumber: 2, ETag: etags[1]! }])).rejects.toMatchObject({ name: 'InvalidPart' });
+    await complete(key, UploadId!, listed);
+    const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const body = Buffer.from(await object.Body!.transformToByteArray());
+    expect(body.equals(Buffer.concat([one, twoAgain, three, five]))).toBe(true);
+  });
+
+  it('a failed upload of a part again leaves the first copy whole', async () => {
+    const key = 'videos/retried.mp4';
+    const first = [randomBytes(5 * MIB), randomBytes(1000)];
+    const { UploadId, etags } = await upload(key, first);
+    const { request } = await import('node:http');
+    // Part 1 again, cut after 1 MiB of its 5: the connection drops, S3 keeps the part it had.
+    await new Promise<void>((done) => {
+      const url = new URL(`${emulator.url}/${BUCKET}/${key}?partNumber=1&uploadId=${UploadId}`);
+      const req = request(url, { method: 'PUT', headers: { 'content-length': String(5 * MIB) } });
+      req.on('error', () => done());
+      req.write(randomBytes(MIB), () => setTimeout(() => (req.destroy(), done()), 50));
+    });
+    // It did reach the store: its bytes went to a file of their own, not over the part's slot.
+    expect((await readdir(join(directory, BUCKET, '._S3rver_uploads', UploadId))).filter((name) => /^1\.\w+$/.test(name) && name !== '1.json')).toHaveLength(1);
+    await complete(key, UploadId, etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })));
+    const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(Buffer.from(await object.Body!.transformToByteArray()).equals(Buffer.concat(first))).toBe(true);
   });
 });

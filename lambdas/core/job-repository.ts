@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ValidationError } from './errors.js';
+import { HISTORY_KEY_PREFIX } from './generation-history.js';
 import { ACTIVE_STATUSES, JOB_KIND, type JobError, type JobRecord, type JobStatus, type TriggerType } from './job.js';
 
 /** Index names of the Jobs table (lib/job-store.ts creates them). */
@@ -100,6 +101,8 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     },
 
     async get(jobId) {
+      // The table also keeps the generation-time history, one item per request shape: not a job.
+      if (jobId.startsWith(HISTORY_KEY_PREFIX)) return undefined;
       const answer = await documents.send(new GetCommand({ TableName: tableName, Key: { jobId }, ConsistentRead: true }));
       return answer.Item as JobRecord | undefined;
     },

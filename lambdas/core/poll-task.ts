@@ -93,7 +93,8 @@ export function pollContext(poll: PollState, shape: RequestShape, elapsedSeconds
  */
 function startedNotBefore(snapshot: ProviderTaskSnapshot, previous: PollState, elapsedSeconds: number): number {
   const known = previous.startedNotBeforeSeconds ?? 0;
-  if (snapshot.phase === 'queued') return Math.max(known, elapsedSeconds);
+  // A gateway that answers "queued" after it reported a start is flaky, not restarted: keep the start.
+  if (snapshot.phase === 'queued') return previous.startReported ? known : Math.max(known, elapsedSeconds);
   if (snapshot.startTime === undefined) return known;
   const sinceSubmit =
     snapshot.submitTime !== undefined

@@ -21,8 +21,10 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
   // Read before the create, so nothing that can fail stands between a created task and its record;
   // a history the store cannot give costs the job the prior, never the job.
   const history = await deps.loadHistory(input.shape).catch(() => undefined);
-  const { taskId } = await deps.provider.createTask(request);
+  // Taken before the create, which may be held open for minutes: the provider's clock (start_time)
+  // counts from when it received the request, and so does ours.
   const submittedAt = deps.now();
+  const { taskId } = await deps.provider.createTask(request);
   return {
     providerTaskId: taskId,
     submittedAt: submittedAt.toISOString(),

@@ -252,6 +252,14 @@ describe('pollTask: when generation began', () => {
     expect(behind.next.startReported).toBe(true);
   });
 
+  test('a "queued" answer after a reported start is a flaky gateway: the reported start stays', async () => {
+    const running = pollState({ jobStatus: 'RUNNING', providerStatus: 'IN_PROGRESS', progress: 30, startedNotBeforeSeconds: 12, startReported: true });
+    const { next } = await poll(running, { phase: 'queued', providerStatus: 'QUEUED' }, { now: 100 });
+    expect(next.startedNotBeforeSeconds).toBe(12);
+    expect(next.startReported).toBe(true);
+    expect(next.jobStatus).toBe('RUNNING');
+  });
+
   test('a queued answer moves the bound to now, and the next poll waits the whole early window from there', async () => {
     const { next: queued } = await poll(pollState(), { phase: 'queued', providerStatus: 'QUEUED', progress: 10 }, { now: 40 });
     expect(queued.startedNotBeforeSeconds).toBe(40);

@@ -15,7 +15,7 @@
  *   The FIXED pollers, and the ablations of ours that drop a signal, replace only the wait.
  * - State transitions are counted as the ASL of lib/generation-workflow.ts runs them.
  */
-import { estimateFromSamples, MIN_HISTORY_SAMPLES, withSample } from '../lambdas/core/generation-history.js';
+import { estimateFromSamples, MIN_HISTORY_SAMPLES, newestSamples } from '../lambdas/core/generation-history.js';
 import type { RequestShape } from '../lambdas/core/job.js';
 import { nextPollSeconds, priorGenerationEstimate, type GenerationEstimate, type PollContext } from '../lambdas/core/poll-policy.js';
 import type { PollState } from '../lambdas/core/poll-state.js';
@@ -296,7 +296,7 @@ async function runPoller(jobs: SimulatedJob[], poller: Poller, shape: RequestSha
   for (const job of jobs) {
     const history = poller.signals.history ? estimateFromSamples(samples) : undefined;
     const run = await runJob(job, poller, shape, history, seed * 7919 + job.index);
-    if (run.generationSeconds !== undefined) samples = withSample(samples, run.generationSeconds);
+    if (run.generationSeconds !== undefined) samples = newestSamples([...samples, run.generationSeconds]);
     runs.push(run);
   }
   const lags = runs.flatMap((run) => (run.lagSeconds === undefined ? [] : [run.lagSeconds]));

@@ -162,12 +162,12 @@ export class GenerationWorkflow extends Construct {
     });
     props.eventBus.grantPutEventsTo(this.functions.AnnounceOutcome);
     // The generation-time history per request shape (generation-history.ts): SubmitTask reads it,
-    // PollTask adds the sample of a finished task. Only those items, never a job's.
+    // PollTask appends the sample of a finished task. Only those items, never a job's.
     const historyItems = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${HISTORY_KEY_PREFIX}*`] } };
     Grant.addToPrincipal({ grantee: this.functions.SubmitTask, actions: ['dynamodb:GetItem'], resourceArns: [props.table.tableArn], conditions: historyItems });
     Grant.addToPrincipal({
       grantee: this.functions.PollTask,
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      actions: ['dynamodb:UpdateItem'],
       resourceArns: [props.table.tableArn],
       conditions: historyItems,
     });

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RequestShape } from './job.js';
 import type { GenerationEstimate } from './poll-policy.js';
 
@@ -15,7 +15,6 @@ export const HISTORY_SAMPLES = 50;
 export const MIN_HISTORY_SAMPLES = 10;
 /** Near-identical samples must not make the policy certain: the provider's next job may differ. */
 const MIN_SIGMA = 0.15;
-const WRITE_ATTEMPTS = 3;
 export const HISTORY_KEY_PREFIX = 'generation-history#';
 
 export function historyKey(shape: RequestShape): string {
@@ -32,9 +31,9 @@ export function estimateFromSamples(samples: readonly number[]): GenerationEstim
   return { medianSeconds: Math.exp(mean), sigma: Math.max(MIN_SIGMA, Math.sqrt(variance)), samples: logs.length };
 }
 
-/** The samples after one more job finished: the newest HISTORY_SAMPLES. */
-export function withSample(samples: readonly number[], seconds: number): number[] {
-  return [...samples, seconds].slice(-HISTORY_SAMPLES);
+/** The window the store keeps: the newest HISTORY_SAMPLES. */
+export function newestSamples(samples: readonly number[]): number[] {
+  return samples.slice(-HISTORY_SAMPLES);
 }
 
 export interface GenerationHistory {
@@ -42,39 +41,40 @@ export interface GenerationHistory {
   record(shape: RequestShape, seconds: number): Promise<void>;
 }
 
-interface HistoryItem {
-  samples?: number[];
-  revision?: number;
-}
-
 export function createGenerationHistory(db: DynamoDBDocumentClient, tableName: string): GenerationHistory {
-  const read = async (shape: RequestShape): Promise<HistoryItem> => {
-    const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: { jobId: historyKey(shape) }, ConsistentRead: true }));
-    return (Item ?? {}) as HistoryItem;
-  };
   return {
     async load(shape) {
-      return estimateFromSamples((await read(shape)).samples ?? []);
+      const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: { jobId: historyKey(shape) }, ConsistentRead: true }));
+      return estimateFromSamples((Item?.samples as number[] | undefined) ?? []);
     },
     async record(shape, seconds) {
-      // Read, add, write back only if nobody wrote in between; a sample lost to a busy shape is
-      // one of many, so after a few tries it is dropped rather than retried forever.
-      for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt += 1) {
-        const item = await read(shape);
-        const revision = item.revision ?? 0;
-        try {
-          await db.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: { jobId: historyKey(shape), samples: withSample(item.samples ?? [], seconds), revision: revision + 1, updatedAt: new Date().toISOString() },
-              ConditionExpression: 'attribute_not_exists(jobId) OR revision = :revision',
-              ExpressionAttributeValues: { ':revision': revision },
-            }),
-          );
-          return;
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException) || attempt === WRITE_ATTEMPTS) throw error;
-        }
+      const key = { jobId: historyKey(shape) };
+      // An atomic append: jobs of one shape that finish together all land, with no read first.
+      const { Attributes } = await db.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: 'SET samples = list_append(if_not_exists(samples, :none), :sample), updatedAt = :now',
+          ExpressionAttributeValues: { ':none': [], ':sample': [seconds], ':now': new Date().toISOString() },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      const samples = (Attributes?.samples as number[] | undefined) ?? [];
+      if (samples.length <= HISTORY_SAMPLES) return;
+      // Keep the newest, only if the list is still the one we saw: after a concurrent append or trim
+      // this one is skipped and the next record trims what is over.
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET samples = :newest',
+            ConditionExpression: 'size(samples) = :length',
+            ExpressionAttributeValues: { ':newest': newestSamples(samples), ':length': samples.length },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
     },
   };

@@ -1,11 +1,13 @@
+import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import S3rver from 's3rver';
 import type { CfnTemplate } from './cloud-assembly.js';
-import { completeMultipartLikeS3 } from './s3-multipart.js';
+import type { S3rverThreadCommand, S3rverThreadMessage, S3rverThreadOptions } from './s3rver-thread.js';
 import { resolveIntrinsics } from './template-resolver.js';
 
 export interface Emulator {
@@ -35,50 +37,58 @@ export async function startDynamoDb(options: { directory?: string; port?: number
 }
 
 export interface S3Emulator extends Emulator {
-  server: S3rver;
+  /** Emits s3rver's 'event' for each Put, Copy, CompleteMultipart and Delete, before the client's answer. */
+  server: EventEmitter;
+}
+
+/** The worker needs tsx to load TypeScript; it inherits it from `tsx …` / `npm start`, and is given it elsewhere (vitest). */
+function workerExecArgv(): string[] {
+  if (process.execArgv.some((argument) => /[/\\]tsx[/\\]|^tsx$/.test(argument))) return process.execArgv;
+  return [...process.execArgv, '--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 }
 
 /**
- * s3rver 3.7.1 reads the CopyObject source with decodeURI, which leaves %2B, %26, %3D, %2C… encoded,
- * so copying `incoming/a+b.json` (sent URL-encoded, as S3 requires) answers NoSuchKey where S3 copies
- * it. Its object controller is looked up at each request, after the signature check (which covers the
- * header as sent), so rewriting the header there to what decodeURI restores exactly fixes it.
+ * s3rver keeps objects on disk under `directory`, so videos outlive a restart of the stack. It runs on
+ * a thread of its own (local/s3rver-thread.ts says why and how its events keep their order).
  */
-let copySourceFixed = false;
-function fixCopySourceDecoding(): void {
-  if (copySourceFixed) return;
-  copySourceFixed = true;
-  type Controller = (ctx: { headers: Record<string, string | string[] | undefined> }) => Promise<void>;
-  const objects = createRequire(import.meta.url)('s3rver/lib/controllers/object.js') as { putObjectCopy: Controller };
-  const original = objects.putObjectCopy;
-  objects.putObjectCopy = (ctx) => {
-    const source = ctx.headers['x-amz-copy-source'];
-    if (typeof source === 'string') {
-      try {
-        ctx.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(source));
-      } catch {
-        // Not valid percent-encoding: leave it to s3rver to refuse.
-      }
-    }
-    return original(ctx);
-  };
-}
-
-/** s3rver keeps objects on disk under `directory`, so videos outlive a restart of the stack. */
 export async function startS3(options: { directory: string; bucket: string; port?: number }): Promise<S3Emulator> {
-  fixCopySourceDecoding();
-  completeMultipartLikeS3();
   await mkdir(options.directory, { recursive: true });
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: options.port ?? 0,
-    directory: options.directory,
-    silent: true,
-    vhostBuckets: false,
-    configureBuckets: [{ name: options.bucket }],
+  const threadOptions: S3rverThreadOptions = { directory: options.directory, bucket: options.bucket, ...(options.port !== undefined ? { port: options.port } : {}) };
+  const worker = new Worker(new URL('./s3rver-thread.ts', import.meta.url), {
+    workerData: { s3rverThread: threadOptions },
+    execArgv: workerExecArgv(),
   });
-  const address = await server.run();
-  return { url: `http://127.0.0.1:${address.port}`, server, close: () => server.close() };
+  const events = new EventEmitter();
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const failed = (error: Error) => reject(new Error(`the local S3 thread failed to start: ${error.message}`, { cause: error }));
+    const exitedEarly = (code: number) => reject(new Error(`the local S3 thread exited (${code}) before it listened`));
+    worker.once('error', failed);
+    worker.once('exit', exitedEarly);
+    worker.on('message', (message: S3rverThreadMessage) => {
+      if (message.type === 'listening') {
+        worker.off('error', failed);
+        worker.off('exit', exitedEarly);
+        resolve(message.port);
+      } else if (message.type === 'event') {
+        try {
+          events.emit('event', message.event);
+        } finally {
+          worker.postMessage({ type: 'ack', id: message.id } satisfies S3rverThreadCommand);
+        }
+      }
+    });
+  });
+  worker.on('error', (error) => console.error(`[s3] the local S3 thread failed: ${error.stack ?? error.message}`));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server: events,
+    close: async () => {
+      // The thread closes s3rver (its port is free once it has) and then ends; one that ended already is closed.
+      worker.postMessage({ type: 'close' } satisfies S3rverThreadCommand);
+      await exited;
+    },
+  };
 }
 
 /**

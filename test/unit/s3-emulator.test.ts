@@ -8,6 +8,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -142,5 +143,32 @@ describe('multipart uploads in the local S3', () => {
     await complete(key, UploadId, etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })));
     const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     expect(Buffer.from(await object.Body!.transformToByteArray()).equals(Buffer.concat(first))).toBe(true);
+  });
+});
+
+describe('the local S3 on its own thread', () => {
+  it('emits each event before the client has its answer, and frees its port on close', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3-emulator-thread-'));
+    const first = await startS3({ directory: dir, bucket: BUCKET });
+    const client = new S3Client({ endpoint: first.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const seen: string[] = [];
+    first.server.on('event', (event: { Records: { eventName: string; s3: { object: { key: string } } }[] }) => {
+      for (const record of event.Records) seen.push(`${record.eventName} ${record.s3.object.key}`);
+    });
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'incoming/a.json', Body: '{}' }));
+    expect(seen).toEqual(['ObjectCreated:Put incoming/a.json']);
+    const port = Number(new URL(first.url).port);
+    await first.close();
+    const again = await startS3({ directory: dir, bucket: BUCKET, port });
+    try {
+      const reopened = new S3Client({ endpoint: again.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      // The object outlived the restart (on disk).
+      expect((await reopened.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'incoming/a.json' }))).ContentLength).toBe(2);
+      reopened.destroy();
+    } finally {
+      client.destroy();
+      await again.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

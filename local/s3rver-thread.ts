@@ -1,0 +1,100 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import S3rver, { type S3rverEvent } from 's3rver';
+import { completeMultipartLikeS3 } from './s3-multipart.js';
+
+/**
+ * The local S3 (s3rver) on a thread of its own, started by startS3 (local/emulators.ts).
+ *
+ * Every byte uploaded to s3rver is parsed, MD5-hashed (the part or object ETag) and written by
+ * JavaScript, and every 64 KiB the HTTP parser hands over is a fresh buffer that V8 counts toward
+ * its next full collection: on the stack's own thread, a 1 GiB upload meant ~150 mark-compacts of the
+ * whole stack's heap and an event loop busy for seconds, in the way of every other request. Here it
+ * has a small heap of its own and a core the rest of the stack can leave it.
+ *
+ * What it emits as 'event' reaches the stack's thread before the client gets its answer, as when
+ * s3rver ran in-process: each response waits for the stack to acknowledge the events its request
+ * caused (a message round trip, well under a millisecond).
+ */
+
+export interface S3rverThreadOptions {
+  directory: string;
+  bucket: string;
+  port?: number;
+}
+
+/** Messages from the thread: listening, or an event (acknowledge it with its id). */
+export type S3rverThreadMessage = { type: 'listening'; port: number } | { type: 'event'; id: number; event: S3rverEvent };
+/** Messages to the thread. */
+export type S3rverThreadCommand = { type: 'ack'; id: number } | { type: 'close' };
+
+/**
+ * s3rver 3.7.1 reads the CopyObject source with decodeURI, which leaves %2B, %26, %3D, %2C… encoded,
+ * so copying `incoming/a+b.json` (sent URL-encoded, as S3 requires) answers NoSuchKey where S3 copies
+ * it. Its object controller is looked up at each request, after the signature check (which covers the
+ * header as sent), so rewriting the header there to what decodeURI restores exactly fixes it.
+ */
+let copySourceFixed = false;
+function fixCopySourceDecoding(): void {
+  if (copySourceFixed) return;
+  copySourceFixed = true;
+  type Controller = (ctx: { headers: Record<string, string | string[] | undefined> }) => Promise<void>;
+  const objects = createRequire(import.meta.url)('s3rver/lib/controllers/object.js') as { putObjectCopy: Controller };
+  const original = objects.putObjectCopy;
+  objects.putObjectCopy = (ctx) => {
+    const source = ctx.headers['x-amz-copy-source'];
+    if (typeof source === 'string') {
+      try {
+        ctx.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(source));
+      } catch {
+        // Not valid percent-encoding: leave it to s3rver to refuse.
+      }
+    }
+    return original(ctx);
+  };
+}
+
+async function main(options: S3rverThreadOptions, port: NonNullable<typeof parentPort>): Promise<void> {
+  fixCopySourceDecoding();
+  completeMultipartLikeS3();
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    directory: options.directory,
+    silent: true,
+    vhostBuckets: false,
+    configureBuckets: [{ name: options.bucket }],
+  });
+  const deliveries = new AsyncLocalStorage<Promise<void>[]>();
+  const acknowledged = new Map<number, () => void>();
+  let nextId = 1;
+  server.on('event', (event: S3rverEvent) => {
+    const id = nextId++;
+    // s3rver emits inside the request's handling, so the request's list is the current store.
+    deliveries.getStore()?.push(new Promise((resolve) => acknowledged.set(id, resolve)));
+    port.postMessage({ type: 'event', id, event } satisfies S3rverThreadMessage);
+  });
+  // Outermost middleware (Koa composes app.middleware when run() listens): the answer goes out once
+  // the stack has the events this request caused.
+  (server as unknown as { middleware: ((ctx: unknown, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (_ctx, next) => {
+    const caused: Promise<void>[] = [];
+    await deliveries.run(caused, next);
+    await Promise.all(caused);
+  });
+  port.on('message', (command: S3rverThreadCommand) => {
+    if (command.type === 'ack') {
+      acknowledged.get(command.id)?.();
+      acknowledged.delete(command.id);
+    } else if (command.type === 'close') {
+      // Once s3rver has closed, nothing is left to keep the thread alive but this port.
+      void server.close().finally(() => port.close());
+    }
+  });
+  const address = await server.run();
+  port.postMessage({ type: 'listening', port: address.port } satisfies S3rverThreadMessage);
+}
+
+if (!isMainThread && parentPort && (workerData as { s3rverThread?: S3rverThreadOptions } | undefined)?.s3rverThread) {
+  await main((workerData as { s3rverThread: S3rverThreadOptions }).s3rverThread, parentPort);
+}

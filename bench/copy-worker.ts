@@ -1,19 +1,23 @@
 /**
  * One copy variant in a fresh process (spawned by bench/copy.ts), so its peak RSS is its own:
- *   ours  — storeVideo (lambdas/core/store-video.ts): fetch → sha256 → lib-storage multipart upload
- *   raw   — fetch → fs.createWriteStream (the floor: no S3 at all)
- *   naive — arrayBuffer() of the whole download, then one PutObject
+ *   ours     — storeVideo (lambdas/core/store-video.ts): node:http GET → sha256 → our multipart upload
+ *   raw      — fetch → fs.createWriteStream (the floor: no S3 at all)
+ *   raw-http — http.get → fs.createWriteStream (the same floor with the HTTP client ours uses)
+ *   naive    — arrayBuffer() of the whole download, then one PutObject
+ *   ceiling  — ours without the download: the same upload code fed from memory (the S3 side's ceiling)
  * Prints one JSON line on stdout.
  */
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambdas/core/aws-clients.js';
-import { storeVideo } from '../lambdas/core/store-video.js';
+import { copyIntoBucket, DEFAULT_QUEUE_SIZE, partSizeFor, storeVideo } from '../lambdas/core/store-video.js';
 
-export type CopyVariant = 'ours' | 'raw' | 'naive';
+export type CopyVariant = 'ours' | 'raw' | 'raw-http' | 'naive' | 'ceiling';
 
 export interface CopyWorkerResult {
   variant: CopyVariant;
@@ -34,6 +38,9 @@ const url = process.env.BENCH_COPY_URL!;
 const bucket = process.env.BENCH_COPY_BUCKET!;
 const rawFile = process.env.BENCH_COPY_RAW_FILE!;
 const key = `bench/naive-${process.pid}.mp4`;
+/** Overrides of storeVideo's part size and queue (for exploring them; the bench runs the defaults). */
+const partSizeBytes = process.env.BENCH_COPY_PART_MIB ? Number(process.env.BENCH_COPY_PART_MIB) * 1024 * 1024 : undefined;
+const queueSize = process.env.BENCH_COPY_QUEUE ? Number(process.env.BENCH_COPY_QUEUE) : undefined;
 
 function kernelPeakRss(): number | undefined {
   try {
@@ -57,7 +64,11 @@ function resetKernelPeak(): boolean {
 const s3 = createS3Client(true);
 // Load the SDK's lazily imported parts (signing, the HTTP handler) before the baseline, for every variant alike.
 await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-await (await fetch(url, { method: 'HEAD' })).arrayBuffer();
+const head = await fetch(url, { method: 'HEAD' });
+await head.arrayBuffer();
+const sourceBytes = Number(head.headers.get('content-length'));
+// The ceiling's bytes: a 16 MiB random block, repeated (like the served file), made before the baseline.
+const block = variant === 'ceiling' ? randomBytes(16 * 1024 * 1024) : undefined;
 (globalThis as { gc?: () => void }).gc?.();
 await new Promise((resolve) => setTimeout(resolve, 100));
 
@@ -77,7 +88,7 @@ let storedKey: string | undefined;
 if (variant === 'ours') {
   const stored = await storeVideo(
     { jobId: `bench-${process.pid}`, videoUrl: url, submittedAt: new Date().toISOString() },
-    { s3, bucket, now: () => new Date(), allowInsecureLoopback: true },
+    { s3, bucket, now: () => new Date(), allowInsecureLoopback: true, ...(partSizeBytes ? { partSizeBytes } : {}), ...(queueSize ? { queueSize } : {}) },
   );
   bytes = stored.bytes;
   storedKey = stored.key;
@@ -86,6 +97,29 @@ if (variant === 'ours') {
   if (!response.ok || !response.body) throw new Error(`download answered ${response.status}`);
   await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(rawFile));
   bytes = statSync(rawFile).size;
+} else if (variant === 'raw-http') {
+  const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
+  if (response.statusCode !== 200) throw new Error(`download answered ${response.statusCode}`);
+  await pipeline(response, createWriteStream(rawFile));
+  bytes = statSync(rawFile).size;
+} else if (variant === 'ceiling') {
+  // 64 KiB slices, as the HTTP client hands a download over, of the same length as the source.
+  const slices = function* () {
+    for (let offset = 0; offset < sourceBytes; offset += 65536) {
+      const at = offset % block!.length;
+      yield block!.subarray(at, Math.min(at + 65536, at + sourceBytes - offset));
+    }
+  };
+  const ceilingKey = `bench/ceiling-${process.pid}.mp4`;
+  const copied = await copyIntoBucket(Readable.from(slices(), { objectMode: true }), { s3, bucket, key: ceilingKey }, {
+    partSize: partSizeFor(sourceBytes, partSizeBytes),
+    queueSize: queueSize ?? DEFAULT_QUEUE_SIZE,
+    expectedBytes: sourceBytes,
+  });
+  const stored = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ceilingKey }));
+  if (stored.ContentLength !== copied.bytes) throw new Error(`ceiling: ${stored.ContentLength} stored of ${copied.bytes}`);
+  bytes = copied.bytes;
+  storedKey = ceilingKey;
 } else if (variant === 'naive') {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`download answered ${response.status}`);

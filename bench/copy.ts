@@ -1,10 +1,14 @@
 /**
  * Copy: a synthetic MP4-sized file (BENCH_COPY_MB MiB, default 256) served by the provider
  * simulator's own CDN route handler (local/simulator/serve-video.ts) on a local HTTP server, copied
- * into a local s3rver bucket (local/emulators.ts startS3) three ways, each in a fresh child process
- * (bench/copy-worker.ts) so one does not pollute the other's RSS:
+ * into a local s3rver bucket (local/emulators.ts startS3, as the local stack starts it) three ways,
+ * each in a fresh child process (bench/copy-worker.ts) so one does not pollute the other's RSS:
  *   OURS  = storeVideo, RAW = fetch → fs.createWriteStream, NAIVE = arrayBuffer() then PutObject.
- * The server and s3rver run in this (parent) process; their CPU is reported beside the child's.
+ * Informative beside them: RAW over node:http (the client ours uses), the S3 side's CEILING (our
+ * upload code fed from memory, no download) and OURS/NAIVE into a null S3 sink.
+ * The server runs in this (parent) process, s3rver on its own thread of it (startS3); their CPU is
+ * reported beside the child's. Each child runs with the V8 heap flags the Lambda Node.js runtime
+ * derives from the StoreVideo function's memory size (read from the synthesized stack).
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
@@ -14,11 +18,15 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { synthesizePipelineTemplate } from '../local/cloud-assembly.js';
 import { startS3 } from '../local/emulators.js';
+import { handlerFileOfFunction } from '../local/handler-modules.js';
 import { serveVideo } from '../local/simulator/serve-video.js';
+import { logicalIdsOfType } from '../local/template-resolver.js';
 import { runTsChild } from './child.js';
 import { startNullS3, type NullS3 } from './null-s3.js';
 import type { CopyVariant, CopyWorkerResult } from './copy-worker.js';
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../lambdas/core/store-video.js';
 import { formatTable, integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
 
 const MIB = 1024 * 1024;
@@ -26,14 +34,40 @@ const BUCKET = 'bench-copy';
 const RSS_TARGET_MIB = 64;
 const THROUGHPUT_TARGET = 0.8;
 type Sink = 's3rver' | 'null';
-type RunName = 'ours' | 'raw' | 'naive' | 'ours→null S3' | 'naive→null S3';
+type RunName = 'ours' | 'raw' | 'naive' | 'raw over node:http' | 'S3 ceiling (no download)' | 'ours→null S3' | 'naive→null S3';
 const PLAN: { name: RunName; variant: CopyVariant; sink: Sink }[] = [
   { name: 'ours', variant: 'ours', sink: 's3rver' },
   { name: 'raw', variant: 'raw', sink: 's3rver' },
   { name: 'naive', variant: 'naive', sink: 's3rver' },
+  { name: 'raw over node:http', variant: 'raw-http', sink: 's3rver' },
+  { name: 'S3 ceiling (no download)', variant: 'ceiling', sink: 's3rver' },
   { name: 'ours→null S3', variant: 'ours', sink: 'null' },
   { name: 'naive→null S3', variant: 'naive', sink: 'null' },
 ];
+
+/** The StoreVideo function's MemorySize in the synthesized stack (MiB). */
+function storeVideoMemoryMiB(): number {
+  const template = synthesizePipelineTemplate({ providerBaseUrl: 'https://www.anyfast.ai' });
+  for (const logicalId of logicalIdsOfType(template, 'AWS::Lambda::Function')) {
+    let handlerFile: string;
+    try {
+      handlerFile = handlerFileOfFunction(template, logicalId);
+    } catch {
+      continue;
+    }
+    if (handlerFile === 'store-video') return Number((template.Resources[logicalId]!.Properties as { MemorySize?: number }).MemorySize ?? 128);
+  }
+  throw new Error('no StoreVideo function in the synthesized stack');
+}
+
+/**
+ * The V8 heap flags the Lambda Node.js runtime's bootstrap sets from the function's memory: a tenth
+ * of it for the young generation (half of that per semi-space), the rest for the old generation.
+ */
+function lambdaHeapFlags(memoryMiB: number): string[] {
+  const newSpace = Math.floor(memoryMiB / 10);
+  return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMiB - newSpace}`];
+}
 
 async function writeSourceFile(path: string, mib: number): Promise<void> {
   // A 16 MiB random block, repeated: incompressible, and cheap to make at 1 GiB.
@@ -70,6 +104,8 @@ interface VariantRun extends CopyWorkerResult {
 export async function runCopyBench(log: Log): Promise<SectionReport> {
   const mib = integerEnv('BENCH_COPY_MB', 256);
   const runs = integerEnv('BENCH_COPY_RUNS', 1);
+  const memoryMiB = process.env.BENCH_COPY_LAMBDA_MB ? Number(process.env.BENCH_COPY_LAMBDA_MB) : storeVideoMemoryMiB();
+  const heapFlags = memoryMiB > 0 ? lambdaHeapFlags(memoryMiB) : [];
   const dir = await mkdtemp(join(tmpdir(), 'video-pipeline-bench-copy-'));
   const source = join(dir, 'source.mp4');
   const rawFile = join(dir, 'raw-copy.mp4');
@@ -97,6 +133,7 @@ export async function runCopyBench(log: Log): Promise<SectionReport> {
     const clients = { s3rver: client(s3Emulator.url), null: client(nullS3.url) };
     const endpoints = { s3rver: s3Emulator.url, null: nullS3.url };
     const plan = process.env.BENCH_COPY_NULL_S3 === '0' ? PLAN.filter((entry) => entry.sink === 's3rver') : PLAN;
+    log(`copy: children run with ${heapFlags.join(' ') || 'no heap flags'} (StoreVideo memory ${memoryMiB} MiB)`);
     await readThrough(source);
 
     const results: VariantRun[] = [];
@@ -118,7 +155,7 @@ export async function runCopyBench(log: Log): Promise<SectionReport> {
             AWS_SECRET_ACCESS_KEY: 'S3RVER',
           },
           log,
-          { nodeArgs: ['--expose-gc'], timeoutMs: 30 * 60 * 1000 },
+          { nodeArgs: ['--expose-gc', ...heapFlags], timeoutMs: 30 * 60 * 1000 },
         );
         const parentCpu = process.cpuUsage(parentBefore);
         let verifiedBytes: number;
@@ -207,6 +244,24 @@ export async function runCopyBench(log: Log): Promise<SectionReport> {
         target: '',
       },
     ];
+    const rawHttp = summary['raw over node:http'];
+    rows.push({
+      section: 'copy',
+      metric: 'throughput MiB/s, raw over node:http (vs RAW, informative)',
+      ours: round(rawHttp.mibPerSecond, 1),
+      baseline: round(raw.mibPerSecond, 1),
+      ratio: rawHttp.mibPerSecond / raw.mibPerSecond,
+      target: '',
+    });
+    const ceiling = summary['S3 ceiling (no download)'];
+    rows.push({
+      section: 'copy',
+      metric: 'throughput MiB/s, the S3 side alone: our upload fed from memory (vs RAW)',
+      ours: round(ceiling.mibPerSecond, 1),
+      baseline: round(raw.mibPerSecond, 1),
+      ratio: ceiling.mibPerSecond / raw.mibPerSecond,
+      target: '(informative)',
+    });
     const oursNull = summary['ours→null S3'];
     if (oursNull) {
       rows.push({
@@ -227,13 +282,13 @@ export async function runCopyBench(log: Log): Promise<SectionReport> {
         ['variant', 'MiB/s', 'seconds', 'RSS growth MiB', 'copier CPU s', 'server+s3rver CPU s'],
         table,
       )}`,
-      `copy: ${mib} MiB (BENCH_COPY_MB; MiB = 2^20 bytes) of incompressible bytes served with Content-Length by the simulator's serveVideo over loopback HTTP; every copy verified by size (HeadObject / stat). OURS and NAIVE write through s3rver (Koa, on disk) in the parent process; RAW writes straight to a file, so it is the ceiling, not a like-for-like S3 client. OURS = storeVideo defaults: 8 MiB parts, queueSize 2, sha256 of the stream. The "→null S3" runs copy into a stub S3 endpoint (bench/null-s3.ts) that counts and discards the bytes: our client's own cost without s3rver's (BENCH_COPY_NULL_S3=0 skips them).`,
+      `copy: ${mib} MiB (BENCH_COPY_MB; MiB = 2^20 bytes) of incompressible bytes served with Content-Length by the simulator's serveVideo over loopback HTTP; every copy verified by size (HeadObject / stat). OURS and NAIVE write through s3rver (Koa, on disk), started by startS3 as the local stack starts it (its own thread of the parent process); RAW writes straight to a file with fetch, so it is the ceiling, not a like-for-like S3 client ("raw over node:http" is the same with the HTTP client ours uses). OURS = storeVideo defaults: ${DEFAULT_PART_SIZE / MIB} MiB parts (more when 10,000 would not hold the video), ${DEFAULT_QUEUE_SIZE} in flight, sha256 of the stream, CRC32 per part. "S3 ceiling" = the same upload code fed ${mib} MiB from memory: what s3rver ingests at most beside nothing else. Children run with ${heapFlags.join(' ') || 'default heap flags'} (the Lambda runtime's for ${memoryMiB} MiB; BENCH_COPY_LAMBDA_MB=0 for Node's defaults). The "→null S3" runs copy into a stub S3 endpoint (bench/null-s3.ts) that counts and discards the bytes: our client's own cost without s3rver's (BENCH_COPY_NULL_S3=0 skips them).`,
     ];
     return {
       section: 'copy',
       rows,
       notes,
-      details: { mib, repeats: runs, bytes, variants: summary, runs: results },
+      details: { mib, repeats: runs, bytes, memoryMiB, heapFlags, variants: summary, runs: results },
     };
   } finally {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

@@ -42,8 +42,8 @@ export interface StoredVideo extends JobOutput {
 
 export const VIDEO_CONTENT_TYPE = 'video/mp4';
 const MIB = 1024 * 1024;
-const DEFAULT_PART_SIZE = 8 * MIB;
-const DEFAULT_QUEUE_SIZE = 2;
+export const DEFAULT_PART_SIZE = 8 * MIB;
+export const DEFAULT_QUEUE_SIZE = 2;
 /** S3's limits: parts of 5 MiB or more (all but the last), at most 10,000 of them. */
 export const MIN_PART_SIZE = 5 * MIB;
 export const MAX_PARTS = 10_000;
@@ -81,13 +81,13 @@ function withUnsignedPayload<C extends { middlewareStack: object }>(command: C):
   return command;
 }
 
-interface Target {
+export interface CopyTarget {
   s3: S3Client;
   bucket: string;
   key: string;
 }
 
-interface Copied {
+export interface Copied {
   bytes: number;
   sha256: string;
 }
@@ -99,7 +99,11 @@ interface Copied {
  * The download's length is checked before the object is made; on any failure the multipart upload is
  * aborted (after the parts in flight settle), so no partial object or orphaned parts remain.
  */
-async function copyIntoBucket(body: IncomingMessage, target: Target, options: { partSize: number; queueSize: number; expectedBytes?: number }): Promise<Copied> {
+export async function copyIntoBucket(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+  target: CopyTarget,
+  options: { partSize: number; queueSize: number; expectedBytes?: number },
+): Promise<Copied> {
   const { s3, bucket, key } = target;
   const { partSize, queueSize, expectedBytes } = options;
   const hash = createHash('sha256');
@@ -143,7 +147,7 @@ async function copyIntoBucket(body: IncomingMessage, target: Target, options: { 
   };
 
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for await (const chunk of body) {
       hash.update(chunk);
       bytes += chunk.length;
       for (let offset = 0; offset < chunk.length; ) {

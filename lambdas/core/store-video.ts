@@ -127,6 +127,9 @@ export async function copyIntoBucket(
     if (!uploadId) throw new VideoCopyError('CreateMultipartUpload answered no UploadId');
     const PartNumber = nextPartNumber++;
     if (PartNumber > MAX_PARTS) throw new VideoCopyError(`the video needs more than ${MAX_PARTS} parts of ${partSize} bytes`);
+    // A free slot first: at most queueSize parts in flight, while the next one fills.
+    while (inFlight.size >= queueSize && !failure) await Promise.race(inFlight);
+    if (failure) throw failure.error;
     const sent = s3
       .send(withUnsignedPayload(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: data, ContentLength: data.length, ChecksumAlgorithm: 'CRC32' })))
       .then(
@@ -142,8 +145,6 @@ export async function copyIntoBucket(
       })
       .finally(() => inFlight.delete(sent));
     inFlight.add(sent);
-    while (inFlight.size >= queueSize && !failure) await Promise.race(inFlight);
-    if (failure) throw failure.error;
   };
 
   try {

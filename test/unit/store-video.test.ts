@@ -26,6 +26,10 @@ let directory: string;
 let emulator: S3Emulator;
 let s3: S3Client;
 let sent: Sent[];
+let partsInFlight = 0;
+let mostPartsInFlight = 0;
+/** Holds each UploadPart this long before sending it (a slow S3), so parts overlap for certain. */
+let partDelayMs = 0;
 let server: Server;
 let base: string;
 /** Paths the test server serves: a body, optionally cut after some bytes (Content-Length still announces all). */
@@ -46,7 +50,14 @@ beforeAll(async () => {
         checksumHeaders: Object.keys(headers).filter((name) => name.startsWith('x-amz-checksum-')),
         ...(Buffer.isBuffer(request.body) || request.body instanceof Uint8Array ? { bodyBytes: (request.body as Uint8Array).length, body: request.body } : {}),
       });
-      return next(args);
+      const isPart = context.commandName === 'UploadPartCommand';
+      if (isPart) mostPartsInFlight = Math.max(mostPartsInFlight, ++partsInFlight);
+      try {
+        if (isPart && partDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, partDelayMs));
+        return await next(args);
+      } finally {
+        if (isPart) partsInFlight--;
+      }
     },
     { step: 'deserialize', priority: 'low', name: 'recordSent' },
   );
@@ -71,6 +82,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   sent = [];
+  mostPartsInFlight = 0;
+  partDelayMs = 0;
 });
 
 const deps = (overrides: Partial<StoreVideoDeps> = {}): StoreVideoDeps => ({
@@ -135,13 +148,16 @@ describe('storeVideo into the local S3', () => {
     expect(await uploadsLeft()).toEqual([]);
   });
 
-  it('memory is bounded: at most queueSize + 1 part buffers, reused whatever the length', async () => {
+  it('memory is bounded: queueSize parts in flight and one filling, in buffers reused whatever the length', async () => {
     const body = randomBytes(31 * MIB);
     videos.set('/many-parts.mp4', { body });
-    await storeVideo(input('job-many', '/many-parts.mp4'), deps({ partSizeBytes: 5 * MIB, queueSize: 2 }));
+    partDelayMs = 50;
+    const result = await storeVideo(input('job-many', '/many-parts.mp4'), deps({ partSizeBytes: 5 * MIB, queueSize: 2 }));
+    expect(result.sha256).toBe(sha256(body));
     const buffers = new Set(sent.filter((request) => request.operation === 'UploadPart').map((request) => (request.body as Buffer).buffer));
     expect(sent.filter((request) => request.operation === 'UploadPart')).toHaveLength(7);
     expect(buffers.size).toBeLessThanOrEqual(3);
+    expect(mostPartsInFlight).toBe(2);
   });
 
   it('a download cut midway aborts the multipart upload: no object, no parts left, a retryable copy error', async () => {

@@ -41,10 +41,12 @@ export interface S3Emulator extends Emulator {
   server: EventEmitter;
 }
 
-/** The worker needs tsx to load TypeScript; it inherits it from `tsx …` / `npm start`, and is given it elsewhere (vitest). */
+/**
+ * The thread loads TypeScript through tsx, and only that: a thread takes no per-process options (V8
+ * heap flags and the like make `new Worker` throw), so it is not handed the stack's own execArgv.
+ */
 function workerExecArgv(): string[] {
-  if (process.execArgv.some((argument) => /[/\\]tsx[/\\]|^tsx$/.test(argument))) return process.execArgv;
-  return [...process.execArgv, '--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
+  return ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 }
 
 /**

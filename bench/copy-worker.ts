@@ -5,7 +5,9 @@
  *   raw-http — http.get → fs.createWriteStream (the same floor with the HTTP client ours uses)
  *   naive    — arrayBuffer() of the whole download, then one PutObject
  *   ceiling  — ours without the download: the same upload code fed from memory (the S3 side's ceiling)
- * Prints one JSON line on stdout.
+ * Prints one JSON line on stdout. BENCH_COPY_VARIANT=lambda-memory prints the StoreVideo function's
+ * MemorySize from the synthesized stack instead (synthesized here, not in the bench's process, whose
+ * heap would grow by the CDK's ~15 MB and make the server there collect garbage more slowly).
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -59,6 +61,26 @@ function resetKernelPeak(): boolean {
   } catch {
     return false;
   }
+}
+
+if ((variant as string) === 'lambda-memory') {
+  const [{ synthesizePipelineTemplate }, { handlerFileOfFunction }, { logicalIdsOfType }] = await Promise.all([
+    import('../local/cloud-assembly.js'),
+    import('../local/handler-modules.js'),
+    import('../local/template-resolver.js'),
+  ]);
+  const template = synthesizePipelineTemplate({ providerBaseUrl: 'https://www.anyfast.ai' });
+  const storeVideoFunction = logicalIdsOfType(template, 'AWS::Lambda::Function').find((logicalId) => {
+    try {
+      return handlerFileOfFunction(template, logicalId) === 'store-video';
+    } catch {
+      return false; // CDK's own helper functions carry no handler metadata
+    }
+  });
+  if (!storeVideoFunction) throw new Error('no StoreVideo function in the synthesized stack');
+  const memoryMiB = Number((template.Resources[storeVideoFunction]!.Properties as { MemorySize?: number }).MemorySize ?? 128);
+  process.stdout.write(`${JSON.stringify({ memoryMiB })}\n`);
+  process.exit(0);
 }
 
 const s3 = createS3Client(true);

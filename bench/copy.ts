@@ -18,11 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { synthesizePipelineTemplate } from '../local/cloud-assembly.js';
 import { startS3 } from '../local/emulators.js';
-import { handlerFileOfFunction } from '../local/handler-modules.js';
 import { serveVideo } from '../local/simulator/serve-video.js';
-import { logicalIdsOfType } from '../local/template-resolver.js';
 import { runTsChild } from './child.js';
 import { startNullS3, type NullS3 } from './null-s3.js';
 import type { CopyVariant, CopyWorkerResult } from './copy-worker.js';
@@ -44,21 +41,6 @@ const PLAN: { name: RunName; variant: CopyVariant; sink: Sink }[] = [
   { name: 'ours→null S3', variant: 'ours', sink: 'null' },
   { name: 'naive→null S3', variant: 'naive', sink: 'null' },
 ];
-
-/** The StoreVideo function's MemorySize in the synthesized stack (MiB). */
-function storeVideoMemoryMiB(): number {
-  const template = synthesizePipelineTemplate({ providerBaseUrl: 'https://www.anyfast.ai' });
-  for (const logicalId of logicalIdsOfType(template, 'AWS::Lambda::Function')) {
-    let handlerFile: string;
-    try {
-      handlerFile = handlerFileOfFunction(template, logicalId);
-    } catch {
-      continue;
-    }
-    if (handlerFile === 'store-video') return Number((template.Resources[logicalId]!.Properties as { MemorySize?: number }).MemorySize ?? 128);
-  }
-  throw new Error('no StoreVideo function in the synthesized stack');
-}
 
 /**
  * The V8 heap flags the Lambda Node.js runtime's bootstrap sets from the function's memory: a tenth
@@ -104,7 +86,9 @@ interface VariantRun extends CopyWorkerResult {
 export async function runCopyBench(log: Log): Promise<SectionReport> {
   const mib = integerEnv('BENCH_COPY_MB', 256);
   const runs = integerEnv('BENCH_COPY_RUNS', 1);
-  const memoryMiB = process.env.BENCH_COPY_LAMBDA_MB ? Number(process.env.BENCH_COPY_LAMBDA_MB) : storeVideoMemoryMiB();
+  const memoryMiB = process.env.BENCH_COPY_LAMBDA_MB
+    ? Number(process.env.BENCH_COPY_LAMBDA_MB)
+    : (await runTsChild<{ memoryMiB: number }>('./copy-worker.ts', { BENCH_COPY_VARIANT: 'lambda-memory' }, log)).memoryMiB;
   const heapFlags = memoryMiB > 0 ? lambdaHeapFlags(memoryMiB) : [];
   const dir = await mkdtemp(join(tmpdir(), 'video-pipeline-bench-copy-'));
   const source = join(dir, 'source.mp4');

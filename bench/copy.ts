@@ -1,5 +1,5 @@
 /**
- * Copy: a synthetic MP4-sized file (BENCH_COPY_MB MiB, default 256) served by the provider
+ * Copy: a synthetic MP4-sized file (BENCH_COPY_MB MiB, default 1024: the issue's 1 GB) served by the provider
  * simulator's own CDN route handler (local/simulator/serve-video.ts) on a local HTTP server, copied
  * into a local s3rver bucket (local/emulators.ts startS3, as the local stack starts it) three ways,
  * each in a fresh child process (bench/copy-worker.ts) so one does not pollute the other's RSS:
@@ -84,7 +84,7 @@ interface VariantRun extends CopyWorkerResult {
 }
 
 export async function runCopyBench(log: Log): Promise<SectionReport> {
-  const mib = integerEnv('BENCH_COPY_MB', 256);
+  const mib = integerEnv('BENCH_COPY_MB', 1024);
   const runs = integerEnv('BENCH_COPY_RUNS', 1);
   const memoryMiB = process.env.BENCH_COPY_LAMBDA_MB
     ? Number(process.env.BENCH_COPY_LAMBDA_MB)

@@ -4,7 +4,7 @@
  * one summary table (section | metric | ours | baseline | ratio | target | met?) with each section's
  * details, and writes every figure to bench/results.json.
  *
- * Settings: BENCH_SECTIONS; polling: BENCH_POLL_JOBS (1000), BENCH_SEED; copy: BENCH_COPY_MB (256),
+ * Settings: BENCH_SECTIONS; polling: BENCH_POLL_JOBS (1000), BENCH_SEED; copy: BENCH_COPY_MB (1024),
  * BENCH_COPY_RUNS (1), BENCH_COPY_NULL_S3 (1; 0 skips the null-S3 runs); bundles: BENCH_BUNDLE_IMPORTS
  * (5); e2e: BENCH_E2E_JOBS (200), BENCH_E2E_CONCURRENCY (20), LOCAL_TIME_SCALE (0.01);
  * BENCH_RESULTS_FILE (bench/results.json) to write the figures elsewhere, e.g. for a small trial run.

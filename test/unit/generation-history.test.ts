@@ -1,5 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../bench/report.js';
+import { drawSeconds } from '../../local/simulator/task-clock.js';
 import {
   createGenerationHistory,
   estimateFromSamples,
@@ -16,23 +18,8 @@ import { startJobsTable } from '../support/jobs-table.js';
 
 const SHAPE: RequestShape = { duration: 5, resolution: '720p', generateAudio: true, media: 'text' };
 
-/** A small seeded PRNG (mulberry32), so the fitted numbers are the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function lognormalSamples(count: number, medianSeconds: number, sigma: number, random: () => number): number[] {
-  return Array.from({ length: count }, () => {
-    const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-    return medianSeconds * Math.exp(sigma * normal);
-  });
+  return Array.from({ length: count }, () => drawSeconds({ medianSeconds, sigma }, random));
 }
 
 describe('estimateFromSamples', () => {
@@ -46,7 +33,7 @@ describe('estimateFromSamples', () => {
   });
 
   it('recovers the generation time of a lognormal provider from a full window', () => {
-    const estimate = estimateFromSamples(lognormalSamples(HISTORY_SAMPLES, 120, 0.5, seeded(7)))!;
+    const estimate = estimateFromSamples(lognormalSamples(HISTORY_SAMPLES, 120, 0.5, seededRandom(7)))!;
     expect(estimate.samples).toBe(HISTORY_SAMPLES);
     expect(estimate.medianSeconds).toBeGreaterThan(120 * 0.8);
     expect(estimate.medianSeconds).toBeLessThan(120 * 1.25);
@@ -77,7 +64,7 @@ describe('estimateFromSamples', () => {
     const nearly = estimateFromSamples(Array.from({ length: 20 }, (_, index) => 75 + (index % 2)))!;
     expect(nearly.sigma).toBe(0.15);
     // A real spread is kept as it is.
-    expect(estimateFromSamples(lognormalSamples(30, 75, 0.4, seeded(3)))!.sigma).toBeGreaterThan(0.15);
+    expect(estimateFromSamples(lognormalSamples(30, 75, 0.4, seededRandom(3)))!.sigma).toBeGreaterThan(0.15);
   });
 });
 
@@ -147,7 +134,7 @@ describe('createGenerationHistory against DynamoDB (dynalite)', () => {
 
   it(`answers an estimate once ${MIN_HISTORY_SAMPLES} jobs of the shape finished, and only for that shape`, async () => {
     const of = shape(4);
-    const samples = lognormalSamples(MIN_HISTORY_SAMPLES, 100, 0.4, seeded(11));
+    const samples = lognormalSamples(MIN_HISTORY_SAMPLES, 100, 0.4, seededRandom(11));
     for (const [index, seconds] of samples.entries()) {
       expect(await history.load(of), `after ${index} samples`).toBeUndefined();
       await history.record(of, seconds);

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../bench/report.js';
 import { generationModel, planTask, QUIET_QUEUE, readClock, type GatewayStatus, type TaskTimeline } from '../../local/simulator/task-clock.js';
 
 const ORDER: GatewayStatus[] = ['NOT_START', 'QUEUED', 'IN_PROGRESS', 'SUCCESS'];
-
-/** A small seeded PRNG (mulberry32): the drawn plans are the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -69,7 +58,7 @@ describe('readClock', () => {
   });
 
   it('never goes backwards, whatever the plan (status, progress)', () => {
-    const random = seeded(5);
+    const random = seededRandom(5);
     for (let index = 0; index < 200; index += 1) {
       const plan = planTask({ duration: 5, resolution: '480p', generate_audio: false }, 0.01, random);
       const task: TaskTimeline = { createdAt: 0, ...plan, outcome: { kind: 'succeeded', at: plan.plannedMs } };
@@ -87,7 +76,7 @@ describe('readClock', () => {
 
 describe('planTask', () => {
   it('draws the queue wait and the generation apart: medians of 10 s and of the request model', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const request = { duration: 5, resolution: '480p', generate_audio: false } as const;
     const plans = Array.from({ length: 2001 }, () => planTask(request, 1, random));
     for (const plan of plans) {
@@ -107,8 +96,8 @@ describe('planTask', () => {
 
   it('scales both by the time scale', () => {
     const request = { duration: 10, resolution: '720p', generate_audio: true } as const;
-    const full = planTask(request, 1, seeded(9));
-    const scaled = planTask(request, 0.01, seeded(9));
+    const full = planTask(request, 1, seededRandom(9));
+    const scaled = planTask(request, 0.01, seededRandom(9));
     expect(Math.abs(scaled.startsAfterMs! - full.startsAfterMs! * 0.01)).toBeLessThanOrEqual(1);
     expect(Math.abs(scaled.plannedMs - full.plannedMs * 0.01)).toBeLessThanOrEqual(1);
   });

@@ -18,8 +18,8 @@
 import { estimateFromSamples, MIN_HISTORY_SAMPLES, newestSamples } from '../lambdas/core/generation-history.js';
 import type { RequestShape } from '../lambdas/core/job.js';
 import { nextPollSeconds, priorGenerationEstimate, type GenerationEstimate, type PollContext } from '../lambdas/core/poll-policy.js';
-import type { PollState } from '../lambdas/core/poll-state.js';
-import { pollContext, pollTask } from '../lambdas/core/poll-task.js';
+import { pollContext, type PollState } from '../lambdas/core/poll-state.js';
+import { pollTask } from '../lambdas/core/poll-task.js';
 import { readTaskSnapshot, type ProviderTaskSnapshot } from '../lambdas/core/provider-task.js';
 import type { ProviderRequest } from '../lambdas/core/request-schema.js';
 import { submitTask } from '../lambdas/core/submit-task.js';

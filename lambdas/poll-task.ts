@@ -1,19 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createDocumentClient } from './core/aws-clients.js';
-import { readEnv, requiredSetting } from './core/env.js';
-import { createGenerationHistory } from './core/generation-history.js';
+import { generationHistoryFromEnv } from './core/generation-history.js';
 import { createMetrics } from './core/metrics.js';
 import type { PollState } from './core/poll-state.js';
 import { pollTask, type PollTaskInput } from './core/poll-task.js';
 import { providerClientFromEnv } from './core/provider-env.js';
-import * as z from './core/zod.js';
 
-const env = readEnv(z.object({ GENERATION_HISTORY_TABLE: z.optional(requiredSetting) }));
 const logger = new Logger({ serviceName: 'video-pipeline-poll-task' });
 const metrics = createMetrics('video-pipeline-poll-task');
 const provider = providerClientFromEnv();
-const history = env.GENERATION_HISTORY_TABLE ? createGenerationHistory(createDocumentClient(), env.GENERATION_HISTORY_TABLE) : undefined;
+const history = generationHistoryFromEnv();
 
 export async function handler(input: PollTaskInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId, providerTaskId: input.poll.providerTaskId });

@@ -3,9 +3,9 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createMetrics } from './core/metrics.js';
-import { createDocumentClient, createS3Client } from './core/aws-clients.js';
+import { createS3Client } from './core/aws-clients.js';
 import { booleanFlag, readEnv, requiredSetting } from './core/env.js';
-import { createGenerationHistory } from './core/generation-history.js';
+import { generationHistoryFromEnv } from './core/generation-history.js';
 import type { WorkflowInput } from './core/job.js';
 import type { PollState } from './core/poll-state.js';
 import { providerClientFromEnv } from './core/provider-env.js';
@@ -14,16 +14,13 @@ import { MEDIA_URL_TTL_SECONDS } from './core/s3-media.js';
 import { submitTask } from './core/submit-task.js';
 import * as z from './core/zod.js';
 
-const env = readEnv(
-  z.object({ VIDEO_BUCKET: requiredSetting, S3_FORCE_PATH_STYLE: booleanFlag, GENERATION_HISTORY_TABLE: z.optional(requiredSetting) }),
-);
+const env = readEnv(z.object({ VIDEO_BUCKET: requiredSetting, S3_FORCE_PATH_STYLE: booleanFlag }));
 const logger = new Logger({ serviceName: 'video-pipeline-submit-task' });
 const metrics = createMetrics('video-pipeline-submit-task');
 const provider = providerClientFromEnv();
 const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
 const requests = createRequestStore(s3, env.VIDEO_BUCKET);
-// Without the table (the local stack at a time scale) every job polls from the prior.
-const history = env.GENERATION_HISTORY_TABLE ? createGenerationHistory(createDocumentClient(), env.GENERATION_HISTORY_TABLE) : undefined;
+const history = generationHistoryFromEnv();
 
 export async function handler(input: WorkflowInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId });

@@ -1,7 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from './aws-clients.js';
+import { readEnv, requiredSetting } from './env.js';
 import type { RequestShape } from './job.js';
 import type { GenerationEstimate } from './poll-policy.js';
+import * as z from './zod.js';
 
 /**
  * How long the provider took to generate recent jobs of each request shape, kept in the Jobs table
@@ -78,4 +81,13 @@ export function createGenerationHistory(db: DynamoDBDocumentClient, tableName: s
       }
     },
   };
+}
+
+/**
+ * SubmitTask reads the history and PollTask writes it, from GENERATION_HISTORY_TABLE; without it (the
+ * local stack at a time scale) there is none and every job polls from the prior.
+ */
+export function generationHistoryFromEnv(): GenerationHistory | undefined {
+  const env = readEnv(z.object({ GENERATION_HISTORY_TABLE: z.optional(requiredSetting) }));
+  return env.GENERATION_HISTORY_TABLE ? createGenerationHistory(createDocumentClient(), env.GENERATION_HISTORY_TABLE) : undefined;
 }

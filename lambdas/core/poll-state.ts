@@ -1,5 +1,5 @@
-import type { JobStatus } from './job.js';
-import type { GenerationEstimate } from './poll-policy.js';
+import type { JobStatus, RequestShape } from './job.js';
+import type { GenerationEstimate, PollContext } from './poll-policy.js';
 
 /**
  * What the workflow knows about the provider task between polls. It lives at `$.poll` in the
@@ -28,4 +28,18 @@ export interface PollState {
   history?: GenerationEstimate;
   /** On success, the provider's own start-to-finish time: the sample the history learns from. */
   generationSeconds?: number;
+}
+
+/** What the poll policy is told about a task in this state: at submit, and after every poll. */
+export function pollContext(poll: PollState, shape: RequestShape, elapsedSeconds: number, remainingSeconds: number, random: number): PollContext {
+  return {
+    shape,
+    elapsedSeconds,
+    startedNotBeforeSeconds: poll.startedNotBeforeSeconds ?? 0,
+    startReported: poll.startReported === true,
+    ...(poll.jobStatus === 'RUNNING' ? { progress: poll.progress } : {}),
+    ...(poll.history ? { history: poll.history } : {}),
+    remainingSeconds,
+    random,
+  };
 }

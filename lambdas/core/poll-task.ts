@@ -1,8 +1,8 @@
 import { DeadlineExceededError, PipelineError, ProviderTaskFailedError, VideoUnavailableError } from './errors.js';
 import type { RequestShape } from './job.js';
-import { nextPollSeconds, retryPollSeconds, type PollContext } from './poll-policy.js';
+import { nextPollSeconds, retryPollSeconds } from './poll-policy.js';
 import type { ProviderTaskSnapshot } from './provider-task.js';
-import type { PollState } from './poll-state.js';
+import { pollContext, type PollState } from './poll-state.js';
 import type { ProviderClient } from './provider-client.js';
 
 export interface PollTaskInput {
@@ -71,20 +71,6 @@ export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promis
     ...(generationSeconds !== undefined ? { generationSeconds } : {}),
   };
   return { ...next, waitSeconds: nextPollSeconds(pollContext(next, input.shape, elapsedSeconds, remainingSeconds, deps.random())) };
-}
-
-/** What the poll policy is told after a poll that left the task in this state. */
-export function pollContext(poll: PollState, shape: RequestShape, elapsedSeconds: number, remainingSeconds: number, random: number): PollContext {
-  return {
-    shape,
-    elapsedSeconds,
-    startedNotBeforeSeconds: poll.startedNotBeforeSeconds ?? 0,
-    startReported: poll.startReported === true,
-    ...(poll.jobStatus === 'RUNNING' ? { progress: poll.progress } : {}),
-    ...(poll.history ? { history: poll.history } : {}),
-    remainingSeconds,
-    random,
-  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { WorkflowInput } from './job.js';
 import { nextPollSeconds, type GenerationEstimate } from './poll-policy.js';
-import type { PollState } from './poll-state.js';
+import { pollContext, type PollState } from './poll-state.js';
 import type { ProviderClient } from './provider-client.js';
 import type { ProviderRequest } from './request-schema.js';
 import { presignS3Media, type Presign } from './s3-media.js';
@@ -25,24 +25,18 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
   // counts from when it received the request, and so does ours.
   const submittedAt = deps.now();
   const { taskId } = await deps.provider.createTask(request);
-  return {
+  const state: PollState = {
     providerTaskId: taskId,
     submittedAt: submittedAt.toISOString(),
     jobStatus: 'SUBMITTED',
     providerStatus: 'SUBMITTED',
     progress: 0,
     polls: 0,
-    waitSeconds: nextPollSeconds({
-      shape: input.shape,
-      elapsedSeconds: 0,
-      startedNotBeforeSeconds: 0,
-      startReported: false,
-      ...(history ? { history } : {}),
-      remainingSeconds: (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000,
-      random: deps.random(),
-    }),
+    waitSeconds: 0,
     checkedAt: submittedAt.toISOString(),
     changed: true,
     ...(history ? { history } : {}),
   };
+  const remainingSeconds = (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000;
+  return { ...state, waitSeconds: nextPollSeconds(pollContext(state, input.shape, 0, remainingSeconds, deps.random())) };
 }

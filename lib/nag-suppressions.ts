@@ -40,7 +40,7 @@ const XRAY =
   'X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, ' +
   'so IAM requires Resource "*"; test/infra/stack.test.ts checks that no other action of any role has a wildcard resource';
 const REQUEST_BODIES =
-  'PutObject only, under requests/: each job keeps its body at requests/<jobId>.json, and job ids are made at run time, ' +
+  'PutObject only, under requests/: each job keeps its body at requests/<jobId>/<requestHash>.json, and job ids are made at run time, ' +
   'so the grant names the prefix, not a key';
 const EXECUTIONS =
   'StopExecution and DescribeExecution on executions of this one state machine; executions are named after job ids ' +

@@ -64,7 +64,7 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
   const jobId = submission.jobId ?? deps.newJobId();
   const createdAt = deps.now();
   const timestamp = createdAt.toISOString();
-  const requestKey = requestKeyFor(jobId);
+  const requestKey = requestKeyFor(jobId, requestHash);
   const warnings = requestWarnings(providerRequest);
   const job: JobRecord = {
     jobId,

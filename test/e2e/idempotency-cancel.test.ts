@@ -38,6 +38,23 @@ describe('Idempotency-Key', () => {
     expect((await getJob(apiUrl, first.json.jobId)).request.content[0]).toMatchObject({ text: 'A first body' });
   });
 
+  it('twenty parallel POSTs with one key and twenty bodies: one job, and what it stores and runs is the winner\'s body', async () => {
+    const texts = Array.from({ length: 20 }, (_, index) => `Racing body #${index}`);
+    const answers = await Promise.all(texts.map((text) => postJob(apiUrl, body(text), { 'idempotency-key': 'order-race' })));
+    const statuses = answers.map((answer) => answer.response.status).sort();
+    expect(statuses).toEqual([202, ...Array<number>(19).fill(409)]);
+    const winner = answers.find((answer) => answer.response.status === 202)!.json;
+    const { job } = await waitForJob(apiUrl, winner.jobId, 60_000);
+    expect(job.status).toBe('SUCCEEDED');
+    const recorded = (job.request.content[0] as unknown as { text: string }).text;
+    expect(texts).toContain(recorded);
+    // The body in S3 and the provider's task are the recorded one, whatever the losers wrote meanwhile.
+    const tasks = fixture.stack.simulator.tasks().filter((task) => task.id === job.providerTaskId);
+    expect(tasks.map((task) => (task.request.content[0] as { text: string }).text)).toEqual([recorded]);
+    const racing = fixture.stack.simulator.tasks().filter((task) => texts.includes((task.request.content[0] as { text?: string }).text ?? ''));
+    expect(racing).toHaveLength(1);
+  });
+
   it('without a key every POST is a new job; a malformed key is a 400 naming the header', async () => {
     const a = await postJob(apiUrl, body('Twice without a key'));
     const b = await postJob(apiUrl, body('Twice without a key'));

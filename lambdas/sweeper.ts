@@ -21,5 +21,6 @@ export async function handler(): Promise<SweepReport> {
   metrics.addMetric('StuckJobsEnded', MetricUnit.Count, report.ended.length);
   metrics.publishStoredMetrics();
   if (report.ended.length + report.resumed.length + report.started.length > 0) logger.warn('sweep repaired jobs', { ...report });
+  if (report.failed.length > 0) logger.error('sweep could not handle jobs; the next sweep tries again', { failed: report.failed });
   return report;
 }

@@ -37,13 +37,25 @@ export interface JobRepository {
    */
   endJob(
     jobId: string,
-    end: { status: Extract<JobStatus, 'FAILED' | 'TIMED_OUT' | 'CANCELLED'>; error: JobError; at: Date; from?: readonly JobStatus[] },
+    end: {
+      status: Extract<JobStatus, 'FAILED' | 'TIMED_OUT' | 'CANCELLED'>;
+      error: JobError;
+      at: Date;
+      from?: readonly JobStatus[];
+      /** Only while the job still names this execution (the sweeper ends what it saw lost, nothing newer). */
+      executionArn?: string;
+    },
   ): Promise<JobRecord | undefined>;
   /** Jobs that have not ended (QUEUED, SUBMITTED, RUNNING), oldest first within each status. */
   listActive(): Promise<JobRecord[]>;
   markAnnounced(jobId: string, at: Date): Promise<void>;
-  /** Points the job at a new execution that resumes it (the sweeper's repair). */
-  recordResumed(jobId: string, executionArn: string): Promise<void>;
+  /**
+   * Claims resume number `attempt` of a job whose execution `lostExecutionArn` was lost: true only for
+   * the one caller that finds the job still SUBMITTED or RUNNING on that execution and at attempt - 1.
+   */
+  claimResume(jobId: string, claim: { lostExecutionArn: string; attempt: number }): Promise<boolean>;
+  /** Points the job at the execution of its claimed resume; false when the job ended meanwhile. */
+  recordResumed(jobId: string, resumed: { executionArn: string; attempt: number }): Promise<boolean>;
   /** Newest first, by status and/or trigger type. */
   list(query: JobListQuery): Promise<JobPage>;
   /** Jobs holding the provider: started QUEUED ones, SUBMITTED and RUNNING. */
@@ -88,6 +100,17 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     for await (const page of pages) yield* (page.Items ?? []) as JobRecord[];
   }
 
+  /** An update whose condition may no longer hold: false then, since another writer moved the job. */
+  async function conditionalUpdate(update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<boolean> {
+    try {
+      await documents.send(new UpdateCommand({ TableName: tableName, ...update }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   return {
     async create(job) {
       try {
@@ -124,15 +147,16 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     async endJob(jobId, end) {
       const from = end.from ?? ACTIVE_STATUSES;
       const fromValues = Object.fromEntries(from.map((status, index) => [`:from${index}`, status]));
+      const onExecution = end.executionArn === undefined ? {} : { ':execution': end.executionArn };
       try {
         const answer = await documents.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { jobId },
             UpdateExpression: 'SET #status = :status, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred',
-            ConditionExpression: `#status IN (${Object.keys(fromValues).join(', ')})`,
+            ConditionExpression: `#status IN (${Object.keys(fromValues).join(', ')})${end.executionArn === undefined ? '' : ' AND executionArn = :execution'}`,
             ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#deferred': 'deferred' },
-            ExpressionAttributeValues: { ':status': end.status, ':error': end.error, ':at': end.at.toISOString(), ...fromValues },
+            ExpressionAttributeValues: { ':status': end.status, ':error': end.error, ':at': end.at.toISOString(), ...fromValues, ...onExecution },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -161,17 +185,32 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       );
     },
 
-    async recordResumed(jobId, executionArn) {
-      await documents.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { jobId },
-          UpdateExpression: 'SET executionArn = :arn, resumes = if_not_exists(resumes, :zero) + :one',
-          ConditionExpression: '#status IN (:submitted, :running)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':arn': executionArn, ':zero': 0, ':one': 1, ':submitted': 'SUBMITTED', ':running': 'RUNNING' },
-        }),
-      );
+    async claimResume(jobId, claim) {
+      return conditionalUpdate({
+        Key: { jobId },
+        UpdateExpression: 'SET resumes = :attempt',
+        ConditionExpression:
+          '#status IN (:submitted, :running) AND executionArn = :lost AND ' +
+          (claim.attempt === 1 ? '(attribute_not_exists(resumes) OR resumes = :previous)' : 'resumes = :previous'),
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':attempt': claim.attempt,
+          ':previous': claim.attempt - 1,
+          ':lost': claim.lostExecutionArn,
+          ':submitted': 'SUBMITTED',
+          ':running': 'RUNNING',
+        },
+      });
+    },
+
+    async recordResumed(jobId, resumed) {
+      return conditionalUpdate({
+        Key: { jobId },
+        UpdateExpression: 'SET executionArn = :arn',
+        ConditionExpression: '#status IN (:submitted, :running) AND resumes = :attempt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':arn': resumed.executionArn, ':attempt': resumed.attempt, ':submitted': 'SUBMITTED', ':running': 'RUNNING' },
+      });
     },
 
     async list(query) {

@@ -1,5 +1,5 @@
 import { StartFailedError } from './errors.js';
-import { requestShape, type JobRecord } from './job.js';
+import { isTerminal, requestShape, type JobRecord } from './job.js';
 import { announceOnce } from './announce-outcome.js';
 import type { JobAnnouncer } from './job-announcer.js';
 import { startJob, type IntakeDeps } from './job-intake.js';
@@ -26,6 +26,8 @@ export interface SweepReport {
   resumed: string[];
   /** Ended by the sweep, with the reason recorded on the job. */
   ended: { jobId: string; status: string; code: string }[];
+  /** Jobs the sweep could not look after this time (a service error): the next sweep tries again. */
+  failed: { jobId: string; message: string }[];
 }
 
 /**
@@ -34,54 +36,79 @@ export interface SweepReport {
  * started, resume what still has time, end the rest with a reason. Nothing stays non-terminal.
  */
 export async function sweepJobs(deps: SweepDeps): Promise<SweepReport> {
-  const report: SweepReport = { active: 0, started: [], resumed: [], ended: [] };
-  const active = await deps.jobs.listActive();
-  report.active = active.length;
-  for (const job of active) {
-    if (job.deferred) continue;
-    const now = deps.now();
-    if (!job.executionArn) {
-      if (now.getTime() - Date.parse(job.createdAt) < deps.startGraceSeconds * 1000) continue;
-      try {
-        await startJob(job, deps);
-        report.started.push(job.jobId);
-      } catch (error) {
-        if (!(error instanceof StartFailedError)) throw error;
-        report.ended.push({ jobId: job.jobId, status: 'FAILED', code: error.code });
-      }
-      continue;
+  const report: SweepReport = { active: 0, started: [], resumed: [], ended: [], failed: [] };
+  const listed = await deps.jobs.listActive();
+  report.active = listed.length;
+  for (const entry of listed) {
+    // The status index is eventually consistent on DynamoDB, and a job moves while we sweep: act
+    // only on what the record itself says now.
+    try {
+      const job = await deps.jobs.get(entry.jobId);
+      if (!job || isTerminal(job.status)) continue;
+      await sweepJob(job, deps, report);
+    } catch (error) {
+      // One job the sweep cannot handle must not keep it from the others.
+      report.failed.push({ jobId: entry.jobId, message: (error as Error).message });
     }
-    const execution = await deps.workflow.describe(job.executionArn);
-    if (execution === 'RUNNING' || execution === 'PENDING_REDRIVE') continue;
-    const lost = `its execution ${job.executionArn} is ${execution} but the job was ${job.status}`;
-    const remaining = Date.parse(job.deadlineAt) - now.getTime();
-    if (job.status !== 'QUEUED' && job.providerTaskId && remaining > 0 && (job.resumes ?? 0) < MAX_RESUMES) {
-      await resume(job, deps);
-      report.resumed.push(job.jobId);
-      continue;
-    }
-    const end =
-      job.status === 'QUEUED'
-        ? {
-            status: 'FAILED' as const,
-            code: 'EXECUTION_LOST',
-            message: `${lost}: it stopped before the job was submitted, and the provider may or may not have received it`,
-          }
-        : remaining <= 0
-          ? { status: 'TIMED_OUT' as const, code: 'STUCK_PAST_DEADLINE', message: `${lost} past its deadline ${job.deadlineAt}` }
-          : { status: 'FAILED' as const, code: 'EXECUTION_LOST', message: `${lost}, and it was resumed ${job.resumes} times already` };
-    const ended = await deps.jobs.endJob(job.jobId, { status: end.status, error: { code: end.code, message: end.message }, at: now });
-    if (!ended) continue;
-    await announceOnce(ended, deps);
-    report.ended.push({ jobId: job.jobId, status: end.status, code: end.code });
   }
   return report;
 }
 
-async function resume(job: JobRecord, deps: SweepDeps): Promise<void> {
-  const { request, requestKey, providerTaskId, submittedAt } = job;
-  if (!request || !requestKey || !providerTaskId || !submittedAt) throw new Error(`job ${job.jobId} cannot be resumed`);
+async function sweepJob(job: JobRecord, deps: SweepDeps, report: SweepReport): Promise<void> {
+  if (job.deferred) return;
+  const now = deps.now();
+  if (!job.executionArn) {
+    if (now.getTime() - Date.parse(job.createdAt) < deps.startGraceSeconds * 1000) return;
+    try {
+      await startJob(job, deps);
+      report.started.push(job.jobId);
+    } catch (error) {
+      if (!(error instanceof StartFailedError)) throw error;
+      report.ended.push({ jobId: job.jobId, status: 'FAILED', code: error.code });
+    }
+    return;
+  }
+  const execution = await deps.workflow.describe(job.executionArn);
+  if (execution === 'RUNNING' || execution === 'PENDING_REDRIVE') return;
+  const lost = `its execution ${job.executionArn} is ${execution} but the job was ${job.status}`;
+  const remaining = Date.parse(job.deadlineAt) - now.getTime();
+  if (job.status !== 'QUEUED' && job.providerTaskId && remaining > 0 && (job.resumes ?? 0) < MAX_RESUMES) {
+    if (await resume(job, deps)) report.resumed.push(job.jobId);
+    return;
+  }
+  const end =
+    job.status === 'QUEUED'
+      ? {
+          status: 'FAILED' as const,
+          code: 'EXECUTION_LOST',
+          message: `${lost}: it stopped before the job was submitted, and the provider may or may not have received it`,
+        }
+      : remaining <= 0
+        ? { status: 'TIMED_OUT' as const, code: 'STUCK_PAST_DEADLINE', message: `${lost} past its deadline ${job.deadlineAt}` }
+        : { status: 'FAILED' as const, code: 'EXECUTION_LOST', message: `${lost}, and it was resumed ${job.resumes} times already` };
+  // Only from the status and execution we looked at: a job that moved on meanwhile is someone else's.
+  const ended = await deps.jobs.endJob(job.jobId, {
+    status: end.status,
+    error: { code: end.code, message: end.message },
+    at: now,
+    from: [job.status],
+    executionArn: job.executionArn,
+  });
+  if (!ended) return;
+  await announceOnce(ended, deps);
+  report.ended.push({ jobId: job.jobId, status: end.status, code: end.code });
+}
+
+/**
+ * Claims the resume first (a conditional write on the execution the job still names), then starts it:
+ * of two sweeps that saw the same lost execution, one starts a new one and the other finds the claim
+ * taken. Returns false when the job had moved on.
+ */
+async function resume(job: JobRecord, deps: SweepDeps): Promise<boolean> {
+  const { request, requestKey, providerTaskId, submittedAt, executionArn } = job;
+  if (!request || !requestKey || !providerTaskId || !submittedAt || !executionArn) throw new Error(`job ${job.jobId} cannot be resumed`);
   const attempt = (job.resumes ?? 0) + 1;
+  if (!(await deps.jobs.claimResume(job.jobId, { lostExecutionArn: executionArn, attempt }))) return false;
   const poll: PollState = {
     providerTaskId,
     submittedAt,
@@ -93,9 +120,10 @@ async function resume(job: JobRecord, deps: SweepDeps): Promise<void> {
     checkedAt: deps.now().toISOString(),
     changed: false,
   };
-  const executionArn = await deps.workflow.start(
+  const resumedArn = await deps.workflow.start(
     { jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt: job.deadlineAt, poll },
     `${job.jobId}-resume-${attempt}`,
   );
-  await deps.jobs.recordResumed(job.jobId, executionArn);
+  await deps.jobs.recordResumed(job.jobId, { executionArn: resumedArn, attempt });
+  return true;
 }

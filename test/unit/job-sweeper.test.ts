@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { JOB_KIND, type JobRecord, type WorkflowInput } from '../../lambdas/core/job.js';
 import { createJobRepository, type JobRepository } from '../../lambdas/core/job-repository.js';
@@ -91,4 +92,80 @@ it('repairs or ends every job whose execution is gone, and leaves running ones a
     expect(started.some((start) => start.input.jobId === untouched), untouched).toBe(false);
     expect((await jobs.get(untouched))?.status, untouched).not.toMatch(/FAILED|TIMED_OUT/);
   }
+});
+
+function sweepDeps(overrides: Partial<SweepDeps> & Pick<SweepDeps, 'jobs' | 'workflow'>): SweepDeps {
+  return {
+    requests: { save: async () => {}, load: async () => Promise.reject(new Error('not used')) },
+    announcer: { announce: async () => {} },
+    schema: createJobRequestSchema(),
+    deadlineSeconds: 1800,
+    now: () => NOW,
+    newJobId: () => 'unused',
+    startGraceSeconds: 60,
+    ...overrides,
+  };
+}
+
+it('acts on the record, not on a stale status-index entry: a job that ended meanwhile is left alone, and nothing throws', async () => {
+  await jobs.create(job('stale-running', {}));
+  await jobs.create(job('stale-queued', { status: 'QUEUED', executionArn: undefined, providerTaskId: undefined, createdAt: minutes(-5) }));
+  // The index still lists them as they were; the records have moved on (the execution finished them).
+  const stale = (await jobs.listActive()).filter((listed) => listed.jobId.startsWith('stale-'));
+  await table.documents.send(
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: { jobId: 'stale-running' },
+      UpdateExpression: 'SET #status = :succeeded',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':succeeded': 'SUCCEEDED' },
+    }),
+  );
+  await jobs.endJob('stale-queued', { status: 'CANCELLED', error: { code: 'CANCELLED', message: 'by test' }, at: NOW });
+  const started: string[] = [];
+  const report = await sweepJobs(
+    sweepDeps({
+      jobs: { ...jobs, listActive: async () => stale },
+      workflow: { start: async (input, name = input.jobId) => (started.push(name), `arn:execution:${name}`), stop: async () => {}, describe: async () => 'MISSING' },
+    }),
+  );
+  expect(report).toMatchObject({ started: [], resumed: [], ended: [], failed: [] });
+  expect(started).toEqual([]);
+  expect(await jobs.get('stale-running')).toMatchObject({ status: 'SUCCEEDED', executionArn: 'arn:execution:stale-running' });
+  expect((await jobs.get('stale-running'))?.resumes).toBeUndefined();
+});
+
+it('two sweeps that find the same lost execution resume it once', async () => {
+  await jobs.create(job('lost-twice-seen', {}));
+  const started: string[] = [];
+  const workflow: SweepDeps['workflow'] = {
+    start: async (input, name = input.jobId) => (started.push(name), `arn:execution:${name}`),
+    stop: async () => {},
+    describe: async (arn) => (arn === 'arn:execution:lost-twice-seen' ? 'FAILED' : 'RUNNING'),
+  };
+  const only = (listed: JobRecord[]) => listed.filter((entry) => entry.jobId === 'lost-twice-seen');
+  const scoped = { ...jobs, listActive: async () => only(await jobs.listActive()) };
+  const reports = await Promise.all([sweepJobs(sweepDeps({ jobs: scoped, workflow })), sweepJobs(sweepDeps({ jobs: scoped, workflow }))]);
+  expect(started).toEqual(['lost-twice-seen-resume-1']);
+  expect(reports.flatMap((report) => report.resumed)).toEqual(['lost-twice-seen']);
+  expect(reports.flatMap((report) => report.failed)).toEqual([]);
+  expect(await jobs.get('lost-twice-seen')).toMatchObject({ resumes: 1, executionArn: 'arn:execution:lost-twice-seen-resume-1' });
+});
+
+it('a job it cannot handle (a service error) is reported, and the others are still swept', async () => {
+  await jobs.create(job('broken-a', {}));
+  await jobs.create(job('broken-b', { deadlineAt: minutes(-1) }));
+  const only = (listed: JobRecord[]) => listed.filter((entry) => entry.jobId.startsWith('broken-'));
+  const report = await sweepJobs(
+    sweepDeps({
+      jobs: { ...jobs, listActive: async () => only(await jobs.listActive()) },
+      workflow: {
+        start: async () => Promise.reject(new Error('StartExecution throttled')),
+        stop: async () => {},
+        describe: async () => 'MISSING',
+      },
+    }),
+  );
+  expect(report.failed).toEqual([{ jobId: 'broken-a', message: 'StartExecution throttled' }]);
+  expect(report.ended).toEqual([{ jobId: 'broken-b', status: 'TIMED_OUT', code: 'STUCK_PAST_DEADLINE' }]);
 });

@@ -21,5 +21,7 @@ const deps: BatchDeps = {
 export async function handler(): Promise<BatchReport> {
   const report = await runBatch(deps);
   logger.info('batch run', { ...report });
+  const stopped = report.manifests.filter((manifest) => manifest.error);
+  if (stopped.length > 0) logger.error('batch run stopped on manifests; the next run tries again', { manifests: stopped });
   return report;
 }

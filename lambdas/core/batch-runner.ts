@@ -1,8 +1,17 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { StartFailedError, ValidationError } from './errors.js';
+import {
+  ConflictError,
+  LineFailedError,
+  LineIdConflictError,
+  PayloadTooLargeError,
+  PipelineError,
+  StartFailedError,
+  ValidationError,
+} from './errors.js';
 import { acceptJob, rejectJob, startJob, type IntakeDeps } from './job-intake.js';
-import { MAX_REPORTED_REJECTIONS, type ManifestProgress, type ManifestRepository } from './manifest-repository.js';
+import { MAX_LINE_ATTEMPTS, MAX_REPORTED_REJECTIONS, type ManifestProgress, type ManifestRepository } from './manifest-repository.js';
+import { MAX_BODY_BYTES } from './request-schema.js';
 
 export const MANIFEST_PREFIX = 'batches/';
 const MANIFEST_SUFFIX = /\.jsonl$/i;
@@ -21,6 +30,8 @@ export interface ManifestReport {
   startedNow: number;
   rejectedNow: number;
   done: boolean;
+  /** This run stopped on the manifest for this reason; the next run tries again (see MAX_LINE_ATTEMPTS). */
+  error?: string;
 }
 
 export interface BatchReport {
@@ -54,7 +65,13 @@ export async function runBatch(deps: BatchDeps): Promise<BatchReport> {
   }
   const reports: ManifestReport[] = [];
   for (const manifest of await listManifests(deps)) {
-    const report = await runManifest(manifest, room, deps);
+    let report: ManifestReport | undefined;
+    try {
+      report = await runManifest(manifest, room, deps);
+    } catch (error) {
+      // One manifest this run cannot read or record is no reason to hold the others.
+      report = { key: manifest.key, nextLine: 0, totalLines: 0, startedNow: 0, rejectedNow: 0, done: false, error: (error as Error).message };
+    }
     if (!report) continue;
     reports.push(report);
     room -= report.startedNow;
@@ -69,8 +86,17 @@ export async function runBatch(deps: BatchDeps): Promise<BatchReport> {
   };
 }
 
-async function listManifests(deps: BatchDeps): Promise<{ key: string; etag: string }[]> {
-  const manifests: { key: string; etag: string }[] = [];
+/** A manifest is read whole at each run; past this it is refused (split it) rather than running the function out of memory. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+interface ListedManifest {
+  key: string;
+  etag: string;
+  bytes: number;
+}
+
+async function listManifests(deps: BatchDeps): Promise<ListedManifest[]> {
+  const manifests: ListedManifest[] = [];
   let token: string | undefined;
   do {
     const page = await deps.s3.send(
@@ -78,7 +104,7 @@ async function listManifests(deps: BatchDeps): Promise<{ key: string; etag: stri
     );
     for (const object of page.Contents ?? []) {
       if (object.Key && MANIFEST_SUFFIX.test(object.Key)) {
-        manifests.push({ key: object.Key, etag: (object.ETag ?? '').replaceAll('"', '') });
+        manifests.push({ key: object.Key, etag: (object.ETag ?? '').replaceAll('"', ''), bytes: object.Size ?? 0 });
       }
     }
     token = page.NextContinuationToken;
@@ -86,13 +112,17 @@ async function listManifests(deps: BatchDeps): Promise<{ key: string; etag: stri
   return manifests.sort((a, b) => a.key.localeCompare(b.key));
 }
 
-function lineJobId(bucket: string, manifest: { key: string; etag: string }, lineNumber: number, id: unknown): string {
+function lineJobId(bucket: string, manifest: ListedManifest, lineNumber: number, id: unknown): string {
   // With an `id`, a line keeps its job across new versions of the manifest; without, its place does.
   const identity = typeof id === 'string' && id.length > 0 ? `id:${id}` : `${manifest.etag}#line:${lineNumber}`;
   return `batch-${createHash('sha256').update(`${bucket}/${manifest.key}#${identity}`).digest('hex').slice(0, 40)}`;
 }
 
-function parseLine(text: string): { id?: unknown; body: unknown } | ValidationError {
+function parseLine(text: string): { id?: string; body: unknown } | PipelineError {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_BODY_BYTES) {
+    return new PayloadTooLargeError(`the line is ${bytes} bytes; a line, like a POST /jobs body, may be at most ${MAX_BODY_BYTES}`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -109,23 +139,30 @@ function parseLine(text: string): { id?: unknown; body: unknown } | ValidationEr
   return { body: parsed };
 }
 
-async function runManifest(
-  manifest: { key: string; etag: string },
-  room: number,
-  deps: BatchDeps,
-): Promise<ManifestReport | undefined> {
+/** The listed version of a manifest, exactly: undefined when it was replaced or deleted since the listing. */
+async function readManifest(deps: BatchDeps, manifest: ListedManifest): Promise<string | undefined> {
+  try {
+    const answer = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: manifest.key, IfMatch: `"${manifest.etag}"` }));
+    return (await answer.Body?.transformToString('utf8')) ?? '';
+  } catch (error) {
+    const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (name === 'NoSuchKey' || name === 'PreconditionFailed' || $metadata?.httpStatusCode === 412) return undefined;
+    throw error;
+  }
+}
+
+type LineOutcome = 'started' | 'handled' | 'rejected' | 'no-room';
+
+async function runManifest(manifest: ListedManifest, room: number, deps: BatchDeps): Promise<ManifestReport | undefined> {
   const manifestId = `${manifest.key}#${manifest.etag}`;
   const saved = await deps.manifests.get(manifestId);
-  if (saved?.status === 'DONE') return undefined;
-  const answer = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: manifest.key }));
-  const lines = ((await answer.Body?.transformToString('utf8')) ?? '').split('\n').map((line) => line.replace(/\r$/, ''));
-  if (lines.at(-1) === '') lines.pop();
+  if (saved && saved.status !== 'PENDING') return undefined;
   const progress: ManifestProgress = saved ?? {
     manifestId,
     key: manifest.key,
     etag: manifest.etag,
     nextLine: 0,
-    totalLines: lines.length,
+    totalLines: 0,
     started: 0,
     rejected: 0,
     rejectedLines: [],
@@ -135,51 +172,135 @@ async function runManifest(
   let expectedNextLine = saved?.nextLine;
   let startedNow = 0;
   let rejectedNow = 0;
+  const report = (): ManifestReport => ({
+    key: manifest.key,
+    nextLine: progress.nextLine,
+    totalLines: progress.totalLines,
+    startedNow,
+    rejectedNow,
+    done: progress.status !== 'PENDING',
+  });
+  /** False when another run moved this manifest meanwhile: it carries on from there, this run leaves it. */
+  const save = async (): Promise<boolean> => {
+    progress.updatedAt = deps.now().toISOString();
+    try {
+      await deps.manifests.save(progress, expectedNextLine);
+    } catch (error) {
+      if (error instanceof ConflictError) return false;
+      throw error;
+    }
+    expectedNextLine = progress.nextLine;
+    return true;
+  };
+
+  if (manifest.bytes > MAX_MANIFEST_BYTES) {
+    progress.status = 'REFUSED';
+    progress.error = {
+      code: 'PAYLOAD_TOO_LARGE',
+      message: `the manifest is ${manifest.bytes} bytes; at most ${MAX_MANIFEST_BYTES} are read: split it into several manifests`,
+    };
+    await save();
+    return report();
+  }
+  const text = await readManifest(deps, manifest);
+  if (text === undefined) return undefined;
+  const lines = text.split('\n').map((line) => line.replace(/\r$/, ''));
+  if (lines.at(-1) === '') lines.pop();
+  progress.totalLines = lines.length;
+
   while (progress.nextLine < lines.length) {
     const lineNumber = progress.nextLine + 1;
-    const text = lines[progress.nextLine]!.trim();
-    if (text.length > 0) {
-      const line = parseLine(text);
-      const jobId = lineJobId(deps.bucket, manifest, lineNumber, line instanceof ValidationError ? undefined : line.id);
-      const trigger = { type: 'schedule' as const, source: `s3://${deps.bucket}/${manifest.key}#L${lineNumber}` };
-      const refusal = line instanceof ValidationError ? line : undefined;
-      if (!refusal && room - startedNow <= 0) break;
-      try {
-        if (refusal) throw refusal;
-        const { replayed } = await acceptJob({ body: (line as { body: unknown }).body, trigger, jobId }, deps);
-        if (!replayed) {
-          startedNow += 1;
-          progress.started += 1;
-        }
-      } catch (error) {
-        if (error instanceof StartFailedError) {
-          // Recorded FAILED and announced by startJob: the line is handled.
-        } else if (error instanceof ValidationError) {
-          await rejectJob({ jobId, trigger }, error, deps);
-          rejectedNow += 1;
-          progress.rejected += 1;
-          if (progress.rejectedLines.length < MAX_REPORTED_REJECTIONS) progress.rejectedLines.push({ line: lineNumber, jobId });
-        } else {
-          throw error;
-        }
+    let outcome: LineOutcome;
+    try {
+      outcome = await runLine(manifest, lineNumber, lines[progress.nextLine]!.trim(), room - startedNow, deps, progress);
+    } catch (error) {
+      // A line that keeps failing (not a refusal: a fault we did not foresee) must not hold the
+      // manifest, and with it every later line, forever: after a few runs it is refused too.
+      progress.lineAttempts = (progress.lineAttempts ?? 0) + 1;
+      if (progress.lineAttempts < MAX_LINE_ATTEMPTS) {
+        await save();
+        return { ...report(), error: `line ${lineNumber}: ${(error as Error).message}` };
       }
+      const refusal = new LineFailedError(
+        `line ${lineNumber} failed in ${progress.lineAttempts} batch runs, so it was refused: ${(error as Error).message}`,
+      );
+      await refuseLine(manifest, lineNumber, positionalLineJob(manifest, lineNumber, deps), refusal, deps, progress);
+      outcome = 'rejected';
     }
+    if (outcome === 'no-room') break;
+    if (outcome === 'started') startedNow += 1;
+    if (outcome === 'rejected') rejectedNow += 1;
+    delete progress.lineAttempts;
     progress.nextLine += 1;
     progress.status = progress.nextLine >= lines.length ? 'DONE' : 'PENDING';
-    progress.updatedAt = deps.now().toISOString();
-    await deps.manifests.save(progress, expectedNextLine);
-    expectedNextLine = progress.nextLine;
+    if (!(await save())) return report();
   }
   if (lines.length === 0 && progress.status !== 'DONE') {
     progress.status = 'DONE';
-    await deps.manifests.save(progress, expectedNextLine);
+    await save();
   }
-  return {
-    key: manifest.key,
-    nextLine: progress.nextLine,
-    totalLines: lines.length,
-    startedNow,
-    rejectedNow,
-    done: progress.status === 'DONE',
-  };
+  return report();
+}
+
+function positionalLineJob(manifest: ListedManifest, lineNumber: number, deps: BatchDeps): string {
+  return lineJobId(deps.bucket, manifest, lineNumber, undefined);
+}
+
+function lineTrigger(manifest: ListedManifest, lineNumber: number, deps: BatchDeps) {
+  return { type: 'schedule' as const, source: `s3://${deps.bucket}/${manifest.key}#L${lineNumber}` };
+}
+
+/** One line: started, found already handled, refused (recorded as a FAILED job), or left for a run with room. */
+async function runLine(
+  manifest: ListedManifest,
+  lineNumber: number,
+  text: string,
+  room: number,
+  deps: BatchDeps,
+  progress: ManifestProgress,
+): Promise<LineOutcome> {
+  if (text.length === 0) return 'handled';
+  const line = parseLine(text);
+  if (line instanceof PipelineError) {
+    await refuseLine(manifest, lineNumber, positionalLineJob(manifest, lineNumber, deps), line, deps, progress);
+    return 'rejected';
+  }
+  if (room <= 0) return 'no-room';
+  const jobId = lineJobId(deps.bucket, manifest, lineNumber, line.id);
+  try {
+    const { replayed } = await acceptJob({ body: line.body, trigger: lineTrigger(manifest, lineNumber, deps), jobId }, deps);
+    if (replayed) return 'handled';
+    progress.started += 1;
+    return 'started';
+  } catch (error) {
+    // Recorded FAILED and announced by startJob: the line is handled.
+    if (error instanceof StartFailedError) return 'handled';
+    if (error instanceof ValidationError) {
+      await refuseLine(manifest, lineNumber, jobId, error, deps, progress);
+      return 'rejected';
+    }
+    if (error instanceof ConflictError) {
+      // The id names a job made from another body. That job stands; this line gets a job of its own
+      // (by its place in this version of the manifest) that says why it did not run.
+      const conflict = new LineIdConflictError(
+        `line ${lineNumber}: id "${line.id}" already names job ${jobId}, made from another body (an earlier line, or an earlier version of ${manifest.key}); give this line its own id`,
+      );
+      await refuseLine(manifest, lineNumber, positionalLineJob(manifest, lineNumber, deps), conflict, deps, progress);
+      return 'rejected';
+    }
+    throw error;
+  }
+}
+
+async function refuseLine(
+  manifest: ListedManifest,
+  lineNumber: number,
+  jobId: string,
+  refusal: PipelineError & { issues?: ValidationError['issues'] },
+  deps: BatchDeps,
+  progress: ManifestProgress,
+): Promise<void> {
+  await rejectJob({ jobId, trigger: lineTrigger(manifest, lineNumber, deps) }, refusal, deps);
+  progress.rejected += 1;
+  if (progress.rejectedLines.length < MAX_REPORTED_REJECTIONS) progress.rejectedLines.push({ line: lineNumber, jobId, code: refusal.code });
 }

@@ -65,6 +65,21 @@ export class ConflictError extends PipelineError {
   readonly httpStatus = 409;
 }
 
+/**
+ * A manifest line whose `id` already names a job made from another body (two lines with one id, or
+ * a line edited in a new version of the manifest): the line is refused, the earlier job stands.
+ */
+export class LineIdConflictError extends PipelineError {
+  readonly code = 'LINE_ID_CONFLICT';
+  readonly httpStatus = 409;
+}
+
+/** A manifest line the batch function failed on in several runs: refused so the manifest goes on. */
+export class LineFailedError extends PipelineError {
+  readonly code = 'LINE_FAILED';
+  readonly httpStatus = 500;
+}
+
 /** The workflow could not be started; the job is recorded FAILED and the caller may try again. */
 export class StartFailedError extends PipelineError {
   readonly code = 'START_FAILED';

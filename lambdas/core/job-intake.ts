@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConflictError, StartFailedError, ValidationError } from './errors.js';
+import { ConflictError, StartFailedError, type PipelineError, type ValidationError } from './errors.js';
 import {
   elideDataUris,
   JOB_KIND,
@@ -145,12 +145,13 @@ export async function startJob(job: JobRecord, deps: IntakeDeps): Promise<JobRec
 }
 
 /**
- * Records a job whose body broke the contract: FAILED with VALIDATION_ERROR and every issue, and
- * announced, so input from S3 or a batch never vanishes. A replay finds the job already there.
+ * Records input that will not run: FAILED with the refusal's code (VALIDATION_ERROR with every issue,
+ * a conflicting manifest line, an oversized upload...) and announced, so input from S3 or a batch
+ * never vanishes. A replay finds the job already there.
  */
 export async function rejectJob(
   submission: Required<Pick<JobSubmission, 'jobId' | 'trigger'>>,
-  error: ValidationError,
+  error: PipelineError & { issues?: ValidationError['issues'] },
   deps: Pick<IntakeDeps, 'jobs' | 'announcer' | 'now'>,
 ): Promise<AcceptedJob> {
   const existing = await deps.jobs.get(submission.jobId);
@@ -162,7 +163,7 @@ export async function rejectJob(
     status: 'FAILED',
     progress: 0,
     trigger: submission.trigger,
-    error: { code: error.code, message: error.message, issues: error.issues },
+    error: { code: error.code, message: error.message, ...(error.issues ? { issues: error.issues } : {}) },
     createdAt: timestamp,
     updatedAt: timestamp,
     finishedAt: timestamp,

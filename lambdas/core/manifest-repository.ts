@@ -13,13 +13,19 @@ export interface ManifestProgress {
   totalLines: number;
   started: number;
   rejected: number;
-  /** Refused lines, for the user: line number (1-based) and the FAILED job that holds the issues. */
-  rejectedLines: { line: number; jobId: string }[];
-  status: 'PENDING' | 'DONE';
+  /** Refused lines, for the user: line number (1-based), the FAILED job that holds the reason, and its code. */
+  rejectedLines: { line: number; jobId: string; code?: string }[];
+  /** Runs that failed on line `nextLine` so far; past MAX_LINE_ATTEMPTS the line is refused. */
+  lineAttempts?: number;
+  /** DONE: every line handled. REFUSED: the manifest as a whole was refused (see `error`). */
+  status: 'PENDING' | 'DONE' | 'REFUSED';
+  error?: { code: string; message: string };
   updatedAt: string;
 }
 
 export const MAX_REPORTED_REJECTIONS = 100;
+/** Runs that may fail on one line before the line is refused, so no line holds its manifest forever. */
+export const MAX_LINE_ATTEMPTS = 3;
 
 export interface ManifestRepository {
   get(manifestId: string): Promise<ManifestProgress | undefined>;

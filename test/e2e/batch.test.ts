@@ -1,7 +1,10 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { scheduledEvent } from '../../local/schedules.js';
 import type { BatchReport } from '../../lambdas/core/batch-runner.js';
+import type { ManifestProgress } from '../../lambdas/core/manifest-repository.js';
 import { localS3Client } from '../support/local-s3.js';
 import { getJob, postJob, startStackFixture, type JobAnswer, type StackFixture } from '../support/local-stack-fixture.js';
 
@@ -40,6 +43,23 @@ async function inFlight(): Promise<number> {
   return jobs.filter(
     (job) => (job.status === 'QUEUED' && job.executionArn) || job.status === 'SUBMITTED' || job.status === 'RUNNING',
   ).length;
+}
+
+/** The batch function's progress record of the current version of a manifest, read from its table. */
+async function manifestProgress(key: string): Promise<ManifestProgress | undefined> {
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: fixture.stack.environment.AWS_ENDPOINT_URL_DYNAMODB }));
+  try {
+    const tables = (await dynamo.send(new ListTablesCommand({}))).TableNames ?? [];
+    const head = await s3.send(new HeadObjectCommand({ Bucket: fixture.stack.bucket, Key: key }));
+    const manifestId = `${key}#${head.ETag!.replaceAll('"', '')}`;
+    for (const table of tables.filter((name) => name !== fixture.stack.tableName)) {
+      const item = (await dynamo.send(new GetCommand({ TableName: table, Key: { manifestId } }))).Item;
+      if (item) return item as ManifestProgress;
+    }
+    return undefined;
+  } finally {
+    dynamo.destroy();
+  }
 }
 
 const runBatch = () => fixture.stack.invokeFunction('batch-runner', scheduledEvent('arn:aws:events:us-east-1:000000000000:rule/test')) as Promise<BatchReport>;
@@ -133,7 +153,75 @@ describe('a manifest with a bad line', () => {
   });
 });
 
+/** Waits until no job holds the provider, so a test's batch run has the whole cap to itself. */
+async function settle(): Promise<void> {
+  for (let tries = 0; tries < 600; tries += 1) {
+    const active = await Promise.all(['SUBMITTED', 'RUNNING', 'QUEUED'].map((status) => listJobs(`status=${status}`)));
+    if (active.flat().every((job) => job.status === 'QUEUED' && !job.executionArn)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('jobs still in flight after 30 s');
+}
+
+describe('lines whose id names another body', () => {
+  beforeEach(settle);
+  const reported = (report: BatchReport, key: string) => report.manifests.find((manifest) => manifest.key === key);
+  const jobsOf = async (key: string) =>
+    (await listJobs('trigger=schedule')).filter((job) => job.trigger.source.startsWith(`s3://${fixture.stack.bucket}/${key}#`));
+
+  it('two lines with one id and two bodies: the first runs, the second is refused with LINE_ID_CONFLICT, and the batch goes on', async () => {
+    await putManifest('batches/dup-id.jsonl', [line('same', 'The first body of same'), line('same', 'Another body of same'), line('after', 'A line after them')]);
+    await putManifest('batches/dup-id-z-next.jsonl', [line('next', 'A line of the next manifest')]);
+    const report = await runBatch();
+    expect(reported(report, 'batches/dup-id.jsonl')).toMatchObject({ totalLines: 3, nextLine: 3, startedNow: 2, rejectedNow: 1, done: true });
+    expect(reported(report, 'batches/dup-id-z-next.jsonl')).toMatchObject({ startedNow: 1, done: true });
+    const jobs = await jobsOf('batches/dup-id.jsonl');
+    const refused = jobs.find((job) => job.trigger.source.endsWith('#L2'))!;
+    expect(refused.status).toBe('FAILED');
+    expect(refused.error?.code).toBe('LINE_ID_CONFLICT');
+    expect(refused.error?.message).toMatch(/id "same"/);
+    const first = jobs.find((job) => job.trigger.source.endsWith('#L1'))!;
+    expect((first.request.content[0] as unknown as { text: string }).text).toBe('The first body of same');
+    // Nothing ran the second body.
+    const prompts = fixture.stack.simulator.tasks().map((task) => (task.request.content[0] as { text?: string }).text);
+    expect(prompts).not.toContain('Another body of same');
+    const progress = await manifestProgress('batches/dup-id.jsonl');
+    expect(progress?.rejectedLines).toEqual([{ line: 2, jobId: refused.jobId, code: 'LINE_ID_CONFLICT' }]);
+    // The manifest is done: later runs do not trip over it again.
+    expect(reported(await runBatch(), 'batches/dup-id.jsonl')).toBeUndefined();
+  });
+
+  it('a manifest uploaded again with an id\'d line edited: the edit is refused, its new lines run, and the batch never wedges', async () => {
+    await putManifest('batches/edited.jsonl', [line('keep', 'A line kept as it was'), line('edit', 'The body before the edit')]);
+    expect(reported(await runBatch(), 'batches/edited.jsonl')).toMatchObject({ startedNow: 2, done: true });
+    await settle();
+    await putManifest('batches/edited.jsonl', [
+      line('keep', 'A line kept as it was'),
+      line('edit', 'The body after the edit'),
+      line('added', 'A line added in the new version'),
+    ]);
+    const report = await runBatch();
+    expect(reported(report, 'batches/edited.jsonl')).toMatchObject({ totalLines: 3, nextLine: 3, startedNow: 1, rejectedNow: 1, done: true });
+    const refused = (await jobsOf('batches/edited.jsonl')).filter((job) => job.error?.code === 'LINE_ID_CONFLICT');
+    expect(refused.map((job) => job.trigger.source)).toEqual([`s3://${fixture.stack.bucket}/batches/edited.jsonl#L2`]);
+    const prompts = fixture.stack.simulator.tasks().map((task) => (task.request.content[0] as { text?: string }).text);
+    expect(prompts).toContain('A line added in the new version');
+    expect(prompts).not.toContain('The body after the edit');
+    expect(prompts.filter((prompt) => prompt === 'A line kept as it was')).toHaveLength(1);
+  });
+
+  it('a line over the body limit is refused with PAYLOAD_TOO_LARGE before anything starts, and the lines after it run', async () => {
+    const huge = line('huge', 'x'.repeat(10), { metadata: { pad: 'y' } }).replace('"y"', `"${'y'.repeat(10 * 1024 * 1024)}"`);
+    await putManifest('batches/huge-line.jsonl', [huge, line('small', 'A small line after a huge one')]);
+    const report = await runBatch();
+    expect(reported(report, 'batches/huge-line.jsonl')).toMatchObject({ startedNow: 1, rejectedNow: 1, done: true });
+    const refused = (await jobsOf('batches/huge-line.jsonl')).find((job) => job.trigger.source.endsWith('#L1'))!;
+    expect(refused.error?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
 describe('POST /jobs?schedule=batch', () => {
+  beforeEach(settle);
   it('queues the job without starting it; the next batch run starts it', async () => {
     const { response, json } = await postJob(`${fixture.stack.apiUrl}`, {
       model: 'seedance-fast',

@@ -27,6 +27,7 @@ import { DynamoAttributeValue, DynamoUpdateItem, LambdaInvoke } from 'aws-cdk-li
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HISTORY_KEY_PREFIX } from '../lambdas/core/generation-history.js';
+import { MEDIA_PREFIXES } from '../lambdas/core/request-schema.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 
@@ -173,8 +174,8 @@ export class GenerationWorkflow extends Construct {
     });
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
-    // The request body, and any s3:// media a job names anywhere in the bucket, which it presigns.
-    grantObjects(props.bucket, this.functions.SubmitTask, ['s3:GetObject'], '*');
+    // The request body, and the s3:// media a job names (only ever under the media prefixes), which it presigns.
+    grantObjects(props.bucket, this.functions.SubmitTask, ['s3:GetObject'], 'requests/', ...MEDIA_PREFIXES);
     // A streamed multipart upload (aborted when the download is cut), then a HeadObject of the result.
     grantObjects(props.bucket, this.functions.StoreVideo, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], 'videos/');
 

@@ -4,6 +4,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { MEDIA_PREFIXES } from '../lambdas/core/request-schema.js';
 import { grantObjects } from './bucket-access.js';
 
 /** What any function that creates jobs (HTTP intake, upload trigger, batch runner) works with. */
@@ -31,6 +32,8 @@ export function jobIntakeEnvironment(resources: JobIntakeResources): Record<stri
 export function grantJobIntake(grantee: IGrantable, resources: JobIntakeResources): void {
   resources.table.grantReadWriteData(grantee);
   grantObjects(resources.bucket, grantee, ['s3:PutObject'], 'requests/');
+  // The s3:// media a request names is checked (exists, type, size) before the job is recorded.
+  grantObjects(resources.bucket, grantee, ['s3:GetObject'], ...MEDIA_PREFIXES);
   resources.stateMachine.grantStartExecution(grantee);
   // Cancelling and sweeping stop or inspect the executions they started.
   resources.stateMachine.grantExecution(grantee, 'states:StopExecution', 'states:DescribeExecution');

@@ -3,6 +3,7 @@ import { CfnMethod } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import type { VideoPipelineStack } from './video-pipeline-stack.js';
+import { MEDIA_PREFIXES } from '../lambdas/core/request-schema.js';
 
 /**
  * Every cdk-nag (AwsSolutions) finding this stack accepts, each on the one resource it concerns and
@@ -45,6 +46,9 @@ const REQUEST_BODIES =
 const EXECUTIONS =
   'StopExecution and DescribeExecution on executions of this one state machine; executions are named after job ids ' +
   '(and <jobId>-resume-N) at run time, so the ARN ends in a wildcard for the name';
+const MEDIA_CHECK =
+  'GetObject only (a 16-byte ranged read), under the media prefixes: every job-creating function checks that the s3:// media a ' +
+  'request names exists and is an image, video or audio file of the allowed size before it records the job; users choose those keys';
 const JOB_INDEXES =
   "grantJobIntake gives every job-creating function the Jobs table and its indexes (byStatus, byCreatedAt: listing jobs, " +
   'counting those in flight, finding unfinished ones); both project the items the role already reads from the table ' +
@@ -78,15 +82,22 @@ export function nagSuppressionsFor(stack: VideoPipelineStack): NagSuppression[] 
     add(policyOf(fn), requests, REQUEST_BODIES);
     add(policyOf(fn), jobIndexes, JOB_INDEXES);
     add(policyOf(fn), executions, EXECUTIONS);
+    add(policyOf(fn), wildcardResource(`${bucket}/media/*`), MEDIA_CHECK);
+  }
+  // The upload trigger's own acknowledgment of incoming/ (below) covers its media check too.
+  for (const fn of [stack.intake.handler, stack.triggers.batchRunner, stack.sweeper.sweeper]) {
+    add(policyOf(fn), wildcardResource(`${bucket}/incoming/*`), MEDIA_CHECK);
   }
 
   // The workflow's own functions.
-  add(
-    policyOf(task.SubmitTask),
-    wildcardResource(`${bucket}/*`),
-    'GetObject only: SubmitTask reads the request body and presigns the s3:// media a job may name anywhere in our bucket ' +
-      '(README: "media may be s3://<bucket>/<key> objects of the bucket"); it writes and lists nothing',
-  );
+  add(policyOf(task.SubmitTask), requests, 'GetObject only, under requests/: SubmitTask reads the body of the job it submits, a key made at run time');
+  for (const prefix of MEDIA_PREFIXES) {
+    add(
+      policyOf(task.SubmitTask),
+      wildcardResource(`${bucket}/${prefix}*`),
+      `GetObject only, under ${prefix}: SubmitTask presigns the s3:// media a job names, whose keys users choose; it writes and lists nothing`,
+    );
+  }
   add(
     policyOf(task.StoreVideo),
     wildcardResource(`${bucket}/videos/*`),
@@ -158,7 +169,7 @@ export function nagSuppressionsFor(stack: VideoPipelineStack): NagSuppression[] 
 
   // The upload trigger (lib/triggers.ts): user-chosen keys under its prefixes.
   const uploads = policyOf(stack.triggers.uploadTrigger);
-  add(uploads, wildcardResource(`${bucket}/incoming/*`), 'GetObject, GetObjectTagging and DeleteObject on uploads under incoming/, whose keys users choose');
+  add(uploads, wildcardResource(`${bucket}/incoming/*`), 'GetObject, GetObjectTagging and DeleteObject on uploads under incoming/, whose keys users choose (GetObject also checks the s3:// media a spec names there)');
   add(uploads, wildcardResource(`${bucket}/accepted/*`), 'PutObject, PutObjectTagging and DeleteObject under accepted/: an upload moves there under its own, user-chosen name');
   add(uploads, wildcardResource(`${bucket}/rejected/*`), 'PutObject and PutObjectTagging under rejected/: a refused upload moves there under its own name, with <name>.reason.json');
   add(

@@ -10,6 +10,7 @@ import { createMetrics } from './metrics.js';
 import type { IntakeDeps } from './job-intake.js';
 import { createJobRepository } from './job-repository.js';
 import { createRequestStore } from './request-store.js';
+import { createS3MediaReader } from './stored-media.js';
 import { createJobRequestSchema } from './request-schema.js';
 import { createWorkflowExecutions, type WorkflowExecutions } from './workflow-executions.js';
 import * as z from './zod.js';
@@ -41,6 +42,7 @@ export function intakeFromEnv(serviceName: string): { env: IntakeEnv; s3: S3Clie
       workflow: createWorkflowExecutions(new SFNClient({}), env.STATE_MACHINE_ARN),
       announcer: createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME),
       schema: createJobRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET }),
+      readMedia: createS3MediaReader(s3),
       deadlineSeconds: env.JOB_DEADLINE_SECONDS,
       now: () => new Date(),
       newJobId: randomUUID,

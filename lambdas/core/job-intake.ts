@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ConflictError, StartFailedError, type PipelineError, type ValidationError } from './errors.js';
+import { ConflictError, StartFailedError, ValidationError, type PipelineError } from './errors.js';
+import { checkS3Media, type MediaReader } from './media-check.js';
 import {
   elideDataUris,
   JOB_KIND,
@@ -22,6 +23,8 @@ export interface IntakeDeps {
   workflow: Pick<WorkflowExecutions, 'start'>;
   announcer: JobAnnouncer;
   schema: ReturnType<typeof createJobRequestSchema>;
+  /** Reads the `s3://` media a request names, to check it before anything is written or started. */
+  readMedia: MediaReader;
   deadlineSeconds: number;
   now: () => Date;
   newJobId: () => string;
@@ -55,6 +58,8 @@ function requestHashOf(parsed: unknown, deferred: boolean): string {
  */
 export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Promise<AcceptedJob> {
   const parsed: z.output<IntakeDeps['schema']> = parseWith(deps.schema, submission.body);
+  const mediaIssues = await checkS3Media(parsed, deps.readMedia);
+  if (mediaIssues.length > 0) throw new ValidationError(mediaIssues);
   const requestHash = requestHashOf(parsed, submission.deferred ?? false);
   if (submission.jobId) {
     const existing = await deps.jobs.get(submission.jobId);

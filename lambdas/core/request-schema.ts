@@ -66,18 +66,41 @@ export function parseS3Uri(value: string): { bucket: string; key: string } | und
   return match ? { bucket: match[1]!, key: match[2]! } : undefined;
 }
 
+/**
+ * Where `s3://` media of our bucket may live: what users upload for jobs. Everything else in the
+ * bucket (request bodies, other jobs' videos, manifests, refused uploads) is the pipeline's own, and
+ * a presigned URL must never hand it to the provider.
+ */
+export const MEDIA_PREFIXES = ['media/', 'incoming/'] as const;
+/** S3's own limit on a key, in UTF-8 bytes. */
+const MAX_S3_KEY_BYTES = 1024;
+
+/** A key under a media prefix, in plain segments: no `.`/`..` or empty segment, backslash or control character. */
+export function isMediaKey(key: string): boolean {
+  return (
+    MEDIA_PREFIXES.some((prefix) => key.startsWith(prefix) && key.length > prefix.length) &&
+    new TextEncoder().encode(key).length <= MAX_S3_KEY_BYTES &&
+    !/[\\\u0000-\u001f\u007f]/.test(key) &&
+    key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..')
+  );
+}
+
+function isOurMedia(location: { bucket: string; key: string } | undefined, bucket: string): boolean {
+  return location !== undefined && location.bucket === bucket && isMediaKey(location.key);
+}
+
 function mediaUrl(options: RequestSchemaOptions, allowDataUri: boolean) {
   const accepted = [
     `an https:// URL (at most ${MAX_URL_CHARS} characters)`,
     ...(allowDataUri ? ['a base64 data: URI'] : []),
-    ...(options.mediaBucket ? [`s3://${options.mediaBucket}/<key>`] : []),
+    ...(options.mediaBucket ? [`s3://${options.mediaBucket}/<key> with the key under ${MEDIA_PREFIXES.join(' or ')}`] : []),
   ];
   return z.string().check(
     z.refine(
       (value) =>
         ((isHttpsUrl(value) || (options.allowLoopbackHttp === true && isLoopbackHttpUrl(value))) && value.length <= MAX_URL_CHARS) ||
         (allowDataUri && DATA_URI.test(value)) ||
-        (options.mediaBucket !== undefined && parseS3Uri(value)?.bucket === options.mediaBucket),
+        (options.mediaBucket !== undefined && isOurMedia(parseS3Uri(value), options.mediaBucket)),
       { message: `must be ${accepted.join(' or ')}` },
     ),
   );

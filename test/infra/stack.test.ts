@@ -509,10 +509,14 @@ describe('IAM (least privilege)', () => {
       expect(allows(storeVideo, 's3:PutObject', coversObject(key)), key).toBe(false);
       expect(allows(storeVideo, 's3:DeleteObject', coversObject(key)), key).toBe(false);
     }
-    // SubmitTask reads the request body and presigns s3:// media anywhere in our bucket: it reads, never writes.
+    // SubmitTask reads the request body and presigns s3:// media, only ever under the media prefixes: it reads, never writes.
     const submitTask = statementsOfFunction(taskFunctionIds.SubmitTask);
-    expect(allows(submitTask, 's3:GetObject', coversObject('requests/job.json'))).toBe(true);
-    expect(allows(submitTask, 's3:GetObject', coversObject('accepted/cat.png'))).toBe(true);
+    for (const key of ['requests/job-1/abc.json', 'media/cat.png', 'incoming/cat.png']) {
+      expect(allows(submitTask, 's3:GetObject', coversObject(key)), key).toBe(true);
+    }
+    for (const key of ['videos/2026/12/04/job-2.mp4', 'batches/night.jsonl', 'accepted/spec.json', 'rejected/spec.json']) {
+      expect(allows(submitTask, 's3:GetObject', coversObject(key)), key).toBe(false);
+    }
     expect(allows(submitTask, 's3:PutObject', () => true)).toBe(false);
     expect(allows(submitTask, 's3:DeleteObject', () => true)).toBe(false);
     expect(allows(statementsOfFunction(taskFunctionIds.PollTask), 's3:GetObject', () => true)).toBe(false);

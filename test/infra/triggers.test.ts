@@ -392,9 +392,10 @@ describe('IAM of the triggers', () => {
     expect(allows(statements, 'states:StartExecution', stateMachine)).toBe(true);
   });
 
-  it('the batch runner reads no other prefix, never writes a manifest and deletes nothing', () => {
+  it('the batch runner reads manifests and the media lines name, no other prefix, never writes a manifest and deletes nothing', () => {
     const statements = statementsOf(stack.batchRunnerId);
-    for (const key of ['incoming/spec.json', 'accepted/cat.png', 'videos/x.mp4']) {
+    for (const key of ['media/cat.png', 'incoming/cat.png']) expect(allows(statements, 's3:GetObject', object(key)), key).toBe(true);
+    for (const key of ['accepted/cat.png', 'videos/x.mp4', 'rejected/x.json']) {
       expect(allows(statements, 's3:GetObject', object(key)), key).toBe(false);
     }
     expect(allows(statements, 's3:PutObject', object('batches/night.jsonl'))).toBe(false);

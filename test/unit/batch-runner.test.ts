@@ -65,6 +65,7 @@ function batchDeps(s3: S3Client, manifests: ManifestRepository, repository: JobR
     workflow: { start: async (input) => `arn:execution:${input.jobId}` },
     announcer: { announce: async () => {} },
     schema: createJobRequestSchema(),
+    readMedia: async () => Promise.reject(new Error('not used')),
     deadlineSeconds: 1800,
     now: () => new Date('2026-12-04T12:00:00Z'),
     newJobId: () => `job-${++counter}`,

@@ -31,6 +31,7 @@ function deps(overrides: Partial<IntakeDeps>): IntakeDeps & { announced: JobReco
     workflow: { start: async (input) => `arn:aws:states:::execution:jobs:${input.jobId}` },
     announcer: { announce: async (job) => void announced.push(job) },
     schema: createJobRequestSchema(),
+    readMedia: async () => Promise.reject(new Error('not used')),
     deadlineSeconds: 1800,
     now: () => new Date('2026-11-24T12:00:00Z'),
     newJobId: () => `job-${++counter}`,

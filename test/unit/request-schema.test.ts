@@ -209,6 +209,34 @@ describe('media URLs', () => {
     expect(issuePaths(body(content))).toEqual([path]);
   });
 
+  describe('s3:// media of our bucket', () => {
+    const ours = createJobRequestSchema({ mediaBucket: 'our-bucket' });
+    const pathsOf = (url: string) => {
+      const result = ours.safeParse(body([text(), image('reference_image', url)]));
+      return result.success ? [] : toFieldIssues(result.error).map((issue) => issue.path);
+    };
+    test.each(['s3://our-bucket/media/cat.png', 's3://our-bucket/incoming/shots/cat one.png', 's3://our-bucket/media/uploads/upload-1/cat.png'])(
+      '%s is accepted',
+      (url) => expect(pathsOf(url)).toEqual([]),
+    );
+    test.each([
+      ['another bucket', 's3://other-bucket/media/cat.png'],
+      ['a request body of another job', 's3://our-bucket/requests/job-1/abc.json'],
+      ['a stored video', 's3://our-bucket/videos/2026/12/04/job-1.mp4'],
+      ['a manifest', 's3://our-bucket/batches/night.jsonl'],
+      ['a refused upload', 's3://our-bucket/rejected/cat.png'],
+      ['a ../ path out of media/', 's3://our-bucket/media/../requests/job-1.json'],
+      ['a ./ segment', 's3://our-bucket/media/./cat.png'],
+      ['an empty segment', 's3://our-bucket/media//cat.png'],
+      ['the prefix alone', 's3://our-bucket/media/'],
+      ['a backslash', 's3://our-bucket/media\\..\\requests\\x.json'],
+      ['a control character', 's3://our-bucket/media/cat\u0000.png'],
+      ['a key over 1024 bytes', `s3://our-bucket/media/${'é'.repeat(600)}.png`],
+    ])('%s is refused with the path of the URL', (_name, url) => {
+      expect(pathsOf(url)).toEqual(['content[1].image_url.url']);
+    });
+  });
+
   test('a data: URI is accepted for an image', () => {
     expect(issuePaths(body([text(), image('first_frame', PNG_DATA_URI)]))).toEqual([]);
   });

@@ -17,7 +17,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 /** Decimal digits only: Number() alone also reads `0x10`, `1e1`, ` 10`, `+10` and `10.0`. */
-export const DECIMAL_INTEGER = /^[0-9]+$/;
+const DECIMAL_INTEGER = /^[0-9]+$/;
 
 const pageSize = z.pipe(
   z.string().check(z.regex(DECIMAL_INTEGER, 'must be a decimal integer')),
@@ -39,7 +39,7 @@ export const submitQuery = z.strictObject({
 });
 
 /** GET and DELETE /jobs/{jobId}, GET /openapi.json: no parameter at all. */
-export const noQuery = z.strictObject({});
+const noQuery = z.strictObject({});
 
 /** A job id as the API accepts it. Exported for the OpenAPI document (openapi.ts). */
 export const jobIdSchema = z.string().check(z.regex(JOB_ID_PATTERN, `must be ${JOB_ID_RULE}`));

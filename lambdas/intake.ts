@@ -21,23 +21,33 @@ const deps: IntakeRouteDeps = {
   onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
 };
 
-function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers']): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+/**
+ * Every value of every header, names in lower case. API Gateway's `headers` holds one value per name;
+ * `multiValueHeaders` holds them all, so a header sent twice is seen twice (and refused).
+ */
+function headerValues(event: APIGatewayProxyEvent): Record<string, string[]> {
+  const values = new Map<string, string[]>();
+  for (const [name, sent] of Object.entries(event.multiValueHeaders ?? {})) {
+    const key = name.toLowerCase();
+    values.set(key, [...(values.get(key) ?? []), ...(sent ?? [])]);
+  }
+  // A Map, then own properties: a header named `__proto__` is a header like any other.
+  return Object.fromEntries(values);
 }
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  const headers = lowerCaseHeaders(event.headers);
-  const protocol = headers['x-forwarded-proto'] ?? 'https';
+  const headers = headerValues(event);
+  const protocol = headers['x-forwarded-proto']?.at(-1) ?? 'https';
   const stage = event.requestContext?.stage && event.requestContext.stage !== '$default' ? `/${event.requestContext.stage}` : '';
-  const body = event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? undefined);
+  const body = event.body === null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
   const response = await handleIntakeRequest(
     {
       method: event.httpMethod,
       path: event.path,
       headers,
-      query: { ...event.queryStringParameters },
+      query: { ...event.multiValueQueryStringParameters },
       body,
-      baseUrl: `${protocol}://${headers.host}${stage}`,
+      baseUrl: `${protocol}://${headers.host?.at(-1)}${stage}`,
       caller: event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.sourceIp ?? 'unknown',
     },
     deps,

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 
@@ -23,24 +24,51 @@ async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-/** Turns a plain HTTP request into the event API Gateway's Lambda proxy integration sends. */
-function toProxyEvent(request: IncomingMessage, url: URL, body: Buffer): APIGatewayProxyEvent {
-  const headers = Object.fromEntries(
-    Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]),
-  ) as Record<string, string>;
-  const query = Object.fromEntries(url.searchParams.entries());
+/** The values of each name, in order, as own properties (a name like `__proto__` included). */
+function multiValues(pairs: Iterable<[string, string]>): Record<string, string[]> {
+  const values = new Map<string, string[]>();
+  for (const [name, value] of pairs) values.set(name, [...(values.get(name) ?? []), value]);
+  return Object.fromEntries(values);
+}
+
+/** API Gateway's single-value maps hold one value per name: here, the last. */
+function lastValues(values: Record<string, string[]>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([name, all]) => [name, all.at(-1)!]));
+}
+
+/** [name, value] pairs of the raw headers, names as the client wrote them. */
+function headerPairs(rawHeaders: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) pairs.push([rawHeaders[index]!, rawHeaders[index + 1]!]);
+  return pairs;
+}
+
+/**
+ * Turns a plain HTTP request into the event API Gateway's Lambda proxy integration sends: the path as
+ * sent (still percent-encoded, never resolved against a host or `..`), the query decoded, every value
+ * of a repeated header or parameter in the multi-value maps and the last in the single-value ones.
+ */
+function toProxyEvent(request: IncomingMessage, target: { path: string; query: string }, body: Buffer): APIGatewayProxyEvent {
+  // The gateway sets X-Forwarded-Proto itself, whatever the client sent.
+  const sentHeaders = headerPairs(request.rawHeaders).filter(([name]) => name.toLowerCase() !== 'x-forwarded-proto');
+  const multiValueHeaders = multiValues([...sentHeaders, ['X-Forwarded-Proto', 'http']]);
+  const multiValueQuery = multiValues(new URLSearchParams(target.query));
+  const hasQuery = Object.keys(multiValueQuery).length > 0;
+  // Text when it is UTF-8, as API Gateway passes a text payload; other bytes go base64-encoded, so the
+  // handler sees what was sent instead of a copy with U+FFFD in place of the bytes it could not read.
+  const text = isUtf8(body);
   return {
     httpMethod: request.method ?? 'GET',
-    path: url.pathname,
-    resource: url.pathname,
-    headers: { ...headers, 'X-Forwarded-Proto': 'http' },
-    multiValueHeaders: {},
-    queryStringParameters: Object.keys(query).length > 0 ? query : null,
-    multiValueQueryStringParameters: null,
+    path: target.path,
+    resource: target.path,
+    headers: lastValues(multiValueHeaders),
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? lastValues(multiValueQuery) : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
     pathParameters: null,
     stageVariables: null,
-    body: body.length > 0 ? body.toString('utf8') : null,
-    isBase64Encoded: false,
+    body: body.length > 0 ? body.toString(text ? 'utf8' : 'base64') : null,
+    isBase64Encoded: body.length > 0 && !text,
     requestContext: {
       stage: '$default',
       identity: { sourceIp: request.socket.remoteAddress ?? '127.0.0.1', userArn: null },
@@ -48,24 +76,33 @@ function toProxyEvent(request: IncomingMessage, url: URL, body: Buffer): APIGate
   };
 }
 
+/** The path and query of an origin-form request target (`/jobs?limit=1`); undefined for `*` or a full URL. */
+function splitTarget(target: string): { path: string; query: string } | undefined {
+  if (!target.startsWith('/')) return undefined;
+  const question = target.indexOf('?');
+  return question < 0 ? { path: target, query: '' } : { path: target.slice(0, question), query: target.slice(question + 1) };
+}
+
+function answer(response: ServerResponse, statusCode: number, body: unknown): void {
+  response.writeHead(statusCode, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
 /** The local stand-in for API Gateway: same event shape, same handler, no auth (loopback only). */
 export async function startLocalHttpApi(handler: ApiHandler, options: { port: number; host?: string }): Promise<LocalHttpApi> {
   const server: Server = createServer((request, response) => {
     void (async () => {
-      const url = new URL(request.url ?? '/', 'http://localhost');
+      // Not `new URL(request.url, base)`: it throws on `//` and reads `//host/jobs` as a path on another host.
+      const target = splitTarget(request.url ?? '/');
       const body = await readBody(request);
-      if (!body) {
-        response.writeHead(413, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is too large' } }));
-        return;
-      }
-      const result = await handler(toProxyEvent(request, url, body));
+      // `*` (OPTIONS) and absolute URLs name no path of the API: refused before the handler, in the
+      // `{ message }` shape of the gateway's own answers.
+      if (!target) return answer(response, 400, { message: 'the request target must be a path' });
+      if (!body) return answer(response, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is too large' } });
+      const result = await handler(toProxyEvent(request, target, body));
       response.writeHead(result.statusCode, result.headers as Record<string, string>);
       response.end(result.body);
-    })().catch((error: unknown) => {
-      response.writeHead(500, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: String(error) } }));
-    });
+    })().catch((error: unknown) => answer(response, 500, { error: { code: 'INTERNAL_ERROR', message: String(error) } }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MethodNotAllowedError, NotFoundError, PipelineError, toErrorBody, ValidationError } from './errors.js';
 import { readJsonBody } from './http-body.js';
-import { parseListQuery, parseSubmitQuery } from './intake-query.js';
+import { parseJobIdSegment, parseListQuery, parseNoQuery, parseSubmitQuery, singleHeader, type MultiValues } from './intake-query.js';
 import type { JobOutput } from './job.js';
 import { cancelJob } from './job-cancel.js';
 import { acceptJob, type IntakeDeps } from './job-intake.js';
@@ -11,12 +11,14 @@ import type { WorkflowExecutions } from './workflow-executions.js';
 
 export interface HttpRequest {
   method: string;
-  /** The path below the API's base, e.g. `/jobs/123`. */
+  /** The path below the API's base, e.g. `/jobs/123`, percent-encoded as sent (API Gateway REST does not decode it). */
   path: string;
-  /** Header names in lower case. */
-  headers: Record<string, string | undefined>;
-  query: Record<string, string | undefined>;
-  body: string | undefined;
+  /** Header names in lower case, each with every value it was sent with. */
+  headers: MultiValues;
+  /** Each query parameter, decoded, with every value it was given. */
+  query: MultiValues;
+  /** Text, or the bytes when the gateway passed them base64-encoded. */
+  body: string | Uint8Array | undefined;
   /** Where the API is reached from outside, e.g. `https://abc.execute-api.../prod`; links are built on it. */
   baseUrl: string;
   /** Who called: the IAM principal on AWS, else the source address. Recorded as the job's trigger source. */
@@ -63,6 +65,7 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
   const selfUrl = (jobId: string) => `${jobsUrl}/${encodeURIComponent(jobId)}`;
   if (request.path === OPENAPI_PATH) {
     if (request.method !== 'GET') throw new MethodNotAllowedError(`${request.method} is not allowed on ${OPENAPI_PATH}; use GET`);
+    parseNoQuery(request.query);
     return json(200, openApiDocument());
   }
   if (JOBS_PATH.test(request.path)) {
@@ -84,8 +87,8 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
     }
     if (request.method !== 'POST') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs; use GET or POST`);
     const { schedule } = parseSubmitQuery(request.query);
-    const jobId = idempotentJobId(request.caller, request.headers['idempotency-key']);
-    const body = readJsonBody({ contentType: request.headers['content-type'], body: request.body, maxBytes: deps.maxBodyBytes });
+    const jobId = idempotentJobId(request.caller, singleHeader(request.headers, 'idempotency-key'));
+    const body = readJsonBody({ contentType: singleHeader(request.headers, 'content-type'), body: request.body, maxBytes: deps.maxBodyBytes });
     const { job, replayed } = await acceptJob(
       { body, trigger: { type: 'http', source: request.caller }, deferred: schedule === 'batch', ...(jobId ? { jobId } : {}) },
       deps,
@@ -106,11 +109,14 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
   }
   const jobMatch = JOB_PATH.exec(request.path);
   if (jobMatch) {
-    const jobId = decodeURIComponent(jobMatch[1]!);
+    if (request.method !== 'GET' && request.method !== 'DELETE') {
+      throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs/{jobId}; use GET or DELETE`);
+    }
+    const jobId = parseJobIdSegment(jobMatch[1]!);
+    parseNoQuery(request.query);
     if (request.method === 'DELETE') {
       return json(200, presentJob(await cancelJob(jobId, request.caller, deps), selfUrl(jobId)));
     }
-    if (request.method !== 'GET') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs/{jobId}; use GET or DELETE`);
     const job = await deps.jobs.get(jobId);
     if (!job) throw new NotFoundError(`no job ${jobId}`);
     const downloadUrl = job.status === 'SUCCEEDED' && job.output ? await deps.downloadUrlFor(job.output) : undefined;

@@ -2,7 +2,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ValidationError } from './errors.js';
 import { HISTORY_KEY_PREFIX } from './generation-history.js';
-import { ACTIVE_STATUSES, JOB_KIND, type JobError, type JobRecord, type JobStatus, type TriggerType } from './job.js';
+import { ACTIVE_STATUSES, JOB_ID_PATTERN, JOB_KIND, type JobError, type JobRecord, type JobStatus, type TriggerType } from './job.js';
+import * as z from './zod.js';
 
 /** Index names of the Jobs table (lib/job-store.ts creates them). */
 export const STATUS_INDEX = 'byStatus';
@@ -68,14 +69,49 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | undefi
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
-function decodeCursor(cursor: string): Record<string, unknown> {
+/** JobListQuery is the query string of GET /jobs: its issues name the parameter as the intake does. */
+const CURSOR_PATH = 'query.cursor';
+
+const jobIdKey = z.string().check(z.regex(JOB_ID_PATTERN));
+const createdAtKey = z.iso.datetime();
+
+/**
+ * A query's LastEvaluatedKey holds the table's key and the queried index's keys, nothing else
+ * (lib/job-store.ts: jobId; byStatus: status + createdAt; byCreatedAt: kind + createdAt), and its
+ * partition key is the one the query asked for. Anything else DynamoDB refuses with a
+ * ValidationException, or, worse, pages through a listing other than the one the caller asked for.
+ */
+function startKeySchema(status: JobStatus | undefined) {
+  return status
+    ? z.strictObject({ jobId: jobIdKey, status: z.literal(status), createdAt: createdAtKey })
+    : z.strictObject({ jobId: jobIdKey, kind: z.literal(JOB_KIND), createdAt: createdAtKey });
+}
+
+function notOurCursor(status: JobStatus | undefined): ValidationError {
+  const listing = status ? `status=${status}` : 'no status';
+  return new ValidationError([{ path: CURSOR_PATH, message: `is not a nextCursor this API returned for a listing with ${listing}` }]);
+}
+
+/** The key a cursor holds, or undefined when it holds none. */
+function readCursor(cursor: string): unknown {
+  // Buffer.from skips characters outside the base64url alphabet; a cursor we made has none.
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
   try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Record<string, unknown>;
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(cursor, 'base64url')));
   } catch {
-    // Reported below as a field issue.
+    return undefined;
   }
-  throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+}
+
+function decodeCursor(cursor: string, status: JobStatus | undefined): Record<string, unknown> {
+  const parsed = z.safeParse(startKeySchema(status), readCursor(cursor));
+  if (!parsed.success) throw notOurCursor(status);
+  return parsed.data;
+}
+
+/** DynamoDB's answer to a request it refuses as malformed; the SDK has no class of its own for it. */
+function isValidationException(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException';
 }
 
 export function createJobRepository(documents: DynamoDBDocumentClient, tableName: string): JobRepository {
@@ -234,19 +270,28 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
         names['#type'] = 'type';
         values[':trigger'] = query.trigger;
       }
-      const answer = await documents.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: indexName,
-          KeyConditionExpression: keyCondition,
-          ...(query.trigger ? { FilterExpression: '#trigger.#type = :trigger' } : {}),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ScanIndexForward: false,
-          Limit: query.limit,
-          ...(query.cursor ? { ExclusiveStartKey: decodeCursor(query.cursor) } : {}),
-        }),
-      );
+      const startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.status);
+      let answer;
+      try {
+        answer = await documents.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: indexName,
+            KeyConditionExpression: keyCondition,
+            ...(query.trigger ? { FilterExpression: '#trigger.#type = :trigger' } : {}),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ScanIndexForward: false,
+            Limit: query.limit,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+      } catch (error) {
+        // The backstop if the check above ever lags the indexes (a changed index, a cursor from before):
+        // with a start key, the part of the query a caller controls is the cursor.
+        if (startKey && isValidationException(error)) throw notOurCursor(query.status);
+        throw error;
+      }
       const nextCursor = encodeCursor(answer.LastEvaluatedKey);
       return { jobs: (answer.Items ?? []) as JobRecord[], ...(nextCursor ? { nextCursor } : {}) };
     },

@@ -34,6 +34,14 @@ export interface RequestShape {
 /** The constant partition of the byCreatedAt index: every job, newest first. */
 export const JOB_KIND = 'job';
 
+/**
+ * What a job id may be. Ours are UUIDs or `idem-`/`upload-`/`batch-` + 40 hex digits; the rule is
+ * wider so a later trigger may mint its own, yet far below DynamoDB's 2,048-byte key limit, never
+ * in need of percent-encoding in a URL, and never `.` or `..`, which clients resolve away in paths.
+ */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const JOB_ID_RULE = '1 to 128 characters: a letter or digit, then letters, digits, . _ : -';
+
 /** One item of the Jobs table. */
 export interface JobRecord {
   jobId: string;

@@ -10,8 +10,8 @@ import {
   type ErrorBody,
   type PipelineError,
 } from './errors.js';
-import { DEFAULT_PAGE_SIZE, listQuery, MAX_PAGE_SIZE, submitQuery } from './intake-query.js';
-import { JOB_STATUSES } from './job.js';
+import { DEFAULT_PAGE_SIZE, jobIdSchema, listQuery, MAX_PAGE_SIZE, submitQuery } from './intake-query.js';
+import { JOB_ID_RULE, JOB_STATUSES } from './job.js';
 import { described, jobViewSchema } from './job-view.js';
 import {
   createJobRequestSchema,
@@ -63,10 +63,10 @@ const documented = (error: PipelineError, when: string): DocumentedError => ({ c
 export const INTAKE_ERRORS: readonly DocumentedError[] = [
   documented(
     new ValidationError([]),
-    'the body, a query parameter or the Idempotency-Key header breaks a rule; `issues[].path` names each field, e.g. `content[1].image_url.url` (`body` when the body is not an object, `query.<name>` for the query string, `headers.idempotency-key`)',
+    'the body, the job id in the path, a query parameter or a header breaks a rule, or a query parameter or header is sent twice; `issues[].path` names each field, e.g. `content[1].image_url.url` (`body` when the body is not an object, `path.jobId`, `query.<name>` for the query string, `headers.idempotency-key`, `headers.content-type`)',
   ),
-  documented(new MalformedJsonError(''), 'empty body or invalid JSON'),
-  documented(new UnsupportedMediaTypeError(''), 'Content-Type is not `application/json`'),
+  documented(new MalformedJsonError(''), 'empty body, invalid JSON, or bytes that are not UTF-8'),
+  documented(new UnsupportedMediaTypeError(''), 'Content-Type is not `application/json`, or names a charset other than utf-8'),
   documented(new PayloadTooLargeError(''), `the body is over ${MAX_BODY_BYTES / 1024 / 1024} MB (API Gateway's own limit)`),
   documented(new NotFoundError(''), 'unknown job id; also any path the API does not serve'),
   documented(
@@ -81,7 +81,7 @@ export const INTAKE_ERRORS: readonly DocumentedError[] = [
 
 const fieldIssueSchema = described(
   z.object({
-    path: described(z.string(), 'the field, as `content[1].image_url.url`, `metadata.<key>`, `query.limit`, `headers.idempotency-key`, or `body`'),
+    path: described(z.string(), 'the field, as `content[1].image_url.url`, `metadata.<key>`, `path.jobId`, `query.limit`, `headers.idempotency-key`, or `body`'),
     message: z.string(),
   }),
   'One broken rule',
@@ -206,6 +206,8 @@ interface Components {
   schemas: Record<string, Json>;
   /** The Idempotency-Key header's schema. */
   idempotencyKey: Json;
+  /** The `{jobId}` path parameter's schema. */
+  jobId: Json;
   listParameters: Json[];
   submitParameters: Json[];
 }
@@ -213,8 +215,8 @@ interface Components {
 const QUERY_DESCRIPTIONS: Record<string, string> = {
   status: 'only jobs with this status',
   trigger: 'only jobs made by this trigger type',
-  limit: `page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`,
-  cursor: 'the `nextCursor` of the previous page',
+  limit: `page size: decimal digits, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`,
+  cursor: 'the `nextCursor` of the previous page, sent with the same `status` (or none, if that listing had none): any other value is a 400 naming `query.cursor`',
   schedule: '`now` starts the job at once; `batch` records it deferred, for the next batch run (under the in-flight cap)',
 };
 
@@ -266,7 +268,14 @@ function buildComponents(): Components {
   const idempotencyKey = withoutSchemaHeader(
     z.toJSONSchema(z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/)), { target: 'draft-2020-12', io: 'input' }) as Json,
   );
-  return { schemas, idempotencyKey, listParameters: queryParameters(listQuery), submitParameters: queryParameters(submitQuery) };
+  const jobId = withoutSchemaHeader(z.toJSONSchema(jobIdSchema, { target: 'draft-2020-12', io: 'input' }) as Json);
+  const listParameters = queryParameters(listQuery);
+  // zod's input side of `limit` is a string of digits; OpenAPI writes an integer query parameter as its
+  // decimal digits (style form), which is exactly what the intake reads, and can say the range.
+  const limit = listParameters.find((parameter) => parameter.name === 'limit');
+  if (!limit) throw new Error('openapi.ts: the list query has no limit; update buildComponents');
+  limit.schema = { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE };
+  return { schemas, idempotencyKey, jobId, listParameters, submitParameters: queryParameters(submitQuery) };
 }
 
 function errorCodesByStatus(): Map<number, [string, ...string[]]> {
@@ -316,7 +325,13 @@ const EXAMPLE_REQUEST = {
 
 function buildDocument() {
   const components = buildComponents();
-  const jobIdParameter = { name: 'jobId', in: 'path', required: true, schema: { type: 'string' }, description: 'the `jobId` POST /jobs answered' };
+  const jobIdParameter = {
+    name: 'jobId',
+    in: 'path',
+    required: true,
+    schema: components.jobId,
+    description: `the \`jobId\` POST /jobs answered: ${JOB_ID_RULE}. Anything else (a malformed percent-encoding included) is a 400 naming \`path.jobId\`; a well-formed id of no job is a 404`,
+  };
   const errorTable = INTAKE_ERRORS.map(({ code, status, when }) => `| \`${code}\` | ${status} | ${when} |`).join('\n');
   return {
     openapi: '3.1.1',
@@ -364,6 +379,8 @@ function buildDocument() {
             ...CONTENT_RULES.map((rule) => `- ${rule}`),
             '',
             'With an `Idempotency-Key`, the same key and body from the same caller answer 200 with the same job; the same key with another body is 409 CONFLICT.',
+            '',
+            'The body is UTF-8 JSON: a Content-Type naming another charset is a 415, bytes that are not UTF-8 a 400 MALFORMED_JSON. A query parameter or header (`Idempotency-Key`, `Content-Type`) sent twice is a 400 naming it.',
           ].join('\n'),
           parameters: [
             ...components.submitParameters,
@@ -403,7 +420,7 @@ function buildDocument() {
           tags: ['jobs'],
           operationId: 'listJobs',
           summary: 'List jobs, newest first',
-          description: 'Filtered by status and/or trigger type. `nextCursor` and `links.next` are present while more jobs remain. Unknown parameters are a 400.',
+          description: 'Filtered by status and/or trigger type. `nextCursor` and `links.next` are present while more jobs remain. Unknown or repeated parameters are a 400.',
           parameters: components.listParameters,
           responses: {
             '200': { description: 'One page of jobs', ...json(ref('JobPage')) },
@@ -419,9 +436,10 @@ function buildDocument() {
           tags: ['jobs'],
           operationId: 'getJob',
           summary: 'Get a job',
-          description: 'The job record; once SUCCEEDED also `downloadUrl`, presigned for 1 hour.',
+          description: 'The job record; once SUCCEEDED also `downloadUrl`, presigned for 1 hour. It takes no query parameter: any is a 400.',
           responses: {
             '200': { description: 'The job', ...json(ref('JobView')) },
+            '400': errorResponse(400),
             ...GATEWAY_RESPONSES,
             '404': errorResponse(404),
             '500': errorResponse(500),
@@ -432,9 +450,10 @@ function buildDocument() {
           operationId: 'cancelJob',
           summary: 'Cancel a job',
           description:
-            "Records CANCELLED (final), stops the execution and announces `Job Cancelled`. The provider has no cancel call: a task it already runs finishes there and is not collected.",
+            "Records CANCELLED (final), stops the execution and announces `Job Cancelled`. The provider has no cancel call: a task it already runs finishes there and is not collected. It takes no query parameter: any is a 400.",
           responses: {
             '200': { description: 'The cancelled job', ...json(ref('JobView')) },
+            '400': errorResponse(400),
             ...GATEWAY_RESPONSES,
             '404': errorResponse(404),
             '409': errorResponse(409),
@@ -447,9 +466,10 @@ function buildDocument() {
           tags: ['meta'],
           operationId: 'getOpenApiDocument',
           summary: 'This document',
-          description: 'The OpenAPI 3.1 document of this API, generated from the schemas the intake validates with.',
+          description: 'The OpenAPI 3.1 document of this API, generated from the schemas the intake validates with. It takes no query parameter: any is a 400.',
           responses: {
             '200': { description: 'The OpenAPI document', ...json({ type: 'object' }) },
+            '400': errorResponse(400),
             ...GATEWAY_RESPONSES,
             '500': errorResponse(500),
           },

@@ -352,7 +352,8 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
   }
 
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const { pathname } = new URL(request.url ?? '/', 'http://simulator');
+    // The path as sent: `new URL(target, base)` throws on `//` and reads `//host/v1/...` as another host's path.
+    const pathname = (request.url ?? '/').split('?', 1)[0]!;
     const method = request.method ?? 'GET';
 
     if (pathname === GENERATIONS_PATH) {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStackFixture, type StackFixture } from '../support/local-stack-fixture.js';
+import { sendRaw } from '../support/raw-http.js';
 import {
   countStoredRequests,
   describeBody,
@@ -13,15 +14,19 @@ import {
   type Answer,
   type FuzzCase,
 } from '../support/request-arbitraries.js';
+import { describeRequest, judgeSurfaceAnswer, SURFACE_KINDS, surfaceCaseArb, surfaceCaseOfKind, type SurfaceCase } from '../support/surface-arbitraries.js';
 
 /**
- * Property-based fuzz of POST /jobs over real HTTP on the local stack. Every body goes in as
+ * Property-based fuzz of the HTTP API over real HTTP on the local stack. Every body goes in as
  * `?schedule=batch`: validated exactly as an immediate job, but a valid one is only recorded
- * (QUEUED, deferred) and never executed, since no batch run is triggered. `npm run fuzz` is the
- * long version (10,000 bodies); FUZZ_RUNS and FUZZ_SEED override the count and the seed here.
+ * (QUEUED, deferred) and never executed, since no batch run is triggered. Then the rest of the
+ * surface: job ids, query strings, cursors, headers, charsets, body bytes, methods. `npm run fuzz` is
+ * the long version (10,000 bodies, 2,000 surface requests); FUZZ_RUNS, FUZZ_SURFACE_RUNS and
+ * FUZZ_SEED override the counts and the seed here.
  */
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
+const SURFACE_RUNS = Number(process.env.FUZZ_SURFACE_RUNS ?? 300);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const PER_KIND = 3;
 
@@ -63,6 +68,16 @@ async function check(fuzzCase: FuzzCase): Promise<void> {
   }
 }
 
+async function checkSurface(surfaceCase: SurfaceCase): Promise<void> {
+  const answer = await sendRaw(apiUrl, surfaceCase.request);
+  const wrong = judgeSurfaceAnswer(surfaceCase, answer);
+  if (wrong) {
+    throw new Error(
+      [`${surfaceCase.kind}: ${wrong}`, `expected: ${JSON.stringify(surfaceCase.expected)}`, `request: ${describeRequest(surfaceCase.request)}`, `answer: ${answer.status} ${answer.text.slice(0, 2000)}`].join('\n'),
+    );
+  }
+}
+
 async function listedJobs(): Promise<number> {
   let total = 0;
   let url: string | undefined = `${apiUrl}/jobs?limit=100`;
@@ -76,7 +91,7 @@ async function listedJobs(): Promise<number> {
   return total;
 }
 
-describe('POST /jobs under fuzzing (?schedule=batch)', () => {
+describe('the HTTP API under fuzzing (bodies as POST /jobs?schedule=batch, then the rest of the surface)', () => {
   it.each(MUTATION_KINDS)(`%s: ${PER_KIND} mutated bodies are refused, naming the field`, async (kind) => {
     const cases = fc.sample(mutationOfKind(kind), { numRuns: PER_KIND, seed: 42 });
     for (const mutation of cases) await check({ valid: false, ...mutation });
@@ -88,6 +103,19 @@ describe('POST /jobs under fuzzing (?schedule=batch)', () => {
         await check(fuzzCase);
       }),
       { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+    );
+  });
+
+  it.each(SURFACE_KINDS)(`%s: ${PER_KIND} requests get the documented answer (a 4xx naming the parameter, or 200/404 when well-formed)`, async (kind) => {
+    for (const surfaceCase of fc.sample(surfaceCaseOfKind(kind), { numRuns: PER_KIND, seed: 42 })) await checkSurface(surfaceCase);
+  });
+
+  it(`answers ${SURFACE_RUNS} generated requests to the rest of the surface as documented, never a 5xx`, { timeout: Math.max(60_000, SURFACE_RUNS * 200) }, async () => {
+    await fc.assert(
+      fc.asyncProperty(surfaceCaseArb, async (surfaceCase) => {
+        await checkSurface(surfaceCase);
+      }),
+      { numRuns: SURFACE_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
     );
   });
 

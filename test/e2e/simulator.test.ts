@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProviderSimulator, type ProviderSimulator, type ResponseStyle } from '../../local/simulator/server.js';
 import { pngDataUri } from '../support/png.js';
 import { probeMp4 } from '../support/probe-mp4.js';
+import { sendRaw } from '../support/raw-http.js';
 
 // At this scale a default task takes about 2 s instead of about 3 minutes.
 const TIME_SCALE = 0.01;
@@ -122,6 +123,13 @@ describe('provider simulator: requests it refuses', () => {
     const { status, body } = await poll('cgt-20260101000000-zzzzz');
     expect(status).toBe(404);
     expect(body).toEqual({ code: 'task_not_exist', message: expect.any(String), data: null });
+  });
+
+  it('reads `//` and `//host/v1/...` as paths it does not serve (404), not as URLs (a 500, or another host)', async () => {
+    for (const target of ['//', '//evil.example/v1/video/generations', '/videos/%.mp4', '/v1/video/generations/%ZZ']) {
+      const answer = await sendRaw(simulators.envelope.url, { method: 'GET', target, headers: [['authorization', `Bearer ${KEY}`]] });
+      expect(answer.status, `${target}: ${answer.text}`).toBe(404);
+    }
   });
 });
 

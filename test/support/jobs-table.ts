@@ -3,8 +3,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CREATED_INDEX, STATUS_INDEX } from '../../lambdas/core/job-repository.js';
 import { startDynamoDb } from '../../local/emulators.js';
 
-/** A Jobs table with the stack's key and indexes, in a fresh in-memory dynalite. */
-export async function startJobsTable(tableName = 'Jobs') {
+/**
+ * A Jobs table with the stack's key and indexes, in a fresh in-memory dynalite. `sortKey` replaces the
+ * indexes' sort key (createdAt), to meet cursors made before an index changed.
+ */
+export async function startJobsTable(tableName = 'Jobs', options: { sortKey?: string } = {}) {
+  const sortKey = options.sortKey ?? 'createdAt';
   const dynamo = await startDynamoDb();
   const client = new DynamoDBClient({
     endpoint: dynamo.url,
@@ -15,7 +19,7 @@ export async function startJobsTable(tableName = 'Jobs') {
     IndexName: name,
     KeySchema: [
       { AttributeName: hash, KeyType: 'HASH' as const },
-      { AttributeName: 'createdAt', KeyType: 'RANGE' as const },
+      { AttributeName: sortKey, KeyType: 'RANGE' as const },
     ],
     Projection: { ProjectionType: 'ALL' as const },
   });
@@ -23,7 +27,7 @@ export async function startJobsTable(tableName = 'Jobs') {
     new CreateTableCommand({
       TableName: tableName,
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
-      AttributeDefinitions: ['jobId', 'status', 'kind', 'createdAt'].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+      AttributeDefinitions: ['jobId', 'status', 'kind', sortKey].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
       GlobalSecondaryIndexes: [index(STATUS_INDEX, 'status'), index(CREATED_INDEX, 'kind')],
       BillingMode: 'PAY_PER_REQUEST',
     }),

@@ -670,8 +670,8 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 
 export type FuzzCase = ({ valid: true; kind: `valid:${Combination}`; contentType?: string } & ValidCase) | ({ valid: false } & Mutation);
 
-/** Content-Types that are application/json (README): parameters and case do not matter. */
-const JSON_CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'Application/JSON'];
+/** Content-Types that are application/json (README): case does not matter, and a charset may be utf-8, quoted or not. */
+const JSON_CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/json;charset="UTF-8"'];
 
 /** About a third valid bodies, the rest mutated ones. */
 export const fuzzCaseArb: fc.Arbitrary<FuzzCase> = fc.oneof(

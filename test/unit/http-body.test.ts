@@ -4,11 +4,11 @@ import { readJsonBody } from '../../lambdas/core/http-body.js';
 
 const MAX = 64;
 
-function read(contentType: string | undefined, body: string | undefined, maxBytes = MAX) {
+function read(contentType: string | undefined, body: string | Uint8Array | undefined, maxBytes = MAX) {
   return readJsonBody({ contentType, body, maxBytes });
 }
 
-function failure(contentType: string | undefined, body: string | undefined, maxBytes = MAX): PipelineError {
+function failure(contentType: string | undefined, body: string | Uint8Array | undefined, maxBytes = MAX): PipelineError {
   try {
     read(contentType, body, maxBytes);
   } catch (error) {
@@ -37,6 +37,52 @@ describe('readJsonBody', () => {
     expect(error.httpStatus).toBe(415);
     expect(error.name).toBe('UNSUPPORTED_MEDIA_TYPE');
     expect(error.message).toContain('application/json');
+  });
+
+  test.each([
+    'application/json; charset=utf-16',
+    'application/json; charset=UTF-16LE',
+    'application/json;charset="utf-16"',
+    'application/json; charset=iso-8859-1',
+    'application/json; charset=utf8',
+    'application/json; charset=us-ascii',
+    'application/json; charset=utf-8; charset=utf-16',
+    'application/json; foo; charset=utf-16',
+    'application/problem+json; CHARSET="Windows-1252"',
+  ])('a charset other than utf-8 is 415: %j', (contentType) => {
+    const error = failure(contentType, '{}');
+    expect(error.httpStatus).toBe(415);
+    expect(error.name).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(error.message).toContain('UTF-8');
+  });
+
+  test.each(['application/json; charset="utf-8"', 'application/json; CHARSET=Utf-8', 'application/json; charset = utf-8', 'application/json; foo=bar'])(
+    'utf-8, however written, is read: %j',
+    (contentType) => {
+      expect(read(contentType, '{"a":1}')).toEqual({ a: 1 });
+    },
+  );
+
+  test('bytes are decoded as UTF-8', () => {
+    expect(read('application/json', Buffer.from('{"t":"é猫🎹"}'))).toEqual({ t: 'é猫🎹' });
+  });
+
+  test.each([
+    ['a stray continuation byte', [0x80]],
+    ['0xFF', [0xff]],
+    ['a cut sequence', [0xe0, 0xa4]],
+    ['an overlong slash', [0xc0, 0xaf]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+  ])('bytes that are not UTF-8 (%s) are 400 MALFORMED_JSON, never read with U+FFFD in their place', (_name, bad) => {
+    const body = Buffer.concat([Buffer.from('{"text":"'), Buffer.from(bad), Buffer.from('"}')]);
+    const error = failure('application/json', body);
+    expect(error.httpStatus).toBe(400);
+    expect(error.name).toBe('MALFORMED_JSON');
+    expect(error.message).toContain('UTF-8');
+  });
+
+  test('the limit counts the bytes that were sent', () => {
+    expect(failure('application/json', Buffer.alloc(MAX + 1, 0x20)).httpStatus).toBe(413);
   });
 
   test('the 415 names the content type that was sent', () => {

@@ -1,5 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../lambdas/core/errors.js';
 import { JOB_KIND, type JobRecord, type JobStatus } from '../../lambdas/core/job.js';
 import { createJobRepository, type JobRepository } from '../../lambdas/core/job-repository.js';
 import { startJobsTable } from '../support/jobs-table.js';
@@ -72,5 +73,83 @@ describe('countInFlight', () => {
     const before = await jobs.countInFlight();
     await jobs.create(job('live', 'RUNNING'));
     expect(await jobs.countInFlight()).toBe(before + 1);
+  });
+});
+
+describe('list cursors', () => {
+  const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+  async function refusal(query: Parameters<JobRepository['list']>[0], repository = jobs): Promise<unknown> {
+    try {
+      await repository.list(query);
+    } catch (error) {
+      return error;
+    }
+    throw new Error('expected list to refuse the cursor');
+  }
+
+  async function expectCursorRefused(query: Parameters<JobRepository['list']>[0], repository = jobs): Promise<void> {
+    const error = await refusal(query, repository);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((issue) => issue.path)).toEqual(['query.cursor']);
+  }
+
+  let queuedCursor: string;
+  let allCursor: string;
+
+  beforeAll(async () => {
+    for (const id of ['page-a', 'page-bb', 'page-ccc']) await jobs.create(job(id, 'QUEUED'));
+    queuedCursor = (await jobs.list({ status: 'QUEUED', limit: 1 })).nextCursor!;
+    allCursor = (await jobs.list({ limit: 1 })).nextCursor!;
+  });
+
+  it('a cursor goes on with the listing it came from', async () => {
+    const first = await jobs.list({ status: 'QUEUED', limit: 1 });
+    const second = await jobs.list({ status: 'QUEUED', limit: 1, cursor: queuedCursor });
+    expect(second.jobs).toHaveLength(1);
+    expect(second.jobs[0]!.jobId).not.toBe(first.jobs[0]!.jobId);
+    expect((await jobs.list({ limit: 1, cursor: allCursor })).jobs).toHaveLength(1);
+    // A trigger filter reads the same index: the cursor stays valid.
+    expect((await jobs.list({ status: 'QUEUED', trigger: 'schedule', limit: 1, cursor: queuedCursor })).jobs).toHaveLength(1);
+  });
+
+  it('a cursor of a status=QUEUED listing is refused with another status or none', async () => {
+    await expectCursorRefused({ status: 'RUNNING', limit: 1, cursor: queuedCursor });
+    await expectCursorRefused({ limit: 1, cursor: queuedCursor });
+    await expectCursorRefused({ status: 'QUEUED', limit: 1, cursor: allCursor });
+  });
+
+  it.each([
+    ['another shape', cursorOf({ a: 1 })],
+    ['JSON that is not an object', cursorOf([1, 2])],
+    ['a key with one field more', cursorOf({ jobId: 'page-a', status: 'QUEUED', createdAt: '2026-11-24T12:00:00.006Z', progress: 0 })],
+    ['a key with one field less', cursorOf({ jobId: 'page-a', status: 'QUEUED' })],
+    ['a number for an id', cursorOf({ jobId: 7, status: 'QUEUED', createdAt: '2026-11-24T12:00:00.006Z' })],
+    ['an id over the key limit', cursorOf({ jobId: 'a'.repeat(2049), status: 'QUEUED', createdAt: '2026-11-24T12:00:00.006Z' })],
+    ['an empty id', cursorOf({ jobId: '', status: 'QUEUED', createdAt: '2026-11-24T12:00:00.006Z' })],
+    ['a date that is not one', cursorOf({ jobId: 'page-a', status: 'QUEUED', createdAt: 'yesterday' })],
+    ['not base64url', `${cursorOf({ jobId: 'page-a', status: 'QUEUED', createdAt: '2026-11-24T12:00:00.006Z' })}!`],
+    ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')],
+    ['not JSON', 'bm90IGpzb24'],
+  ])('%s is refused, naming query.cursor', async (_name, cursor) => {
+    await expectCursorRefused({ status: 'QUEUED', limit: 1, cursor });
+  });
+
+  it('a forged key of exactly the right shape is read like ours (DynamoDB needs no such item)', async () => {
+    const cursor = cursorOf({ jobId: 'never-made', status: 'QUEUED', createdAt: '2026-11-24T12:00:00.999Z' });
+    expect((await jobs.list({ status: 'QUEUED', limit: 10, cursor })).jobs.length).toBeGreaterThan(0);
+  });
+
+  it('if DynamoDB still refuses the start key (an index that changed under old cursors), the cursor is named', async () => {
+    const changed = await startJobsTable('Jobs', { sortKey: 'updatedAt' });
+    try {
+      const repository = createJobRepository(changed.documents, changed.tableName);
+      const error = await refusal({ status: 'QUEUED', limit: 1, cursor: queuedCursor }, repository);
+      expect((error as ValidationError).issues).toEqual([{ path: 'query.cursor', message: expect.stringContaining('nextCursor') }]);
+      // Without a cursor the same query is answered: it was the start key DynamoDB refused.
+      expect((await repository.list({ status: 'QUEUED', limit: 1 })).jobs).toEqual([]);
+    } finally {
+      await changed.close();
+    }
   });
 });

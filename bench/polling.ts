@@ -27,6 +27,9 @@ import { pollBody } from '../local/simulator/responses.js';
 import { drawSeconds, generationModel, QUIET_QUEUE, readClock, type LognormalSeconds, type TaskTimeline } from '../local/simulator/task-clock.js';
 import { formatTable, integerEnv, mean, quantile, round, seededRandom, type Log, type SectionReport, type SummaryRow } from './report.js';
 
+/** The polling simulation has no admission line: every create is taken. */
+const unlimitedSlots = { recordCreated: async () => {}, recordRefused: async () => ({ cap: 1, threshold: 1 }) };
+
 // --- prices ---------------------------------------------------------------------------------------
 /** Step Functions Standard, us-east-1: $0.025 per 1,000 state transitions. */
 const USD_PER_TRANSITION = 0.025 / 1000;
@@ -229,7 +232,7 @@ async function runJob(job: SimulatedJob, poller: Poller, shape: RequestShape, hi
   };
   let state = await submitTask(
     { jobId: `bench-${job.index}`, requestKey: 'bench', shape, deadlineAt },
-    { provider, loadRequest: async () => BENCH_REQUEST, presign: async () => '', loadHistory: async () => history, now: () => new Date(now), random },
+    { provider, loadRequest: async () => BENCH_REQUEST, presign: async () => '', loadHistory: async () => history, slots: unlimitedSlots, now: () => new Date(now), random },
   );
   if (poller.next) state = { ...state, waitSeconds: poller.next(contextAt(state)) };
   let transitions = 0;

@@ -1,25 +1,30 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 import { createDocumentClient } from './core/aws-clients.js';
 import { runBatch, type BatchDeps, type BatchReport } from './core/batch-runner.js';
-import { positiveIntegerSetting, readEnv, requiredSetting } from './core/env.js';
+import { readEnv, requiredSetting } from './core/env.js';
 import { intakeFromEnv } from './core/intake-deps.js';
 import { createManifestRepository } from './core/manifest-repository.js';
 import * as z from './core/zod.js';
 
 const logger = new Logger({ serviceName: 'video-pipeline-batch-runner' });
-const batchEnv = readEnv(z.object({ MANIFESTS_TABLE: requiredSetting, MAX_JOBS_IN_FLIGHT: positiveIntegerSetting }));
+const batchEnv = readEnv(z.object({ MANIFESTS_TABLE: requiredSetting }));
 const { env, s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-batch-runner');
-const deps: BatchDeps = {
+const deps: Omit<BatchDeps, 'stopAt'> = {
   ...intakeDeps,
   s3,
   bucket: env.VIDEO_BUCKET,
   manifests: createManifestRepository(createDocumentClient(), batchEnv.MANIFESTS_TABLE),
-  maxJobsInFlight: batchEnv.MAX_JOBS_IN_FLIGHT,
 };
+/** Time the run keeps for the dispatch and its last writes after it stops taking lines. */
+const RESERVE_MS = 60_000;
+/** Without a Lambda context (a local run), the run takes lines this long. */
+const LOCAL_RUN_MS = 4 * 60_000;
 
-/** Run by the EventBridge schedule (and `npm run batch` locally); the event itself carries nothing we need. */
-export async function handler(): Promise<BatchReport> {
-  const report = await runBatch(deps);
+/** Run by the EventBridge schedule, by a manifest upload (and `npm run batch` locally). */
+export async function handler(_event: unknown, context?: Context): Promise<BatchReport> {
+  const budgetMs = context ? context.getRemainingTimeInMillis() - RESERVE_MS : LOCAL_RUN_MS;
+  const report = await runBatch({ ...deps, stopAt: new Date(Date.now() + budgetMs) });
   logger.info('batch run', { ...report });
   const stopped = report.manifests.filter((manifest) => manifest.error);
   if (stopped.length > 0) logger.error('batch run stopped on manifests; the next run tries again', { manifests: stopped });

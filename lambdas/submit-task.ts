@@ -2,6 +2,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { slotsFromEnv } from './core/admission-env.js';
 import { createMetrics } from './core/metrics.js';
 import { createS3Client } from './core/aws-clients.js';
 import { booleanFlag, readEnv, requiredSetting } from './core/env.js';
@@ -21,6 +22,7 @@ const provider = providerClientFromEnv();
 const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
 const requests = createRequestStore(s3, env.VIDEO_BUCKET);
 const history = generationHistoryFromEnv();
+const slots = slotsFromEnv();
 
 export async function handler(input: WorkflowInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId });
@@ -31,8 +33,10 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
       loadHistory: async (shape) => history?.load(shape),
       presign: ({ bucket, key }) =>
         getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: MEDIA_URL_TTL_SECONDS }),
+      slots,
       now: () => new Date(),
       random: Math.random,
+      onSlotsError: (error) => logger.error('the admission slots could not record the created task', error as Error),
     });
     logger.info('provider task created', { providerTaskId: state.providerTaskId, waitSeconds: state.waitSeconds });
     metrics.addMetric('ProviderTasksCreated', MetricUnit.Count, 1);

@@ -6,10 +6,11 @@ import {
   LineIdConflictError,
   PayloadTooLargeError,
   PipelineError,
-  StartFailedError,
   ValidationError,
 } from './errors.js';
-import { acceptJob, rejectJob, startJob, type IntakeDeps } from './job-intake.js';
+import { lineKeyFor } from './admission-line.js';
+import { admitWaiting, type DispatchReport } from './dispatch.js';
+import { acceptJob, rejectJob, type IntakeDeps } from './job-intake.js';
 import { MAX_LINE_ATTEMPTS, MAX_REPORTED_REJECTIONS, type ManifestProgress, type ManifestRepository } from './manifest-repository.js';
 import { MAX_BODY_BYTES } from './request-schema.js';
 
@@ -20,14 +21,16 @@ export interface BatchDeps extends IntakeDeps {
   s3: S3Client;
   bucket: string;
   manifests: ManifestRepository;
-  maxJobsInFlight: number;
+  /** When this run stops taking manifest lines (before the function's timeout); the next run goes on from there. */
+  stopAt: Date;
 }
 
 export interface ManifestReport {
   key: string;
   nextLine: number;
   totalLines: number;
-  startedNow: number;
+  /** Lines that joined the admission line in this run. */
+  queuedNow: number;
   rejectedNow: number;
   done: boolean;
   /** This run stopped on the manifest for this reason; the next run tries again (see MAX_LINE_ATTEMPTS). */
@@ -35,54 +38,46 @@ export interface ManifestReport {
 }
 
 export interface BatchReport {
-  inFlightBefore: number;
-  capacity: number;
-  startedDeferred: number;
-  startedFromManifests: number;
+  /** Deferred jobs (POST /jobs?schedule=batch) that joined the admission line. */
+  queuedDeferred: number;
+  queuedFromManifests: number;
   rejected: number;
   manifests: ManifestReport[];
+  /** What the dispatch at the end of the run started. */
+  dispatch: DispatchReport;
 }
 
 /**
- * One scheduled run: starts deferred jobs (oldest first), then manifest lines (manifests by key, lines
- * in order), while the jobs in flight stay under the cap. What does not fit waits for the next run.
- * Job ids derive from the manifest and the line (or its `id`), so a rerun never starts a line twice.
+ * One run (on schedule, or when a manifest is uploaded): deferred jobs join the admission line, then
+ * manifest lines (manifests by key, lines in order), each as a job of its own, low priority unless
+ * the line says otherwise; then one dispatch starts what the slots allow. The line is the only
+ * place jobs wait and the only thing that counts jobs in flight. Job ids derive from the manifest
+ * and the line (or its `id`), so a rerun never makes a line's job twice.
  */
 export async function runBatch(deps: BatchDeps): Promise<BatchReport> {
-  const inFlightBefore = await deps.jobs.countInFlight();
-  const capacity = Math.max(0, deps.maxJobsInFlight - inFlightBefore);
-  let room = capacity;
-  let startedDeferred = 0;
-  for (const job of room > 0 ? await deps.jobs.listDeferred(room) : []) {
-    try {
-      await startJob(job, deps);
-      startedDeferred += 1;
-    } catch (error) {
-      // A job that could not start is recorded FAILED by startJob; the others still get their turn.
-      if (!(error instanceof StartFailedError)) throw error;
-    }
-    room -= 1;
+  let queuedDeferred = 0;
+  for (const job of await deps.jobs.listDeferred()) {
+    const queuedAt = deps.now();
+    if (await deps.jobs.joinLine(job.jobId, { queuedAt, lineKey: lineKeyFor(queuedAt, job.priority ?? 'normal', job.jobId) })) queuedDeferred += 1;
   }
   const reports: ManifestReport[] = [];
   for (const manifest of await listManifests(deps)) {
+    if (deps.now() >= deps.stopAt) break;
     let report: ManifestReport | undefined;
     try {
-      report = await runManifest(manifest, room, deps);
+      report = await runManifest(manifest, deps);
     } catch (error) {
       // One manifest this run cannot read or record is no reason to hold the others.
-      report = { key: manifest.key, nextLine: 0, totalLines: 0, startedNow: 0, rejectedNow: 0, done: false, error: (error as Error).message };
+      report = { key: manifest.key, nextLine: 0, totalLines: 0, queuedNow: 0, rejectedNow: 0, done: false, error: (error as Error).message };
     }
-    if (!report) continue;
-    reports.push(report);
-    room -= report.startedNow;
+    if (report) reports.push(report);
   }
   return {
-    inFlightBefore,
-    capacity,
-    startedDeferred,
-    startedFromManifests: reports.reduce((sum, report) => sum + report.startedNow, 0),
+    queuedDeferred,
+    queuedFromManifests: reports.reduce((sum, report) => sum + report.queuedNow, 0),
     rejected: reports.reduce((sum, report) => sum + report.rejectedNow, 0),
     manifests: reports,
+    dispatch: await admitWaiting(deps),
   };
 }
 
@@ -151,9 +146,9 @@ async function readManifest(deps: BatchDeps, manifest: ListedManifest): Promise<
   }
 }
 
-type LineOutcome = 'started' | 'handled' | 'rejected' | 'no-room';
+type LineOutcome = 'queued' | 'handled' | 'rejected';
 
-async function runManifest(manifest: ListedManifest, room: number, deps: BatchDeps): Promise<ManifestReport | undefined> {
+async function runManifest(manifest: ListedManifest, deps: BatchDeps): Promise<ManifestReport | undefined> {
   const manifestId = `${manifest.key}#${manifest.etag}`;
   const saved = await deps.manifests.get(manifestId);
   if (saved && saved.status !== 'PENDING') return undefined;
@@ -170,13 +165,13 @@ async function runManifest(manifest: ListedManifest, room: number, deps: BatchDe
     updatedAt: deps.now().toISOString(),
   };
   let expectedNextLine = saved?.nextLine;
-  let startedNow = 0;
+  let queuedNow = 0;
   let rejectedNow = 0;
   const report = (): ManifestReport => ({
     key: manifest.key,
     nextLine: progress.nextLine,
     totalLines: progress.totalLines,
-    startedNow,
+    queuedNow,
     rejectedNow,
     done: progress.status !== 'PENDING',
   });
@@ -208,11 +203,11 @@ async function runManifest(manifest: ListedManifest, room: number, deps: BatchDe
   if (lines.at(-1) === '') lines.pop();
   progress.totalLines = lines.length;
 
-  while (progress.nextLine < lines.length) {
+  while (progress.nextLine < lines.length && deps.now() < deps.stopAt) {
     const lineNumber = progress.nextLine + 1;
     let outcome: LineOutcome;
     try {
-      outcome = await runLine(manifest, lineNumber, lines[progress.nextLine]!.trim(), room - startedNow, deps, progress);
+      outcome = await runLine(manifest, lineNumber, lines[progress.nextLine]!.trim(), deps, progress);
     } catch (error) {
       // A line that keeps failing (not a refusal: a fault we did not foresee) must not hold the
       // manifest, and with it every later line, forever: after a few runs it is refused too.
@@ -227,8 +222,7 @@ async function runManifest(manifest: ListedManifest, room: number, deps: BatchDe
       await refuseLine(manifest, lineNumber, positionalLineJob(manifest, lineNumber, deps), refusal, deps, progress);
       outcome = 'rejected';
     }
-    if (outcome === 'no-room') break;
-    if (outcome === 'started') startedNow += 1;
+    if (outcome === 'queued') queuedNow += 1;
     if (outcome === 'rejected') rejectedNow += 1;
     delete progress.lineAttempts;
     progress.nextLine += 1;
@@ -250,12 +244,11 @@ function lineTrigger(manifest: ListedManifest, lineNumber: number, deps: BatchDe
   return { type: 'schedule' as const, source: `s3://${deps.bucket}/${manifest.key}#L${lineNumber}` };
 }
 
-/** One line: started, found already handled, refused (recorded as a FAILED job), or left for a run with room. */
+/** One line: queued as a job, found already handled, or refused (recorded as a FAILED job). */
 async function runLine(
   manifest: ListedManifest,
   lineNumber: number,
   text: string,
-  room: number,
   deps: BatchDeps,
   progress: ManifestProgress,
 ): Promise<LineOutcome> {
@@ -265,16 +258,16 @@ async function runLine(
     await refuseLine(manifest, lineNumber, positionalLineJob(manifest, lineNumber, deps), line, deps, progress);
     return 'rejected';
   }
-  if (room <= 0) return 'no-room';
   const jobId = lineJobId(deps.bucket, manifest, lineNumber, line.id);
   try {
-    const { replayed } = await acceptJob({ body: line.body, trigger: lineTrigger(manifest, lineNumber, deps), jobId }, deps);
+    const { replayed } = await acceptJob(
+      { body: line.body, trigger: lineTrigger(manifest, lineNumber, deps), jobId, defaultPriority: 'low', dispatch: false },
+      deps,
+    );
     if (replayed) return 'handled';
     progress.started += 1;
-    return 'started';
+    return 'queued';
   } catch (error) {
-    // Recorded FAILED and announced by startJob: the line is handled.
-    if (error instanceof StartFailedError) return 'handled';
     if (error instanceof ValidationError) {
       await refuseLine(manifest, lineNumber, jobId, error, deps, progress);
       return 'rejected';

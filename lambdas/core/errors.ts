@@ -107,6 +107,16 @@ export class ProviderUnavailableError extends PipelineError {
 }
 
 /**
+ * The provider refused a create for its limit on unfinished tasks (429, or the gateway's concurrency
+ * error): it made no task. Not a failure of the job: it goes back to the front of the admission line
+ * and the learned limit comes down (admission-limit.ts).
+ */
+export class ProviderBusyError extends PipelineError {
+  readonly code = 'PROVIDER_BUSY';
+  readonly httpStatus = 429;
+}
+
+/**
  * A create that failed after the request was sent (timeout, 502/504, dropped connection): the
  * provider may have made a billed task we cannot see. Never retried blindly.
  */

@@ -120,7 +120,7 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
     const job = await deps.jobs.get(jobId);
     if (!job) throw new NotFoundError(`no job ${jobId}`);
     const downloadUrl = job.status === 'SUCCEEDED' && job.output ? await deps.downloadUrlFor(job.output) : undefined;
-    return json(200, presentJob(job, selfUrl(jobId), downloadUrl));
+    return json(200, presentJob(job, selfUrl(jobId), { ...(downloadUrl ? { downloadUrl } : {}) }));
   }
   throw new NotFoundError(`no route for ${request.method} ${request.path}`);
 }

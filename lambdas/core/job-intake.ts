@@ -1,35 +1,26 @@
 import { createHash } from 'node:crypto';
-import { ConflictError, StartFailedError, ValidationError, type PipelineError } from './errors.js';
+import { lineKeyFor, WAITING, type Priority } from './admission-line.js';
+import { admitWaiting, type DispatchDeps } from './dispatch.js';
+import { ConflictError, ValidationError, type PipelineError } from './errors.js';
 import { checkS3Media, type MediaReader } from './media-check.js';
-import {
-  elideDataUris,
-  JOB_KIND,
-  requestKeyFor,
-  requestShape,
-  type JobRecord,
-  type TriggerType,
-} from './job.js';
+import { elideDataUris, JOB_KIND, requestKeyFor, type JobRecord, type TriggerType } from './job.js';
 import { announceOnce } from './announce-outcome.js';
 import type { JobAnnouncer } from './job-announcer.js';
-import type { JobRepository } from './job-repository.js';
 import type { RequestStore } from './request-store.js';
 import { parseWith, requestWarnings, splitJobRequest, type createJobRequestSchema } from './request-schema.js';
-import type { WorkflowExecutions } from './workflow-executions.js';
 import type * as z from './zod.js';
 
-export interface IntakeDeps {
-  jobs: JobRepository;
+export interface IntakeDeps extends DispatchDeps {
   requests: RequestStore;
-  workflow: Pick<WorkflowExecutions, 'start'>;
   announcer: JobAnnouncer;
   schema: ReturnType<typeof createJobRequestSchema>;
   /** Reads the `s3://` media a request names, to check it before anything is written or started. */
   readMedia: MediaReader;
-  deadlineSeconds: number;
-  now: () => Date;
+  /** The longest a job waits in the admission line before it ends TIMED_OUT (QUEUE_TIMEOUT). */
+  maxQueueSeconds: number;
   newJobId: () => string;
-  /** Told of every job whose workflow started (the JobsStarted metric). */
-  onStarted?: (job: JobRecord) => void;
+  /** Told when the dispatch after a new job failed: the job waits in the line for the next one. */
+  onDispatchError?: (error: unknown) => void;
 }
 
 export interface JobSubmission {
@@ -37,8 +28,12 @@ export interface JobSubmission {
   trigger: { type: TriggerType; source: string };
   /** Derived from the event for event-driven sources, so a replayed event finds its job instead of making another. */
   jobId?: string;
-  /** Record the job now and leave it for the batch function to start. */
+  /** Record the job now and leave it for the next batch run to put in the line. */
   deferred?: boolean;
+  /** The lane when the body names none: normal for HTTP and uploads, low for manifest lines. */
+  defaultPriority?: Priority;
+  /** False when the caller dispatches once for many jobs (a batch run) instead of after each. */
+  dispatch?: boolean;
 }
 
 export interface AcceptedJob {
@@ -53,7 +48,8 @@ function requestHashOf(parsed: unknown, deferred: boolean): string {
 }
 
 /**
- * Validates a job body, records the job QUEUED, then starts its workflow (unless deferred). Invalid
+ * Validates a job body and records the job QUEUED in the admission line (or deferred for the batch
+ * run), then dispatches: below the cap the job starts at once, as if there were no line. Invalid
  * input throws a ValidationError before anything is written or started.
  */
 export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Promise<AcceptedJob> {
@@ -63,9 +59,9 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
   const requestHash = requestHashOf(parsed, submission.deferred ?? false);
   if (submission.jobId) {
     const existing = await deps.jobs.get(submission.jobId);
-    if (existing) return replay(existing, requestHash, deps);
+    if (existing) return replay(existing, requestHash);
   }
-  const { providerRequest, metadata } = splitJobRequest(parsed);
+  const { providerRequest, metadata, priority = submission.defaultPriority ?? 'normal' } = splitJobRequest(parsed);
   const jobId = submission.jobId ?? deps.newJobId();
   const createdAt = deps.now();
   const timestamp = createdAt.toISOString();
@@ -81,11 +77,13 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
     trigger: submission.trigger,
     ...(metadata ? { metadata } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
-    ...(submission.deferred ? { deferred: true } : {}),
+    priority,
+    ...(submission.deferred ? { deferred: true } : { queuedAt: timestamp, inLine: WAITING, lineKey: lineKeyFor(createdAt, priority, jobId) }),
     requestHash,
     createdAt: timestamp,
     updatedAt: timestamp,
-    deadlineAt: deadlineFrom(createdAt, deps),
+    // The latest it can end: its wait in the line, then its own deadline, which counts from its admission.
+    deadlineAt: new Date(createdAt.getTime() + (deps.maxQueueSeconds + deps.deadlineSeconds) * 1000).toISOString(),
   };
   await deps.requests.save(requestKey, providerRequest);
   try {
@@ -93,60 +91,32 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
   } catch (error) {
     // Two deliveries of the same event racing: the other one created it.
     const winner = error instanceof ConflictError && submission.jobId ? await deps.jobs.get(submission.jobId) : undefined;
-    if (winner) return replay(winner, requestHash, deps);
+    if (winner) return replay(winner, requestHash);
     throw error;
   }
-  if (submission.deferred) return { job, replayed: false };
-  return { job: await startJob(job, deps), replayed: false };
+  if (submission.deferred || submission.dispatch === false) return { job, replayed: false };
+  try {
+    const { started } = await admitWaiting(deps);
+    // Started by this dispatch: no longer waiting. Otherwise it waits for the next one.
+    if (started.includes(jobId)) {
+      const { inLine: _admitted, ...admitted } = job;
+      return { job: admitted, replayed: false };
+    }
+  } catch (error) {
+    deps.onDispatchError?.(error);
+  }
+  return { job, replayed: false };
 }
 
 /**
  * The same job id again (an Idempotency-Key, a replayed S3 event, a batch rerun): the same request
- * finds its job; another request under the same id is a conflict. A job recorded but never started
- * (the process died between the two writes) is started now, so nothing stays QUEUED forever.
+ * finds its job; another request under the same id is a conflict.
  */
-async function replay(existing: JobRecord, requestHash: string, deps: IntakeDeps): Promise<AcceptedJob> {
+function replay(existing: JobRecord, requestHash: string): AcceptedJob {
   if (existing.requestHash !== undefined && existing.requestHash !== requestHash) {
     throw new ConflictError(`job ${existing.jobId} was created from another request; an idempotency key names one request`);
   }
-  const neverStarted = existing.status === 'QUEUED' && !existing.deferred && !existing.executionArn;
-  return { job: neverStarted ? await startJob(existing, deps) : existing, replayed: true };
-}
-
-function deadlineFrom(start: Date, deps: Pick<IntakeDeps, 'deadlineSeconds'>): string {
-  return new Date(start.getTime() + deps.deadlineSeconds * 1000).toISOString();
-}
-
-/**
- * Starts the workflow of a recorded QUEUED job. A deferred job's deadline counts from now, not from
- * when it was queued. If the start fails the job ends FAILED (START_FAILED) and is announced.
- */
-export async function startJob(job: JobRecord, deps: IntakeDeps): Promise<JobRecord> {
-  const { request, requestKey } = job;
-  if (!request || !requestKey) throw new Error(`job ${job.jobId} has no request to start`);
-  const deadlineAt = job.deferred ? deadlineFrom(deps.now(), deps) : job.deadlineAt;
-  let executionArn: string;
-  try {
-    executionArn = await deps.workflow.start({ jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt });
-  } catch (error) {
-    const failure = new StartFailedError(`the workflow for job ${job.jobId} could not be started: ${(error as Error).message}`, {
-      cause: error,
-    });
-    const failed = await deps.jobs.endJob(job.jobId, {
-      status: 'FAILED',
-      error: { code: failure.code, message: failure.message },
-      at: deps.now(),
-      from: ['QUEUED'],
-    });
-    if (failed) await announceOnce(failed, deps);
-    throw failure;
-  }
-  // The execution runs from here on, whatever happens to this bookkeeping write.
-  await deps.jobs.markStarted(job.jobId, executionArn, deadlineAt);
-  const { deferred: _started, ...started } = job;
-  const running = { ...started, executionArn, deadlineAt };
-  deps.onStarted?.(running);
-  return running;
+  return { job: existing, replayed: true };
 }
 
 /**

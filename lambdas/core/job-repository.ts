@@ -2,12 +2,17 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ValidationError } from './errors.js';
 import { HISTORY_KEY_PREFIX } from './generation-history.js';
+import { frontOfLine, WAITING } from './admission-line.js';
 import { ACTIVE_STATUSES, JOB_ID_PATTERN, JOB_KIND, type JobError, type JobRecord, type JobStatus, type TriggerType } from './job.js';
 import * as z from './zod.js';
 
 /** Index names of the Jobs table (lib/job-store.ts creates them). */
 export const STATUS_INDEX = 'byStatus';
 export const CREATED_INDEX = 'byCreatedAt';
+/** The admission line: waiting jobs only (`inLine`), in line order (`lineKey`). */
+export const LINE_INDEX = 'byLine';
+/** Counting the jobs ahead of one stops here: past it the answer is "at least this many". */
+export const MAX_COUNTED_AHEAD = 1000;
 
 export interface JobListQuery {
   status?: JobStatus;
@@ -45,6 +50,8 @@ export interface JobRepository {
       from?: readonly JobStatus[];
       /** Only while the job still names this execution (the sweeper ends what it saw lost, nothing newer). */
       executionArn?: string;
+      /** Only while it waits in the admission line (a queue timeout must not end a job just admitted). */
+      whileWaiting?: boolean;
     },
   ): Promise<JobRecord | undefined>;
   /** Jobs that have not ended (QUEUED, SUBMITTED, RUNNING), oldest first within each status. */
@@ -61,8 +68,25 @@ export interface JobRepository {
   list(query: JobListQuery): Promise<JobPage>;
   /** Jobs holding the provider: started QUEUED ones, SUBMITTED and RUNNING. */
   countInFlight(): Promise<number>;
-  /** Jobs waiting for the batch function, oldest first. */
-  listDeferred(limit: number): Promise<JobRecord[]>;
+  /** The first `limit` waiting jobs, in line order. */
+  nextInLine(limit: number): Promise<JobRecord[]>;
+  /** How many waiting jobs are ahead of the line key, up to MAX_COUNTED_AHEAD. */
+  countAhead(lineKey: string): Promise<number>;
+  /**
+   * The job took a slot: it leaves the line, as admission number `admission`, with its deadline from now.
+   * Only from the line and only once per admission; undefined when it had left the line (cancelled,
+   * timed out, or admitted by another dispatcher).
+   */
+  markAdmitted(jobId: string, admitted: { admission: number; admittedAt: string; deadlineAt: string }): Promise<JobRecord | undefined>;
+  /**
+   * Sends an admitted job that never reached the provider back to the front of the line (the provider
+   * was busy, or its execution could not start). False when the job had moved on meanwhile.
+   */
+  returnToLine(jobId: string, returned: { admission: number; at: Date }): Promise<boolean>;
+  /** A deferred job joins the line (the batch run); false when it was no longer deferred. */
+  joinLine(jobId: string, joined: { queuedAt: Date; lineKey: string }): Promise<boolean>;
+  /** Jobs waiting for the batch function to put them in the line, oldest first. */
+  listDeferred(): Promise<JobRecord[]>;
 }
 
 function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
@@ -166,6 +190,105 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       return answer.Item as JobRecord | undefined;
     },
 
+    async nextInLine(limit) {
+      const { Items } = await documents.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: LINE_INDEX,
+          KeyConditionExpression: 'inLine = :waiting',
+          ExpressionAttributeValues: { ':waiting': WAITING },
+          ScanIndexForward: true,
+          Limit: limit,
+        }),
+      );
+      return (Items ?? []) as JobRecord[];
+    },
+
+    async countAhead(lineKey) {
+      let counted = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const answer = await documents.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: LINE_INDEX,
+            KeyConditionExpression: 'inLine = :waiting AND lineKey < :key',
+            ExpressionAttributeValues: { ':waiting': WAITING, ':key': lineKey },
+            Select: 'COUNT',
+            Limit: MAX_COUNTED_AHEAD - counted,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        counted += answer.Count ?? 0;
+        start = answer.LastEvaluatedKey;
+      } while (start && counted < MAX_COUNTED_AHEAD);
+      return counted;
+    },
+
+    async markAdmitted(jobId, admitted) {
+      try {
+        const answer = await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { jobId },
+            UpdateExpression: 'SET admissions = :admission, admittedAt = :at, deadlineAt = :deadline, updatedAt = :at REMOVE inLine, executionArn',
+            ConditionExpression:
+              '#status = :queued AND inLine = :waiting AND ' +
+              (admitted.admission === 1 ? '(attribute_not_exists(admissions) OR admissions = :previous)' : 'admissions = :previous'),
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':admission': admitted.admission,
+              ':previous': admitted.admission - 1,
+              ':at': admitted.admittedAt,
+              ':deadline': admitted.deadlineAt,
+              ':queued': 'QUEUED',
+              ':waiting': WAITING,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return answer.Attributes as JobRecord;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        throw error;
+      }
+    },
+
+    async returnToLine(jobId, returned) {
+      const job = await this.get(jobId);
+      if (!job?.lineKey) return false;
+      return conditionalUpdate({
+        Key: { jobId },
+        UpdateExpression: 'SET inLine = :waiting, lineKey = :front, updatedAt = :at REMOVE executionArn',
+        ConditionExpression: '#status = :queued AND admissions = :admission AND attribute_not_exists(inLine) AND lineKey = :lineKey',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':waiting': WAITING,
+          ':front': frontOfLine(job.lineKey),
+          ':lineKey': job.lineKey,
+          ':at': returned.at.toISOString(),
+          ':queued': 'QUEUED',
+          ':admission': returned.admission,
+        },
+      });
+    },
+
+    async joinLine(jobId, joined) {
+      return conditionalUpdate({
+        Key: { jobId },
+        UpdateExpression: 'SET inLine = :waiting, lineKey = :lineKey, queuedAt = :queuedAt, updatedAt = :queuedAt REMOVE #deferred',
+        ConditionExpression: '#status = :queued AND #deferred = :true',
+        ExpressionAttributeNames: { '#status': 'status', '#deferred': 'deferred' },
+        ExpressionAttributeValues: {
+          ':waiting': WAITING,
+          ':lineKey': joined.lineKey,
+          ':queuedAt': joined.queuedAt.toISOString(),
+          ':queued': 'QUEUED',
+          ':true': true,
+        },
+      });
+    },
+
     async markStarted(jobId, executionArn, deadlineAt) {
       await documents.send(
         new UpdateCommand({
@@ -184,15 +307,20 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       const from = end.from ?? ACTIVE_STATUSES;
       const fromValues = Object.fromEntries(from.map((status, index) => [`:from${index}`, status]));
       const onExecution = end.executionArn === undefined ? {} : { ':execution': end.executionArn };
+      const waiting = end.whileWaiting ? { ':waiting': WAITING } : {};
       try {
         const answer = await documents.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { jobId },
-            UpdateExpression: 'SET #status = :status, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred',
-            ConditionExpression: `#status IN (${Object.keys(fromValues).join(', ')})${end.executionArn === undefined ? '' : ' AND executionArn = :execution'}`,
+            UpdateExpression: 'SET #status = :status, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred, inLine',
+            ConditionExpression: [
+              `#status IN (${Object.keys(fromValues).join(', ')})`,
+              ...(end.executionArn === undefined ? [] : ['executionArn = :execution']),
+              ...(end.whileWaiting ? ['inLine = :waiting'] : []),
+            ].join(' AND '),
             ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#deferred': 'deferred' },
-            ExpressionAttributeValues: { ':status': end.status, ':error': end.error, ':at': end.at.toISOString(), ...fromValues, ...onExecution },
+            ExpressionAttributeValues: { ':status': end.status, ':error': end.error, ':at': end.at.toISOString(), ...fromValues, ...onExecution, ...waiting },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -310,11 +438,10 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       return ids.size;
     },
 
-    async listDeferred(limit) {
+    async listDeferred() {
       const deferred: JobRecord[] = [];
       for await (const job of withStatus('QUEUED', { filter: '#deferred = :true', names: { '#deferred': 'deferred' }, values: { ':true': true } })) {
         deferred.push(job);
-        if (deferred.length >= limit) break;
       }
       return deferred;
     },

@@ -1,9 +1,8 @@
-import { StartFailedError } from './errors.js';
-import { isTerminal, requestShape, type JobRecord } from './job.js';
+import { executionNameFor } from './admission-line.js';
 import { announceOnce } from './announce-outcome.js';
-import type { JobAnnouncer } from './job-announcer.js';
-import { startJob, type IntakeDeps } from './job-intake.js';
-import type { JobRepository } from './job-repository.js';
+import { admitWaiting, startAdmitted, type DispatchReport } from './dispatch.js';
+import { isTerminal, requestShape, type JobRecord } from './job.js';
+import type { IntakeDeps } from './job-intake.js';
 import type { PollState } from './poll-state.js';
 import type { WorkflowExecutions } from './workflow-executions.js';
 
@@ -11,32 +10,39 @@ import type { WorkflowExecutions } from './workflow-executions.js';
 export const MAX_RESUMES = 3;
 
 export interface SweepDeps extends IntakeDeps {
-  jobs: JobRepository;
   workflow: WorkflowExecutions;
-  announcer: JobAnnouncer;
-  /** A job recorded less than this long ago may still be between its two writes at the intake. */
+  /** A step younger than this may still be between two writes of a live intake or dispatcher. */
   startGraceSeconds: number;
 }
 
 export interface SweepReport {
   active: number;
-  /** Recorded but never started (the intake died between its writes): started now. */
+  /** Admitted but never started (a dispatcher died between its writes): started now. */
   started: string[];
+  /** Admitted but never reached the provider, their execution gone: back to the front of the line. */
+  returned: string[];
   /** Still before its deadline, its execution lost: a new execution polls the same provider task. */
   resumed: string[];
   /** Ended by the sweep, with the reason recorded on the job. */
   ended: { jobId: string; status: string; code: string }[];
+  /** Slots held for nothing (a job that ended, a dispatcher that died), given back. */
+  slotsReclaimed: string[];
   /** Jobs the sweep could not look after this time (a service error): the next sweep tries again. */
   failed: { jobId: string; message: string }[];
+  /** The line after the sweep: how many wait, and since when the oldest. */
+  line: { waiting: number; oldestQueuedAt?: string };
+  /** What the dispatch at the end of the sweep started. */
+  dispatch?: DispatchReport;
 }
 
 /**
- * Finds jobs that have not ended and whose execution is no longer running (a crash, a lost local
- * engine, an execution that failed without writing the job), and repairs them: start what never
- * started, resume what still has time, end the rest with a reason. Nothing stays non-terminal.
+ * The backstop of everything event-driven: finds jobs whose execution is no longer running (a
+ * crash, a lost local engine, an execution that failed without writing the job) and repairs them,
+ * ends jobs that waited in the line too long, gives back slots held for nothing, then dispatches.
+ * Nothing stays non-terminal, and no slot is leaked.
  */
 export async function sweepJobs(deps: SweepDeps): Promise<SweepReport> {
-  const report: SweepReport = { active: 0, started: [], resumed: [], ended: [], failed: [] };
+  const report: SweepReport = { active: 0, started: [], returned: [], resumed: [], ended: [], slotsReclaimed: [], failed: [], line: { waiting: 0 } };
   const listed = await deps.jobs.listActive();
   report.active = listed.length;
   for (const entry of listed) {
@@ -51,63 +57,102 @@ export async function sweepJobs(deps: SweepDeps): Promise<SweepReport> {
       report.failed.push({ jobId: entry.jobId, message: (error as Error).message });
     }
   }
+  await reclaimSlots(deps, report);
+  report.dispatch = await admitWaiting(deps);
   return report;
 }
+
+const olderThan = (deps: SweepDeps, at: string | undefined, seconds: number) =>
+  at !== undefined && deps.now().getTime() - Date.parse(at) >= seconds * 1000;
 
 async function sweepJob(job: JobRecord, deps: SweepDeps, report: SweepReport): Promise<void> {
   if (job.deferred) return;
   const now = deps.now();
-  if (!job.executionArn) {
-    if (now.getTime() - Date.parse(job.createdAt) < deps.startGraceSeconds * 1000) return;
-    try {
-      await startJob(job, deps);
-      report.started.push(job.jobId);
-    } catch (error) {
-      if (!(error instanceof StartFailedError)) throw error;
-      report.ended.push({ jobId: job.jobId, status: 'FAILED', code: error.code });
+  if (job.inLine) {
+    if (!olderThan(deps, job.queuedAt, deps.maxQueueSeconds)) {
+      report.line.waiting += 1;
+      if (!report.line.oldestQueuedAt || (job.queuedAt ?? '') < report.line.oldestQueuedAt) report.line.oldestQueuedAt = job.queuedAt;
+      return;
     }
+    const message = `it waited in the admission line from ${job.queuedAt} for ${deps.maxQueueSeconds} s without a free slot`;
+    return end(job, { status: 'TIMED_OUT', code: 'QUEUE_TIMEOUT', message, whileWaiting: true }, deps, report);
+  }
+  const admission = job.admissions ?? 1;
+  const execution = executionNameFor(job.jobId, admission);
+  if (!job.executionArn) {
+    // Admitted, then the dispatcher stopped before the start was recorded.
+    if (job.status !== 'QUEUED' || !olderThan(deps, job.admittedAt ?? job.createdAt, deps.startGraceSeconds)) return;
+    const { holders } = await deps.slots.read();
+    if (holders[job.jobId]?.execution === execution) {
+      if ((await startAdmitted(job, deps)) === undefined) report.started.push(job.jobId);
+      return;
+    }
+    if (await deps.jobs.returnToLine(job.jobId, { admission, at: now })) report.returned.push(job.jobId);
     return;
   }
-  const execution = await deps.workflow.describe(job.executionArn);
-  if (execution === 'RUNNING' || execution === 'PENDING_REDRIVE') return;
-  const lost = `its execution ${job.executionArn} is ${execution} but the job was ${job.status}`;
+  const state = await deps.workflow.describe(job.executionArn);
+  if (state === 'RUNNING' || state === 'PENDING_REDRIVE') return;
+  if (job.status === 'QUEUED') {
+    // Only the provider's refusal ends an execution well with its job still QUEUED: that job goes
+    // back to the line (what the end of the execution would have done, had its event arrived).
+    if (state === 'SUCCEEDED') {
+      if (await deps.jobs.returnToLine(job.jobId, { admission, at: now })) {
+        await deps.slots.release(job.jobId, execution);
+        report.returned.push(job.jobId);
+      }
+      return;
+    }
+    const message = `its execution ${job.executionArn} is ${state} but the job was QUEUED: it stopped before the job was submitted, and the provider may or may not have received it`;
+    return end(job, { status: 'FAILED', code: 'EXECUTION_LOST', message }, deps, report);
+  }
+  const lost = `its execution ${job.executionArn} is ${state} but the job was ${job.status}`;
   const remaining = Date.parse(job.deadlineAt) - now.getTime();
-  if (job.status !== 'QUEUED' && job.providerTaskId && remaining > 0 && (job.resumes ?? 0) < MAX_RESUMES) {
+  if (job.providerTaskId && remaining > 0 && (job.resumes ?? 0) < MAX_RESUMES) {
     if (await resume(job, deps)) report.resumed.push(job.jobId);
     return;
   }
-  const end =
-    job.status === 'QUEUED'
-      ? {
-          status: 'FAILED' as const,
-          code: 'EXECUTION_LOST',
-          message: `${lost}: it stopped before the job was submitted, and the provider may or may not have received it`,
-        }
-      : remaining <= 0
-        ? { status: 'TIMED_OUT' as const, code: 'STUCK_PAST_DEADLINE', message: `${lost} past its deadline ${job.deadlineAt}` }
-        : { status: 'FAILED' as const, code: 'EXECUTION_LOST', message: `${lost}, and it was resumed ${job.resumes} times already` };
-  // Only from the status and execution we looked at: a job that moved on meanwhile is someone else's.
-  const ended = await deps.jobs.endJob(job.jobId, {
-    status: end.status,
-    error: { code: end.code, message: end.message },
-    at: now,
-    from: [job.status],
-    executionArn: job.executionArn,
-  });
-  if (!ended) return;
-  await announceOnce(ended, deps);
-  report.ended.push({ jobId: job.jobId, status: end.status, code: end.code });
+  if (remaining <= 0) {
+    return end(job, { status: 'TIMED_OUT', code: 'STUCK_PAST_DEADLINE', message: `${lost} past its deadline ${job.deadlineAt}` }, deps, report);
+  }
+  return end(job, { status: 'FAILED', code: 'EXECUTION_LOST', message: `${lost}, and it was resumed ${job.resumes} times already` }, deps, report);
 }
 
 /**
- * Claims the resume first (a conditional write on the execution the job still names), then starts it:
- * of two sweeps that saw the same lost execution, one starts a new one and the other finds the claim
- * taken. Returns false when the job had moved on.
+ * Ends the job from the status and execution the sweep saw (a job that moved on meanwhile is
+ * someone else's), announces it and gives back its slot: no execution will.
+ */
+async function end(
+  job: JobRecord,
+  outcome: { status: 'FAILED' | 'TIMED_OUT'; code: string; message: string; whileWaiting?: boolean },
+  deps: SweepDeps,
+  report: SweepReport,
+): Promise<void> {
+  const ended = await deps.jobs.endJob(job.jobId, {
+    status: outcome.status,
+    error: { code: outcome.code, message: outcome.message },
+    at: deps.now(),
+    from: [job.status],
+    ...(outcome.whileWaiting ? { whileWaiting: true } : { executionArn: job.executionArn }),
+  });
+  if (!ended) return;
+  if (!outcome.whileWaiting) await deps.slots.release(job.jobId, executionNameFor(job.jobId, job.admissions ?? 1));
+  await announceOnce(ended, deps);
+  report.ended.push({ jobId: job.jobId, status: outcome.status, code: outcome.code });
+}
+
+/**
+ * Claims the resume first (a conditional write on the execution the job still names), moves its slot
+ * to the new execution, then starts it: of two sweeps that saw the same lost execution, one starts a
+ * new one and the other finds the claim taken. Returns false when the job had moved on, or when its
+ * slot was given back meanwhile and none is free now (a later sweep resumes it).
  */
 async function resume(job: JobRecord, deps: SweepDeps): Promise<boolean> {
   const { request, requestKey, providerTaskId, submittedAt, executionArn } = job;
   if (!request || !requestKey || !providerTaskId || !submittedAt || !executionArn) throw new Error(`job ${job.jobId} cannot be resumed`);
   const attempt = (job.resumes ?? 0) + 1;
+  const name = `${job.jobId}-resume-${attempt}`;
+  const hasSlot = (await deps.slots.transfer(job.jobId, name)) || (await deps.slots.acquire(job.jobId, name, deps.now())) === 'acquired';
+  if (!hasSlot) return false;
   if (!(await deps.jobs.claimResume(job.jobId, { lostExecutionArn: executionArn, attempt }))) return false;
   const poll: PollState = {
     providerTaskId,
@@ -120,10 +165,28 @@ async function resume(job: JobRecord, deps: SweepDeps): Promise<boolean> {
     checkedAt: deps.now().toISOString(),
     changed: false,
   };
-  const resumedArn = await deps.workflow.start(
-    { jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt: job.deadlineAt, poll },
-    `${job.jobId}-resume-${attempt}`,
-  );
+  const resumedArn = await deps.workflow.start({ jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt: job.deadlineAt, poll }, name);
   await deps.jobs.recordResumed(job.jobId, { executionArn: resumedArn, attempt });
   return true;
+}
+
+/**
+ * Slots whose holder no execution will give back: the job ended (its execution's end event was
+ * lost), or it is still in the line (a dispatcher died between taking the slot and admitting it).
+ */
+async function reclaimSlots(deps: SweepDeps, report: SweepReport): Promise<void> {
+  const { holders } = await deps.slots.read();
+  for (const [jobId, holder] of Object.entries(holders)) {
+    try {
+      if (!olderThan(deps, holder.at, deps.startGraceSeconds)) continue;
+      const job = await deps.jobs.get(jobId);
+      const stale =
+        !job ||
+        job.inLine !== undefined ||
+        (isTerminal(job.status) && (await deps.workflow.describe(deps.workflow.executionArnFor(holder.execution))) !== 'RUNNING');
+      if (stale && (await deps.slots.release(jobId, holder.execution))) report.slotsReclaimed.push(jobId);
+    } catch (error) {
+      report.failed.push({ jobId, message: `its slot: ${(error as Error).message}` });
+    }
+  }
 }

@@ -1,16 +1,27 @@
+import { PRIORITIES } from './admission-line.js';
 import { JOB_STATUSES, type JobRecord } from './job.js';
 import { createProviderRequestSchema } from './request-schema.js';
 import * as z from './zod.js';
 
-export interface JobView extends Omit<JobRecord, 'requestKey' | 'kind' | 'requestHash'> {
+export interface JobView extends Omit<JobRecord, 'requestKey' | 'kind' | 'requestHash' | 'inLine' | 'lineKey'> {
+  /** True while it waits in the admission line for a slot. */
+  waiting: boolean;
+  /** Jobs ahead of it in the line, on GET /jobs/{jobId} of a waiting job (counted up to a bound). */
+  ahead?: number;
   links: { self: string };
   downloadUrl?: string;
 }
 
 /** The job as the API shows it: internal bookkeeping out, links in. */
-export function presentJob(job: JobRecord, selfUrl: string, downloadUrl?: string): JobView {
-  const { requestKey: _bodyLocation, kind: _indexPartition, requestHash: _identity, ...visible } = job;
-  return { ...visible, links: { self: selfUrl }, ...(downloadUrl ? { downloadUrl } : {}) };
+export function presentJob(job: JobRecord, selfUrl: string, extra: { downloadUrl?: string; ahead?: number } = {}): JobView {
+  const { requestKey: _bodyLocation, kind: _indexPartition, requestHash: _identity, inLine, lineKey: _place, ...visible } = job;
+  return {
+    ...visible,
+    waiting: inLine !== undefined,
+    ...(extra.ahead !== undefined ? { ahead: extra.ahead } : {}),
+    links: { self: selfUrl },
+    ...(extra.downloadUrl ? { downloadUrl: extra.downloadUrl } : {}),
+  };
 }
 
 /** Classic zod's `schema.describe(text)`: the description the OpenAPI document shows for a schema. */
@@ -40,7 +51,13 @@ export const jobViewSchema = described(
     }),
     metadata: z.optional(z.record(z.string(), z.string())),
     warnings: z.optional(z.array(z.string())),
-    deferred: described(z.optional(z.boolean()), 'waiting for the next batch run (POST /jobs?schedule=batch); cleared when it starts'),
+    deferred: described(z.optional(z.boolean()), 'waiting for the next batch run to join the admission line (POST /jobs?schedule=batch)'),
+    priority: described(z.optional(z.enum(PRIORITIES)), 'its lane in the admission line: high, normal (HTTP and uploads by default) or low (manifest lines by default)'),
+    queuedAt: z.optional(timestamp('when it joined the admission line')),
+    waiting: described(z.boolean(), 'true while it waits in the admission line for a slot under the in-flight cap'),
+    ahead: described(z.optional(count()), 'GET /jobs/{jobId} of a waiting job: how many jobs will start before it (counted up to 1000)'),
+    admissions: described(z.optional(count()), 'how many times it took a slot (more than once when the provider sent it back to the line)'),
+    admittedAt: z.optional(timestamp('when it last took a slot; its deadline counts from here')),
     providerTaskId: z.optional(z.string()),
     createdAt: timestamp('when the job was recorded'),
     updatedAt: timestamp('the last write'),

@@ -1,6 +1,7 @@
 import type { FieldIssue } from './errors.js';
 import type { PollState } from './poll-state.js';
 import type { ProviderRequest } from './request-schema.js';
+import type { Priority, WAITING } from './admission-line.js';
 
 export const JOB_STATUSES = ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -57,8 +58,20 @@ export interface JobRecord {
   trigger: { type: TriggerType; source: string };
   metadata?: Record<string, string>;
   warnings?: string[];
-  /** Waiting for the batch function to start it (POST /jobs?schedule=batch); cleared when it starts. */
+  /** Waiting for the next batch run to put it in the admission line (POST /jobs?schedule=batch). */
   deferred?: boolean;
+  /** Its lane in the admission line (admission-line.ts). */
+  priority?: Priority;
+  /** When it joined the admission line (its last time, if it was sent back). */
+  queuedAt?: string;
+  /** `waiting` while it waits in the admission line: the partition of the line index, removed when it is admitted or ends. */
+  inLine?: typeof WAITING;
+  /** Its place in the admission line (the line index's sort key). */
+  lineKey?: string;
+  /** How many times it was admitted (took a slot and had an execution started); names the execution. */
+  admissions?: number;
+  /** When it last took a slot; its deadline counts from here. */
+  admittedAt?: string;
   /** sha256 of the parsed request: a second submission under the same job id must match it. */
   requestHash?: string;
   providerTaskId?: string;

@@ -2,6 +2,7 @@ import {
   PipelineError,
   ProviderAuthError,
   ProviderBadResponseError,
+  ProviderBusyError,
   ProviderRejectedError,
   ProviderTaskNotFoundError,
   ProviderUnavailableError,
@@ -140,14 +141,23 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
 function classifyCreateFailure(response: Response, json: unknown, text: string): PipelineError {
   const message = failureMessage('create task', response, json, text);
   const status = response.status;
+  if (status === 429 || isConcurrencyLimit(json)) return new ProviderBusyError(message);
   if (status === 401 || status === 403) return new ProviderAuthError(message);
-  if (status === 429) return new ProviderUnavailableError(message);
   // A 503 with no body comes from the gateway refusing work; one with a body may have been relayed.
   if (status === 503 && text.trim().length === 0) return new ProviderUnavailableError(message);
   if (status >= 500) {
     return new SubmissionUncertainError(`${message}; the provider may have created a billed task, so it was not retried`);
   }
   return new ProviderRejectedError(message);
+}
+
+/**
+ * A gateway may say "too many unfinished tasks" with a status other than 429; its error code or type
+ * says so (`{ error: { type, code } }`). Such a create made no task, like a 429.
+ */
+function isConcurrencyLimit(json: unknown): boolean {
+  const error = (json as { error?: { type?: unknown; code?: unknown } } | null)?.error;
+  return [error?.type, error?.code].some((value) => typeof value === 'string' && /concurren|rate.?limit|too.?many/i.test(value));
 }
 
 function classifyGetFailure(taskId: string, response: Response, json: unknown, text: string): PipelineError {

@@ -1,4 +1,5 @@
 import { ValidationError, type FieldIssue } from './errors.js';
+import { PRIORITIES, type Priority } from './admission-line.js';
 import * as z from './zod.js';
 
 /**
@@ -243,9 +244,15 @@ export function createProviderRequestSchema(options: RequestSchemaOptions = {}) 
   return z.strictObject(providerShape(options)).check(z.superRefine(checkContentRules));
 }
 
-/** POST /jobs: the provider body plus our own optional metadata. */
+/** POST /jobs: the provider body plus our own optional metadata and lane in the admission line. */
 export function createJobRequestSchema(options: RequestSchemaOptions = {}) {
-  return z.strictObject({ ...providerShape(options), metadata: z.optional(metadata) }).check(z.superRefine(checkContentRules));
+  return z
+    .strictObject({
+      ...providerShape(options),
+      metadata: z.optional(metadata),
+      priority: z.optional(z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(', ')}` })),
+    })
+    .check(z.superRefine(checkContentRules));
 }
 
 export type ProviderRequest = z.output<ReturnType<typeof createProviderRequestSchema>>;
@@ -288,7 +295,7 @@ export function requestWarnings(request: Pick<ProviderRequest, 'tools' | 'conten
 }
 
 /** Splits our job body into what goes to the provider and what stays with us. */
-export function splitJobRequest(request: JobRequest): { providerRequest: ProviderRequest; metadata?: Record<string, string> } {
-  const { metadata: jobMetadata, ...providerRequest } = request;
-  return jobMetadata ? { providerRequest, metadata: jobMetadata } : { providerRequest };
+export function splitJobRequest(request: JobRequest): { providerRequest: ProviderRequest; metadata?: Record<string, string>; priority?: Priority } {
+  const { metadata: jobMetadata, priority, ...providerRequest } = request;
+  return { providerRequest, ...(jobMetadata ? { metadata: jobMetadata } : {}), ...(priority ? { priority } : {}) };
 }

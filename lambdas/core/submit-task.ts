@@ -1,3 +1,5 @@
+import type { Slots } from './admission-slots.js';
+import { ProviderBusyError } from './errors.js';
 import type { WorkflowInput } from './job.js';
 import { nextPollSeconds, type GenerationEstimate } from './poll-policy.js';
 import { pollContext, type PollState } from './poll-state.js';
@@ -11,8 +13,12 @@ export interface SubmitTaskDeps {
   presign: Presign;
   /** What past jobs of this shape took; undefined until enough of them finished (generation-history). */
   loadHistory: (shape: WorkflowInput['shape']) => Promise<GenerationEstimate | undefined>;
+  /** The admission slots: told that the provider took the task, or refused it for its limit. */
+  slots: Pick<Slots, 'recordCreated' | 'recordRefused'>;
   now: () => Date;
   random: () => number;
+  /** Told of a failure to update the slots after a task was made: the task stands, the job goes on. */
+  onSlotsError?: (error: unknown) => void;
 }
 
 /** Creates the provider task once; its errors say whether a retry is safe (see provider-client). */
@@ -24,7 +30,17 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
   // Taken before the create, which may be held open for minutes: the provider's clock (start_time)
   // counts from when it received the request, and so does ours.
   const submittedAt = deps.now();
-  const { taskId } = await deps.provider.createTask(request);
+  let taskId: string;
+  try {
+    ({ taskId } = await deps.provider.createTask(request));
+  } catch (error) {
+    // No task was made: the job goes back to the line (the workflow ends; see admission), and the
+    // learned limit comes down before any other job takes the slot.
+    if (error instanceof ProviderBusyError) await deps.slots.recordRefused();
+    throw error;
+  }
+  // The task exists and is billed: nothing after this may fail the job.
+  await deps.slots.recordCreated(input.jobId, submittedAt).catch((error: unknown) => deps.onSlotsError?.(error));
   const state: PollState = {
     providerTaskId: taskId,
     submittedAt: submittedAt.toISOString(),

@@ -16,10 +16,13 @@ export interface WorkflowExecutions {
   /** Stops a running execution; one that ended or never existed is left as it is. */
   stop(executionArn: string, cause: string): Promise<void>;
   describe(executionArn: string): Promise<ExecutionState>;
+  /** The ARN an execution of this state machine gets from its name. */
+  executionArnFor(name: string): string;
 }
 
 export function createWorkflowExecutions(sfn: SFNClient, stateMachineArn: string): WorkflowExecutions {
   return {
+    executionArnFor: (name) => `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
     async start(input, name = input.jobId) {
       const answer = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
       if (!answer.executionArn) throw new Error(`StartExecution for ${name} answered no executionArn`);

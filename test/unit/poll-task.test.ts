@@ -1,3 +1,4 @@
+import { ProviderBusyError } from '../../lambdas/core/errors.js';
 import { describe, expect, test } from 'vitest';
 import { PipelineError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../lambdas/core/errors.js';
 import type { RequestShape, WorkflowInput } from '../../lambdas/core/job.js';
@@ -8,6 +9,9 @@ import type { ProviderClient } from '../../lambdas/core/provider-client.js';
 import type { ProviderTaskSnapshot } from '../../lambdas/core/provider-task.js';
 import type { ProviderRequest } from '../../lambdas/core/request-schema.js';
 import { submitTask } from '../../lambdas/core/submit-task.js';
+
+/** SubmitTask's admission bookkeeping where a test does not look at it. */
+const noSlots = { recordCreated: async () => {}, recordRefused: async () => ({ cap: 1, threshold: 1 }) };
 
 const TASK_ID = 'cgt-20260312231129-7db6s';
 const VIDEO_URL = 'https://cdn.example.com/video.mp4';
@@ -272,6 +276,7 @@ describe('pollTask: when generation began', () => {
         loadRequest: async () => ({ model: 'seedance-fast', content: [{ type: 'text', text: 'a cat' }] }) as ProviderRequest,
         presign: async () => 'unused',
         loadHistory: async () => undefined,
+        slots: noSlots,
         now: () => SUBMITTED_AT,
         random: () => 0.5,
       },
@@ -404,6 +409,7 @@ describe('submitTask', () => {
         throw new Error('a request without s3:// media needs no presigning');
       },
       loadHistory: async () => undefined,
+      slots: noSlots,
       now: () => SUBMITTED_AT,
       random: () => 0.5,
     });
@@ -445,6 +451,7 @@ describe('submitTask', () => {
       loadRequest: async () => withS3Media,
       presign: async ({ bucket, key }) => `https://${bucket}.s3.amazonaws.com/${key}?X-Amz-Signature=abc`,
       loadHistory: async () => undefined,
+      slots: noSlots,
       now: () => SUBMITTED_AT,
       random: () => 0.5,
     });
@@ -482,16 +489,42 @@ describe('submitTask', () => {
         shapes.push(shape);
         return loadHistory();
       },
+      slots: {
+        recordCreated: async (jobId: string) => void events.push(`recordCreated ${jobId}`),
+        recordRefused: async () => (events.push('recordRefused'), { cap: 1, threshold: 1 }),
+      },
       now: () => SUBMITTED_AT,
       random: () => 0.5,
     };
     return { deps, events, shapes };
   }
 
+  test('a create the provider refuses for its limit lowers the learned limit and fails with PROVIDER_BUSY; nothing is counted as created', async () => {
+    const { deps, events } = recordingDeps(async () => undefined);
+    deps.provider.createTask = async () => {
+      events.push('createTask');
+      throw new ProviderBusyError('HTTP 429');
+    };
+    await expect(submitTask(workflowInput, deps)).rejects.toMatchObject({ code: 'PROVIDER_BUSY' });
+    expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask', 'recordRefused']);
+  });
+
+  test('a task that was made is never failed by the slot bookkeeping after it', async () => {
+    const { deps } = recordingDeps(async () => undefined);
+    const failures: unknown[] = [];
+    const state = await submitTask(workflowInput, {
+      ...deps,
+      slots: { ...deps.slots, recordCreated: async () => Promise.reject(new Error('DynamoDB is down')) },
+      onSlotsError: (error) => failures.push(error),
+    });
+    expect(state.providerTaskId).toBe(TASK_ID);
+    expect(failures).toEqual([new Error('DynamoDB is down')]);
+  });
+
   test('reads the history of the job shape before creating the task, and starts the poll state with it', async () => {
     const { deps, events, shapes } = recordingDeps(async () => HISTORY);
     const state = await submitTask(workflowInput, deps);
-    expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask']);
+    expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask', `recordCreated ${workflowInput.jobId}`]);
     expect(shapes).toEqual([workflowInput.shape]);
     expect(state.history).toEqual(HISTORY);
     // The first wait is the history's early end, not the prior's.
@@ -511,7 +544,7 @@ describe('submitTask', () => {
       throw new Error('ProvisionedThroughputExceededException');
     });
     const state = await submitTask(workflowInput, deps);
-    expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask']);
+    expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask', `recordCreated ${workflowInput.jobId}`]);
     expect(state).toMatchObject({ providerTaskId: TASK_ID, jobStatus: 'SUBMITTED', polls: 0 });
     expect(state).not.toHaveProperty('history');
     expect(state.waitSeconds).toBe(Math.round(earlyEnd(priorGenerationEstimate(workflowInput.shape))));

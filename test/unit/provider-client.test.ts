@@ -139,11 +139,25 @@ describe('createTask', () => {
     expect(error.message).toContain(String(status));
   });
 
-  test('429 is PROVIDER_UNAVAILABLE and retryable', async () => {
+  test('429 is PROVIDER_BUSY: no task was made, and the job goes back to the line instead of retrying', async () => {
     handler = answer(429, { error: { message: 'too many requests', type: 'rate_limit', code: 'rate_limited' } });
     const error = await failure(client().createTask(request));
+    expect(error.name).toBe('PROVIDER_BUSY');
+    expect(error.retryable).toBe(false);
+  });
+
+  test.each([
+    [400, { error: { message: 'too many unfinished tasks', type: 'invalid_request_error', code: 'concurrency_limit_exceeded' } }],
+    [403, { error: { message: 'slow down', type: 'rate_limit_error', code: 'x' } }],
+  ])('a %i whose error type or code is a concurrency limit is PROVIDER_BUSY too', async (status, body) => {
+    handler = answer(status, body);
+    expect((await failure(client().createTask(request))).name).toBe('PROVIDER_BUSY');
+  });
+
+  test('a 429 on a poll stays PROVIDER_UNAVAILABLE: the poll loop backs off and asks again', async () => {
+    handler = answer(429, { error: { message: 'too many requests', type: 'rate_limit', code: 'rate_limited' } });
+    const error = await failure(client().getTask('task-1'));
     expect(error.name).toBe('PROVIDER_UNAVAILABLE');
-    expect(error.retryable).toBe(true);
   });
 
   test('503 with an empty body is PROVIDER_UNAVAILABLE and retryable', async () => {

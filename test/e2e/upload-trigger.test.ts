@@ -1,11 +1,13 @@
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestKeyFor } from '../../lambdas/core/job.js';
 import { uploadJobId } from '../../lambdas/core/upload-intake.js';
 import { objectExists, localS3Client, readObjectText } from '../support/local-s3.js';
 import { solidPng } from '../support/png.js';
@@ -119,7 +121,7 @@ describe('a JSON spec uploaded under incoming/', () => {
 
 describe('an invalid spec', () => {
   it('is recorded FAILED with its issues, moved to rejected/ with the reason beside it, and announced', async () => {
-    await upload('incoming/bad.json', spec('A cat', { duration: 3, colour: 'red' }));
+    const object = await upload('incoming/bad.json', spec('A cat', { duration: 3, colour: 'red' }));
     const [job] = await jobsFrom('incoming/bad.json');
     const record = await getJob(fixture.stack.apiUrl, job!.jobId);
     expect(record.status).toBe('FAILED');
@@ -128,8 +130,9 @@ describe('an invalid spec', () => {
     expect(issues).toEqual(expect.arrayContaining(['duration', 'colour']));
     expect(await objectExists(s3, bucket, 'incoming/bad.json')).toBe(false);
     expect(await objectExists(s3, bucket, 'rejected/bad.json')).toBe(true);
-    const reason = JSON.parse(await readObjectText(s3, bucket, 'rejected/bad.json.reason.json')) as { jobId: string; error: { code: string } };
-    expect(reason).toMatchObject({ jobId: job!.jobId, error: { code: 'VALIDATION_ERROR' } });
+    // The reason is named by the version it explains, so another version's never overwrites it.
+    const reason = JSON.parse(await readObjectText(s3, bucket, `rejected/bad.json.${object.etag}.reason.json`)) as { jobId: string; error: { code: string } };
+    expect(reason).toMatchObject({ jobId: job!.jobId, etag: object.etag, error: { code: 'VALIDATION_ERROR' } });
     expect(eventsOf(job!.jobId).map((event) => event['detail-type'])).toEqual(['Job Failed']);
     expect(fixture.stack.engine.listExecutions().some((execution) => execution.name === job!.jobId)).toBe(false);
   });
@@ -145,27 +148,46 @@ describe('an invalid spec', () => {
 });
 
 describe('an image uploaded alone with a prompt', () => {
-  it('starts an image-to-video job with the image presigned as first_frame', async () => {
+  it('starts an image-to-video job with its own copy of the image presigned as first_frame', async () => {
     await upload('incoming/photos/cat.PNG', solidPng(400, 300), { prompt: 'The cat starts to dance', duration: '4', resolution: '480p' });
     const [queued] = await jobsFrom('incoming/photos/cat.PNG');
     const { job } = await waitForJob(fixture.stack.apiUrl, queued!.jobId);
     expect(job.status).toBe('SUCCEEDED');
+    // The job's own copy: a later upload of cat.PNG (moved to accepted/ in its turn) cannot change it.
+    const media = `media/uploads/${job.jobId}/cat.PNG`;
     expect(job.request.content).toEqual([
       { type: 'text', text: 'The cat starts to dance' },
-      { type: 'image_url', image_url: { url: `s3://${bucket}/accepted/photos/cat.PNG` }, role: 'first_frame' },
+      { type: 'image_url', image_url: { url: `s3://${bucket}/${media}` }, role: 'first_frame' },
     ]);
-    // What the provider received: a presigned URL to the image where it now lives.
+    // What the provider received: a presigned URL to that copy.
     const sent = fixture.stack.simulator.tasks().find((task) => task.id === job.providerTaskId)!.request.content[1] as {
       image_url: { url: string };
       role: string;
     };
     expect(sent.role).toBe('first_frame');
-    expect(sent.image_url.url).toMatch(new RegExp(`^${fixture.stack.s3Url}/${bucket}/accepted/photos/cat\\.PNG\\?.*X-Amz-Signature=`));
+    expect(sent.image_url.url).toMatch(new RegExp(`^${fixture.stack.s3Url}/${bucket}/${media.replaceAll('.', '\\.')}\\?.*X-Amz-Signature=`));
     expect((await fetch(sent.image_url.url)).status).toBe(200);
     expect(await objectExists(s3, bucket, 'incoming/photos/cat.PNG')).toBe(false);
+    expect(await objectExists(s3, bucket, 'accepted/photos/cat.PNG')).toBe(true);
     // The simulator read the image through that URL: adaptive ratio → the image's 4:3.
     const probe = await probeMp4(Buffer.from(await (await fetch(job.downloadUrl!)).arrayBuffer()));
     expect(probe).toMatchObject({ width: 640, height: 480 });
+  });
+
+  it('a later upload under the same name changes neither the image nor the video of an earlier job', async () => {
+    const versions = [
+      { object: await upload('incoming/frames/dog.png', solidPng(400, 300), { prompt: 'The dog wags', duration: '4', resolution: '480p' }), width: 640 },
+      { object: await upload('incoming/frames/dog.png', solidPng(300, 400), { prompt: 'The dog sleeps', duration: '4', resolution: '480p' }), width: 360 },
+    ];
+    for (const { object, width } of versions) {
+      const { job } = await waitForJob(fixture.stack.apiUrl, uploadJobId({ bucket, key: object.key, etag: object.etag }));
+      expect(job.status).toBe('SUCCEEDED');
+      // The image the job names is its own copy of its own version, and the provider framed the video from it.
+      const named = job.request.content[1]!.image_url!.url;
+      expect(named).toBe(`s3://${bucket}/media/uploads/${job.jobId}/dog.png`);
+      expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: named.slice(`s3://${bucket}/`.length) }))).ETag).toBe(`"${object.etag}"`);
+      expect(await probeMp4(Buffer.from(await (await fetch(job.downloadUrl!)).arrayBuffer()))).toMatchObject({ width, height: 480 });
+    }
   });
 
   it('is left alone without a prompt (it may be media that a spec refers to)', async () => {
@@ -203,5 +225,54 @@ describe('the S3 rule', () => {
     expect(await jobsFrom('elsewhere/spec.json')).toEqual([]);
     expect(await jobsFrom('incoming/notes.txt')).toEqual([]);
     expect(fixture.stack.deliveryFailures()).toEqual([]);
+  });
+});
+
+/** The prompt of a job's request (its first content item is the text). */
+const promptOf = (request: { content: unknown[] }) => (request.content[0] as { type: string; text?: string }).text;
+
+function executionsOf(jobId: string) {
+  return fixture.stack.engine.listExecutions().filter((execution) => execution.name.startsWith(jobId));
+}
+
+describe('an upload overwritten while the trigger handles it', () => {
+  it('each version runs once with its own bytes, or is refused UPLOAD_SUPERSEDED with its own reason; none runs another version', async () => {
+    const key = 'incoming/x/samekey.json';
+    const texts = Array.from({ length: 10 }, (_, index) => `Same key, version v${index}`);
+    // Ten PUTs at once: the trigger of each may find a later one already in place.
+    const puts = await Promise.all(texts.map((text) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: spec(text) }))));
+    await fixture.stack.deliveriesIdle();
+    const versions = puts.map((put, index) => {
+      const etag = put.ETag!.replaceAll('"', '');
+      return { text: texts[index]!, etag, jobId: uploadJobId({ bucket, key, etag }) };
+    });
+    // One job per version, and no other.
+    expect((await jobsFrom(key)).map((job) => job.jobId).sort()).toEqual(versions.map((version) => version.jobId).sort());
+
+    const ran: string[] = [];
+    for (const version of versions) {
+      const { job } = await waitForJob(fixture.stack.apiUrl, version.jobId);
+      if (job.error?.code === 'UPLOAD_SUPERSEDED') {
+        expect(job.status).toBe('FAILED');
+        const reason = JSON.parse(await readObjectText(s3, bucket, `rejected/x/samekey.json.${version.etag}.reason.json`)) as Record<string, unknown>;
+        expect(reason).toMatchObject({ jobId: version.jobId, etag: version.etag, error: { code: 'UPLOAD_SUPERSEDED' } });
+        expect(executionsOf(version.jobId)).toEqual([]);
+        expect(eventsOf(version.jobId).map((event) => event['detail-type'])).toEqual(['Job Failed']);
+        continue;
+      }
+      // A version that ran, ran its own body: in the job, in the stored request and at the provider.
+      expect(job.status).toBe('SUCCEEDED');
+      expect(promptOf(job.request)).toBe(version.text);
+      expect(promptOf(JSON.parse(await readObjectText(s3, bucket, requestKeyFor(version.jobId))) as { content: unknown[] })).toBe(version.text);
+      expect(promptOf(fixture.stack.simulator.tasks().find((task) => task.id === job.providerTaskId)!.request)).toBe(version.text);
+      ran.push(version.text);
+    }
+    // The version left under the key was never overwritten: it ran, and it is the one moved to accepted/.
+    expect(ran.length).toBeGreaterThanOrEqual(1);
+    expect(ran).toContain(promptOf(JSON.parse(await readObjectText(s3, bucket, 'accepted/x/samekey.json')) as { content: unknown[] }));
+    expect(await objectExists(s3, bucket, key)).toBe(false);
+    // The provider got each body that ran exactly once, and nothing else of this key.
+    const sent = fixture.stack.simulator.tasks().map((task) => promptOf(task.request) ?? '').filter((text) => text.startsWith('Same key, version'));
+    expect(sent.sort()).toEqual(ran.sort());
   });
 });

@@ -513,6 +513,8 @@ describe('IAM (least privilege)', () => {
     const submitTask = statementsOfFunction(taskFunctionIds.SubmitTask);
     expect(allows(submitTask, 's3:GetObject', coversObject('requests/job.json'))).toBe(true);
     expect(allows(submitTask, 's3:GetObject', coversObject('accepted/cat.png'))).toBe(true);
+    // An image upload's job names its own copy of the image (lambdas/core/upload-intake.ts).
+    expect(allows(submitTask, 's3:GetObject', coversObject('media/uploads/upload-1/cat.png'))).toBe(true);
     expect(allows(submitTask, 's3:PutObject', () => true)).toBe(false);
     expect(allows(submitTask, 's3:DeleteObject', () => true)).toBe(false);
     expect(allows(statementsOfFunction(taskFunctionIds.PollTask), 's3:GetObject', () => true)).toBe(false);

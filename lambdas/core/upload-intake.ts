@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -9,9 +10,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { announceOnce } from './announce-outcome.js';
-import { ConflictError, UploadSupersededError, ValidationError } from './errors.js';
+import { ConflictError, PayloadTooLargeError, UploadSupersededError, ValidationError } from './errors.js';
 import { JOB_KIND, type JobRecord } from './job.js';
 import { acceptJob, rejectJob, type AcceptedJob, type IntakeDeps } from './job-intake.js';
+import { MAX_BODY_BYTES } from './request-schema.js';
 import * as z from './zod.js';
 
 export const UPLOAD_PREFIX = 'incoming/';
@@ -19,12 +21,18 @@ export const ACCEPTED_PREFIX = 'accepted/';
 export const REJECTED_PREFIX = 'rejected/';
 /** Each image job's own copy of its image, `media/uploads/<jobId>/<file name>`: no later upload can change it. */
 export const UPLOAD_MEDIA_PREFIX = 'media/uploads/';
+/**
+ * The largest image uploaded alone that becomes a job. The provider fetches it through a presigned
+ * URL rather than in the request body (whose 64 MB cap is the only size it documents), so the limit is
+ * ours: generous for a first frame, and it keeps a mistaken upload (a video renamed .png) from reaching it.
+ */
+export const MAX_IMAGE_BYTES = 30 * 1024 * 1024;
 const SPEC_SUFFIX = /\.json$/i;
 const IMAGE_SUFFIX = /\.(jpe?g|png|webp)$/i;
 /** Object metadata an image upload may carry (S3 hands user metadata back with lower-case names). */
 const IMAGE_METADATA = ['prompt', 'ratio', 'duration', 'resolution'] as const;
 /** The codes of jobs refused at the door: their upload goes to rejected/ with the reason beside it. */
-const REFUSED_CODES: ReadonlySet<string> = new Set(['VALIDATION_ERROR', 'UPLOAD_SUPERSEDED']);
+const REFUSED_CODES: ReadonlySet<string> = new Set(['VALIDATION_ERROR', 'PAYLOAD_TOO_LARGE', 'UPLOAD_SUPERSEDED']);
 
 export interface UploadedObject {
   bucket: string;
@@ -145,7 +153,7 @@ function decodeMetadataValue(value: string): string {
 /**
  * An object created under `incoming/`: a `.json` job spec, or an image with a `prompt` in its metadata.
  * Each version the event names is read exactly (pinOf): one that can be runs once with its own bytes and
- * moves to `accepted/`; an invalid or no longer readable one becomes a FAILED job and moves
+ * moves to `accepted/`; an invalid, oversized or no longer readable one becomes a FAILED job and moves
  * to `rejected/` with its reason beside it. Anything else is left where it is.
  */
 export async function handleUpload(object: UploadedObject, deps: UploadDeps): Promise<UploadOutcome> {
@@ -170,7 +178,7 @@ export async function handleUpload(object: UploadedObject, deps: UploadDeps): Pr
     await settle(job, upload, deps);
     return { outcome: replayed ? 'replayed' : 'accepted', jobId, status: job.status };
   } catch (error) {
-    if (error instanceof ValidationError || error instanceof UploadSupersededError) {
+    if (error instanceof ValidationError || error instanceof PayloadTooLargeError || error instanceof UploadSupersededError) {
       const { job, replayed } = error instanceof ValidationError ? await rejectJob({ jobId, trigger }, error, deps) : await recordRefusal(upload, error, deps);
       await settle(job, upload, deps);
       return { outcome: replayed ? 'replayed' : 'rejected', jobId, status: job.status };
@@ -184,10 +192,10 @@ function isRefused(job: JobRecord): boolean {
 }
 
 /**
- * Records an upload refused for being superseded: FAILED and announced, as rejectJob records a
- * ValidationError (rejectJob's parameter is typed ValidationError, so this comes here).
+ * Records an upload refused for its size or for being superseded: FAILED and announced, as rejectJob
+ * records a ValidationError (rejectJob's parameter is typed ValidationError, so these come here).
  */
-async function recordRefusal(upload: Upload, error: UploadSupersededError, deps: UploadDeps): Promise<AcceptedJob> {
+async function recordRefusal(upload: Upload, error: PayloadTooLargeError | UploadSupersededError, deps: UploadDeps): Promise<AcceptedJob> {
   const timestamp = deps.now().toISOString();
   const job: JobRecord = {
     jobId: upload.jobId,
@@ -255,18 +263,32 @@ async function moveUpload(deps: UploadDeps, object: UploadedObject, to: string):
   }
 }
 
-/** The spec's JSON, read from exactly its version. */
+/** The spec's JSON: refused unread when S3 reports it over the API's limit, and never read past that limit. */
 async function readSpec(deps: UploadDeps, object: UploadedObject): Promise<unknown> {
-  let text: string;
+  let answer;
   try {
-    const answer = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: object.key, ...pinOf(object) }));
-    text = (await answer.Body?.transformToString('utf8')) ?? '';
+    answer = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: object.key, ...pinOf(object) }));
   } catch (error) {
     if (isVersionGone(error)) throw superseded(object);
     throw error;
   }
+  const body = answer.Body;
+  if (!(body instanceof Readable)) throw new Error(`GetObject of ${object.key} answered without a body stream`);
+  const tooLarge = (size: string) => new PayloadTooLargeError(`the spec is ${size} bytes; at most ${MAX_BODY_BYTES} are accepted (as by POST /jobs)`);
+  if ((answer.ContentLength ?? 0) > MAX_BODY_BYTES) {
+    body.destroy();
+    throw tooLarge(String(answer.ContentLength));
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // Leaving the loop destroys the stream.
+    if (size > MAX_BODY_BYTES) throw tooLarge(`over ${MAX_BODY_BYTES}`);
+    chunks.push(chunk);
+  }
   try {
-    return JSON.parse(text);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch (error) {
     throw new ValidationError([{ path: 'body', message: `the spec is not valid JSON: ${(error as Error).message}` }]);
   }
@@ -291,6 +313,9 @@ async function imageJobBody(deps: UploadDeps, upload: Upload): Promise<Record<st
     IMAGE_METADATA.flatMap((name) => (stored[name] ? [[name, decodeMetadataValue(stored[name])]] : [])),
   );
   if (!metadata.prompt) return undefined;
+  if ((head.ContentLength ?? 0) > MAX_IMAGE_BYTES) {
+    throw new PayloadTooLargeError(`the image is ${head.ContentLength} bytes; at most ${MAX_IMAGE_BYTES} are accepted for an image uploaded alone`);
+  }
   try {
     await deps.s3.send(new CopyObjectCommand({ Bucket: deps.bucket, Key: upload.mediaKey, ...pinnedCopySource(object) }));
   } catch (error) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -8,7 +9,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestKeyFor } from '../../lambdas/core/job.js';
-import { uploadJobId } from '../../lambdas/core/upload-intake.js';
+import { MAX_BODY_BYTES } from '../../lambdas/core/request-schema.js';
+import { MAX_IMAGE_BYTES, uploadJobId } from '../../lambdas/core/upload-intake.js';
 import { objectExists, localS3Client, readObjectText } from '../support/local-s3.js';
 import { solidPng } from '../support/png.js';
 import { probeMp4 } from '../support/probe-mp4.js';
@@ -274,5 +276,43 @@ describe('an upload overwritten while the trigger handles it', () => {
     // The provider got each body that ran exactly once, and nothing else of this key.
     const sent = fixture.stack.simulator.tasks().map((task) => promptOf(task.request) ?? '').filter((text) => text.startsWith('Same key, version'));
     expect(sent.sort()).toEqual(ran.sort());
+  });
+});
+
+describe('uploads over the size limits', () => {
+  it('a spec over the API\'s 10 MB is refused PAYLOAD_TOO_LARGE with a reason, before anything starts', async () => {
+    const image = `data:image/png;base64,${randomBytes(Math.ceil((11 * 1024 * 1024 * 3) / 4)).toString('base64')}`;
+    const body = JSON.stringify({
+      model: 'seedance-fast',
+      content: [
+        { type: 'text', text: 'An oversized spec' },
+        { type: 'image_url', image_url: { url: image }, role: 'first_frame' },
+      ],
+      duration: 4,
+    });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(MAX_BODY_BYTES);
+    const object = await upload('incoming/oversized.json', body);
+    const jobId = uploadJobId({ bucket, key: object.key, etag: object.etag });
+    const job = await getJob(fixture.stack.apiUrl, jobId);
+    expect(job).toMatchObject({ status: 'FAILED', error: { code: 'PAYLOAD_TOO_LARGE' } });
+    const reason = JSON.parse(await readObjectText(s3, bucket, `rejected/oversized.json.${object.etag}.reason.json`)) as Record<string, unknown>;
+    expect(reason).toMatchObject({ jobId, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(await objectExists(s3, bucket, 'rejected/oversized.json')).toBe(true);
+    expect(await objectExists(s3, bucket, 'incoming/oversized.json')).toBe(false);
+    expect(executionsOf(jobId)).toEqual([]);
+    expect(fixture.stack.simulator.tasks().filter((task) => promptOf(task.request) === 'An oversized spec')).toEqual([]);
+  });
+
+  it(`an image uploaded alone over ${MAX_IMAGE_BYTES / 1024 / 1024} MB is refused the same way; no copy of it is kept for a job`, async () => {
+    const image = Buffer.concat([solidPng(64, 64), randomBytes(MAX_IMAGE_BYTES)]);
+    const object = await upload('incoming/huge.png', image, { prompt: 'An oversized image' });
+    const jobId = uploadJobId({ bucket, key: object.key, etag: object.etag });
+    const job = await getJob(fixture.stack.apiUrl, jobId);
+    expect(job).toMatchObject({ status: 'FAILED', error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(JSON.parse(await readObjectText(s3, bucket, `rejected/huge.png.${object.etag}.reason.json`))).toMatchObject({ jobId, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(await objectExists(s3, bucket, 'rejected/huge.png')).toBe(true);
+    expect(await objectExists(s3, bucket, `media/uploads/${jobId}/huge.png`)).toBe(false);
+    expect(executionsOf(jobId)).toEqual([]);
+    expect(fixture.stack.simulator.tasks().filter((task) => promptOf(task.request) === 'An oversized image')).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../lambdas/core/job.js';
 import { createJobRepository } from '../../lambdas/core/job-repository.js';
-import { createJobRequestSchema } from '../../lambdas/core/request-schema.js';
+import { createJobRequestSchema, MAX_BODY_BYTES } from '../../lambdas/core/request-schema.js';
 import { handleUpload, uploadJobId, type UploadDeps, type UploadedObject } from '../../lambdas/core/upload-intake.js';
 import { startJobsTable } from '../support/jobs-table.js';
 
@@ -35,6 +35,11 @@ beforeAll(async () => {
         return response.writeHead(200).end(`<CopyObjectResult><ETag>"${ETAG}"</ETag></CopyObjectResult>`);
       }
       if (request.method === 'PUT') return response.writeHead(200, { etag: headers.etag }).end();
+      // A spec sent without a length (chunked): only reading it tells its size.
+      if (request.method === 'GET' && url.pathname.endsWith('/unsized.json')) {
+        response.writeHead(200, { etag: headers.etag });
+        return response.end(Buffer.alloc(MAX_BODY_BYTES + 1, ' '));
+      }
       // GET and HEAD: a spec, or an image with a prompt.
       const body = JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'A boat' }], duration: 4 });
       response.writeHead(200, { ...headers, 'content-length': String(Buffer.byteLength(body)) }).end(request.method === 'GET' ? body : undefined);
@@ -134,5 +139,16 @@ describe('a replayed event of a refused upload', () => {
       { request: `PUT /${BUCKET}/rejected/late.json.${ETAG}.reason.json?x-id=PutObject` },
       { request: `PUT /${BUCKET}/rejected/late.json.${ETAG}.reason.json?x-id=PutObject` },
     ]);
+  });
+});
+
+describe('a spec whose size S3 does not state', () => {
+  it('is refused PAYLOAD_TOO_LARGE as soon as reading it passes the limit', async () => {
+    const object: UploadedObject = { bucket: BUCKET, key: 'incoming/unsized.json', etag: ETAG };
+    const jobId = uploadJobId(object);
+    expect(await handleUpload(object, deps())).toEqual({ outcome: 'rejected', jobId, status: 'FAILED' });
+    expect((await deps().jobs.get(jobId))?.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining(`over ${MAX_BODY_BYTES} bytes`) });
+    expect(announced.map((job) => job.jobId)).toEqual([jobId]);
+    expect(summary().map(({ request }) => request)).toContain(`PUT /${BUCKET}/rejected/unsized.json.${ETAG}.reason.json?x-id=PutObject`);
   });
 });

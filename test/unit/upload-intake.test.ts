@@ -29,6 +29,11 @@ beforeAll(async () => {
     sent.push({ method: request.method!, path: decodeURIComponent(url.pathname), query: url.searchParams, headers: request.headers });
     request.resume();
     request.on('end', () => {
+      // An image overwritten since its event: every request pinned to its ETag fails (412; a HEAD answer has no body).
+      const pinned = request.headers['if-match'] ?? request.headers['x-amz-copy-source-if-match'];
+      if (pinned && (url.pathname.endsWith('/overwritten.png') || String(request.headers['x-amz-copy-source']).endsWith('/overwritten.png'))) {
+        return response.writeHead(412).end(request.method === 'HEAD' ? undefined : '<Error><Code>PreconditionFailed</Code></Error>');
+      }
       const headers = { etag: `"${ETAG}"`, 'x-amz-meta-prompt': 'A cat' };
       if (request.method === 'DELETE') return response.writeHead(204).end();
       if (request.method === 'PUT' && request.headers['x-amz-copy-source']) {
@@ -150,5 +155,23 @@ describe('a spec whose size S3 does not state', () => {
     expect((await deps().jobs.get(jobId))?.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining(`over ${MAX_BODY_BYTES} bytes`) });
     expect(announced.map((job) => job.jobId)).toEqual([jobId]);
     expect(summary().map(({ request }) => request)).toContain(`PUT /${BUCKET}/rejected/unsized.json.${ETAG}.reason.json?x-id=PutObject`);
+  });
+});
+
+describe('an image overwritten before the trigger read it', () => {
+  it('is refused UPLOAD_SUPERSEDED (its prompt went with it), with a reason; the version now under its key is left alone', async () => {
+    const object: UploadedObject = { bucket: BUCKET, key: 'incoming/overwritten.png', etag: ETAG };
+    const jobId = uploadJobId(object);
+    expect(await handleUpload(object, deps())).toEqual({ outcome: 'rejected', jobId, status: 'FAILED' });
+    expect((await deps().jobs.get(jobId))?.error?.code).toBe('UPLOAD_SUPERSEDED');
+    expect(announced.map((job) => job.jobId)).toEqual([jobId]);
+    expect(summary().map(({ request }) => request)).toEqual([
+      `HEAD /${BUCKET}/incoming/overwritten.png`,
+      `PUT /${BUCKET}/rejected/overwritten.png.${ETAG}.reason.json?x-id=PutObject`,
+      // Its job's image copy, were there one (a refused job keeps none).
+      `DELETE /${BUCKET}/media/uploads/${jobId}/overwritten.png?x-id=DeleteObject`,
+      // The move is pinned too: its copy fails, and the version now under the key is not deleted.
+      `PUT /${BUCKET}/rejected/overwritten.png?x-id=CopyObject`,
+    ]);
   });
 });

@@ -160,7 +160,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const s3Events = connectS3EventSource({
     server: s3.server,
-    s3Url: s3.url,
     buckets: eventBridgeEnabledBuckets(template),
     putEvent: (event) => {
       router.putEvent(event);
@@ -183,7 +182,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let started: number;
     do {
       started = router.deliveriesStarted();
-      await s3Events.idle();
       await router.idle();
     } while (router.deliveriesStarted() !== started);
   };
@@ -207,7 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     async stop() {
       await schedules?.stop();
       await api.close();
-      await s3Events.close();
+      s3Events.close();
       await deliveriesIdle();
       // Executions still running are aborted; a task that was mid-flight may still publish, so wait again.
       await engine.close();

@@ -7,12 +7,15 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
  * retention...); each function here gets the few object actions its code calls, on its prefixes only.
  */
 export type ObjectAction =
-  | 's3:GetObject' // GetObject and HeadObject; the source of a CopyObject
+  | 's3:GetObject' // GetObject and HeadObject; the source of a CopyObject; a DeleteObject with If-Match
   | 's3:GetObjectTagging' // the source of a CopyObject (tags are copied by default)
+  | 's3:GetObjectVersion' // the same, of a version named by its id
+  | 's3:GetObjectVersionTagging'
   | 's3:PutObject' // PutObject, CopyObject's target, and every step of a multipart upload
   | 's3:PutObjectTagging' // the target of a CopyObject that copies tags
   | 's3:AbortMultipartUpload'
-  | 's3:DeleteObject';
+  | 's3:DeleteObject'
+  | 's3:DeleteObjectVersion'; // a DeleteObject naming a version id
 
 /** Grants `actions` on the objects under each prefix (`requests/`), or on every object with `*`. */
 export function grantObjects(bucket: IBucket, grantee: IGrantable, actions: ObjectAction[], ...prefixes: string[]): Grant {

@@ -169,9 +169,24 @@ export function nagSuppressionsFor(stack: VideoPipelineStack): NagSuppression[] 
 
   // The upload trigger (lib/triggers.ts): user-chosen keys under its prefixes.
   const uploads = policyOf(stack.triggers.uploadTrigger);
-  add(uploads, wildcardResource(`${bucket}/incoming/*`), 'GetObject, GetObjectTagging and DeleteObject on uploads under incoming/, whose keys users choose (GetObject also checks the s3:// media a spec names there)');
-  add(uploads, wildcardResource(`${bucket}/accepted/*`), 'PutObject, PutObjectTagging and DeleteObject under accepted/: an upload moves there under its own, user-chosen name');
-  add(uploads, wildcardResource(`${bucket}/rejected/*`), 'PutObject and PutObjectTagging under rejected/: a refused upload moves there under its own name, with <name>.reason.json');
+  add(
+    uploads,
+    wildcardResource(`${bucket}/incoming/*`),
+    'GetObject, GetObjectTagging and DeleteObject (and their Version forms, for a version named by its id) on uploads ' +
+      'under incoming/, whose keys users choose (GetObject also checks the s3:// media a spec names there)',
+  );
+  add(uploads, wildcardResource(`${bucket}/accepted/*`), 'PutObject and PutObjectTagging under accepted/: an upload moves there under its own, user-chosen name');
+  add(
+    uploads,
+    wildcardResource(`${bucket}/rejected/*`),
+    'PutObject and PutObjectTagging under rejected/: a refused upload moves there under its own name, with <name>.<version>.reason.json',
+  );
+  add(
+    uploads,
+    wildcardResource(`${bucket}/media/uploads/*`),
+    'PutObject, PutObjectTagging and DeleteObject under media/uploads/: each image job gets its own copy of its image at ' +
+      'media/uploads/<jobId>/<file name>, a key made at run time; a refused job\'s copy is removed',
+  );
   add(
     policyOf(stack.triggers.batchRunner),
     wildcardResource(`${bucket}/batches/*`),

@@ -4,6 +4,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { UPLOAD_MEDIA_PREFIX } from '../lambdas/core/upload-intake.js';
 import { grantList, grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
@@ -47,11 +48,19 @@ export class JobTriggers extends Construct {
     });
     grantJobIntake(this.uploadTrigger, props);
     // An upload is read, then moved (CopyObject, which copies its tags, then DeleteObject) to
-    // accepted/ or rejected/, with a reason file beside a rejected one.
-    grantObjects(props.bucket, this.uploadTrigger, ['s3:GetObject', 's3:GetObjectTagging', 's3:DeleteObject'], UPLOAD_PREFIX);
+    // accepted/ or rejected/, with a reason file beside a rejected one. Every request names the version
+    // its event announced: with If-Match (S3 checks a conditional DeleteObject's ETag only for a caller
+    // that may read the object: s3:GetObject), or, should the bucket ever be versioned, its version id.
+    grantObjects(
+      props.bucket,
+      this.uploadTrigger,
+      ['s3:GetObject', 's3:GetObjectTagging', 's3:DeleteObject', 's3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObjectVersion'],
+      UPLOAD_PREFIX,
+    );
     grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging'], 'accepted/', 'rejected/');
-    // An image is copied to accepted/ before its job is validated; a refused one's copy is removed.
-    grantObjects(props.bucket, this.uploadTrigger, ['s3:DeleteObject'], 'accepted/');
+    // An image job's own copy of its image (media/uploads/<jobId>/...), made before the job is
+    // validated: a refused one's copy is removed.
+    grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'], UPLOAD_MEDIA_PREFIX);
     // A replayed event finds its upload already moved: S3 must answer 404 (NoSuchKey), not 403.
     grantList(props.bucket, this.uploadTrigger);
 

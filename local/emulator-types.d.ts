@@ -30,7 +30,8 @@ declare module 's3rver' {
    * What s3rver 3.7.1 emits as 'event' (lib/models/event.js), checked against the real client: eventName
    * ObjectCreated:Put | ObjectCreated:Copy | ObjectCreated:Post (CompleteMultipartUpload and browser POST
    * alike) | ObjectRemoved:Delete; the key raw (not URL-encoded, unlike S3's own notifications); eTag
-   * the bare MD5 hex, no quotes, even after a multipart upload; Copy events carry no eTag and deletes no size.
+   * the bare MD5 hex, no quotes, even after a multipart upload; Copy events carry no eTag (the local S3's
+   * thread adds it, local/s3rver-thread.ts) and deletes no size.
    */
   export interface S3rverEvent {
     Records: {

@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JobRequestInput } from '../lambdas/core/request-schema.js';
+import { CONTEXT_OPTION } from './cdk-context.js';
 
 const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 
 export const GENERATE_USAGE = `usage: npm run generate -- "<prompt>" [--image file|https-url] [--ratio 16:9|4:3|1:1|3:4|9:16|21:9|adaptive]
-       [--resolution 480p|720p] [--duration -1|4..15] [--no-audio] [--watermark] [--out dir]`;
+       [--resolution 480p|720p] [--duration -1|4..15] [--no-audio] [--watermark] [--out dir] [-c key=value]...`;
 
 /** A local image becomes a data: URI (the provider accepts them for images); a URL is passed as is. */
 async function imageUrl(reference: string): Promise<string> {
@@ -16,8 +17,13 @@ async function imageUrl(reference: string): Promise<string> {
   return `data:${type};base64,${(await readFile(reference)).toString('base64')}`;
 }
 
-/** Builds the POST /jobs body from the command line; the API validates it like any other. */
-export async function generateRequestFromArgs(args: string[]): Promise<{ body: JobRequestInput; outDir: string }> {
+/**
+ * Builds the POST /jobs body from the command line; the API validates it like any other. The `-c`
+ * assignments are returned as typed, for cdkContext.
+ */
+export async function generateRequestFromArgs(
+  args: string[],
+): Promise<{ body: JobRequestInput; outDir: string; contextAssignments: string[] }> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -29,6 +35,7 @@ export async function generateRequestFromArgs(args: string[]): Promise<{ body: J
       'no-audio': { type: 'boolean' },
       watermark: { type: 'boolean' },
       out: { type: 'string', default: 'out' },
+      ...CONTEXT_OPTION,
     },
   });
   const prompt = positionals.join(' ').trim();
@@ -52,5 +59,5 @@ export async function generateRequestFromArgs(args: string[]): Promise<{ body: J
     ...(values['no-audio'] ? { generate_audio: false } : {}),
     ...(values.watermark ? { watermark: true } : {}),
   } as JobRequestInput;
-  return { body, outDir: values.out };
+  return { body, outDir: values.out, contextAssignments: values.context ?? [] };
 }

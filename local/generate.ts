@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { CdkContextError, cdkContext } from './cdk-context.js';
 import { generateRequestFromArgs } from './generate-request.js';
 import { startLocalStack } from './local-stack.js';
 import { localSettings } from './local-settings.js';
@@ -19,10 +20,18 @@ interface JobAnswer {
 }
 
 async function main(): Promise<number> {
-  const { body, outDir } = await generateRequestFromArgs(process.argv.slice(2));
+  const { body, outDir, contextAssignments } = await generateRequestFromArgs(process.argv.slice(2));
+  let context: Record<string, unknown>;
+  try {
+    context = cdkContext(contextAssignments);
+  } catch (error) {
+    if (!(error instanceof CdkContextError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
   const settings = localSettings({ timeScale: GENERATE_TIME_SCALE, port: 0 });
   const started = Date.now();
-  const stack = await startLocalStack({ ...settings, port: 0 });
+  const stack = await startLocalStack({ ...settings, port: 0, context });
   try {
     const submitted = await fetch(`${stack.apiUrl}/jobs`, {
       method: 'POST',

@@ -23,8 +23,6 @@ import { bindTaskStates } from './task-bindings.js';
 import { LOCAL_REGION, localPhysicalName, logicalIdsOfType } from './template-resolver.js';
 
 export const DEFAULT_PROVIDER_KEY = 'local-provider-key';
-/** The deadline AWS gets by default (30 min), scaled with the rest of local time. */
-const DEFAULT_DEADLINE_SECONDS = 30 * 60;
 const MIN_LOCAL_DEADLINE_SECONDS = 10;
 
 export interface LocalStackOptions {
@@ -38,6 +36,7 @@ export interface LocalStackOptions {
   providerApiKey?: string;
   /** The key the workflow reads from (local) Secrets Manager; differs from providerApiKey to test a bad key. */
   workflowApiKey?: string;
+  /** Default: the template's (context jobDeadlineMinutes), scaled with the rest of local time, at least 10 s. */
   deadlineSeconds?: number;
   /** Run the template's rate(...) schedules (the batch function); off by default so tests stay deterministic. */
   schedules?: boolean;
@@ -95,9 +94,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
   const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName });
 
-  const deadlineSeconds =
-    options.deadlineSeconds ?? Math.max(MIN_LOCAL_DEADLINE_SECONDS, Math.round(DEFAULT_DEADLINE_SECONDS * options.timeScale));
   const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
+  const deadlineSeconds =
+    options.deadlineSeconds ??
+    Math.max(MIN_LOCAL_DEADLINE_SECONDS, Math.round(Number(functionEnvironment.JOB_DEADLINE_SECONDS) * options.timeScale));
   const environment: Record<string, string> = {
     ...functionEnvironment,
     // The handlers' clock is not scaled, only the waits are: generation times learned at a time
@@ -160,7 +160,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const s3Events = connectS3EventSource({
     server: s3.server,
-    s3Url: s3.url,
     buckets: eventBridgeEnabledBuckets(template),
     putEvent: (event) => {
       router.putEvent(event);
@@ -183,7 +182,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let started: number;
     do {
       started = router.deliveriesStarted();
-      await s3Events.idle();
       await router.idle();
     } while (router.deliveriesStarted() !== started);
   };
@@ -207,7 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     async stop() {
       await schedules?.stop();
       await api.close();
-      await s3Events.close();
+      s3Events.close();
       await deliveriesIdle();
       // Executions still running are aborted; a task that was mid-flight may still publish, so wait again.
       await engine.close();

@@ -1,5 +1,4 @@
 import type { EventEmitter } from 'node:events';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3rverEvent } from 's3rver';
 import type { CfnTemplate } from './cloud-assembly.js';
 import { busEvent, type BusEvent } from './eventbridge-events.js';
@@ -20,10 +19,12 @@ const REASONS: Record<string, string> = {
   'ObjectCreated:Post': 'CompleteMultipartUpload',
 };
 
-export function objectCreatedEvent(record: S3rverRecord, etag: string | undefined): BusEvent | undefined {
+export function objectCreatedEvent(record: S3rverRecord): BusEvent | undefined {
   const reason = REASONS[record.eventName];
   if (!reason) return undefined;
   const { bucket, object } = record.s3;
+  // The ETag of the object this event created (the local S3's thread adds it to Copy events).
+  const etag = object.eTag;
   return busEvent({
     source: 'aws.s3',
     detailType: 'Object Created',
@@ -78,8 +79,6 @@ export function eventBridgeEnabledBuckets(template: CfnTemplate): Set<string> {
 export interface S3EventSourceOptions {
   /** The s3rver instance (it is an EventEmitter of 'event'). */
   server: EventEmitter;
-  /** s3rver's URL: Copy events lack the ETag, which a HeadObject supplies. */
-  s3Url: string;
   /** Puts an event on the default bus. */
   putEvent: (event: BusEvent) => void;
   /** Buckets whose objects are announced; all when not given. */
@@ -88,57 +87,28 @@ export interface S3EventSourceOptions {
 }
 
 export interface S3EventSource {
-  /** Resolves once every emission so far has been handed to the bus. */
-  idle(): Promise<void>;
-  /** Stops listening; waits for what was already emitted. */
-  close(): Promise<void>;
+  /** Stops listening. */
+  close(): void;
 }
 
+/**
+ * Each event is put on the bus as it is emitted, in order, and so before the request that caused it
+ * is answered (startS3 emits before it acknowledges).
+ */
 export function connectS3EventSource(options: S3EventSourceOptions): S3EventSource {
   const log = options.log ?? ((line: string) => console.error(line));
-  let client: S3Client | undefined;
-  const etagOf = async (bucket: string, key: string) => {
-    client ??= new S3Client({
-      endpoint: options.s3Url,
-      region: LOCAL_REGION,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    });
-    return (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag;
-  };
-
-  let queue: Promise<void> = Promise.resolve();
   const onEvent = (emitted: S3rverEvent) => {
     for (const record of emitted.Records) {
       if (!REASONS[record.eventName]) continue;
       if (options.buckets && !options.buckets.has(record.s3.bucket.name)) continue;
-      queue = queue.then(async () => {
-        try {
-          // A later overwrite can change the ETag before we ask; S3 itself would report the copy's.
-          const etag = record.s3.object.eTag ?? (await etagOf(record.s3.bucket.name, record.s3.object.key));
-          const event = objectCreatedEvent(record, etag);
-          if (event) options.putEvent(event);
-        } catch (error) {
-          log(`[s3-events] ${record.eventName} ${record.s3.bucket.name}/${record.s3.object.key} not announced: ${String(error)}`);
-        }
-      });
+      try {
+        const event = objectCreatedEvent(record);
+        if (event) options.putEvent(event);
+      } catch (error) {
+        log(`[s3-events] ${record.eventName} ${record.s3.bucket.name}/${record.s3.object.key} not announced: ${String(error)}`);
+      }
     }
   };
   options.server.on('event', onEvent);
-
-  const idle = async () => {
-    let seen: Promise<void>;
-    do {
-      seen = queue;
-      await seen;
-    } while (seen !== queue);
-  };
-  return {
-    idle,
-    async close() {
-      options.server.off('event', onEvent);
-      await idle();
-      client?.destroy();
-    },
-  };
+  return { close: () => options.server.off('event', onEvent) };
 }

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import S3rver, { type S3rverEvent } from 's3rver';
+import { serveObjectsLikeS3 } from './s3-consistency.js';
 import { completeMultipartLikeS3 } from './s3-multipart.js';
 
 /**
@@ -16,6 +17,8 @@ import { completeMultipartLikeS3 } from './s3-multipart.js';
  * What it emits as 'event' reaches the stack's thread before the client gets its answer, as when
  * s3rver ran in-process: each response waits for the stack to acknowledge the events its request
  * caused (a message round trip, well under a millisecond).
+ *
+ * Requests on one key are kept apart and conditional requests answered as S3 does (s3-consistency.ts).
  */
 
 export interface S3rverThreadOptions {
@@ -55,9 +58,35 @@ function fixCopySourceDecoding(): void {
   };
 }
 
+/** What one request caused: the deliveries its answer waits for, and the ETag of the object it copied. */
+interface RequestEvents {
+  caused: Promise<void>[];
+  copiedEtag?: string;
+}
+
+/**
+ * s3rver's Copy event carries no ETag (lib/models/event.js reads it for Put and Post only), though its
+ * store hands the copy's metadata back: kept here for the event. S3 puts the new object's ETag in
+ * every Object Created event; asking for it afterwards (HeadObject) could find a later overwrite's.
+ */
+function keepCopiedEtags(requests: AsyncLocalStorage<RequestEvents>): void {
+  type Store = { copyObject: (...args: unknown[]) => Promise<{ etag: string }> };
+  const store = (createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as { prototype: Store }).prototype;
+  const copyObject = store.copyObject;
+  store.copyObject = async function (this: Store, ...args) {
+    const metadata = await copyObject.apply(this, args);
+    const request = requests.getStore();
+    if (request) request.copiedEtag = metadata.etag;
+    return metadata;
+  };
+}
+
 async function main(options: S3rverThreadOptions, port: NonNullable<typeof parentPort>): Promise<void> {
   fixCopySourceDecoding();
   completeMultipartLikeS3();
+  serveObjectsLikeS3();
+  const requests = new AsyncLocalStorage<RequestEvents>();
+  keepCopiedEtags(requests);
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,
@@ -66,21 +95,24 @@ async function main(options: S3rverThreadOptions, port: NonNullable<typeof paren
     vhostBuckets: false,
     configureBuckets: [{ name: options.bucket }],
   });
-  const deliveries = new AsyncLocalStorage<Promise<void>[]>();
   const acknowledged = new Map<number, () => void>();
   let nextId = 1;
   server.on('event', (event: S3rverEvent) => {
     const id = nextId++;
-    // s3rver emits inside the request's handling, so the request's list is the current store.
-    deliveries.getStore()?.push(new Promise((resolve) => acknowledged.set(id, resolve)));
+    // s3rver emits inside the request's handling, so the request's events are the current store.
+    const request = requests.getStore();
+    for (const record of event.Records) {
+      if (record.eventName === 'ObjectCreated:Copy' && request?.copiedEtag) record.s3.object.eTag ??= request.copiedEtag.replace(/"/g, '');
+    }
+    request?.caused.push(new Promise((resolve) => acknowledged.set(id, resolve)));
     port.postMessage({ type: 'event', id, event } satisfies S3rverThreadMessage);
   });
   // Outermost middleware (Koa composes app.middleware when run() listens): the answer goes out once
   // the stack has the events this request caused.
   (server as unknown as { middleware: ((ctx: unknown, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (_ctx, next) => {
-    const caused: Promise<void>[] = [];
-    await deliveries.run(caused, next);
-    await Promise.all(caused);
+    const request: RequestEvents = { caused: [] };
+    await requests.run(request, next);
+    await Promise.all(request.caused);
   });
   port.on('message', (command: S3rverThreadCommand) => {
     if (command.type === 'ack') {

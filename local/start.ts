@@ -1,11 +1,23 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CdkContextError, startContextFromArgs } from './cdk-context.js';
 import { startLocalStack } from './local-stack.js';
 import { localSettings } from './local-settings.js';
 import { STACK_FILE, type StackFile } from './stack-file.js';
 
+function contextFromCommandLine(): Record<string, unknown> {
+  try {
+    return startContextFromArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof CdkContextError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+}
+
+const context = contextFromCommandLine();
 const settings = localSettings({ timeScale: 1, port: 3000 });
-const stack = await startLocalStack({ ...settings, schedules: true });
+const stack = await startLocalStack({ ...settings, context, schedules: true });
 // Other commands (npm run batch) find the running stack, and run handlers against it, through this file.
 const stackFile = join(settings.dataDir, STACK_FILE);
 const description: StackFile = { apiUrl: stack.apiUrl, s3Url: stack.s3Url, bucket: stack.bucket, environment: stack.environment };

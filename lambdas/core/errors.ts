@@ -80,6 +80,15 @@ export class LineFailedError extends PipelineError {
   readonly httpStatus = 500;
 }
 
+/**
+ * An uploaded object version that can no longer be read as its event announced it: overwritten or
+ * deleted before the upload trigger read it. Its job is recorded FAILED with this code; never an HTTP answer.
+ */
+export class UploadSupersededError extends PipelineError {
+  readonly code = 'UPLOAD_SUPERSEDED';
+  readonly httpStatus = 409;
+}
+
 /** The workflow could not be started; the job is recorded FAILED and the caller may try again. */
 export class StartFailedError extends PipelineError {
   readonly code = 'START_FAILED';

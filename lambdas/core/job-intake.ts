@@ -144,7 +144,14 @@ export async function rejectJob(
     finishedAt: timestamp,
     deadlineAt: timestamp,
   };
-  await deps.jobs.create(job);
+  try {
+    await deps.jobs.create(job);
+  } catch (failure) {
+    // Two deliveries of the same event racing: the other one recorded the job.
+    const winner = failure instanceof ConflictError ? await deps.jobs.get(submission.jobId) : undefined;
+    if (winner) return { job: winner, replayed: true };
+    throw failure;
+  }
   await announceOnce(job, deps);
   return { job, replayed: false };
 }

@@ -51,7 +51,8 @@ export interface JobRecord {
   progress: number;
   /**
    * The request as the provider receives it, data: URIs elided (the full body is in S3 at requestKey).
-   * Absent only on a job refused for VALIDATION_ERROR: its body never met the contract.
+   * Absent only on a job refused at the door: VALIDATION_ERROR (its body never met the contract), or an
+   * upload refused PAYLOAD_TOO_LARGE or UPLOAD_SUPERSEDED (lambdas/core/upload-intake.ts).
    */
   request?: ProviderRequest;
   requestKey?: string;

@@ -13,7 +13,8 @@ import { z } from 'zod';
  *
  * Draws, in this order and only for faults whose rate is above 0 (so a scripted `random` sees
  * exactly the draws it expects); a fault hits when `random() < rate`:
- * - create: latency jitter (when `createLatencyJitterMs` > 0), `create429Rate`, `create5xxRate`
+ * - create (one the quota refused draws nothing, see quota.ts): latency jitter (when
+ *   `createLatencyJitterMs` > 0), `create429Rate`, `create5xxRate`
  *   (then one more draw picks among `create5xxKinds` when it lists several), `createHangRate`; then,
  *   when a task is made, `taskFailureRate` and, if that missed, `taskNeverFinishRate`.
  * - poll (of a known task): `get429Rate`, `get5xxRate` (then one draw picks 500/502/503/504),

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseSimulatorFaults, SimulatorFaultsError } from './faults.js';
+import { parseMaxActiveTasks, SimulatorQuotaError } from './quota.js';
 import { startProviderSimulator } from './server.js';
 
 /** `npm run simulator`: the provider simulator on its own, for trying clients against it by hand. */
@@ -22,16 +23,30 @@ function faultsFromEnv() {
   }
 }
 
+function maxActiveTasksFromEnv(): number {
+  try {
+    return parseMaxActiveTasks(process.env.SIMULATOR_MAX_ACTIVE_TASKS);
+  } catch (error) {
+    if (!(error instanceof SimulatorQuotaError)) throw error;
+    console.error(`SIMULATOR_MAX_ACTIVE_TASKS: ${error.message}`);
+    process.exit(2);
+  }
+}
+
 const apiKey = process.env.PROVIDER_API_KEY || 'local-provider-key';
 const faults = faultsFromEnv();
+const maxActiveTasks = maxActiveTasksFromEnv();
 const simulator = await startProviderSimulator({
   apiKey,
   port: numberFromEnv('PORT', 4010),
   timeScale: numberFromEnv('LOCAL_TIME_SCALE', 1),
   dataDir: join(process.env.LOCAL_DATA_DIR || '.local', 'simulator'),
   faults,
+  maxActiveTasks,
 });
-console.log(`Provider simulator ready at ${simulator.url} (key: ${apiKey})`);
+console.log(
+  `Provider simulator ready at ${simulator.url} (key: ${apiKey}; at most ${maxActiveTasks} unfinished tasks, change it with PUT ${simulator.url}/_admin/quota)`,
+);
 const active = Object.entries(faults).filter(([key, value]) => key.endsWith('Rate') && value !== 0);
 if (active.length > 0 || faults.createLatencyMs > 0 || faults.createLatencyJitterMs > 0) {
   console.log(`Fault injection: ${JSON.stringify(faults)} (change it with PUT ${simulator.url}/_admin/faults)`);

@@ -155,6 +155,21 @@ export function rateLimited(): RawAnswer {
   });
 }
 
+/** The `error.code` of the 429 a create gets while the account holds its quota of unfinished tasks. */
+export const CONCURRENCY_LIMIT_CODE = 'concurrency_limit_exceeded';
+
+/** No Retry-After: unlike a rate limit, the gateway cannot know when one of the account's tasks will end. */
+export function concurrencyLimited(maxActiveTasks: number): RawAnswer {
+  return json(
+    429,
+    gatewayError(
+      `too many unfinished tasks: the account may have at most ${maxActiveTasks} tasks queued or in progress; retry once one has finished`,
+      'rate_limit_error',
+      CONCURRENCY_LIMIT_CODE,
+    ),
+  );
+}
+
 export type GatewayFaultStatus = 500 | 502 | 503 | 504;
 
 /**

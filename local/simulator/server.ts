@@ -14,6 +14,14 @@ import {
 } from './faults.js';
 import { createRenderer, defaultFfmpegPath } from './render.js';
 import {
+  DEFAULT_MAX_ACTIVE_TASKS,
+  SimulatorQuotaError,
+  simulatorQuota,
+  type SimulatorQuota,
+  type SimulatorQuotaInput,
+} from './quota.js';
+import {
+  concurrencyLimited,
   createdBody,
   gatewayError,
   gatewayFault,
@@ -36,7 +44,8 @@ import { TaskStore, type SimulatedTask, type SimulatedTaskView } from './task-st
  */
 
 export type { SimulatedTaskView } from './task-store.js';
-export type { ResponseStyle } from './responses.js';
+export { CONCURRENCY_LIMIT_CODE, type ResponseStyle } from './responses.js';
+export { DEFAULT_MAX_ACTIVE_TASKS, type SimulatorQuota, type SimulatorQuotaInput } from './quota.js';
 export type { SimulatorStats } from './stats.js';
 export type { FaultName, SimulatorFaults, SimulatorFaultsInput } from './faults.js';
 
@@ -61,6 +70,12 @@ export interface SimulatorOptions {
   allowLoopbackHttpMedia?: boolean;
   /** Fault injection (see faults.ts); every fault is off by default. Invalid settings throw. */
   faults?: SimulatorFaultsInput;
+  /**
+   * The account's quota: a create while this many tasks are unfinished (NOT_START, QUEUED,
+   * IN_PROGRESS) answers 429 `concurrency_limit_exceeded` and makes no task. Default 120, like the
+   * upstream; invalid values throw SimulatorQuotaError.
+   */
+  maxActiveTasks?: number;
   /** The random source of the fault draws (not of task timings or ids), for exact tests. */
   random?: () => number;
   /** Where one-line notices go (tasks.json restored, or set aside as corrupt); console.warn by default. */
@@ -77,6 +92,13 @@ export interface ProviderSimulator {
   faults(): SimulatorFaults;
   /** Replaces the fault settings (missing keys are off); throws SimulatorFaultsError when invalid. */
   setFaults(faults: SimulatorFaultsInput): SimulatorFaults;
+  /** The quota in force and how many tasks are unfinished now. */
+  quota(): SimulatorQuota;
+  /**
+   * Changes the quota for the creates to come (tasks already made run on, even above it); throws
+   * SimulatorQuotaError when invalid.
+   */
+  setMaxActiveTasks(maxActiveTasks: number): SimulatorQuota;
   /**
    * What this simulator saw and did since it started, for a chaos report. Not persisted: after a
    * restart the counters start from zero, while `tasks()` (with each task's own fault counts) goes on.
@@ -91,6 +113,7 @@ const TASK_PATH = /^\/v1\/video\/generations\/([^/]+)$/;
 const VIDEO_PATH = /^\/videos\/([^/]+)\.mp4$/;
 const ADMIN_FAULTS_PATH = '/_admin/faults';
 const ADMIN_STATS_PATH = '/_admin/stats';
+const ADMIN_QUOTA_PATH = '/_admin/quota';
 const GET_5XX_STATUSES: readonly GatewayFaultStatus[] = [500, 502, 503, 504];
 
 class HttpError extends Error {
@@ -167,8 +190,10 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
     log: options.log ?? ((line) => console.warn(line)),
   });
   let faults = simulatorFaults(options.faults ?? {});
+  let maxActiveTasks = simulatorQuota({ maxActiveTasks: options.maxActiveTasks ?? DEFAULT_MAX_ACTIVE_TASKS }).maxActiveTasks;
   const dice = new FaultDice(() => faults, options.random);
   const stats = new StatsCounter();
+  stats.activeTasks(store.unfinished());
   const stopping = new AbortController();
   let baseUrl = '';
   const videoUrl = (id: string) => `${options.publicBaseUrl ?? baseUrl}/videos/${id}.mp4`;
@@ -211,14 +236,15 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
     const neverFinish = !failure && dice.hits(faults.taskNeverFinishRate);
     const task = store.create(body, { failure, neverFinish });
     stats.count('tasksCreated');
+    stats.activeTasks(store.unfinished());
     if (failure) record('taskFailure', task);
     if (neverFinish) record('taskNeverFinish', task);
     return task;
   }
 
   /**
-   * A create, with its faults. A task that is made is made before any delay or fault answer: like a
-   * gateway that relayed the request upstream and then lost, or never sent, the answer.
+   * A create, with the quota and its faults. A task that is made is made before any delay or fault
+   * answer: like a gateway that relayed the request upstream and then lost, or never sent, the answer.
    */
   async function handleCreate(request: IncomingMessage, response: ServerResponse): Promise<void> {
     stats.count('creates');
@@ -230,6 +256,13 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
       throw error;
     }
 
+    // From the quota check to the task being made nothing awaits: creates whose bodies arrive
+    // together are checked one after the other, so they cannot share the last free slot.
+    if (store.unfinished() >= maxActiveTasks) {
+      stats.count('quotaRefusals');
+      stats.count('createsRefused');
+      return sendRaw(response, concurrencyLimited(maxActiveTasks));
+    }
     const latencyMs = dice.createLatencyMs();
     const plan = planCreate();
     const task = makesTask(plan) ? createTask(body) : undefined;
@@ -323,7 +356,7 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
     }
   }
 
-  /** `/_admin/faults` (GET, PUT) and `/_admin/stats` (GET), to loopback clients only, without a key. */
+  /** `/_admin/faults` and `/_admin/quota` (GET, PUT), `/_admin/stats` (GET): to loopback clients only, without a key. */
   async function handleAdmin(request: IncomingMessage, response: ServerResponse, pathname: string): Promise<void> {
     const method = request.method ?? 'GET';
     if (!isLoopbackAddress(request.socket.remoteAddress)) {
@@ -343,7 +376,24 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
         throw error;
       }
     }
+    if (pathname === ADMIN_QUOTA_PATH) {
+      if (method === 'GET') return sendJson(response, 200, quota());
+      if (method !== 'PUT') throw methodNotAllowed(response, 'GET, PUT');
+      try {
+        return sendJson(response, 200, setMaxActiveTasks(simulatorQuota(await readJson(request)).maxActiveTasks));
+      } catch (error) {
+        if (error instanceof SimulatorQuotaError) throw invalidRequest(400, error.message, 'invalid_quota');
+        throw error;
+      }
+    }
     throw invalidRequest(404, `no route for ${method} ${pathname}`, 'not_found');
+  }
+
+  const quota = (): SimulatorQuota => ({ maxActiveTasks, activeTasks: store.unfinished() });
+
+  function setMaxActiveTasks(value: number): SimulatorQuota {
+    maxActiveTasks = simulatorQuota({ maxActiveTasks: value }).maxActiveTasks;
+    return quota();
   }
 
   function setFaults(input: unknown): SimulatorFaults {
@@ -373,7 +423,7 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
       return handleVideo(request, response, videoMatch[1]!);
     }
 
-    if (pathname === ADMIN_FAULTS_PATH || pathname === ADMIN_STATS_PATH) {
+    if (pathname === ADMIN_FAULTS_PATH || pathname === ADMIN_STATS_PATH || pathname === ADMIN_QUOTA_PATH) {
       return handleAdmin(request, response, pathname);
     }
 
@@ -412,6 +462,8 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
     tasks: () => store.views(),
     faults: () => structuredClone(faults),
     setFaults: (input) => setFaults(input),
+    quota,
+    setMaxActiveTasks,
     stats: () => stats.snapshot(),
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

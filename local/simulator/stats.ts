@@ -20,6 +20,8 @@ export interface SimulatorStats {
   createsAccepted: number;
   /** Creates refused with 429 or a 503 with an empty body: no task was made, a retry is safe. */
   createsRefused: number;
+  /** Of createsRefused, the 429s for the quota: the account already held maxActiveTasks unfinished tasks. */
+  quotaRefusals: number;
   /**
    * Creates that made a task (billed) whose id the client never got: a hang, a 500/502/504 or a 503
    * with a body after the task was made, or a client that left during the create latency.
@@ -36,18 +38,25 @@ export interface SimulatorStats {
   downloadsCut: number;
   /** Downloads whose whole file was sent to the end (a 200, or a range covering the file). */
   fullDownloads: number;
+  /**
+   * The most unfinished tasks (NOT_START, QUEUED, IN_PROGRESS) held at once, by the task clock, polled
+   * or not. The count only rises when a task is made, so it is taken then (and at start, for the
+   * tasks reloaded from tasks.json).
+   */
+  peakActiveTasks: number;
   /** How often each fault hit, over all requests and tasks. */
   faults: Partial<Record<FaultName, number>>;
 }
 
-export type SimulatorCounter = Exclude<keyof SimulatorStats, 'faults'>;
+export type SimulatorCounter = Exclude<keyof SimulatorStats, 'faults' | 'peakActiveTasks'>;
 
 export class StatsCounter {
-  readonly #counts: Omit<SimulatorStats, 'faults'> = {
+  readonly #counts: Record<SimulatorCounter, number> = {
     creates: 0,
     createsInvalid: 0,
     createsAccepted: 0,
     createsRefused: 0,
+    quotaRefusals: 0,
     createsUnanswered: 0,
     tasksCreated: 0,
     polls: 0,
@@ -57,6 +66,7 @@ export class StatsCounter {
     fullDownloads: 0,
   };
   readonly #faults: Partial<Record<FaultName, number>> = {};
+  #peakActiveTasks = 0;
 
   count(counter: SimulatorCounter): void {
     this.#counts[counter] += 1;
@@ -66,7 +76,11 @@ export class StatsCounter {
     this.#faults[name] = (this.#faults[name] ?? 0) + 1;
   }
 
+  activeTasks(count: number): void {
+    this.#peakActiveTasks = Math.max(this.#peakActiveTasks, count);
+  }
+
   snapshot(): SimulatorStats {
-    return { ...this.#counts, faults: { ...this.#faults } };
+    return { ...this.#counts, peakActiveTasks: this.#peakActiveTasks, faults: { ...this.#faults } };
   }
 }

@@ -74,6 +74,7 @@ export interface TaskStoreOptions {
 const FAIL_MARKER = /\bFAIL_TASK\b/;
 const SIMULATED_FAILURE_REASON = 'simulated failure: the prompt asked for FAIL_TASK';
 const INJECTED_FAILURE_REASON = 'simulated fault: the upstream generation failed (taskFailureRate)';
+const FINISHED: ReadonlySet<GatewayStatus> = new Set(['SUCCESS', 'FAILURE']);
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** `cgt-20260312231129-7db6s`: the provider's id format, with the UTC creation time in it. */
@@ -125,6 +126,8 @@ async function existingVideo(dataDir: string, video: NonNullable<PersistedTask['
  */
 export class TaskStore {
   readonly #tasks = new Map<string, SimulatedTask>();
+  /** The tasks not yet seen finished by `unfinished()`; a finished task never runs again, so it leaves for good. */
+  readonly #open = new Set<SimulatedTask>();
   readonly #renders = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
   readonly #options: TaskStoreOptions;
@@ -152,6 +155,7 @@ export class TaskStore {
       // A success without its file is not a success yet: the render runs again and sets a new outcome.
       if (task.outcome?.kind === 'succeeded' && !video) delete task.outcome;
       store.#tasks.set(task.id, task);
+      store.#open.add(task);
       if (!task.outcome && !task.neverFinish) {
         store.#startRender(task);
         rerenders += 1;
@@ -179,6 +183,7 @@ export class TaskStore {
       ...(fate.neverFinish && !fate.failure ? { neverFinish: true } : {}),
     };
     this.#tasks.set(id, task);
+    this.#open.add(task);
 
     if (FAIL_MARKER.test(promptOf(request))) {
       task.outcome = { kind: 'failed', at: createdAt, reason: SIMULATED_FAILURE_REASON };
@@ -204,6 +209,17 @@ export class TaskStore {
 
   get(id: string): SimulatedTask | undefined {
     return this.#tasks.get(id);
+  }
+
+  /**
+   * How many tasks are NOT_START, QUEUED or IN_PROGRESS at `now` by the task clock: a task whose end
+   * has passed is finished whether or not anyone polled it.
+   */
+  unfinished(now = Date.now()): number {
+    for (const task of this.#open) {
+      if (FINISHED.has(readClock(task, now).status)) this.#open.delete(task);
+    }
+    return this.#open.size;
   }
 
   recordFault(task: SimulatedTask, name: FaultName): void {

@@ -1,12 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import {
+  ListObjectsV2Command,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uploadJobId } from '../../lambdas/core/upload-intake.js';
+import { MAX_BODY_BYTES } from '../../lambdas/core/request-schema.js';
+import { MAX_IMAGE_BYTES, uploadJobId } from '../../lambdas/core/upload-intake.js';
 import { objectExists, localS3Client, readObjectText } from '../support/local-s3.js';
 import { solidPng } from '../support/png.js';
 import { probeMp4 } from '../support/probe-mp4.js';
@@ -42,8 +46,28 @@ async function jobsFrom(key: string): Promise<JobAnswer[]> {
   return page.jobs.filter((job) => job.trigger.source === `s3://${bucket}/${key}`);
 }
 
+/** The request body the job stored (requests/<jobId>/<requestHash>.json): exactly one per job. */
+async function storedRequestKey(jobId: string): Promise<string> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `requests/${jobId}/` }));
+  const keys = (listed.Contents ?? []).map((object) => object.Key!);
+  expect(keys).toHaveLength(1);
+  return keys[0]!;
+}
+
 function eventsOf(jobId: string) {
   return fixture.stack.events().filter((event) => (event.detail as { jobId: string }).jobId === jobId);
+}
+
+/**
+ * The completion events of a job that has ended. The workflow announces a job in its step after the
+ * one that records the final status, so a client can see SUCCEEDED first (by a lot on a loaded machine,
+ * when AnnounceOutcome's module is loaded for the stack's first job): wait for the announcement.
+ */
+async function announcementsOf(jobId: string) {
+  const deadline = Date.now() + 10_000;
+  while (eventsOf(jobId).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await fixture.stack.deliveriesIdle();
+  return eventsOf(jobId);
 }
 
 describe('a JSON spec uploaded under incoming/', () => {
@@ -58,8 +82,7 @@ describe('a JSON spec uploaded under incoming/', () => {
     expect(await objectExists(s3, bucket, 'incoming/specs/boat.json')).toBe(false);
     expect(await objectExists(s3, bucket, 'accepted/specs/boat.json')).toBe(true);
 
-    await fixture.stack.deliveriesIdle();
-    const events = eventsOf(job.jobId);
+    const events = await announcementsOf(job.jobId);
     expect(events.map((event) => event['detail-type'])).toEqual(['Job Succeeded']);
     expect(events[0]).toMatchObject({ source: 'video-pipeline', detail: { status: 'SUCCEEDED', output: job.output } });
     expect(events[0]!.detail).not.toHaveProperty('request');
@@ -119,7 +142,7 @@ describe('a JSON spec uploaded under incoming/', () => {
 
 describe('an invalid spec', () => {
   it('is recorded FAILED with its issues, moved to rejected/ with the reason beside it, and announced', async () => {
-    await upload('incoming/bad.json', spec('A cat', { duration: 3, colour: 'red' }));
+    const object = await upload('incoming/bad.json', spec('A cat', { duration: 3, colour: 'red' }));
     const [job] = await jobsFrom('incoming/bad.json');
     const record = await getJob(fixture.stack.apiUrl, job!.jobId);
     expect(record.status).toBe('FAILED');
@@ -128,8 +151,9 @@ describe('an invalid spec', () => {
     expect(issues).toEqual(expect.arrayContaining(['duration', 'colour']));
     expect(await objectExists(s3, bucket, 'incoming/bad.json')).toBe(false);
     expect(await objectExists(s3, bucket, 'rejected/bad.json')).toBe(true);
-    const reason = JSON.parse(await readObjectText(s3, bucket, 'rejected/bad.json.reason.json')) as { jobId: string; error: { code: string } };
-    expect(reason).toMatchObject({ jobId: job!.jobId, error: { code: 'VALIDATION_ERROR' } });
+    // The reason is named by the version it explains, so another version's never overwrites it.
+    const reason = JSON.parse(await readObjectText(s3, bucket, `rejected/bad.json.${object.etag}.reason.json`)) as { jobId: string; error: { code: string } };
+    expect(reason).toMatchObject({ jobId: job!.jobId, etag: object.etag, error: { code: 'VALIDATION_ERROR' } });
     expect(eventsOf(job!.jobId).map((event) => event['detail-type'])).toEqual(['Job Failed']);
     expect(fixture.stack.engine.listExecutions().some((execution) => execution.name === job!.jobId)).toBe(false);
   });
@@ -145,27 +169,46 @@ describe('an invalid spec', () => {
 });
 
 describe('an image uploaded alone with a prompt', () => {
-  it('starts an image-to-video job with the image presigned as first_frame', async () => {
+  it('starts an image-to-video job with its own copy of the image presigned as first_frame', async () => {
     await upload('incoming/photos/cat.PNG', solidPng(400, 300), { prompt: 'The cat starts to dance', duration: '4', resolution: '480p' });
     const [queued] = await jobsFrom('incoming/photos/cat.PNG');
     const { job } = await waitForJob(fixture.stack.apiUrl, queued!.jobId);
     expect(job.status).toBe('SUCCEEDED');
+    // The job's own copy: a later upload of cat.PNG (moved to accepted/ in its turn) cannot change it.
+    const media = `media/uploads/${job.jobId}/cat.PNG`;
     expect(job.request.content).toEqual([
       { type: 'text', text: 'The cat starts to dance' },
-      { type: 'image_url', image_url: { url: `s3://${bucket}/accepted/photos/cat.PNG` }, role: 'first_frame' },
+      { type: 'image_url', image_url: { url: `s3://${bucket}/${media}` }, role: 'first_frame' },
     ]);
-    // What the provider received: a presigned URL to the image where it now lives.
+    // What the provider received: a presigned URL to that copy.
     const sent = fixture.stack.simulator.tasks().find((task) => task.id === job.providerTaskId)!.request.content[1] as {
       image_url: { url: string };
       role: string;
     };
     expect(sent.role).toBe('first_frame');
-    expect(sent.image_url.url).toMatch(new RegExp(`^${fixture.stack.s3Url}/${bucket}/accepted/photos/cat\\.PNG\\?.*X-Amz-Signature=`));
+    expect(sent.image_url.url).toMatch(new RegExp(`^${fixture.stack.s3Url}/${bucket}/${media.replaceAll('.', '\\.')}\\?.*X-Amz-Signature=`));
     expect((await fetch(sent.image_url.url)).status).toBe(200);
     expect(await objectExists(s3, bucket, 'incoming/photos/cat.PNG')).toBe(false);
+    expect(await objectExists(s3, bucket, 'accepted/photos/cat.PNG')).toBe(true);
     // The simulator read the image through that URL: adaptive ratio → the image's 4:3.
     const probe = await probeMp4(Buffer.from(await (await fetch(job.downloadUrl!)).arrayBuffer()));
     expect(probe).toMatchObject({ width: 640, height: 480 });
+  });
+
+  it('a later upload under the same name changes neither the image nor the video of an earlier job', async () => {
+    const versions = [
+      { object: await upload('incoming/frames/dog.png', solidPng(400, 300), { prompt: 'The dog wags', duration: '4', resolution: '480p' }), width: 640 },
+      { object: await upload('incoming/frames/dog.png', solidPng(300, 400), { prompt: 'The dog sleeps', duration: '4', resolution: '480p' }), width: 360 },
+    ];
+    for (const { object, width } of versions) {
+      const { job } = await waitForJob(fixture.stack.apiUrl, uploadJobId({ bucket, key: object.key, etag: object.etag }));
+      expect(job.status).toBe('SUCCEEDED');
+      // The image the job names is its own copy of its own version, and the provider framed the video from it.
+      const named = job.request.content[1]!.image_url!.url;
+      expect(named).toBe(`s3://${bucket}/media/uploads/${job.jobId}/dog.png`);
+      expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: named.slice(`s3://${bucket}/`.length) }))).ETag).toBe(`"${object.etag}"`);
+      expect(await probeMp4(Buffer.from(await (await fetch(job.downloadUrl!)).arrayBuffer()))).toMatchObject({ width, height: 480 });
+    }
   });
 
   it('is left alone without a prompt (it may be media that a spec refers to)', async () => {
@@ -203,5 +246,92 @@ describe('the S3 rule', () => {
     expect(await jobsFrom('elsewhere/spec.json')).toEqual([]);
     expect(await jobsFrom('incoming/notes.txt')).toEqual([]);
     expect(fixture.stack.deliveryFailures()).toEqual([]);
+  });
+});
+
+/** The prompt of a job's request (its first content item is the text). */
+const promptOf = (request: { content: unknown[] }) => (request.content[0] as { type: string; text?: string }).text;
+
+function executionsOf(jobId: string) {
+  return fixture.stack.engine.listExecutions().filter((execution) => execution.name.startsWith(jobId));
+}
+
+describe('an upload overwritten while the trigger handles it', () => {
+  it('each version runs once with its own bytes, or is refused UPLOAD_SUPERSEDED with its own reason; none runs another version', async () => {
+    const key = 'incoming/x/samekey.json';
+    const texts = Array.from({ length: 10 }, (_, index) => `Same key, version v${index}`);
+    // Ten PUTs at once: the trigger of each may find a later one already in place.
+    const puts = await Promise.all(texts.map((text) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: spec(text) }))));
+    await fixture.stack.deliveriesIdle();
+    const versions = puts.map((put, index) => {
+      const etag = put.ETag!.replaceAll('"', '');
+      return { text: texts[index]!, etag, jobId: uploadJobId({ bucket, key, etag }) };
+    });
+    // One job per version, and no other.
+    expect((await jobsFrom(key)).map((job) => job.jobId).sort()).toEqual(versions.map((version) => version.jobId).sort());
+
+    const ran: string[] = [];
+    for (const version of versions) {
+      const { job } = await waitForJob(fixture.stack.apiUrl, version.jobId);
+      if (job.error?.code === 'UPLOAD_SUPERSEDED') {
+        expect(job.status).toBe('FAILED');
+        const reason = JSON.parse(await readObjectText(s3, bucket, `rejected/x/samekey.json.${version.etag}.reason.json`)) as Record<string, unknown>;
+        expect(reason).toMatchObject({ jobId: version.jobId, etag: version.etag, error: { code: 'UPLOAD_SUPERSEDED' } });
+        expect(executionsOf(version.jobId)).toEqual([]);
+        expect(eventsOf(version.jobId).map((event) => event['detail-type'])).toEqual(['Job Failed']);
+        continue;
+      }
+      // A version that ran, ran its own body: in the job, in the stored request and at the provider.
+      expect(job.status).toBe('SUCCEEDED');
+      expect(promptOf(job.request)).toBe(version.text);
+      expect(promptOf(JSON.parse(await readObjectText(s3, bucket, await storedRequestKey(version.jobId))) as { content: unknown[] })).toBe(version.text);
+      expect(promptOf(fixture.stack.simulator.tasks().find((task) => task.id === job.providerTaskId)!.request)).toBe(version.text);
+      ran.push(version.text);
+    }
+    // The version left under the key was never overwritten: it ran, and it is the one moved to accepted/.
+    expect(ran.length).toBeGreaterThanOrEqual(1);
+    expect(ran).toContain(promptOf(JSON.parse(await readObjectText(s3, bucket, 'accepted/x/samekey.json')) as { content: unknown[] }));
+    expect(await objectExists(s3, bucket, key)).toBe(false);
+    // The provider got each body that ran exactly once, and nothing else of this key.
+    const sent = fixture.stack.simulator.tasks().map((task) => promptOf(task.request) ?? '').filter((text) => text.startsWith('Same key, version'));
+    expect(sent.sort()).toEqual(ran.sort());
+  });
+});
+
+describe('uploads over the size limits', () => {
+  it('a spec over the API\'s 10 MB is refused PAYLOAD_TOO_LARGE with a reason, before anything starts', async () => {
+    const image = `data:image/png;base64,${randomBytes(Math.ceil((11 * 1024 * 1024 * 3) / 4)).toString('base64')}`;
+    const body = JSON.stringify({
+      model: 'seedance-fast',
+      content: [
+        { type: 'text', text: 'An oversized spec' },
+        { type: 'image_url', image_url: { url: image }, role: 'first_frame' },
+      ],
+      duration: 4,
+    });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(MAX_BODY_BYTES);
+    const object = await upload('incoming/oversized.json', body);
+    const jobId = uploadJobId({ bucket, key: object.key, etag: object.etag });
+    const job = await getJob(fixture.stack.apiUrl, jobId);
+    expect(job).toMatchObject({ status: 'FAILED', error: { code: 'PAYLOAD_TOO_LARGE' } });
+    const reason = JSON.parse(await readObjectText(s3, bucket, `rejected/oversized.json.${object.etag}.reason.json`)) as Record<string, unknown>;
+    expect(reason).toMatchObject({ jobId, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(await objectExists(s3, bucket, 'rejected/oversized.json')).toBe(true);
+    expect(await objectExists(s3, bucket, 'incoming/oversized.json')).toBe(false);
+    expect(executionsOf(jobId)).toEqual([]);
+    expect(fixture.stack.simulator.tasks().filter((task) => promptOf(task.request) === 'An oversized spec')).toEqual([]);
+  });
+
+  it(`an image uploaded alone over ${MAX_IMAGE_BYTES / 1024 / 1024} MB is refused the same way; no copy of it is kept for a job`, async () => {
+    const image = Buffer.concat([solidPng(64, 64), randomBytes(MAX_IMAGE_BYTES)]);
+    const object = await upload('incoming/huge.png', image, { prompt: 'An oversized image' });
+    const jobId = uploadJobId({ bucket, key: object.key, etag: object.etag });
+    const job = await getJob(fixture.stack.apiUrl, jobId);
+    expect(job).toMatchObject({ status: 'FAILED', error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(JSON.parse(await readObjectText(s3, bucket, `rejected/huge.png.${object.etag}.reason.json`))).toMatchObject({ jobId, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(await objectExists(s3, bucket, 'rejected/huge.png')).toBe(true);
+    expect(await objectExists(s3, bucket, `media/uploads/${jobId}/huge.png`)).toBe(false);
+    expect(executionsOf(jobId)).toEqual([]);
+    expect(fixture.stack.simulator.tasks().filter((task) => promptOf(task.request) === 'An oversized image')).toEqual([]);
   });
 });

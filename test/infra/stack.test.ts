@@ -511,7 +511,7 @@ describe('IAM (least privilege)', () => {
     }
     // SubmitTask reads the request body and presigns s3:// media, only ever under the media prefixes: it reads, never writes.
     const submitTask = statementsOfFunction(taskFunctionIds.SubmitTask);
-    for (const key of ['requests/job-1/abc.json', 'media/cat.png', 'incoming/cat.png']) {
+    for (const key of ['requests/job-1/abc.json', 'media/cat.png', 'incoming/cat.png', 'media/uploads/upload-1/cat.png']) {
       expect(allows(submitTask, 's3:GetObject', coversObject(key)), key).toBe(true);
     }
     for (const key of ['videos/2026/12/04/job-2.mp4', 'batches/night.jsonl', 'accepted/spec.json', 'rejected/spec.json']) {

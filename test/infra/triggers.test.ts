@@ -361,27 +361,44 @@ describe('IAM of the triggers', () => {
     expect(allows(statements, 's3:DeleteObject', object('incoming/spec.json'))).toBe(true);
     expect(allows(statements, 's3:PutObject', object('accepted/spec.json'))).toBe(true);
     expect(allows(statements, 's3:PutObject', object('rejected/spec.json'))).toBe(true);
-    expect(allows(statements, 's3:PutObject', object('rejected/spec.json.reason.json'))).toBe(true);
+    expect(allows(statements, 's3:PutObject', object('rejected/spec.json.0123456789abcdef0123456789abcdef.reason.json'))).toBe(true);
     // A copy needs the source's tags and the target's tagging (CopyObject keeps tags by default).
     expect(allows(statements, 's3:GetObjectTagging', object('incoming/cat.png'))).toBe(true);
     expect(allows(statements, 's3:PutObjectTagging', object('accepted/cat.png'))).toBe(true);
   });
 
-  it('the upload trigger reads nothing and deletes nothing outside incoming/ (but the copy it may need to undo)', () => {
+  it('the upload trigger may do all of that to exactly the version its event names', () => {
+    const statements = statementsOf(stack.uploadTriggerId);
+    // A DeleteObject with If-Match: S3 checks the ETag only for a caller that may read the object.
+    for (const action of ['s3:GetObject', 's3:DeleteObject']) expect(allows(statements, action, object('incoming/spec.json')), action).toBe(true);
+    // On a versioned bucket the version id pins it: the read, the copy source and the delete of that version.
+    for (const action of ['s3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObjectVersion']) {
+      expect(allows(statements, action, object('incoming/spec.json')), action).toBe(true);
+      expect(allows(statements, action, object('accepted/spec.json')), action).toBe(false);
+    }
+  });
+
+  it('the upload trigger reads nothing outside incoming/ and the media prefixes (the s3:// media check), and deletes nothing outside incoming/ (but the image copies it may need to undo)', () => {
     const statements = statementsOf(stack.uploadTriggerId);
     for (const key of ['videos/x.mp4', 'requests/job-1.json', 'batches/night.jsonl', 'accepted/spec.json', 'rejected/spec.json']) {
       expect(allows(statements, 's3:GetObject', object(key)), key).toBe(false);
     }
-    for (const key of ['videos/x.mp4', 'requests/job-1.json', 'batches/night.jsonl', 'rejected/spec.json']) {
+    expect(allows(statements, 's3:GetObject', object('media/uploads/job-1/cat.png'))).toBe(true);
+    for (const key of ['videos/x.mp4', 'requests/job-1.json', 'batches/night.jsonl', 'accepted/spec.json', 'rejected/spec.json', 'media/ab12.png']) {
       expect(allows(statements, 's3:DeleteObject', object(key)), key).toBe(false);
     }
     expect(allows(statements, 's3:PutObject', object('batches/night.jsonl'))).toBe(false);
     expect(allows(statements, 's3:PutObject', object('other/thing'))).toBe(false);
+    // The CLI's media (media/<sha256>.<ext>) is not the trigger's to write.
+    expect(allows(statements, 's3:PutObject', object('media/ab12.png'))).toBe(false);
   });
 
-  // An image is copied to accepted/ before its job is validated; a refused image's copy must be removable.
-  it('the upload trigger may delete the accepted/ copy of an image whose job was refused', () => {
-    expect(allows(statementsOf(stack.uploadTriggerId), 's3:DeleteObject', object('accepted/cat.png'))).toBe(true);
+  // Each image job gets its own copy of its image, made before the job is validated: a refused job's copy must be removable.
+  it('the upload trigger may copy an image to media/uploads/<jobId>/ and delete that copy', () => {
+    const statements = statementsOf(stack.uploadTriggerId);
+    for (const action of ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject']) {
+      expect(allows(statements, action, object('media/uploads/upload-1/cat.png')), action).toBe(true);
+    }
   });
 
   it('the batch runner may list the bucket, read batches/*, and read/write the Manifests table', () => {

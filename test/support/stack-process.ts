@@ -11,9 +11,9 @@ export interface StackProcess {
   stop(): Promise<number | null>;
 }
 
-/** `npm start` as a user runs it: its own process, configured by the environment only. */
-export async function startStackProcess(env: Record<string, string>): Promise<StackProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+/** `npm start -- <args>` as a user runs it: its own process, configured by the environment and `args` (-c key=value). */
+export async function startStackProcess(env: Record<string, string>, args: string[] = []): Promise<StackProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,10 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -14,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3, type S3Emulator } from '../../local/emulators.js';
+import { KeyLocks } from '../../local/s3-consistency.js';
 
 /** The local S3 completes multipart uploads as S3 does (local/s3-multipart.ts). */
 
@@ -170,5 +174,170 @@ describe('the local S3 on its own thread', () => {
       await again.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+const unquoted = (etag: string | undefined) => etag?.replaceAll('"', '');
+const bodyOf = async (key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+/** The error a request ends with (its name and HTTP status); fails the test if it succeeds. */
+async function failure(sent: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
+  const error = await sent.then(
+    () => expect.unreachable('the request succeeded'),
+    (error: unknown) => error,
+  );
+  return { name: (error as Error).name, status: statusOf(error) };
+}
+
+describe('one key, one version at a time (local/s3-consistency.ts)', () => {
+  it('GETs racing PUTs of the same key each read one whole version, with its own ETag', async () => {
+    const key = 'incoming/raced.json';
+    const bodies = Array.from({ length: 6 }, () => randomBytes(2 * MIB));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bodies[0] }));
+    const reads: Promise<{ body: Buffer; etag: string | undefined }>[] = [];
+    const writes = bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body })));
+    for (let index = 0; index < 12; index++) {
+      reads.push(
+        s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })).then(async (answer) => ({
+          body: Buffer.from(await answer.Body!.transformToByteArray()),
+          etag: answer.ETag,
+        })),
+      );
+    }
+    await Promise.all(writes);
+    for (const { body, etag } of await Promise.all(reads)) {
+      expect(bodies.some((written) => written.equals(body))).toBe(true);
+      expect(unquoted(etag)).toBe(md5(body).toString('hex'));
+    }
+  });
+
+  it('holds the key until the response has been sent: a PUT waits for a GET still streaming the old bytes', async () => {
+    const key = 'videos/streaming.mp4';
+    const old = randomBytes(24 * MIB);
+    const next = randomBytes(MIB);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: old }));
+    // A reader that takes its time: headers in, body not read yet (the socket buffers fill and stop it).
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      httpRequest(`${emulator.url}/${BUCKET}/${key}`, resolve).on('error', reject).end();
+    });
+    response.pause();
+    let putDone = false;
+    const put = s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: next })).then(() => (putDone = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(putDone).toBe(false);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(old)).toBe(true);
+    await put;
+    expect((await bodyOf(key)).equals(next)).toBe(true);
+  });
+
+  it('a PUT cut off mid-body leaves the object as it was, and frees its key', async () => {
+    const key = 'incoming/cut.json';
+    const whole = randomBytes(MIB);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: whole }));
+    await new Promise<void>((done) => {
+      const req = httpRequest(`${emulator.url}/${BUCKET}/${key}`, { method: 'PUT', headers: { 'content-length': String(MIB) } });
+      req.on('error', () => done());
+      req.write(randomBytes(100_000), () => setTimeout(() => (req.destroy(), done()), 50));
+    });
+    expect((await bodyOf(key)).equals(whole)).toBe(true);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect([unquoted(head.ETag), head.ContentLength]).toEqual([md5(whole).toString('hex'), MIB]);
+    // The key is free again: a new PUT goes through.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'again' }));
+    expect((await bodyOf(key)).toString()).toBe('again');
+  });
+
+  it('copies each way between two keys at once never wait on each other (keys are taken in one order)', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/a', Body: 'a' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'swap/b', Body: 'b' }));
+    const copy = (from: string, to: string) => s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: to, CopySource: `${BUCKET}/${from}` }));
+    await Promise.all(Array.from({ length: 10 }, () => [copy('swap/a', 'swap/b'), copy('swap/b', 'swap/a')]).flat());
+    for (const key of ['swap/a', 'swap/b']) expect(['a', 'b']).toContain((await bodyOf(key)).toString());
+  });
+});
+
+describe('conditional requests, as S3 answers them', () => {
+  const key = 'incoming/conditional.json';
+  let etag: string;
+  beforeAll(async () => {
+    etag = (await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '{"v":1}' }))).ETag!;
+  });
+  const other = '"0123456789abcdef0123456789abcdef"';
+
+  it('GET and HEAD with If-Match: the object when the ETag matches (quoted or not), 412 when not, 404 when missing', async () => {
+    for (const IfMatch of [etag, unquoted(etag)!, '*']) {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, IfMatch }));
+      expect(await answer.Body!.transformToString()).toBe('{"v":1}');
+      expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, IfMatch }))).ETag).toBe(etag);
+    }
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, IfMatch: other })))).toEqual({ name: 'PreconditionFailed', status: 412 });
+    // A HEAD answer has no body to name the error: the status says it.
+    expect((await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, IfMatch: other })))).status).toBe(412);
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'incoming/none.json', IfMatch: etag })))).toEqual({ name: 'NoSuchKey', status: 404 });
+    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'incoming/none.json', IfMatch: etag })))).toEqual({ name: 'NotFound', status: 404 });
+  });
+
+  it('CopyObject with CopySourceIfMatch: copies the source only while it has that ETag', async () => {
+    const CopySource = `${BUCKET}/${key}`;
+    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'accepted/refused.json', CopySource, CopySourceIfMatch: other })))).toEqual({
+      name: 'PreconditionFailed',
+      status: 412,
+    });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'accepted/refused.json' }))).rejects.toMatchObject({ name: 'NotFound' });
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'accepted/copied.json', CopySource, CopySourceIfMatch: etag }));
+    expect(copied.CopyObjectResult?.ETag).toBe(etag);
+    expect((await bodyOf('accepted/copied.json')).toString()).toBe('{"v":1}');
+    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'accepted/x.json', CopySource: `${BUCKET}/incoming/none.json`, CopySourceIfMatch: etag })))).toEqual({
+      name: 'NoSuchKey',
+      status: 404,
+    });
+  });
+
+  it('DeleteObject with If-Match: deletes only that ETag; 412 leaves the object, 404 when missing', async () => {
+    const deleted = 'incoming/conditional-delete.json';
+    const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: deleted, Body: 'one' }));
+    expect(await failure(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: deleted, IfMatch: other })))).toEqual({ name: 'PreconditionFailed', status: 412 });
+    expect((await bodyOf(deleted)).toString()).toBe('one');
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: deleted, IfMatch: put.ETag }));
+    await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: deleted }))).rejects.toMatchObject({ name: 'NotFound' });
+    expect(await failure(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: deleted, IfMatch: put.ETag })))).toEqual({ name: 'NoSuchKey', status: 404 });
+    // Without If-Match a delete of a missing key is still 204, as on S3.
+    await expect(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: deleted }))).resolves.toBeDefined();
+  });
+});
+
+describe('KeyLocks', () => {
+  const settledNow = async (promise: Promise<void>) => {
+    let settled = false;
+    void promise.then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    return settled;
+  };
+
+  it('readers share a key; a writer waits for them, and readers after a waiting writer wait behind it', async () => {
+    const locks = new KeyLocks();
+    const reader = locks.hold(new Map([['k', 'read']]));
+    const alongside = locks.hold(new Map([['k', 'read']]));
+    const writer = locks.hold(new Map([['k', 'write']]));
+    const later = locks.hold(new Map([['k', 'read']]));
+    expect([await settledNow(reader.ready), await settledNow(alongside.ready), await settledNow(writer.ready), await settledNow(later.ready)]).toEqual([true, true, false, false]);
+    reader.release();
+    alongside.release();
+    expect([await settledNow(writer.ready), await settledNow(later.ready)]).toEqual([true, false]);
+    writer.release();
+    expect(await settledNow(later.ready)).toBe(true);
+  });
+
+  it('a hold released while it waits drops out of line (a client that went away)', async () => {
+    const locks = new KeyLocks();
+    const first = locks.hold(new Map([['k', 'write']]));
+    const abandoned = locks.hold(new Map([['j', 'write'], ['k', 'write']]));
+    const next = locks.hold(new Map([['j', 'write']]));
+    expect(await settledNow(next.ready)).toBe(false); // abandoned holds j while it waits for k
+    abandoned.release();
+    expect([await settledNow(abandoned.ready), await settledNow(next.ready)]).toEqual([true, true]);
+    first.release();
   });
 });

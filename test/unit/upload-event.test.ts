@@ -46,14 +46,21 @@ describe('uploadedObjectOf', () => {
     });
   });
 
-  it('leaves out an ETag or version the event does not carry', () => {
-    expect(uploadedObjectOf(withoutEtagOrVersion)).toEqual({ bucket: 'example-bucket', key: 'incoming/a spec.json' });
+  it('leaves out a version the event does not carry (an unversioned bucket)', () => {
+    const { 'version-id': _version, ...object } = objectCreated.detail.object;
+    expect(uploadedObjectOf({ ...objectCreated, detail: { ...objectCreated.detail, object } })).toEqual({
+      bucket: 'example-bucket',
+      key: 'incoming/a spec.json',
+      etag: 'b1946ac92492d2347c6235b4d2611184',
+    });
   });
 
   it.each([
     ['no detail', { ...objectCreated, detail: undefined }],
     ['no bucket name', { ...objectCreated, detail: { ...objectCreated.detail, bucket: {} } }],
-    ['a key that is not a string', { ...objectCreated, detail: { ...objectCreated.detail, object: { key: 7 } } }],
+    ['a key that is not a string', { ...objectCreated, detail: { ...objectCreated.detail, object: { ...objectCreated.detail.object, key: 7 } } }],
+    // S3 sends the ETag in every Object Created event: without it no version could be read exactly.
+    ['no ETag', withoutEtagOrVersion],
     ['not an event', 'Object Created'],
   ])('throws on %s, failing the invocation', (_name, event) => {
     expect(() => uploadedObjectOf(event)).toThrow();

@@ -241,11 +241,12 @@ async function runJob(job: SimulatedJob, poller: Poller, shape: RequestShape, hi
   for (;;) {
     now += state.waitSeconds * 1000;
     transitions += 2; // WaitBeforePoll, PollTask
-    let next: PollState;
-    try {
-      next = await pollTask({ jobId: `bench-${job.index}`, shape, deadlineAt, poll: state }, { provider, now: () => new Date(now), random });
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'DEADLINE_EXCEEDED') throw error;
+    let next = await pollTask(
+      { jobId: `bench-${job.index}`, shape, deadlineAt, poll: state },
+      // A job past its deadline ends the simulation here: what follows (the late follow-up) is not polling for the result.
+      { provider, now: () => new Date(now), random, lateFollowSeconds: 3600 },
+    );
+    if (next.overdue) {
       return { polls: state.polls + 1, transitions: transitions + FIXED_TIMEOUT_TRANSITIONS, recordProgress, timedOut: true, contextMismatches };
     }
     transitions += 1; // IsVideoReady

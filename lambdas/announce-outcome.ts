@@ -12,10 +12,10 @@ const jobs = createJobRepository(createDocumentClient(), env.JOBS_TABLE);
 const announcer = createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME);
 const metrics = createMetrics('video-pipeline-announce-outcome');
 
-export async function handler(input: { jobId: string }) {
+export async function handler(input: { jobId: string; lateVideo?: boolean }) {
   const outcome = await announceOutcome(input, { jobs, announcer, now: () => new Date() });
   // Published with the announcement, which runs once per job that ended in its workflow.
-  recordOutcome(metrics, outcome.job);
+  if (!input.lateVideo) recordOutcome(metrics, outcome.job);
   metrics.publishStoredMetrics();
   return { status: outcome.job.status };
 }

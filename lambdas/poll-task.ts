@@ -1,20 +1,23 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { generationHistoryFromEnv } from './core/generation-history.js';
+import { positiveIntegerSetting, readEnv } from './core/env.js';
 import { createMetrics } from './core/metrics.js';
 import type { PollState } from './core/poll-state.js';
 import { pollTask, type PollTaskInput } from './core/poll-task.js';
 import { providerClientFromEnv } from './core/provider-env.js';
+import * as z from './core/zod.js';
 
 const logger = new Logger({ serviceName: 'video-pipeline-poll-task' });
 const metrics = createMetrics('video-pipeline-poll-task');
 const provider = providerClientFromEnv();
 const history = generationHistoryFromEnv();
+const { LATE_FOLLOW_SECONDS } = readEnv(z.object({ LATE_FOLLOW_SECONDS: positiveIntegerSetting }));
 
 export async function handler(input: PollTaskInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId, providerTaskId: input.poll.providerTaskId });
   try {
-    const state = await pollTask(input, { provider, now: () => new Date(), random: Math.random });
+    const state = await pollTask(input, { provider, now: () => new Date(), random: Math.random, lateFollowSeconds: LATE_FOLLOW_SECONDS });
     // A poll the provider failed comes back as one more consecutive failure: the provider error rate.
     const failed = (state.consecutiveFailures ?? 0) > (input.poll.consecutiveFailures ?? 0);
     metrics.addMetric(failed ? 'ProviderPollFailures' : 'ProviderPolls', MetricUnit.Count, 1);

@@ -44,6 +44,8 @@ export const WORKFLOW_TASK_HANDLERS = {
 } as const;
 
 export const WAIT_STATE = 'WaitBeforePoll';
+/** Where an execution ends when the provider refused its create for its limit (admission returns the job to the line). */
+export const PROVIDER_BUSY_STATE = 'ProviderBusy';
 
 /** Lambda refused to run the function at all: safe to retry for every task, SubmitTask included. */
 export const LAMBDA_THROTTLED = 'Lambda.TooManyRequestsException';
@@ -86,8 +88,14 @@ export interface GenerationWorkflowProps {
   providerBaseUrl: string;
   /** Where every job that ends is announced. */
   eventBus: IEventBus;
-  /** Upper bound on a job from creation to its last poll; the execution gets a margin on top for the copy. */
+  /** Upper bound on a job from its admission to its last poll; the execution gets a margin on top for the copy. */
   jobDeadline: Duration;
+  /** How long past its deadline a job's billed provider task is still followed, so a late video is kept. */
+  lateFollow: Duration;
+  /** The admission slots (SubmitTask tells them what the provider accepted or refused). */
+  admission: ITable;
+  /** The configured cap on jobs in flight, which the learned limit never passes. */
+  maxJobsInFlight: number;
 }
 
 const backoff = (errors: string[], maxAttempts: number): RetryProps => ({
@@ -128,12 +136,18 @@ export class GenerationWorkflow extends Construct {
         handlerFile: WORKFLOW_TASK_HANDLERS.SubmitTask,
         // The provider may hold a create open for minutes; our client gives up at 300 s.
         timeout: Duration.seconds(330),
-        environment: { ...providerEnv, VIDEO_BUCKET: props.bucket.bucketName, GENERATION_HISTORY_TABLE: props.table.tableName },
+        environment: {
+          ...providerEnv,
+          VIDEO_BUCKET: props.bucket.bucketName,
+          GENERATION_HISTORY_TABLE: props.table.tableName,
+          ADMISSION_TABLE: props.admission.tableName,
+          MAX_JOBS_IN_FLIGHT: String(props.maxJobsInFlight),
+        },
       }),
       PollTask: new HouseFunction(this, 'PollTaskFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.PollTask,
         timeout: Duration.seconds(45),
-        environment: { ...providerEnv, GENERATION_HISTORY_TABLE: props.table.tableName },
+        environment: { ...providerEnv, GENERATION_HISTORY_TABLE: props.table.tableName, LATE_FOLLOW_SECONDS: String(props.lateFollow.toSeconds()) },
       }),
       StoreVideo: new HouseFunction(this, 'StoreVideoFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.StoreVideo,
@@ -172,6 +186,8 @@ export class GenerationWorkflow extends Construct {
       resourceArns: [props.table.tableArn],
       conditions: historyItems,
     });
+    // The slots item only: SubmitTask reads it and records a created task or a refusal in it.
+    Grant.addToPrincipal({ grantee: this.functions.SubmitTask, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [props.admission.tableArn] });
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
     // The request body, and the s3:// media a job names (only ever under the media prefixes), which it presigns.
@@ -182,6 +198,8 @@ export class GenerationWorkflow extends Construct {
     const table = props.table;
     const jobKey = { jobId: text('$.jobId') };
     const statusName = { '#status': 'status' };
+
+    const wait = new Wait(this, WAIT_STATE, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
 
     const jobNotRecorded = new Fail(this, 'JobNotRecorded', {
       error: 'JOB_NOT_RECORDED',
@@ -202,8 +220,10 @@ export class GenerationWorkflow extends Construct {
       new Fail(this, 'JobNotAnnounced', { error: 'JOB_NOT_ANNOUNCED', cause: 'the job ended but its event could not be published' }),
       { resultPath: '$.announceError' },
     );
+    // Ended TIMED_OUT with its task still running at the provider: follow the task on (see IsVideoReady).
     announce.next(
       new Choice(this, 'HowDidItEnd')
+        .when(Condition.isPresent('$.poll.overdue'), wait)
         .when(Condition.stringEquals('$.announced.status', 'SUCCEEDED'), new Succeed(this, 'JobSucceeded'))
         .when(
           Condition.stringEquals('$.announced.status', 'TIMED_OUT'),
@@ -270,6 +290,9 @@ export class GenerationWorkflow extends Construct {
     });
     // Only failures where the provider surely did not take the request: a blind retry could bill twice.
     submit.addRetry(backoff(['PROVIDER_UNAVAILABLE', LAMBDA_THROTTLED], 5));
+    // The provider's limit: no task was made, and the job is not failed. The execution ends here, well,
+    // with its job still QUEUED: the end of the execution sends the job back to the front of the line.
+    submit.addCatch(new Succeed(this, PROVIDER_BUSY_STATE), { errors: ['PROVIDER_BUSY'], resultPath: '$.busy' });
     catchInto(submit);
 
     const recordSubmitted = new DynamoUpdateItem(this, 'RecordSubmitted', {
@@ -287,7 +310,6 @@ export class GenerationWorkflow extends Construct {
       resultPath: JsonPath.DISCARD,
     });
 
-    const wait = new Wait(this, WAIT_STATE, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
 
     const poll = new LambdaInvoke(this, 'PollTask', {
       lambdaFunction: this.functions.PollTask,
@@ -324,20 +346,83 @@ export class GenerationWorkflow extends Construct {
       resultPath: JsonPath.DISCARD,
     });
 
-    const store = new LambdaInvoke(this, 'StoreVideo', {
-      lambdaFunction: this.functions.StoreVideo,
-      payloadResponseOnly: true,
-      payload: TaskInput.fromObject({
-        jobId: JsonPath.stringAt('$.jobId'),
-        videoUrl: JsonPath.stringAt('$.poll.videoUrl'),
-        submittedAt: JsonPath.stringAt('$.poll.submittedAt'),
-      }),
-      resultPath: '$.output',
-      taskTimeout: Timeout.duration(Duration.minutes(12)),
-    });
-    // The key is deterministic, so a repeated copy overwrites instead of duplicating.
-    retryAllBut(store, FINAL_COPY_ERRORS, 2);
+    const storeVideo = (id: string) => {
+      const task = new LambdaInvoke(this, id, {
+        lambdaFunction: this.functions.StoreVideo,
+        payloadResponseOnly: true,
+        payload: TaskInput.fromObject({
+          jobId: JsonPath.stringAt('$.jobId'),
+          videoUrl: JsonPath.stringAt('$.poll.videoUrl'),
+          submittedAt: JsonPath.stringAt('$.poll.submittedAt'),
+        }),
+        resultPath: '$.output',
+        taskTimeout: Timeout.duration(Duration.minutes(12)),
+      });
+      // The key is deterministic, so a repeated copy overwrites instead of duplicating.
+      retryAllBut(task, FINAL_COPY_ERRORS, 2);
+      return task;
+    };
+    const store = storeVideo('StoreVideo');
     catchInto(store);
+    const outputMap = DynamoAttributeValue.fromMap({
+      bucket: text('$.output.bucket'),
+      key: text('$.output.key'),
+      bytes: number('$.output.bytes'),
+      contentType: text('$.output.contentType'),
+      sha256: text('$.output.sha256'),
+    });
+
+    // The deadline passed with the task unfinished: the job ends TIMED_OUT now, announced, and the
+    // workflow follows the task on (it still holds its slot: the provider still counts it).
+    const recordOverdue = new DynamoUpdateItem(this, 'RecordOverdue', {
+      table,
+      key: jobKey,
+      updateExpression: 'SET #status = :timedOut, #error = :error, finishedAt = :at, updatedAt = :at',
+      conditionExpression: '#status IN (:submitted, :running)',
+      expressionAttributeNames: { ...statusName, '#error': 'error' },
+      expressionAttributeValues: {
+        ':timedOut': literal('TIMED_OUT'),
+        ':submitted': literal('SUBMITTED'),
+        ':running': literal('RUNNING'),
+        ':error': DynamoAttributeValue.fromMap({ code: text('$.poll.overdue.code'), message: text('$.poll.overdue.message') }),
+        ':at': text('$.poll.overdue.at'),
+      },
+      resultPath: JsonPath.DISCARD,
+    });
+
+    // A task followed past the deadline made its video after all: it is stored and attached to the
+    // TIMED_OUT job (`output`, `lateVideoAt`), and announced. Nothing on this path can change the
+    // job's status; a failure on it ends the execution and leaves the job as it was.
+    const lateVideoLost = new Fail(this, 'LateVideoNotStored', {
+      error: 'LATE_VIDEO_NOT_STORED',
+      cause: 'the task followed past the deadline succeeded, but its video could not be stored or attached; the job stays TIMED_OUT',
+    });
+    const storeLate = storeVideo('StoreLateVideo');
+    const recordLateVideo = new DynamoUpdateItem(this, 'RecordLateVideo', {
+      table,
+      key: jobKey,
+      updateExpression: 'SET #output = :output, lateVideoAt = :at, polls = :polls, updatedAt = :at',
+      conditionExpression: '#status = :timedOut AND attribute_not_exists(#output)',
+      expressionAttributeNames: { ...statusName, '#output': 'output' },
+      expressionAttributeValues: {
+        ':timedOut': literal('TIMED_OUT'),
+        ':polls': number('$.poll.polls'),
+        ':output': outputMap,
+        ':at': text('$.output.storedAt'),
+      },
+      resultPath: JsonPath.DISCARD,
+    });
+    recordLateVideo.addRetry(backoff(DYNAMODB_TRANSIENT_ERRORS, 5));
+    const announceLateVideo = new LambdaInvoke(this, 'AnnounceLateVideo', {
+      lambdaFunction: this.functions.AnnounceOutcome,
+      payloadResponseOnly: true,
+      payload: TaskInput.fromObject({ jobId: JsonPath.stringAt('$.jobId'), lateVideo: true }),
+      resultPath: '$.announced',
+      taskTimeout: Timeout.duration(Duration.seconds(15)),
+    });
+    retryAllBut(announceLateVideo, [], 5);
+    for (const step of [storeLate, recordLateVideo, announceLateVideo]) step.addCatch(lateVideoLost, { resultPath: '$.lateError' });
+    const lateVideoPath = storeLate.next(recordLateVideo).next(announceLateVideo).next(new Succeed(this, 'LateVideoStored'));
 
     const recordSucceeded = new DynamoUpdateItem(this, 'RecordSucceeded', {
       table,
@@ -352,19 +437,13 @@ export class GenerationWorkflow extends Construct {
         ':polls': number('$.poll.polls'),
         ':submitted': literal('SUBMITTED'),
         ':running': literal('RUNNING'),
-        ':output': DynamoAttributeValue.fromMap({
-          bucket: text('$.output.bucket'),
-          key: text('$.output.key'),
-          bytes: number('$.output.bytes'),
-          contentType: text('$.output.contentType'),
-          sha256: text('$.output.sha256'),
-        }),
+        ':output': outputMap,
         ':at': text('$.output.storedAt'),
       },
       resultPath: JsonPath.DISCARD,
     });
 
-    for (const record of [recordSubmitted, recordProgress, recordSucceeded]) {
+    for (const record of [recordSubmitted, recordProgress, recordSucceeded, recordOverdue]) {
       record.addRetry(backoff(DYNAMODB_TRANSIENT_ERRORS, 5));
       catchInto(record);
     }
@@ -376,16 +455,20 @@ export class GenerationWorkflow extends Construct {
       .otherwise(submit);
     submit.next(recordSubmitted).next(wait).next(poll).next(
       new Choice(this, 'IsVideoReady')
+        .when(Condition.isPresent('$.poll.lateEnded'), new Succeed(this, 'LateTaskEnded'))
+        .when(Condition.and(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), Condition.isPresent('$.poll.late')), lateVideoPath)
         .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), store.next(recordSucceeded).next(announce))
-        .when(Condition.booleanEquals('$.poll.changed', true), recordProgress.next(wait))
+        .when(Condition.isPresent('$.poll.overdue'), recordOverdue.next(announce))
+        .when(Condition.and(Condition.booleanEquals('$.poll.changed', true), Condition.isNotPresent('$.poll.late')), recordProgress.next(wait))
         .otherwise(wait),
     );
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(definition),
-      // Polls stop at the job deadline; the margin covers the copy of a finished video.
-      timeout: props.jobDeadline.plus(EXECUTION_MARGIN),
+      // Polls stop at the job deadline, or a late task's follow window after it; the margin covers
+      // the copy of a finished video.
+      timeout: props.jobDeadline.plus(props.lateFollow).plus(EXECUTION_MARGIN),
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.ONE_MONTH }),

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CREATED_INDEX, STATUS_INDEX } from '../lambdas/core/job-repository.js';
+import { CREATED_INDEX, LINE_INDEX, STATUS_INDEX } from '../lambdas/core/job-repository.js';
 
 export interface JobStoreProps {
   /** Keep the table and bucket when the stack is deleted (production) or not (a trial stack). */
@@ -13,6 +13,8 @@ export interface JobStoreProps {
 export class JobStore extends Construct {
   public readonly table: Table;
   public readonly manifests: Table;
+  /** The admission slots (one item: holders and the learned limit; lambdas/core/admission-slots.ts). */
+  public readonly admission: Table;
   public readonly bucket: Bucket;
 
   constructor(scope: Construct, id: string, props: JobStoreProps) {
@@ -36,6 +38,20 @@ export class JobStore extends Construct {
       partitionKey: { name: 'kind', type: AttributeType.STRING },
       sortKey: { name: 'createdAt', type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
+    });
+    // The admission line: a sparse index of the waiting jobs only, in line order.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LINE_INDEX,
+      partitionKey: { name: 'inLine', type: AttributeType.STRING },
+      sortKey: { name: 'lineKey', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+    this.admission = new Table(this, 'Admission', {
+      partitionKey: { name: 'name', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.retainData,
+      removalPolicy,
     });
     this.manifests = new Table(this, 'Manifests', {
       partitionKey: { name: 'manifestId', type: AttributeType.STRING },

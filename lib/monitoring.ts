@@ -18,6 +18,8 @@ export interface MonitoringProps {
   stateMachine: IStateMachine;
   /** Uploads the trigger could not handle. */
   uploadDeadLetters: IQueue;
+  /** The oldest waiting job's age that raises the alarm. */
+  queueAgeAlarm: Duration;
 }
 
 const PERIOD = Duration.minutes(15);
@@ -30,6 +32,7 @@ export class Monitoring extends Construct {
   public readonly failedExecutionsAlarm: Alarm;
   public readonly providerFailureRateAlarm: Alarm;
   public readonly deadLettersAlarm: Alarm;
+  public readonly queueAgeAlarm: Alarm;
   public readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -80,6 +83,18 @@ export class Monitoring extends Construct {
       ...alarmAtLeastOnce,
     });
 
+    // The admission line, as each sweep sees it (lambdas/sweeper.ts): a full line is fine, a stale one is not.
+    const line = (metricName: string, statistic: string) =>
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SWEEPER_SERVICE }, statistic, period: Duration.minutes(5) });
+    const oldestWait = line('OldestWaitSeconds', 'Maximum');
+    this.queueAgeAlarm = oldestWait.createAlarm(this, 'QueueAgeAlarm', {
+      alarmDescription: `A job has waited in the admission line for more than ${props.queueAgeAlarm.toHumanString()}: slots are busy for long, or the learned provider limit is low`,
+      threshold: props.queueAgeAlarm.toSeconds(),
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
     const announce = 'video-pipeline-announce-outcome';
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
     this.dashboard.addWidgets(
@@ -105,6 +120,13 @@ export class Monitoring extends Construct {
       new GraphWidget({ title: 'Provider failures per poll (%)', left: [providerFailureRate], width: 12 }),
       new GraphWidget({ title: 'Bytes stored', left: [pipelineMetric('BytesStored', announce)], width: 12 }),
       new SingleValueWidget({ title: 'Stuck jobs, upload dead letters', metrics: [stuckJobs, deadLetters], width: 12 }),
+      new GraphWidget({
+        title: 'Admission line: waiting jobs and slots',
+        left: [line('LineLength', 'Maximum'), line('SlotsHeld', 'Maximum')],
+        right: [line('EffectiveCap', 'Minimum')],
+        width: 12,
+      }),
+      new GraphWidget({ title: 'Oldest wait in the line (s), slots reclaimed', left: [oldestWait], right: [line('SlotsReclaimed', 'Sum')], width: 12 }),
     );
   }
 }

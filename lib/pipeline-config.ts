@@ -15,6 +15,9 @@ const contextSchema = z.object({
   jobDeadlineMinutes: z.coerce.number().int().min(1).max(MAX_JOB_DEADLINE_MINUTES).default(30),
   batchSchedule: scheduleExpression.default('rate(15 minutes)'),
   maxJobsInFlight: z.coerce.number().int().min(1).max(1000).default(20),
+  maxQueueHours: z.coerce.number().positive().max(24 * 14).default(24),
+  lateFollowMinutes: z.coerce.number().int().min(1).max(24 * 60).default(60),
+  queueAgeAlarmMinutes: z.coerce.number().int().min(1).max(24 * 60 * 14).default(60),
   sweepSchedule: scheduleExpression.default('rate(5 minutes)'),
   retainData: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(true),
 });
@@ -30,6 +33,9 @@ export function pipelineConfigFrom(tryGetContext: (key: string) => unknown): Pip
     retainData: context.retainData,
     batchSchedule: context.batchSchedule,
     maxJobsInFlight: context.maxJobsInFlight,
+    maxQueue: Duration.seconds(Math.round(context.maxQueueHours * 3600)),
+    lateFollow: Duration.minutes(context.lateFollowMinutes),
+    queueAgeAlarm: Duration.minutes(context.queueAgeAlarmMinutes),
     sweepSchedule: context.sweepSchedule,
   };
 }

@@ -4,6 +4,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MANIFEST_PREFIX } from '../lambdas/core/batch-runner.js';
 import { UPLOAD_MEDIA_PREFIX } from '../lambdas/core/upload-intake.js';
 import { grantList, grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
@@ -15,13 +16,13 @@ export interface JobTriggersProps extends JobIntakeResources {
   manifests: ITable;
   /** An EventBridge schedule expression: `rate(15 minutes)`, `cron(0 2 * * ? *)`. */
   batchSchedule: string;
-  maxJobsInFlight: number;
 }
 
 /**
  * The two ways in besides HTTP. Uploads: S3 sends Object Created to EventBridge (covering PUT, copy
  * and multipart uploads), a rule keeps `incoming/` of our bucket, and the trigger function gets it
- * with retries and a dead-letter queue. Batches: a schedule runs the batch function, one at a time.
+ * with retries and a dead-letter queue. Batches: a manifest upload, and a schedule as the backstop,
+ * run the batch function, one at a time; it puts the work in the admission line.
  */
 export class JobTriggers extends Construct {
   public readonly uploadTrigger: HouseFunction;
@@ -29,6 +30,7 @@ export class JobTriggers extends Construct {
   public readonly uploadDeadLetters: Queue;
   public readonly batchRunner: HouseFunction;
   public readonly batchRule: Rule;
+  public readonly manifestRule: Rule;
 
   constructor(scope: Construct, id: string, props: JobTriggersProps) {
     super(scope, id);
@@ -83,15 +85,11 @@ export class JobTriggers extends Construct {
     this.batchRunner = new HouseFunction(this, 'BatchRunnerFunction', {
       handlerFile: 'batch-runner',
       timeout: Duration.minutes(5),
-      // Two runs at once could each see room under the cap and together pass it.
+      // Two runs at once would read the same manifests, and each queue lines the other already had.
       reservedConcurrentExecutions: 1,
-      // A failed run is not repeated at once: the next scheduled run picks up where it stopped.
+      // A failed run is not repeated at once: the next run picks up where it stopped.
       retryAttempts: 0,
-      environment: {
-        ...jobIntakeEnvironment(props),
-        MANIFESTS_TABLE: props.manifests.tableName,
-        MAX_JOBS_IN_FLIGHT: String(props.maxJobsInFlight),
-      },
+      environment: { ...jobIntakeEnvironment(props), MANIFESTS_TABLE: props.manifests.tableName },
     });
     grantJobIntake(this.batchRunner, props);
     props.manifests.grantReadWriteData(this.batchRunner);
@@ -99,9 +97,19 @@ export class JobTriggers extends Construct {
     grantList(props.bucket, this.batchRunner, 'batches/');
     grantObjects(props.bucket, this.batchRunner, ['s3:GetObject'], 'batches/');
     this.batchRule = new Rule(this, 'BatchSchedule', {
-      description: 'video-pipeline: start pending batch work under the in-flight cap',
+      description: 'video-pipeline: put pending batch work in the admission line (the backstop of the manifest rule)',
       schedule: Schedule.expression(props.batchSchedule),
       targets: [new LambdaFunction(this.batchRunner, { retryAttempts: 0 })],
+    });
+    // A manifest's lines join the line when it is uploaded, not at the next scheduled run.
+    this.manifestRule = new Rule(this, 'ManifestRule', {
+      description: `video-pipeline: a manifest uploaded under ${MANIFEST_PREFIX} joins the admission line`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [props.bucket.bucketName] }, object: { key: [{ prefix: MANIFEST_PREFIX }] } },
+      },
+      targets: [new LambdaFunction(this.batchRunner, { retryAttempts: 8, maxEventAge: Duration.hours(6) })],
     });
   }
 }

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { AdmissionControl } from './admission-control.js';
 import { CompletionEvents } from './completion-events.js';
 import { GenerationWorkflow } from './generation-workflow.js';
 import { IntakeApi } from './intake-api.js';
@@ -19,8 +20,14 @@ export interface PipelineConfig {
   retainData: boolean;
   /** EventBridge schedule expression for the batch function. */
   batchSchedule: string;
-  /** Jobs in flight (QUEUED with an execution, SUBMITTED, RUNNING) the batch function keeps under. */
+  /** Jobs holding a slot of the provider at once (from their admission until their provider task ends), at most. */
   maxJobsInFlight: number;
+  /** The longest a job waits in the admission line; then it ends TIMED_OUT (QUEUE_TIMEOUT). */
+  maxQueue: Duration;
+  /** How long past its deadline a job's provider task is followed, so a late video is stored. */
+  lateFollow: Duration;
+  /** The oldest waiting job's age that raises the alarm. */
+  queueAgeAlarm: Duration;
   /** EventBridge schedule expression for the stuck-job sweep. */
   sweepSchedule: string;
 }
@@ -37,6 +44,7 @@ export class VideoPipelineStack extends Stack {
   public readonly events: CompletionEvents;
   public readonly triggers: JobTriggers;
   public readonly sweeper: JobSweeper;
+  public readonly admission: AdmissionControl;
   public readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: VideoPipelineStackProps) {
@@ -52,6 +60,9 @@ export class VideoPipelineStack extends Stack {
       providerApiKey,
       providerBaseUrl: config.providerBaseUrl,
       jobDeadline: config.jobDeadline,
+      lateFollow: config.lateFollow,
+      admission: this.store.admission,
+      maxJobsInFlight: config.maxJobsInFlight,
     });
     const intakeResources = {
       table: this.store.table,
@@ -60,18 +71,22 @@ export class VideoPipelineStack extends Stack {
       eventBus: this.events.bus,
       jobDeadline: config.jobDeadline,
       providerModels: config.providerModels,
+      admission: this.store.admission,
+      maxJobsInFlight: config.maxJobsInFlight,
+      maxQueue: config.maxQueue,
     };
     this.intake = new IntakeApi(this, 'Intake', intakeResources);
     this.triggers = new JobTriggers(this, 'Triggers', {
       ...intakeResources,
       manifests: this.store.manifests,
       batchSchedule: config.batchSchedule,
-      maxJobsInFlight: config.maxJobsInFlight,
     });
+    this.admission = new AdmissionControl(this, 'Admission', intakeResources);
     this.sweeper = new JobSweeper(this, 'Sweeper', { ...intakeResources, sweepSchedule: config.sweepSchedule });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
       uploadDeadLetters: this.triggers.uploadDeadLetters,
+      queueAgeAlarm: config.queueAgeAlarm,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.intake.api.url });
     new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });

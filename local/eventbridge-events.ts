@@ -29,3 +29,38 @@ export function busEvent(fields: {
     detail: fields.detail,
   };
 }
+
+/** What Step Functions publishes to the default bus when an execution's status changes (here: when it ends). */
+export function executionStatusEvent(execution: {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: string;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  startDate: Date;
+  stopDate?: Date;
+}): BusEvent {
+  return busEvent({
+    source: 'aws.states',
+    detailType: 'Step Functions Execution Status Change',
+    resources: [execution.executionArn],
+    ...(execution.stopDate ? { time: execution.stopDate } : {}),
+    detail: {
+      executionArn: execution.executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate.getTime(),
+      stopDate: execution.stopDate?.getTime() ?? null,
+      input: execution.input,
+      inputDetails: { included: true },
+      output: execution.output ?? null,
+      outputDetails: { included: execution.output !== undefined },
+      error: execution.error ?? null,
+      cause: execution.cause ?? null,
+    },
+  });
+}

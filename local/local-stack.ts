@@ -7,7 +7,7 @@ import { synthesizePipelineTemplate } from './cloud-assembly.js';
 import { createTables, startDynamoDb, startS3 } from './emulators.js';
 import { createEventLog } from './event-log.js';
 import { createEventRouter } from './event-router.js';
-import type { BusEvent } from './eventbridge-events.js';
+import { executionStatusEvent, type BusEvent } from './eventbridge-events.js';
 import { apiHandlerFile, createHandlerLoader } from './handler-modules.js';
 import { startLocalHttpApi } from './http-api.js';
 import { pipelineDefinitionFrom } from './pipeline-definition.js';
@@ -105,6 +105,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.timeScale === 1 && historyTable ? { GENERATION_HISTORY_TABLE: historyTable } : {}),
     JOB_DEADLINE_SECONDS: String(deadlineSeconds),
     SWEEP_START_GRACE_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.SWEEP_START_GRACE_SECONDS ?? 120) * options.timeScale))),
+    // Like the deadline, the line's limit and a late task's follow window are times the pipeline waits out.
+    MAX_QUEUE_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.MAX_QUEUE_SECONDS) * options.timeScale))),
+    LATE_FOLLOW_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.LATE_FOLLOW_SECONDS) * options.timeScale))),
     AWS_REGION: LOCAL_REGION,
     // s3rver accepts only these; dynalite and our endpoint accept anything.
     AWS_ACCESS_KEY_ID: 'S3RVER',
@@ -141,6 +144,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       options.chaos ? crashingLoader(loadHandler, options.chaos, chaosStats) : loadHandler,
     ),
     timeScale: options.timeScale,
+    // Step Functions publishes every end of an execution to the default bus; the admission rule listens.
+    onExecutionEnded: (execution) => router.putEvent(executionStatusEvent(execution)),
   });
   const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
   const awsEndpoint = await startAwsJsonEndpoint({

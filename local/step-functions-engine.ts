@@ -43,6 +43,11 @@ export interface EngineOptions {
   taskHandlers: Record<string, TaskHandler>;
   /** Multiplies every Wait and Retry interval; 1 keeps the definition's own times. */
   timeScale: number;
+  /**
+   * Told of every execution that ended (succeeded, failed, timed out, stopped), as Step Functions
+   * publishes it to EventBridge; not of the executions close() aborts, which on AWS would go on.
+   */
+  onExecutionEnded?: (record: ExecutionRecord) => void;
 }
 
 interface Running {
@@ -59,6 +64,8 @@ export class StepFunctionsEngine {
   private readonly machine: StateMachine;
   private readonly executions = new Map<string, Running>();
   private readonly retryIntervals: Record<string, number[]>;
+  /** Set by close(): the executions it aborts are the process ending, not executions that ended. */
+  private closing = false;
 
   constructor(private readonly options: EngineOptions) {
     this.machine = new StateMachine(options.definition);
@@ -121,6 +128,7 @@ export class StepFunctionsEngine {
 
   /** Aborts what still runs and waits until every execution has settled. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const { record } of this.executions.values()) {
       if (record.status === 'RUNNING') this.stopExecution(record.executionArn, 'LocalStackStopped');
     }
@@ -130,6 +138,7 @@ export class StepFunctionsEngine {
   private finish(record: ExecutionRecord, status: ExecutionStatus, details: Partial<ExecutionRecord>): void {
     if (record.status !== 'RUNNING') return;
     Object.assign(record, details, { status, stopDate: new Date() });
+    if (!this.closing) this.options.onExecutionEnded?.(record);
   }
 
   private overridesFor(): NonNullable<RunOptions['overrides']> {

@@ -19,10 +19,20 @@ export async function announceOnce(job: JobRecord, deps: AnnounceDeps): Promise<
   await deps.jobs.markAnnounced(job.jobId, deps.now());
 }
 
-/** The state machine's last step: announce how the job ended, and tell the execution which way to end. */
-export async function announceOutcome(input: { jobId: string }, deps: AnnounceDeps): Promise<{ job: JobRecord }> {
+/**
+ * The state machine's announcements: how the job ended (its last step, which also tells the
+ * execution which way to end), or, for a job that ended TIMED_OUT, that its video arrived late.
+ */
+export async function announceOutcome(input: { jobId: string; lateVideo?: boolean }, deps: AnnounceDeps): Promise<{ job: JobRecord }> {
   const job = await deps.jobs.get(input.jobId);
   if (!job) throw new Error(`job ${input.jobId} is not in the table`);
-  await announceOnce(job, deps);
+  if (input.lateVideo) {
+    if (!job.lateAnnouncedAt) {
+      await deps.announcer.announceLateVideo(job);
+      await deps.jobs.markAnnounced(job.jobId, deps.now(), 'lateAnnouncedAt');
+    }
+  } else {
+    await announceOnce(job, deps);
+  }
   return { job };
 }

@@ -101,6 +101,7 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
         status: job.status,
         createdAt: job.createdAt,
         links: { self },
+        waiting: job.inLine !== undefined,
         ...(job.deferred ? { deferred: true } : {}),
         ...(job.warnings ? { warnings: job.warnings } : {}),
       },
@@ -119,8 +120,10 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
     }
     const job = await deps.jobs.get(jobId);
     if (!job) throw new NotFoundError(`no job ${jobId}`);
-    const downloadUrl = job.status === 'SUCCEEDED' && job.output ? await deps.downloadUrlFor(job.output) : undefined;
-    return json(200, presentJob(job, selfUrl(jobId), { ...(downloadUrl ? { downloadUrl } : {}) }));
+    // A TIMED_OUT job may carry a video too: its task, followed past the deadline, made it late.
+    const downloadUrl = job.output ? await deps.downloadUrlFor(job.output) : undefined;
+    const ahead = job.inLine && job.lineKey ? await deps.jobs.countAhead(job.lineKey) : undefined;
+    return json(200, presentJob(job, selfUrl(jobId), { ...(downloadUrl ? { downloadUrl } : {}), ...(ahead !== undefined ? { ahead } : {}) }));
   }
   throw new NotFoundError(`no route for ${request.method} ${request.path}`);
 }

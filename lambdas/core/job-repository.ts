@@ -56,7 +56,8 @@ export interface JobRepository {
   ): Promise<JobRecord | undefined>;
   /** Jobs that have not ended (QUEUED, SUBMITTED, RUNNING), oldest first within each status. */
   listActive(): Promise<JobRecord[]>;
-  markAnnounced(jobId: string, at: Date): Promise<void>;
+  /** Marks an announcement made (`announcedAt`, or `lateAnnouncedAt` for a late video), once. */
+  markAnnounced(jobId: string, at: Date, marker?: 'announcedAt' | 'lateAnnouncedAt'): Promise<void>;
   /**
    * Claims resume number `attempt` of a job whose execution `lostExecutionArn` was lost: true only for
    * the one caller that finds the job still SUBMITTED or RUNNING on that execution and at attempt - 1.
@@ -64,7 +65,7 @@ export interface JobRepository {
   claimResume(jobId: string, claim: { lostExecutionArn: string; attempt: number }): Promise<boolean>;
   /** Points the job at the execution of its claimed resume; false when the job ended meanwhile. */
   recordResumed(jobId: string, resumed: { executionArn: string; attempt: number }): Promise<boolean>;
-  /** Newest first, by status and/or trigger type. */
+  /** Newest first, by status and/or trigger type; QUEUED as the admission line, next to start first. */
   list(query: JobListQuery): Promise<JobPage>;
   /** Jobs holding the provider: started QUEUED ones, SUBMITTED and RUNNING. */
   countInFlight(): Promise<number>;
@@ -106,6 +107,7 @@ const createdAtKey = z.iso.datetime();
  * ValidationException, or, worse, pages through a listing other than the one the caller asked for.
  */
 function startKeySchema(status: JobStatus | undefined) {
+  if (status === 'QUEUED') return z.strictObject({ jobId: jobIdKey, inLine: z.literal(WAITING), lineKey: z.string().check(z.minLength(1), z.maxLength(256)) });
   return status
     ? z.strictObject({ jobId: jobIdKey, status: z.literal(status), createdAt: createdAtKey })
     : z.strictObject({ jobId: jobIdKey, kind: z.literal(JOB_KIND), createdAt: createdAtKey });
@@ -337,13 +339,14 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       return active;
     },
 
-    async markAnnounced(jobId, at) {
+    async markAnnounced(jobId, at, marker = 'announcedAt') {
       await documents.send(
         new UpdateCommand({
           TableName: tableName,
           Key: { jobId },
-          UpdateExpression: 'SET announcedAt = if_not_exists(announcedAt, :at)',
+          UpdateExpression: 'SET #marker = if_not_exists(#marker, :at)',
           ConditionExpression: 'attribute_exists(jobId)',
+          ExpressionAttributeNames: { '#marker': marker },
           ExpressionAttributeValues: { ':at': at.toISOString() },
         }),
       );
@@ -382,7 +385,13 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       const values: Record<string, unknown> = {};
       let keyCondition: string;
       let indexName: string;
-      if (query.status) {
+      // QUEUED jobs are listed as the line: the order they will start in, next first.
+      const line = query.status === 'QUEUED';
+      if (line) {
+        indexName = LINE_INDEX;
+        keyCondition = 'inLine = :waiting';
+        values[':waiting'] = WAITING;
+      } else if (query.status) {
         indexName = STATUS_INDEX;
         keyCondition = '#status = :status';
         names['#status'] = 'status';
@@ -407,9 +416,9 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
             IndexName: indexName,
             KeyConditionExpression: keyCondition,
             ...(query.trigger ? { FilterExpression: '#trigger.#type = :trigger' } : {}),
-            ExpressionAttributeNames: names,
+            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
             ExpressionAttributeValues: values,
-            ScanIndexForward: false,
+            ScanIndexForward: line,
             Limit: query.limit,
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),

@@ -31,6 +31,8 @@ export interface SweepReport {
   failed: { jobId: string; message: string }[];
   /** The line after the sweep: how many wait, and since when the oldest. */
   line: { waiting: number; oldestQueuedAt?: string };
+  /** Slots held after the reclaim, and how many the learned limit allows. */
+  slots?: { held: number; allowed: number };
   /** What the dispatch at the end of the sweep started. */
   dispatch?: DispatchReport;
 }
@@ -58,6 +60,8 @@ export async function sweepJobs(deps: SweepDeps): Promise<SweepReport> {
     }
   }
   await reclaimSlots(deps, report);
+  const slots = await deps.slots.read();
+  report.slots = { held: Object.keys(slots.holders).length, allowed: slots.allowed };
   report.dispatch = await admitWaiting(deps);
   return report;
 }

@@ -68,7 +68,7 @@ export const jobViewSchema = described(
     resumes: described(z.optional(count()), 'how many times the sweeper resumed the job after its execution was lost'),
     output: described(
       z.optional(z.object({ bucket: z.string(), key: z.string(), bytes: count(), contentType: z.string(), sha256: z.string() })),
-      'the MP4 in our bucket, once SUCCEEDED',
+      'the MP4 in our bucket, once SUCCEEDED (or on a TIMED_OUT job whose video came late: lateVideoAt)',
     ),
     error: described(
       z.optional(
@@ -82,8 +82,10 @@ export const jobViewSchema = described(
     ),
     executionArn: z.optional(z.string()),
     announcedAt: z.optional(timestamp('when its completion event was published')),
+    lateVideoAt: z.optional(timestamp('a TIMED_OUT job only: when the video of its provider task, followed past the deadline, was stored after all (see output)')),
+    lateAnnouncedAt: z.optional(timestamp('when its late video was announced (Job Late Video Stored)')),
     links: z.object({ self: z.url() }),
-    downloadUrl: described(z.optional(z.url()), 'GET /jobs/{jobId} of a SUCCEEDED job only: the MP4, presigned for 1 hour'),
+    downloadUrl: described(z.optional(z.url()), 'GET /jobs/{jobId} of a job with an output (SUCCEEDED, or a late video) only: the MP4, presigned for 1 hour'),
   }),
   'A job: its request, where it is, and its outcome',
 );

@@ -89,6 +89,10 @@ export interface JobRecord {
   executionArn?: string;
   /** When its completion event was published: a retried announcement finds it and publishes nothing. */
   announcedAt?: string;
+  /** A TIMED_OUT job whose video was stored after all (its task, followed past the deadline, succeeded). */
+  lateVideoAt?: string;
+  /** When its late video was announced (`Job Late Video Stored`). */
+  lateAnnouncedAt?: string;
 }
 
 /** The execution input: small on purpose, the request itself stays in S3 (Step Functions caps payloads at 256 KB). */

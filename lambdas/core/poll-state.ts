@@ -28,6 +28,15 @@ export interface PollState {
   history?: GenerationEstimate;
   /** On success, the provider's own start-to-finish time: the sample the history learns from. */
   generationSeconds?: number;
+  /**
+   * Set by the poll that found the deadline passed with the task unfinished: why the job ends
+   * TIMED_OUT (the workflow records it, then goes on following the task).
+   */
+  overdue?: { code: string; message: string; at: string };
+  /** The job has ended TIMED_OUT and the task is followed on: a video it still makes is stored late. */
+  late?: boolean;
+  /** Following a late task stopped: it failed, vanished, or outlived the follow window. Nothing more to do. */
+  lateEnded?: string;
 }
 
 /** What the poll policy is told about a task in this state: at submit, and after every poll. */

@@ -16,15 +16,35 @@ export interface PollTaskDeps {
   provider: ProviderClient;
   now: () => Date;
   random: () => number;
+  /** How long past the deadline a billed task is still followed for its video. */
+  lateFollowSeconds: number;
 }
 
 const STATUS_RANK = { SUBMITTED: 0, RUNNING: 1, SUCCEEDED: 2 } as const;
 
 /**
- * One poll: asks the provider, and answers the next PollState. A task that failed, a provider that
- * forgot the task, or a deadline passed are thrown as typed errors, which the state machine catches.
+ * One poll: asks the provider, and answers the next PollState. A task that failed or a provider that
+ * forgot the task are thrown as typed errors, which the state machine catches. A deadline passed
+ * with the task unfinished is not thrown: the state says `overdue`, the workflow records TIMED_OUT,
+ * and later polls follow the task (`late`) until it ends, so a video it still makes is not lost.
  */
 export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promise<PollState> {
+  const previous = input.poll;
+  const late = previous.late === true || previous.overdue !== undefined;
+  const deadlineAt = late ? new Date(Date.parse(input.deadlineAt) + deps.lateFollowSeconds * 1000).toISOString() : input.deadlineAt;
+  const { overdue: _recorded, ...carried } = previous;
+  const polled = late ? { ...input, deadlineAt, poll: { ...carried, late: true } } : input;
+  try {
+    const next = await pollOnce(polled, deps);
+    return late && next.overdue ? { ...next, lateEnded: `it was still unfinished when following it stopped at ${deadlineAt}` } : next;
+  } catch (error) {
+    // A late task that failed or vanished ends the following; the job ended TIMED_OUT already.
+    if (late && error instanceof PipelineError) return { ...polled.poll, checkedAt: deps.now().toISOString(), changed: false, lateEnded: error.message };
+    throw error;
+  }
+}
+
+async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollState> {
   const previous = input.poll;
   let snapshot: ProviderTaskSnapshot;
   try {
@@ -41,11 +61,10 @@ export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promis
     throw new VideoUnavailableError(`the provider reported ${snapshot.providerStatus} for ${previous.providerTaskId} but gave no video URL`);
   }
   const remainingSeconds = (Date.parse(input.deadlineAt) - now.getTime()) / 1000;
-  if (snapshot.phase !== 'succeeded' && remainingSeconds <= 0) {
-    throw new DeadlineExceededError(
-      `the provider task ${previous.providerTaskId} was still ${snapshot.providerStatus} at the job deadline ${input.deadlineAt}`,
-    );
-  }
+  const overdue =
+    snapshot.phase !== 'succeeded' && remainingSeconds <= 0
+      ? overdueAt(now, `the provider task ${previous.providerTaskId} was still ${snapshot.providerStatus} at the job deadline ${input.deadlineAt}`)
+      : undefined;
   const reported = snapshot.phase === 'succeeded' ? 'SUCCEEDED' : snapshot.phase === 'running' ? 'RUNNING' : 'SUBMITTED';
   // Status and progress never move backwards, whatever a flaky gateway answers.
   const jobStatus = STATUS_RANK[reported] >= STATUS_RANK[previous.jobStatus] ? reported : previous.jobStatus;
@@ -69,8 +88,16 @@ export async function pollTask(input: PollTaskInput, deps: PollTaskDeps): Promis
     ...(startReported ? { startReported } : {}),
     ...(previous.history ? { history: previous.history } : {}),
     ...(generationSeconds !== undefined ? { generationSeconds } : {}),
+    ...(previous.late ? { late: true } : {}),
+    ...(overdue ? { overdue } : {}),
   };
-  return { ...next, waitSeconds: nextPollSeconds(pollContext(next, input.shape, elapsedSeconds, remainingSeconds, deps.random())) };
+  // Past the deadline the follow-up polls wait as a late task deserves: the window runs from the deadline.
+  const windowSeconds = overdue ? deps.lateFollowSeconds : remainingSeconds;
+  return { ...next, waitSeconds: nextPollSeconds(pollContext(next, input.shape, elapsedSeconds, windowSeconds, deps.random())) };
+}
+
+function overdueAt(now: Date, message: string): NonNullable<PollState['overdue']> {
+  return { code: new DeadlineExceededError(message).code, message, at: now.toISOString() };
 }
 
 /**
@@ -105,18 +132,17 @@ function afterFailedPoll(input: PollTaskInput, error: PipelineError, deps: PollT
   const now = deps.now();
   const remainingSeconds = (Date.parse(input.deadlineAt) - now.getTime()) / 1000;
   const consecutiveFailures = (previous.consecutiveFailures ?? 0) + 1;
-  if (remainingSeconds <= 0) {
-    throw new DeadlineExceededError(
-      `the provider kept failing until the job deadline ${input.deadlineAt} (${consecutiveFailures} polls in a row): ${error.message}`,
-      { cause: error },
-    );
-  }
+  const overdue =
+    remainingSeconds <= 0
+      ? overdueAt(now, `the provider kept failing until the job deadline ${input.deadlineAt} (${consecutiveFailures} polls in a row): ${error.message}`)
+      : undefined;
   return {
     ...previous,
     polls: previous.polls + 1,
     consecutiveFailures,
-    waitSeconds: retryPollSeconds(consecutiveFailures, remainingSeconds, deps.random()),
+    waitSeconds: retryPollSeconds(consecutiveFailures, overdue ? deps.lateFollowSeconds : remainingSeconds, deps.random()),
     checkedAt: now.toISOString(),
     changed: false,
+    ...(overdue ? { overdue } : {}),
   };
 }

@@ -197,7 +197,8 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
         new QueryCommand({
           TableName: tableName,
           IndexName: LINE_INDEX,
-          KeyConditionExpression: 'inLine = :waiting',
+          KeyConditionExpression: '#inLine = :waiting',
+          ExpressionAttributeNames: { '#inLine': 'inLine' },
           ExpressionAttributeValues: { ':waiting': WAITING },
           ScanIndexForward: true,
           Limit: limit,
@@ -214,7 +215,8 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
           new QueryCommand({
             TableName: tableName,
             IndexName: LINE_INDEX,
-            KeyConditionExpression: 'inLine = :waiting AND lineKey < :key',
+            KeyConditionExpression: '#inLine = :waiting AND lineKey < :key',
+            ExpressionAttributeNames: { '#inLine': 'inLine' },
             ExpressionAttributeValues: { ':waiting': WAITING, ':key': lineKey },
             Select: 'COUNT',
             Limit: MAX_COUNTED_AHEAD - counted,
@@ -233,11 +235,11 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
           new UpdateCommand({
             TableName: tableName,
             Key: { jobId },
-            UpdateExpression: 'SET admissions = :admission, admittedAt = :at, deadlineAt = :deadline, updatedAt = :at REMOVE inLine, executionArn',
+            UpdateExpression: 'SET admissions = :admission, admittedAt = :at, deadlineAt = :deadline, updatedAt = :at REMOVE #inLine, executionArn',
             ConditionExpression:
-              '#status = :queued AND inLine = :waiting AND ' +
+              '#status = :queued AND #inLine = :waiting AND ' +
               (admitted.admission === 1 ? '(attribute_not_exists(admissions) OR admissions = :previous)' : 'admissions = :previous'),
-            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeNames: { '#status': 'status', '#inLine': 'inLine' },
             ExpressionAttributeValues: {
               ':admission': admitted.admission,
               ':previous': admitted.admission - 1,
@@ -261,9 +263,9 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       if (!job?.lineKey) return false;
       return conditionalUpdate({
         Key: { jobId },
-        UpdateExpression: 'SET inLine = :waiting, lineKey = :front, updatedAt = :at REMOVE executionArn',
-        ConditionExpression: '#status = :queued AND admissions = :admission AND attribute_not_exists(inLine) AND lineKey = :lineKey',
-        ExpressionAttributeNames: { '#status': 'status' },
+        UpdateExpression: 'SET #inLine = :waiting, lineKey = :front, updatedAt = :at REMOVE executionArn',
+        ConditionExpression: '#status = :queued AND admissions = :admission AND attribute_not_exists(#inLine) AND lineKey = :lineKey',
+        ExpressionAttributeNames: { '#status': 'status', '#inLine': 'inLine' },
         ExpressionAttributeValues: {
           ':waiting': WAITING,
           ':front': frontOfLine(job.lineKey),
@@ -278,9 +280,9 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     async joinLine(jobId, joined) {
       return conditionalUpdate({
         Key: { jobId },
-        UpdateExpression: 'SET inLine = :waiting, lineKey = :lineKey, queuedAt = :queuedAt, updatedAt = :queuedAt REMOVE #deferred',
+        UpdateExpression: 'SET #inLine = :waiting, lineKey = :lineKey, queuedAt = :queuedAt, updatedAt = :queuedAt REMOVE #deferred',
         ConditionExpression: '#status = :queued AND #deferred = :true',
-        ExpressionAttributeNames: { '#status': 'status', '#deferred': 'deferred' },
+        ExpressionAttributeNames: { '#status': 'status', '#deferred': 'deferred', '#inLine': 'inLine' },
         ExpressionAttributeValues: {
           ':waiting': WAITING,
           ':lineKey': joined.lineKey,
@@ -315,13 +317,13 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
           new UpdateCommand({
             TableName: tableName,
             Key: { jobId },
-            UpdateExpression: 'SET #status = :status, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred, inLine',
+            UpdateExpression: 'SET #status = :status, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred, #inLine',
             ConditionExpression: [
               `#status IN (${Object.keys(fromValues).join(', ')})`,
               ...(end.executionArn === undefined ? [] : ['executionArn = :execution']),
-              ...(end.whileWaiting ? ['inLine = :waiting'] : []),
+              ...(end.whileWaiting ? ['#inLine = :waiting'] : []),
             ].join(' AND '),
-            ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#deferred': 'deferred' },
+            ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#deferred': 'deferred', '#inLine': 'inLine' },
             ExpressionAttributeValues: { ':status': end.status, ':error': end.error, ':at': end.at.toISOString(), ...fromValues, ...onExecution, ...waiting },
             ReturnValues: 'ALL_NEW',
           }),
@@ -389,7 +391,8 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       const line = query.status === 'QUEUED';
       if (line) {
         indexName = LINE_INDEX;
-        keyCondition = 'inLine = :waiting';
+        keyCondition = '#inLine = :waiting';
+        names['#inLine'] = 'inLine';
         values[':waiting'] = WAITING;
       } else if (query.status) {
         indexName = STATUS_INDEX;

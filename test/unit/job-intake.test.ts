@@ -1,10 +1,8 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StartFailedError } from '../../lambdas/core/errors.js';
 import type { JobRecord } from '../../lambdas/core/job.js';
 import { acceptJob, type IntakeDeps } from '../../lambdas/core/job-intake.js';
-import { createJobRepository } from '../../lambdas/core/job-repository.js';
-import { createJobRequestSchema } from '../../lambdas/core/request-schema.js';
+import { intakeTestDeps } from '../support/intake-deps.js';
 import { startJobsTable } from '../support/jobs-table.js';
 
 /** acceptJob against a real (local) DynamoDB: the races it must survive are the table's. */
@@ -12,7 +10,6 @@ import { startJobsTable } from '../support/jobs-table.js';
 const TABLE = 'Jobs';
 let table: Awaited<ReturnType<typeof startJobsTable>>;
 let documents: DynamoDBDocumentClient;
-let counter = 0;
 
 beforeAll(async () => {
   table = await startJobsTable(TABLE);
@@ -23,21 +20,8 @@ afterAll(async () => {
   await table?.close();
 });
 
-function deps(overrides: Partial<IntakeDeps>): IntakeDeps & { announced: JobRecord[] } {
-  const announced: JobRecord[] = [];
-  return {
-    jobs: createJobRepository(documents, TABLE),
-    requests: { save: async () => {}, load: async () => Promise.reject(new Error('not used')) },
-    workflow: { start: async (input) => `arn:aws:states:::execution:jobs:${input.jobId}` },
-    announcer: { announce: async (job) => void announced.push(job) },
-    schema: createJobRequestSchema(),
-    readMedia: async () => Promise.reject(new Error('not used')),
-    deadlineSeconds: 1800,
-    now: () => new Date('2026-11-24T12:00:00Z'),
-    newJobId: () => `job-${++counter}`,
-    announced,
-    ...overrides,
-  };
+function deps(overrides: Partial<IntakeDeps> = {}) {
+  return intakeTestDeps(table, overrides);
 }
 
 const body = { model: 'seedance-fast', content: [{ type: 'text', text: 'A cat' }] };
@@ -67,35 +51,27 @@ describe('acceptJob', () => {
     expect(raced.announced).toEqual([]);
   });
 
-  it('a job recorded but never started (the intake died between its writes) is started by the next identical request', async () => {
-    const crashed = deps({ workflow: { start: async () => Promise.reject(new Error('the process died here')) } });
-    // The record exists, QUEUED, without an execution: what a crash between the two writes leaves.
-    await crashed.jobs.create({
-      jobId: 'idem-crashed',
-      kind: 'job',
-      status: 'QUEUED',
-      progress: 0,
-      request: { model: 'seedance-fast', content: [{ type: 'text', text: 'A cat' }], generate_audio: true, resolution: '720p', ratio: 'adaptive', duration: 5, watermark: false },
-      requestKey: 'requests/idem-crashed.json',
-      trigger: { type: 'http', source: 'test' },
-      createdAt: '2026-11-24T12:00:00.000Z',
-      updatedAt: '2026-11-24T12:00:00.000Z',
-      deadlineAt: '2026-11-24T12:30:00.000Z',
-    });
-    const retried = deps({});
-    const { job, replayed } = await acceptJob({ body, trigger: { type: 'http', source: 'test' }, jobId: 'idem-crashed' }, retried);
-    expect(replayed).toBe(true);
-    expect(job.executionArn).toBe('arn:aws:states:::execution:jobs:idem-crashed');
-    expect(await retried.jobs.get('idem-crashed')).toMatchObject({ status: 'QUEUED', executionArn: 'arn:aws:states:::execution:jobs:idem-crashed' });
+  it('a job recorded while its dispatch failed waits in the line, and the next dispatch (any intake) starts it first', async () => {
+    const failing = deps({ slots: { ...table.slots(), read: async () => Promise.reject(new Error('DynamoDB throttled')) } });
+    const errors: unknown[] = [];
+    const { job } = await acceptJob({ body, trigger: { type: 'http', source: 'test' }, jobId: 'idem-waits' }, { ...failing, onDispatchError: (error) => errors.push(error) });
+    expect(errors).toEqual([new Error('DynamoDB throttled')]);
+    expect(await failing.jobs.get(job.jobId)).toMatchObject({ status: 'QUEUED', inLine: 'waiting' });
+    const next = deps();
+    const { job: later } = await acceptJob({ body: { ...body, duration: 6 }, trigger: { type: 'http', source: 'test' } }, next);
+    expect(next.started.map((start) => start.input.jobId)).toEqual(['idem-waits', later.jobId]);
+    expect(await next.jobs.get('idem-waits')).not.toHaveProperty('inLine');
   });
 
-  it('a start that fails ends the job FAILED with START_FAILED and announces it', async () => {
-    const refused = deps({ workflow: { start: async () => Promise.reject(new Error('throttled')) } });
-    const attempt = acceptJob({ body, trigger: { type: 'http', source: 'test' } }, refused);
-    await expect(attempt).rejects.toBeInstanceOf(StartFailedError);
-    const [announced] = refused.announced;
-    expect(announced).toMatchObject({ status: 'FAILED', error: { code: 'START_FAILED' } });
-    expect(await refused.jobs.get(announced!.jobId)).toMatchObject({ status: 'FAILED' });
+  it('a start that fails sends the job back to the front of the line and gives its slot back; the answer is still the recorded job', async () => {
+    const refused = deps({ workflow: { ...deps().workflow, start: async () => Promise.reject(new Error('throttled')) } });
+    const { job } = await acceptJob({ body, trigger: { type: 'http', source: 'test' }, jobId: 'idem-start-fails' }, refused);
+    expect(job.status).toBe('QUEUED');
+    const stored = await refused.jobs.get('idem-start-fails');
+    expect(stored).toMatchObject({ status: 'QUEUED', inLine: 'waiting', admissions: 1 });
+    expect(stored?.lineKey?.startsWith('!')).toBe(true);
+    expect((await refused.slots.read()).holders).not.toHaveProperty('idem-start-fails');
+    expect(refused.announced).toEqual([]);
   });
 
   it('a deferred job is recorded and not started; a replayed id finds the job instead of making another', async () => {
@@ -109,6 +85,6 @@ describe('acceptJob', () => {
     const other = acceptJob({ body: { ...body, duration: 8 }, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);
     await expect(other).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(starts).toBe(0);
-    expect(await counting.jobs.listDeferred(10)).toEqual([expect.objectContaining({ jobId: 'upload-1' })]);
+    expect(await counting.jobs.listDeferred()).toEqual([expect.objectContaining({ jobId: 'upload-1' })]);
   });
 });

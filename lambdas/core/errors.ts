@@ -89,13 +89,6 @@ export class UploadSupersededError extends PipelineError {
   readonly httpStatus = 409;
 }
 
-/** The workflow could not be started; the job is recorded FAILED and the caller may try again. */
-export class StartFailedError extends PipelineError {
-  readonly code = 'START_FAILED';
-  readonly httpStatus = 503;
-  override readonly retryable = true;
-}
-
 /** The provider refused our key (401/403). Retrying cannot help. */
 export class ProviderAuthError extends PipelineError {
   readonly code = 'PROVIDER_AUTH_FAILED';

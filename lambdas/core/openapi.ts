@@ -4,7 +4,6 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
-  StartFailedError,
   UnsupportedMediaTypeError,
   ValidationError,
   type ErrorBody,
@@ -74,7 +73,6 @@ export const INTAKE_ERRORS: readonly DocumentedError[] = [
     'a method the path does not serve (on AWS, API Gateway itself answers methods and paths it has no route for: `403 { message }`)',
   ),
   documented(new ConflictError(''), 'an Idempotency-Key reused with another body; cancelling a job that has ended'),
-  documented(new StartFailedError(''), 'the workflow could not be started; the job is recorded FAILED: try again'),
   // intake-routes.ts answers it for anything that is not a PipelineError.
   { code: 'INTERNAL_ERROR', status: 500, when: 'a bug on our side, logged; bad input is never a 500' },
 ];

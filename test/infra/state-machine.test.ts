@@ -351,7 +351,7 @@ const NOT_THROWN: Partial<Record<TaskName, Record<string, string>>> = {
 /** Retryable errors a task's handler absorbs instead of throwing: PollTask goes round the loop again with a backoff (lambdas/core/poll-task.ts). */
 const ABSORBED: Partial<Record<TaskName, string[]>> = { PollTask: ['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE'] };
 /** Retryable errors thrown outside the workflow: they never reach a task. */
-const OUTSIDE_THE_WORKFLOW = { START_FAILED: 'the job-creating functions: the caller is told to try again' };
+const OUTSIDE_THE_WORKFLOW = {};
 const throwable = (task: TaskName) => [...thrownBy[task]].filter((code) => !(code in (NOT_THROWN[task] ?? {})));
 
 /**

@@ -4,7 +4,7 @@ import { MAX_MANIFEST_BYTES, runBatch, type BatchDeps } from '../../lambdas/core
 import { ConflictError } from '../../lambdas/core/errors.js';
 import { createJobRepository, type JobRepository } from '../../lambdas/core/job-repository.js';
 import { MAX_LINE_ATTEMPTS, type ManifestProgress, type ManifestRepository } from '../../lambdas/core/manifest-repository.js';
-import { createJobRequestSchema } from '../../lambdas/core/request-schema.js';
+import { intakeTestDeps } from '../support/intake-deps.js';
 import { startJobsTable } from '../support/jobs-table.js';
 
 /** The batch function's core against a real (local) Jobs table; the bucket holds two manifests in memory. */
@@ -58,21 +58,12 @@ function manifestsInMemory(): ManifestRepository & { saved: Map<string, Manifest
 }
 
 function batchDeps(s3: S3Client, manifests: ManifestRepository, repository: JobRepository): BatchDeps {
-  let counter = 0;
   return {
-    jobs: repository,
-    requests: { save: async () => {}, load: async () => Promise.reject(new Error('not used')) },
-    workflow: { start: async (input) => `arn:execution:${input.jobId}` },
-    announcer: { announce: async () => {} },
-    schema: createJobRequestSchema(),
-    readMedia: async () => Promise.reject(new Error('not used')),
-    deadlineSeconds: 1800,
-    now: () => new Date('2026-12-04T12:00:00Z'),
-    newJobId: () => `job-${++counter}`,
+    ...intakeTestDeps(table, { jobs: repository, now: () => new Date('2026-12-04T12:00:00Z') }),
     s3,
     bucket: 'bucket',
     manifests,
-    maxJobsInFlight: 100,
+    stopAt: new Date('2026-12-04T12:05:00Z'),
   };
 }
 
@@ -99,7 +90,7 @@ it(`a line that keeps failing holds its manifest for ${MAX_LINE_ATTEMPTS} runs a
   );
   expect(cursedReports.at(-1)).toMatchObject({ nextLine: 3, done: true, rejectedNow: 1 });
   // The other manifest ran in the first run already.
-  expect(reports[0]!.manifests.find((manifest) => manifest.key === 'batches/b-other.jsonl')).toMatchObject({ startedNow: 1, done: true });
+  expect(reports[0]!.manifests.find((manifest) => manifest.key === 'batches/b-other.jsonl')).toMatchObject({ queuedNow: 1, done: true });
   const progress = manifests.saved.get('batches/a-cursed.jsonl#etag-batches/a-cursed.jsonl')!;
   expect(progress).toMatchObject({ status: 'DONE', started: 2, rejected: 1 });
   const [refused] = progress.rejectedLines;
@@ -114,7 +105,7 @@ it('a manifest over the size limit is refused as a whole, recorded with the reas
   const s3 = bucketOf({ 'batches/huge.jsonl': { text: line('x', 'never read'), bytes: MAX_MANIFEST_BYTES + 1 } });
   const manifests = manifestsInMemory();
   const report = await runBatch(batchDeps(s3, manifests, jobs));
-  expect(report.manifests).toEqual([expect.objectContaining({ key: 'batches/huge.jsonl', startedNow: 0, done: true })]);
+  expect(report.manifests).toEqual([expect.objectContaining({ key: 'batches/huge.jsonl', queuedNow: 0, done: true })]);
   expect(manifests.saved.get('batches/huge.jsonl#etag-batches/huge.jsonl')).toMatchObject({
     status: 'REFUSED',
     error: { code: 'PAYLOAD_TOO_LARGE' },

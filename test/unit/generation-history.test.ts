@@ -204,7 +204,7 @@ describe('createGenerationHistory against DynamoDB (dynalite)', () => {
     }
     expect((await jobs.listActive()).map((candidate) => candidate.jobId)).toEqual(['job-listed']);
     expect(await jobs.countInFlight()).toBe(1);
-    expect(await jobs.listDeferred(100)).toEqual([]);
+    expect(await jobs.listDeferred()).toEqual([]);
     // GET /jobs/{jobId} and DELETE read a job by key: a history key is no job.
     expect(await jobs.get(historyKey(shape(-1)))).toBeUndefined();
   });

@@ -11,7 +11,6 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
-  StartFailedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../lambdas/core/errors.js';
@@ -218,7 +217,6 @@ const README_ERRORS: Array<[string, number]> = [
   ['NOT_FOUND', 404],
   ['METHOD_NOT_ALLOWED', 405],
   ['CONFLICT', 409],
-  ['START_FAILED', 503],
   ['INTERNAL_ERROR', 500],
 ];
 
@@ -250,7 +248,6 @@ describe('every error code is documented with its status', () => {
       new NotFoundError(''),
       new MethodNotAllowedError(''),
       new ConflictError(''),
-      new StartFailedError(''),
     ];
     expect(classes.map((error) => [error.code, error.httpStatus])).toEqual(README_ERRORS.slice(0, -1));
   });
@@ -409,15 +406,18 @@ describe('the intake answers what the document says', () => {
     deps = {
       jobs: createJobRepository(table.documents, TABLE),
       requests: { save: async () => {}, load: async () => Promise.reject(new Error('not used')) },
+      slots: table.slots(),
       workflow: {
+        executionArnFor: (name) => `arn:aws:states:us-east-1:123456789012:execution:jobs:${name}`,
         start: async (input) => `arn:aws:states:us-east-1:123456789012:execution:jobs:${input.jobId}`,
         stop: async () => {},
         describe: async () => 'RUNNING',
       },
-      announcer: { announce: async () => {} },
+      announcer: { announce: async () => {}, announceLateVideo: async () => {} },
       schema: createJobRequestSchema(),
       readMedia: async () => Promise.reject(new Error('not used')),
       deadlineSeconds: 1800,
+      maxQueueSeconds: 86_400,
       now: () => new Date(),
       newJobId: () => `job-${++counter}`,
       maxBodyBytes: MAX_BODY_BYTES,
@@ -526,8 +526,9 @@ describe('the intake answers what the document says', () => {
     expect((await call('GET', '/nowhere')).status).toBe(404);
     expect((await call('PUT', '/jobs')).status).toBe(405);
     expect((await call('POST', OPENAPI_PATH)).status).toBe(405);
+    // A workflow that cannot start is no error of the caller's: the job waits at the front of the line.
     const notStarted = { workflow: { ...deps.workflow, start: async () => Promise.reject(new Error('ThrottlingException')) } };
-    expect((await call('POST', '/jobs', json(PROVIDER_EXAMPLE_REQUEST), notStarted)).status).toBe(503);
+    expect((await call('POST', '/jobs', json(PROVIDER_EXAMPLE_REQUEST), notStarted)).status).toBe(202);
     const broken = { jobs: { ...deps.jobs, get: async () => Promise.reject(new Error('a bug')) } };
     expect((await call('GET', '/jobs/job-1', {}, broken)).status).toBe(500);
 

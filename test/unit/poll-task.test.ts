@@ -1,6 +1,5 @@
-import { ProviderBusyError } from '../../lambdas/core/errors.js';
 import { describe, expect, test } from 'vitest';
-import { PipelineError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../lambdas/core/errors.js';
+import { PipelineError, ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../lambdas/core/errors.js';
 import type { RequestShape, WorkflowInput } from '../../lambdas/core/job.js';
 import { MAX_POLL_SECONDS, priorGenerationEstimate, STEADY_POLL_SECONDS, type GenerationEstimate } from '../../lambdas/core/poll-policy.js';
 import type { PollState } from '../../lambdas/core/poll-state.js';
@@ -63,16 +62,16 @@ const earlyEnd = (estimate: GenerationEstimate) => estimate.medianSeconds * Math
 
 const at = (secondsAfterSubmit: number) => () => new Date(SUBMITTED_AT.getTime() + secondsAfterSubmit * 1000);
 
-async function poll(previous: PollState, answer: Partial<ProviderTaskSnapshot>, options: { now?: number; deadlineAt?: string } = {}) {
+async function poll(previous: PollState, answer: Partial<ProviderTaskSnapshot> | Error, options: { now?: number; deadlineAt?: string } = {}) {
   const { provider, asked } = fakeProvider(answer);
-  const next = await pollTask(input(previous, options.deadlineAt), { provider, now: at(options.now ?? 90), random: () => 0.5 });
+  const next = await pollTask(input(previous, options.deadlineAt), { provider, now: at(options.now ?? 90), random: () => 0.5, lateFollowSeconds: 3600 });
   return { next, asked };
 }
 
 async function pollError(previous: PollState, answer: Partial<ProviderTaskSnapshot> | Error, options: { now?: number; deadlineAt?: string } = {}) {
   const { provider } = fakeProvider(answer);
   try {
-    await pollTask(input(previous, options.deadlineAt), { provider, now: at(options.now ?? 90), random: () => 0.5 });
+    await pollTask(input(previous, options.deadlineAt), { provider, now: at(options.now ?? 90), random: () => 0.5, lateFollowSeconds: 3600 });
   } catch (error) {
     return error as PipelineError;
   }
@@ -156,7 +155,7 @@ describe('pollTask', () => {
 
   test('the polls counter counts every poll', async () => {
     const { provider } = fakeProvider({ phase: 'queued', progress: 0 }, { phase: 'running', progress: 30 }, { phase: 'running', progress: 30 });
-    const deps = { provider, now: at(90), random: () => 0.5 };
+    const deps = { provider, now: at(90), random: () => 0.5, lateFollowSeconds: 3600 };
     let state = pollState();
     for (let index = 1; index <= 3; index += 1) {
       state = await pollTask(input(state), deps);
@@ -194,15 +193,33 @@ describe('pollTask', () => {
     expect(error.message).toContain('expired');
   });
 
-  test('still running past the deadline throws DEADLINE_EXCEEDED', async () => {
-    const error = await pollError(pollState({ jobStatus: 'RUNNING', progress: 50 }), { phase: 'running', progress: 50 }, { now: 1801 });
-    expect(error.name).toBe('DEADLINE_EXCEEDED');
-    expect(error.retryable).toBe(false);
+  test('still running past the deadline: overdue (the job ends TIMED_OUT), and the task is followed on', async () => {
+    const { next } = await poll(pollState({ jobStatus: 'RUNNING', progress: 50 }), { phase: 'running', progress: 50 }, { now: 1801 });
+    expect(next.overdue).toMatchObject({ code: 'DEADLINE_EXCEEDED', message: expect.stringMatching(/still IN_PROGRESS at the job deadline/) });
+    expect(next.late).toBeUndefined();
+    expect(next.waitSeconds).toBeGreaterThan(0);
   });
 
-  test('still queued exactly at the deadline throws DEADLINE_EXCEEDED', async () => {
-    const error = await pollError(pollState(), { phase: 'queued', providerStatus: 'QUEUED' }, { now: 1800 });
-    expect(error.name).toBe('DEADLINE_EXCEEDED');
+  test('still queued exactly at the deadline is overdue', async () => {
+    const { next } = await poll(pollState(), { phase: 'queued', providerStatus: 'QUEUED' }, { now: 1800 });
+    expect(next.overdue?.code).toBe('DEADLINE_EXCEEDED');
+  });
+
+  test('the poll after an overdue one follows the task late: a success is its late video', async () => {
+    const overdue = pollState({ jobStatus: 'RUNNING', progress: 50, overdue: { code: 'DEADLINE_EXCEEDED', message: 'late', at: 'x' } });
+    const { next: running } = await poll(overdue, { phase: 'running', progress: 50 }, { now: 2000 });
+    expect(running).toMatchObject({ late: true, jobStatus: 'RUNNING' });
+    expect(running).not.toHaveProperty('overdue');
+    const { next: done } = await poll(running, { phase: 'succeeded', progress: 100, videoUrl: VIDEO_URL }, { now: 2400 });
+    expect(done).toMatchObject({ late: true, jobStatus: 'SUCCEEDED', videoUrl: VIDEO_URL });
+  });
+
+  test('a late task that fails, vanishes or outlives the follow window ends the following, never the job', async () => {
+    const late = pollState({ jobStatus: 'RUNNING', progress: 50, late: true });
+    expect((await poll(late, { phase: 'failed', providerStatus: 'FAILURE', failReason: 'quota' }, { now: 2000 })).next.lateEnded).toMatch(/quota/);
+    expect((await poll(late, new ProviderTaskNotFoundError('task_not_exist'), { now: 2000 })).next.lateEnded).toMatch(/task_not_exist/);
+    // DEADLINE_AT + 3600 s of following.
+    expect((await poll(late, { phase: 'running', progress: 50 }, { now: 1800 + 3600 })).next.lateEnded).toMatch(/still unfinished when following it stopped/);
   });
 
   test('a success seen just after the deadline still counts', async () => {
@@ -356,7 +373,7 @@ describe('pollTask: generation time and history', () => {
     let state = pollState({ history: HISTORY });
     const seen: PollState[] = [];
     for (const now of [20, 40, 60, 100]) {
-      state = await pollTask(input(state), { provider, now: at(now), random: () => 0.5 });
+      state = await pollTask(input(state), { provider, now: at(now), random: () => 0.5, lateFollowSeconds: 3600 });
       seen.push(state);
     }
     for (const state of seen) expect(state.history).toEqual(HISTORY);

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../lambdas/core/job.js';
-import { createJobRepository } from '../../lambdas/core/job-repository.js';
 import { createJobRequestSchema, MAX_BODY_BYTES } from '../../lambdas/core/request-schema.js';
 import { handleUpload, uploadJobId, type UploadDeps, type UploadedObject } from '../../lambdas/core/upload-intake.js';
+import { intakeTestDeps } from '../support/intake-deps.js';
 import { startJobsTable } from '../support/jobs-table.js';
 import { solidPng } from '../support/png.js';
 
@@ -73,19 +73,16 @@ afterAll(async () => {
 
 function deps(): UploadDeps {
   return {
+    ...intakeTestDeps(table, {
+      announcer: { announce: async (job) => void announced.push(job), announceLateVideo: async () => {} },
+      schema: createJobRequestSchema({ mediaBucket: BUCKET }),
+      // The image jobs' own copies are what the recording endpoint holds; the media check reads a PNG's head.
+      readMedia: async () => ({ bytes: 1024, head: new Uint8Array(solidPng(2, 2).subarray(0, 16)) }),
+      now: () => new Date('2026-11-24T12:00:00Z'),
+    }),
     s3,
     bucket: BUCKET,
     defaultModel: 'seedance-fast',
-    jobs: createJobRepository(table.documents, table.tableName),
-    requests: { save: async () => {}, load: async () => Promise.reject(new Error('not used')) },
-    workflow: { start: async (input) => `arn:aws:states:::execution:jobs:${input.jobId}` },
-    announcer: { announce: async (job) => void announced.push(job) },
-    schema: createJobRequestSchema({ mediaBucket: BUCKET }),
-    // The image jobs' own copies are what the recording endpoint holds; the media check reads a PNG's head.
-    readMedia: async () => ({ bytes: 1024, head: new Uint8Array(solidPng(2, 2).subarray(0, 16)) }),
-    deadlineSeconds: 1800,
-    now: () => new Date('2026-11-24T12:00:00Z'),
-    newJobId: () => 'not used',
   };
 }
 

@@ -112,15 +112,16 @@ const jobCreatedSchema = described(
     status: described(z.enum(JOB_STATUSES), 'QUEUED for a new job; a replay (200) answers the job as it is now'),
     createdAt: z.iso.datetime(),
     links: z.object({ self: described(z.url(), 'GET it to follow the job') }),
-    deferred: described(z.optional(z.literal(true)), '?schedule=batch: the job waits for the next batch run'),
+    waiting: described(z.boolean(), 'true when it waits in the admission line for a slot; false when it started at once (or was deferred)'),
+    deferred: described(z.optional(z.literal(true)), '?schedule=batch: the job joins the admission line at the next batch run'),
     warnings: described(z.optional(z.array(z.string())), `e.g. "${WEB_SEARCH_WARNING}"`),
   }),
-  'POST /jobs: the job was recorded (and, unless deferred, its workflow started)',
+  'POST /jobs: the job was recorded in the admission line (and started at once if a slot was free)',
 );
 
 const jobPageSchema = described(
   z.object({
-    jobs: described(z.array(jobViewSchema), 'newest first'),
+    jobs: described(z.array(jobViewSchema), 'newest first; with status=QUEUED, the admission line, next to start first'),
     nextCursor: described(z.optional(z.string()), 'present while more jobs remain: pass it as `cursor`'),
     links: z.optional(z.object({ next: described(z.url(), 'the next page, same filters') })),
   }),
@@ -411,7 +412,6 @@ function buildDocument() {
             '413': errorResponse(413),
             '415': errorResponse(415),
             '500': errorResponse(500),
-            '503': errorResponse(503),
           },
         },
         get: {

@@ -25,7 +25,8 @@ export function initialLimit(maxJobsInFlight: number): LearnedLimit {
 
 /** Whole slots a job may take under the limit and the configured maximum. */
 export function slotsAllowed(limit: LearnedLimit, maxJobsInFlight: number): number {
-  return Math.max(1, Math.min(maxJobsInFlight, Math.floor(limit.cap)));
+  // The growth adds 1/cap at a time: forty fortieths must make one whole slot despite rounding.
+  return Math.max(1, Math.min(maxJobsInFlight, Math.floor(limit.cap + 1e-9)));
 }
 
 /**

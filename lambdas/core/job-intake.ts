@@ -97,11 +97,12 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
   if (submission.deferred || submission.dispatch === false) return { job, replayed: false };
   try {
     const { started } = await admitWaiting(deps);
-    // Started by this dispatch: no longer waiting. Otherwise it waits for the next one.
     if (started.includes(jobId)) {
       const { inLine: _admitted, ...admitted } = job;
       return { job: admitted, replayed: false };
     }
+    // Another intake's dispatch may have started it meanwhile: answer what the record says now.
+    return { job: (await deps.jobs.get(jobId)) ?? job, replayed: false };
   } catch (error) {
     deps.onDispatchError?.(error);
   }

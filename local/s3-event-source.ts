@@ -3,6 +3,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3rverEvent } from 's3rver';
 import type { CfnTemplate } from './cloud-assembly.js';
 import { busEvent, type BusEvent } from './eventbridge-events.js';
+import { LOCAL_EMULATION_USER_AGENT } from './s3-requests.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, localPhysicalName, logicalIdsOfType, resolveIntrinsics } from './template-resolver.js';
 
 /**
@@ -103,6 +104,8 @@ export function connectS3EventSource(options: S3EventSourceOptions): S3EventSour
       region: LOCAL_REGION,
       forcePathStyle: true,
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      // S3 knows a copy's ETag without asking itself: this HeadObject is not a billed request.
+      customUserAgent: LOCAL_EMULATION_USER_AGENT,
     });
     return (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag;
   };

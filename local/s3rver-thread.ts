@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import S3rver, { type S3rverEvent } from 's3rver';
 import { completeMultipartLikeS3 } from './s3-multipart.js';
+import { countS3Request, s3Operation } from './s3-requests.js';
 
 /**
  * The local S3 (s3rver) on a thread of its own, started by startS3 (local/emulators.ts).
@@ -22,6 +23,16 @@ export interface S3rverThreadOptions {
   directory: string;
   bucket: string;
   port?: number;
+  /** Where each request is counted by operation (local/s3-requests.ts), shared with the stack's thread. */
+  requestCounters?: SharedArrayBuffer;
+}
+
+/** The part of Koa's context the request counting reads. */
+interface KoaContext {
+  method: string;
+  path: string;
+  querystring: string;
+  get(name: string): string;
 }
 
 /** Messages from the thread: listening, or an event (acknowledge it with its id). */
@@ -77,11 +88,20 @@ async function main(options: S3rverThreadOptions, port: NonNullable<typeof paren
   });
   // Outermost middleware (Koa composes app.middleware when run() listens): the answer goes out once
   // the stack has the events this request caused.
-  (server as unknown as { middleware: ((ctx: unknown, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (_ctx, next) => {
+  const middleware = (server as unknown as { middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[] }).middleware;
+  middleware.unshift(async (_ctx, next) => {
     const caused: Promise<void>[] = [];
     await deliveries.run(caused, next);
     await Promise.all(caused);
   });
+  const counters = options.requestCounters;
+  if (counters) {
+    // Before anything can answer, so the count is there by the time the client has its response.
+    middleware.unshift(async (ctx, next) => {
+      countS3Request(counters, s3Operation({ method: ctx.method, path: ctx.path, query: new URLSearchParams(ctx.querystring), header: (name) => ctx.get(name) || undefined }));
+      await next();
+    });
+  }
   port.on('message', (command: S3rverThreadCommand) => {
     if (command.type === 'ack') {
       acknowledged.get(command.id)?.();

@@ -101,8 +101,10 @@ const POLL_FUNCTION = WORKFLOW_TASK_HANDLERS.PollTask;
  * policy made `polls.ours`. A poll costs what the run's polls cost on average: the poll loop's
  * transitions (retries included) and PollTask's invocations and billed ms, each divided by our
  * polls, times the fixed poller's. The rest stays as measured: the submit, the store and the
- * announcement do not depend on the poller, and the RecordProgress writes follow the status steps a
- * poller sees, which a 15 s poller sees about as often as ours (bench/polling.ts counts both).
+ * announcement do not depend on the poller. The RecordProgress transitions and writes, one per status
+ * step a poller sees, stay as measured too: a 15 s poller sees a few more steps (bench/polling.ts reports
+ * RecordProgress/job per poller), so this baseline errs in the fixed poller's favour, by under one
+ * transition and one write a job.
  */
 export function fixedPollerBaseline(usage: Usage, polls: { ours: number; fixed: number }): Usage {
   if (!(polls.ours > 0)) throw new Error('the run made no polls to scale');

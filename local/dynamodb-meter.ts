@@ -10,7 +10,8 @@ import { crc32 } from 'node:zlib';
  *
  * Reads: dynalite computes ConsumedCapacity as DynamoDB does (4 KB units of the items read, before
  * any filter or projection; half for eventually consistent reads; a query by the total size it read),
- * so the proxy asks for it and takes it out of the answer again when the caller did not ask.
+ * so the proxy asks for it and takes it out of the answer again when the caller did not ask. Only an
+ * empty Query or Scan it reports as free, where DynamoDB charges a request at least one unit.
  * Writes: dynalite counts only the table, not its global secondary indexes, and nothing for a failed
  * condition, while both are billed. So the proxy reads the item before each write and (for an update)
  * after it, straight from dynalite, one write per key at a time, and counts by DynamoDB's rules:
@@ -250,8 +251,9 @@ export async function startDynamoDbMeter(targetUrl: string): Promise<DynamoDbMet
       return answer;
     }
     const parsed = JSON.parse(answer.body.toString('utf8')) as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] };
-    const consumed = [parsed.ConsumedCapacity ?? []].flat();
-    count(operation, { readUnits: consumed.reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0) });
+    const consumed = [parsed.ConsumedCapacity ?? []].flat().reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+    const least = operation === 'Query' || operation === 'Scan' ? (request.ConsistentRead === true ? 1 : 0.5) : 0;
+    count(operation, { readUnits: Math.max(least, consumed) });
     if (asked) return answer;
     delete parsed.ConsumedCapacity;
     const text = JSON.stringify(parsed);

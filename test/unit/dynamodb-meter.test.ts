@@ -114,6 +114,11 @@ describe('the DynamoDB meter in front of dynalite', () => {
     );
     expect(query.result.Count).toBe(1);
     expect(query.readUnits).toBe(0.5);
+    const empty = await delta(() =>
+      client.send(new QueryCommand({ TableName: TABLE, IndexName: 'byStatus', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'FAILED' } } })),
+    );
+    expect(empty.result.Count).toBe(0);
+    expect(empty.readUnits).toBe(0.5);
   });
 
   it('bills an update that moves an index key as a delete and a put in that index', async () => {
@@ -140,7 +145,7 @@ describe('the DynamoDB meter in front of dynalite', () => {
     expect(meter.usage().byOperation).toMatchObject({
       PutItem: { requests: 2, writeUnits: 9 + 3 },
       GetItem: { requests: 2, readUnits: 1.5 },
-      Query: { requests: 1, readUnits: 0.5 },
+      Query: { requests: 2, readUnits: 1 },
       UpdateItem: { requests: 1, writeUnits: 12 },
       DeleteItem: { requests: 1, writeUnits: 9 },
       CreateTable: { requests: 1, readUnits: 0, writeUnits: 0 },

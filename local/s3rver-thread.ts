@@ -24,7 +24,7 @@ export interface S3rverThreadOptions {
   bucket: string;
   port?: number;
   /** Where each request is counted by operation (local/s3-requests.ts), shared with the stack's thread. */
-  requestCounters?: SharedArrayBuffer;
+  requestCounters: SharedArrayBuffer;
 }
 
 /** The part of Koa's context the request counting reads. */
@@ -86,22 +86,20 @@ async function main(options: S3rverThreadOptions, port: NonNullable<typeof paren
     deliveries.getStore()?.push(new Promise((resolve) => acknowledged.set(id, resolve)));
     port.postMessage({ type: 'event', id, event } satisfies S3rverThreadMessage);
   });
-  // Outermost middleware (Koa composes app.middleware when run() listens): the answer goes out once
-  // the stack has the events this request caused.
+  // Outer middleware (Koa composes app.middleware when run() listens): the answer goes out once the
+  // stack has the events this request caused.
   const middleware = (server as unknown as { middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[] }).middleware;
   middleware.unshift(async (_ctx, next) => {
     const caused: Promise<void>[] = [];
     await deliveries.run(caused, next);
     await Promise.all(caused);
   });
-  const counters = options.requestCounters;
-  if (counters) {
-    // Before anything can answer, so the count is there by the time the client has its response.
-    middleware.unshift(async (ctx, next) => {
-      countS3Request(counters, s3Operation({ method: ctx.method, path: ctx.path, query: new URLSearchParams(ctx.querystring), header: (name) => ctx.get(name) || undefined }));
-      await next();
-    });
-  }
+  // Outermost, before anything can answer: the count is in by the time the client has its response.
+  middleware.unshift(async (ctx, next) => {
+    const request = { method: ctx.method, path: ctx.path, query: new URLSearchParams(ctx.querystring), header: (name: string) => ctx.get(name) || undefined };
+    countS3Request(options.requestCounters, s3Operation(request));
+    await next();
+  });
   port.on('message', (command: S3rverThreadCommand) => {
     if (command.type === 'ack') {
       acknowledged.get(command.id)?.();

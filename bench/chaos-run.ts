@@ -13,13 +13,27 @@
  * - at most one provider task per job (matched by the job's unique prompt);
  * - every SUCCEEDED job's S3 object has the size and sha256 its record claims, which are the
  *   simulator's own for the task;
- * - exactly one completion event per terminal job.
+ * - exactly one completion event per terminal job;
+ * - each class of hostile submission mixed into the traffic (bench/chaos-hostile.ts) gets the answer
+ *   that closes its hole, and its jobs meet every check above too.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  jobsOf,
+  judgeHostile,
+  mixInto,
+  placeIdConflicts,
+  planHostile,
+  prepareHostile,
+  submitHostile,
+  uploadsOf,
+  type HostileKind,
+  type HostileRow,
+} from './chaos-hostile.js';
 import type { SweepReport } from '../lambdas/core/job-sweeper.js';
 import type { BatchReport } from '../lambdas/core/batch-runner.js';
 import { uploadJobId } from '../lambdas/core/upload-intake.js';
@@ -117,14 +131,14 @@ interface ListedJob {
   trigger: { type: string; source: string };
   request?: { content: { type: string; text?: string }[] };
   output?: { bucket: string; key: string; bytes: number; sha256: string };
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; issues?: { path: string; message: string }[] };
   executionArn?: string;
 }
 
 export interface Offender {
   prompt?: string;
   jobId?: string;
-  kind?: TriggerKind;
+  kind?: TriggerKind | HostileKind;
   detail: string;
 }
 
@@ -137,7 +151,10 @@ export interface PassCondition {
 export interface ChaosReport {
   config: Omit<ChaosConfig, 'log'>;
   submitted: Record<TriggerKind, number> & { total: number };
+  /** Jobs of every submission, the hostile ones' included. */
   accepted: number;
+  /** One row per class of hostile submission; `expectedJobs` of all rows add to accepted - submitted.total. */
+  hostile: HostileRow[];
   statuses: Record<string, number>;
   failedByCode: Record<string, number>;
   timedOutByCode: Record<string, number>;
@@ -150,6 +167,8 @@ export interface ChaosReport {
   nonTerminalBeforeSweep: number;
   lost: Offender[];
   duplicated: Offender[];
+  /** Jobs listed that no submission (normal or hostile) accounts for. */
+  strays: Offender[];
   submissionProblems: Offender[];
   providerTasks: {
     total: number;
@@ -293,9 +312,32 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
     for (let at = 0; at < batchLines.length; at += config.manifestLines) {
       const lines = batchLines.slice(at, at + config.manifestLines);
       const key = `batches/chaos-${String(manifests.length + 1).padStart(3, '0')}.jsonl`;
-      lines.forEach((line, offset) => (line.source = `s3://${live.bucket}/${key}#L${offset + 1}`));
       manifests.push({ key, lines });
     }
+    // Its own seed: the hostile cases leave the normal mix and the crash draws as they were.
+    const hostileRandom = seededRandom(config.seed ^ 0x4057113);
+    const hostilePlan = planHostile(
+      config.jobs,
+      manifests.map((manifest) => ({ key: manifest.key, lines: manifest.lines.length })),
+      hostileRandom,
+    );
+    const hostileContext = { apiUrl: live.apiUrl, s3: client, bucket: live.bucket, random: hostileRandom, jobBody };
+    await prepareHostile(hostileContext);
+    // Each manifest's rows as written, id conflicts in place: a line's number is its place here.
+    const manifestRows = manifests.map((manifest) => {
+      const rows = placeIdConflicts(
+        manifest.key,
+        manifest.lines.map((line) => ({ id: `chaos-${line.index}`, line })),
+        hostilePlan.idConflicts,
+        hostileRandom,
+      );
+      rows.forEach((row, offset) => {
+        const source = `s3://${live.bucket}/${manifest.key}#L${offset + 1}`;
+        if ('kind' in row) row.line = offset + 1;
+        else row.line.source = source;
+      });
+      return rows;
+    });
     let idempotentSent = 0;
     let idempotentSame = 0;
 
@@ -354,8 +396,10 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
     };
 
     // Manifests go up first, so the batch loop has lines to start while the rest is submitted.
-    for (const manifest of manifests) {
-      const text = manifest.lines.map((line) => JSON.stringify({ id: `chaos-${line.index}`, ...jobBody(line.prompt) })).join('\n');
+    for (const [m, manifest] of manifests.entries()) {
+      const text = manifestRows[m]!
+        .map((row) => JSON.stringify({ id: row.id, ...jobBody('kind' in row ? row.prompt : row.line.prompt) }))
+        .join('\n');
       await client.send(new PutObjectCommand({ Bucket: live.bucket, Key: manifest.key, Body: `${text}\n` }));
     }
 
@@ -383,27 +427,34 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
     })();
 
     const others = submissions.filter((submission) => submission.kind !== 'batch');
+    const traffic = mixInto(others, hostilePlan.pooled, hostileRandom);
     let submittedCount = 0;
-    let claimed = 0;
+    // A refused manifest line is announced like any job: counted here so the estimate stays exact.
+    let claimed = hostilePlan.idConflicts.length;
     // Jobs started and not yet announced: every job, whatever its end, is announced once (or more).
     const activeEstimate = () => {
       const announced = new Set(live.events().map((event) => (event.detail as { jobId?: string } | undefined)?.jobId));
       return claimed + batchStats.startedFromManifests - announced.size;
     };
     let pacedMs = 0;
-    await pool(others, config.concurrency, async (submission) => {
+    await pool(traffic, config.concurrency, async (item) => {
       if (config.maxActive > 0) {
         const waitStart = Date.now();
         while (activeEstimate() >= config.maxActive) await sleep(20);
         pacedMs += Date.now() - waitStart;
       }
-      claimed += 1;
-      await submit(submission);
+      if ('hostile' in item) {
+        claimed += jobsOf(item.hostile);
+        await submitHostile(item.hostile, hostileContext);
+      } else {
+        claimed += 1;
+        await submit(item);
+      }
       submittedCount += 1;
-      if (submittedCount % 100 === 0) log(`[${since()} s] submitted ${submittedCount}/${others.length} HTTP/S3 jobs`);
+      if (submittedCount % 100 === 0) log(`[${since()} s] submitted ${submittedCount}/${traffic.length} HTTP/S3 submissions`);
     });
     const submitSeconds = (Date.now() - started) / 1000;
-    log(`[${since()} s] all ${others.length} HTTP/S3 submissions sent (paced ${(pacedMs / 1000).toFixed(1)} s in total over ${config.concurrency} workers); waiting for S3 deliveries and batch lines`);
+    log(`[${since()} s] all ${others.length} HTTP/S3 submissions and ${hostilePlan.pooled.length} hostile ones sent (paced ${(pacedMs / 1000).toFixed(1)} s in total over ${config.concurrency} workers); waiting for S3 deliveries and batch lines`);
     await live.deliveriesIdle();
 
     // --- waiting ---------------------------------------------------------------------------------
@@ -504,10 +555,29 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
       }
       jobOf.set(submission.prompt, job);
     }
-    const ourJobs = [...jobOf.values()];
+    const hostile = judgeHostile([...hostilePlan.pooled, ...hostilePlan.idConflicts], {
+      bucket: live.bucket,
+      jobs,
+      tasks: live.simulator.tasks(),
+      executionNames: live.engine.listExecutions().map((execution) => execution.name),
+      manifestsDone,
+    });
+    lost.push(...hostile.lost);
+    duplicated.push(...hostile.duplicated);
+    // The hostile cases' jobs go through every check below like the others.
+    const ourJobs = [...new Map([...jobOf.values(), ...hostile.jobs].map((job) => [job.jobId, job])).values()];
     const describeJob = (job: ListedJob) =>
       `${job.jobId} ${job.status}${job.error ? ` ${job.error.code}: ${job.error.message.slice(0, 200)}` : ''} (task ${job.providerTaskId ?? '-'}, polls ${job.polls ?? 0}, resumes ${job.resumes ?? 0}, created ${job.createdAt}, deadline ${job.deadlineAt}, finished ${job.finishedAt ?? '-'})`;
-    const kindOfPrompt = new Map(submissions.map((submission) => [submission.prompt, submission.kind]));
+    const kindOfPrompt = new Map<string, TriggerKind | HostileKind>([
+      ...submissions.map((submission) => [submission.prompt, submission.kind] as const),
+      ...hostile.prompts,
+    ]);
+    const kindOfJob = (job: ListedJob) => kindOfPrompt.get(promptOfJob(job) ?? '') ?? hostile.kindOfJob.get(job.jobId);
+    // Every job listed must be some submission's: one nobody asked for is a doubled run under another id.
+    const ours = new Set(ourJobs.map((job) => job.jobId));
+    const strays: Offender[] = jobs
+      .filter((job) => !ours.has(job.jobId))
+      .map((job) => ({ prompt: promptOfJob(job), jobId: job.jobId, detail: `no submission made it: ${describeJob(job)} (${job.trigger.type} ${job.trigger.source})` }));
 
     const nonTerminal: Offender[] = ourJobs
       .filter((job) => !TERMINAL.has(job.status))
@@ -519,7 +589,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
         return {
           prompt: promptOfJob(job),
           jobId: job.jobId,
-          kind: kindOfPrompt.get(promptOfJob(job) ?? ''),
+          kind: kindOfJob(job),
           detail: `${describeJob(job)}; executions: ${executions.join(', ') || 'none'}`,
         };
       });
@@ -544,7 +614,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
         taskOffenders.push({
           prompt: promptOfJob(job),
           jobId: job.jobId,
-          kind: kindOfPrompt.get(promptOfJob(job) ?? ''),
+          kind: kindOfJob(job),
           detail: `${own.length} provider tasks: ${own
             .map((task) => `${task.id} ${task.status} answered=${task.createAnswered} faults=${JSON.stringify(task.faults)}`)
             .join('; ')}; job ${describeJob(job)}`,
@@ -557,7 +627,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
     const intactOffenders: Offender[] = [];
     await pool(succeeded, 8, async (job) => {
       const offend = (detail: string): void => {
-        intactOffenders.push({ prompt: promptOfJob(job), jobId: job.jobId, kind: kindOfPrompt.get(promptOfJob(job) ?? ''), detail });
+        intactOffenders.push({ prompt: promptOfJob(job), jobId: job.jobId, kind: kindOfJob(job), detail });
       };
       if (!job.output) return offend('SUCCEEDED without output');
       const task = tasks.find((candidate) => candidate.id === job.providerTaskId);
@@ -601,7 +671,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
         eventOffenders.push({
           prompt: promptOfJob(job),
           jobId: job.jobId,
-          kind: kindOfPrompt.get(promptOfJob(job) ?? ''),
+          kind: kindOfJob(job),
           detail: `${types.length} event(s) [${types.join(', ')}] for ${describeJob(job)}`,
         });
       }
@@ -622,7 +692,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
       const key = `${job.status} ${job.error.code}`;
       const examples = (errorExamples[key] ??= []);
       if (examples.length < 3) {
-        examples.push({ prompt: promptOfJob(job), jobId: job.jobId, kind: kindOfPrompt.get(promptOfJob(job) ?? ''), detail: `${job.error.message.slice(0, 300)} (tasks: ${tasksByPrompt.get(promptOfJob(job) ?? '')?.length ?? 0})` });
+        examples.push({ prompt: promptOfJob(job), jobId: job.jobId, kind: kindOfJob(job), detail: `${job.error.message.slice(0, 300)} (tasks: ${tasksByPrompt.get(promptOfJob(job) ?? '')?.length ?? 0})` });
       }
     }
     const s3Uploads = submissions.filter((submission) => submission.kind === 's3').length;
@@ -631,6 +701,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
     const pass: PassCondition[] = [
       { name: 'lost jobs', ok: lost.length === 0, value: `${lost.length} (must be 0)` },
       { name: 'doubled jobs (2+ jobs for one submission)', ok: duplicated.length === 0, value: `${duplicated.length} (must be 0)` },
+      { name: 'jobs no submission made', ok: strays.length === 0, value: `${strays.length} (must be 0)` },
       { name: 'non-terminal after the deadline', ok: nonTerminal.length === 0, value: `${nonTerminal.length} (must be 0)` },
       { name: 'provider tasks per job (max)', ok: maxPerJob <= 1, value: `${maxPerJob} (must be <= 1)` },
       {
@@ -643,6 +714,12 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
         ok: eventOffenders.length === 0,
         value: `${terminalJobs.length - eventOffenders.length}/${terminalJobs.length}`,
       },
+      // A class none of whose cases was sent proves nothing: it fails rather than passes.
+      ...hostile.rows.map((row) => ({
+        name: `hostile: ${row.label}`,
+        ok: row.cases > 0 && row.violations.length === 0,
+        value: `${row.violations.length} violations in ${row.cases} cases (must be 0 in 1+)`,
+      })),
     ];
 
     return {
@@ -655,6 +732,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
         batch: batchLines.length,
       },
       accepted: ourJobs.length,
+      hostile: hostile.rows,
       statuses,
       failedByCode,
       timedOutByCode,
@@ -664,6 +742,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
       nonTerminalBeforeSweep,
       lost,
       duplicated,
+      strays,
       submissionProblems,
       providerTasks: { total: tasks.length, perJob, maxPerJob, offenders: taskOffenders, orphans },
       intact: { succeeded: succeeded.length, intact: succeeded.length - intactOffenders.length, offenders: intactOffenders },
@@ -675,7 +754,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
       injected: {
         simulator: live.simulator.stats(),
         chaos: { ...live.chaosStats },
-        duplicatedS3Deliveries: config.chaos.duplicateS3Deliveries ? s3Uploads : 0,
+        duplicatedS3Deliveries: config.chaos.duplicateS3Deliveries ? s3Uploads + uploadsOf(hostilePlan.pooled) : 0,
       },
       timings: { submitSeconds, allStartedSeconds, settledSeconds, wallSeconds },
       pass,
@@ -707,8 +786,16 @@ export function formatReport(report: ChaosReport, maxOffenders = 20): string {
   row('batch manifest lines', `${report.submitted.batch} in ${report.batch.manifests} manifests, ${report.batch.runs} batch runs`);
   row('total', report.submitted.total);
   lines.push('');
-  lines.push('Outcomes');
-  row('accepted jobs', report.accepted);
+  lines.push('Hostile submissions (mixed into the traffic above)');
+  for (const hostile of report.hostile) {
+    row(hostile.label, hostile.sent);
+    row('  outcomes', hostile.outcomes);
+    row('  violations', hostile.violations.length);
+  }
+  lines.push('');
+  lines.push('Outcomes (every job, the hostile ones included)');
+  const hostileJobs = report.hostile.reduce((sum, hostile) => sum + hostile.expectedJobs, 0);
+  row('accepted jobs', `${report.accepted} (expected ${report.submitted.total} + ${hostileJobs} from hostile submissions)`);
   row('SUCCEEDED', report.statuses.SUCCEEDED ?? 0);
   row('FAILED', report.statuses.FAILED ?? 0);
   for (const [code, count] of Object.entries(report.failedByCode)) row(`  ${code}`, count);
@@ -726,7 +813,7 @@ export function formatReport(report: ChaosReport, maxOffenders = 20): string {
   lines.push('Error codes, examples');
   for (const [code, examples] of Object.entries(report.errorExamples).sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`  ${code}`);
-    for (const example of examples) lines.push(`    ${example.prompt} [${example.kind}] ${example.jobId}: ${example.detail}`);
+    for (const example of examples) lines.push(`    ${example.prompt ?? '(refused: no request)'} [${example.kind ?? '?'}] ${example.jobId}: ${example.detail}`);
   }
   lines.push('');
   lines.push('Injected');
@@ -752,11 +839,13 @@ export function formatReport(report: ChaosReport, maxOffenders = 20): string {
   const sections: [string, Offender[]][] = [
     ['lost', report.lost],
     ['doubled', report.duplicated],
+    ['made by no submission', report.strays],
     ['non-terminal', report.nonTerminal],
     ['more than one provider task', report.providerTasks.offenders],
     ['SUCCEEDED but not intact', report.intact.offenders],
     ['not exactly one completion event', report.events.offenders],
     ['submission problems', report.submissionProblems],
+    ...report.hostile.map((hostile): [string, Offender[]] => [`hostile: ${hostile.label}`, hostile.violations]),
   ];
   for (const [title, offenders] of sections) {
     if (offenders.length === 0) continue;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack } from '../local/local-stack.js';
+import { subtractUsage, type Usage } from '../local/usage.js';
 
 export interface E2eWorkerResult {
   jobs: number;
@@ -25,6 +26,10 @@ export interface E2eWorkerResult {
   /** CPU of waited-for children (the simulator's ffmpeg renders), from /proc/self/stat cutime + cstime. */
   cpuChildrenSeconds?: number;
   startupSeconds: number;
+  /** What the jobs used of each AWS service, from their submission to the end of their executions. */
+  usage: Usage;
+  /** Each provider task's length, submit to end, in unscaled seconds: what a fixed poller would have polled. */
+  taskSeconds: number[];
 }
 
 const jobs = Number(process.env.BENCH_E2E_JOBS ?? 200);
@@ -86,6 +91,7 @@ const watcher = (async () => {
 })();
 
 const jobIds: string[] = [];
+const usageBefore = stack.usage();
 const cpuBefore = process.cpuUsage();
 const childrenBefore = procTimes();
 const started = performance.now();
@@ -113,6 +119,11 @@ const cpu = process.cpuUsage(cpuBefore);
 const childrenAfter = procTimes();
 watching = false;
 await watcher;
+// The executions end a few states after the completion event; the records read below are not the jobs' usage.
+await stack.engine.idle();
+await stack.deliveriesIdle();
+const usage = subtractUsage(stack.usage(), usageBefore);
+const taskSeconds = stack.simulator.tasks().map((task) => (task.finishAt - task.createdAt) / 1000 / timeScale);
 
 const statuses: Record<string, number> = {};
 const latencies: number[] = [];
@@ -142,6 +153,8 @@ const result: E2eWorkerResult = {
   cpuSelfSeconds: (cpu.user + cpu.system) / 1e6,
   ...(childrenBefore && childrenAfter ? { cpuChildrenSeconds: childrenAfter.children - childrenBefore.children } : {}),
   startupSeconds,
+  usage,
+  taskSeconds,
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

@@ -25,17 +25,16 @@ import type { ProviderRequest } from '../lambdas/core/request-schema.js';
 import { submitTask } from '../lambdas/core/submit-task.js';
 import { pollBody } from '../local/simulator/responses.js';
 import { drawSeconds, generationModel, QUIET_QUEUE, readClock, type LognormalSeconds, type TaskTimeline } from '../local/simulator/task-clock.js';
+import { PRICES_USD } from './aws-cost.js';
 import { formatTable, integerEnv, mean, quantile, round, seededRandom, type Log, type SectionReport, type SummaryRow } from './report.js';
 
 /** The polling simulation has no admission line: every create is taken. */
 const unlimitedSlots = { recordCreated: async () => {}, recordRefused: async () => ({ cap: 1, threshold: 1 }) };
 
-// --- prices ---------------------------------------------------------------------------------------
-/** Step Functions Standard, us-east-1: $0.025 per 1,000 state transitions. */
-const USD_PER_TRANSITION = 0.025 / 1000;
-/** Lambda arm64, us-east-1: $0.20 per 1M requests, $0.0000133334 per GB-second. */
-const USD_PER_LAMBDA_REQUEST = 0.2 / 1_000_000;
-const USD_PER_GB_SECOND_ARM = 0.0000133334;
+// --- prices (bench/aws-cost.ts: us-east-1, with their sources) -------------------------------------
+const USD_PER_TRANSITION = PRICES_USD.stepFunctionsTransition;
+const USD_PER_LAMBDA_REQUEST = PRICES_USD.lambdaRequest;
+const USD_PER_GB_SECOND_ARM = PRICES_USD.lambdaArmGbSecond;
 /** PollTask: 256 MB (HouseFunction default); billed duration of one warm poll ASSUMED 200 ms (one HTTPS GET). */
 const POLL_MEMORY_GB = 256 / 1024;
 const POLL_BILLED_SECONDS = 0.2;
@@ -326,18 +325,36 @@ async function runPoller(jobs: SimulatedJob[], poller: Poller, shape: RequestSha
   };
 }
 
+function simulatedJob(index: number, startsAfterMs: number, plannedMs: number): SimulatedJob {
+  return {
+    index,
+    totalSeconds: plannedMs / 1000,
+    timeline: { createdAt: EPOCH, startsAfterMs, plannedMs, outcome: { kind: 'succeeded', at: EPOCH + plannedMs } },
+    snapshots: new Map(),
+  };
+}
+
 function drawJobs(model: LatencyModel, count: number, seed: number): SimulatedJob[] {
   const random = seededRandom(seed);
   return Array.from({ length: count }, (_, index) => {
     const startsAfterMs = Math.round(drawSeconds(model.queue, random) * 1000);
-    const plannedMs = startsAfterMs + Math.round(drawSeconds(model.generation, random) * 1000);
-    return {
-      index,
-      totalSeconds: plannedMs / 1000,
-      timeline: { createdAt: EPOCH, startsAfterMs, plannedMs, outcome: { kind: 'succeeded', at: EPOCH + plannedMs } },
-      snapshots: new Map(),
-    };
+    return simulatedJob(index, startsAfterMs, startsAfterMs + Math.round(drawSeconds(model.generation, random) * 1000));
   });
+}
+
+/**
+ * The polls a fixed-interval poller makes on each of the given provider tasks (seconds from the submit
+ * to the task's end), through this section's simulated path: a run on the local stack prices its
+ * baseline with them (bench/aws-cost.ts fixedPollerBaseline). Its polls depend only on when the task
+ * ends, so the tasks here start at once.
+ */
+export async function fixedPollerPolls(taskSeconds: readonly number[], interval = REFERENCE_INTERVAL): Promise<number[]> {
+  const poller = fixedPoller(interval);
+  const polls: number[] = [];
+  for (const [index, seconds] of taskSeconds.entries()) {
+    polls.push((await runJob(simulatedJob(index, 0, Math.round(seconds * 1000)), poller, BASE_SHAPE, undefined, index)).polls);
+  }
+  return polls;
 }
 
 export interface ModelResult {

@@ -24,6 +24,8 @@ export interface AwsJsonEndpointOptions {
   secrets: Record<string, string>;
   /** Without it PutEvents is an unknown operation. */
   eventBuses?: EventBusesOptions;
+  /** Sees the X-Amz-Target of every request, answered or refused, e.g. to count billed API calls. */
+  onRequest?: (target: string) => void;
   host?: string;
   port?: number;
 }
@@ -172,6 +174,7 @@ export async function startAwsJsonEndpoint(options: AwsJsonEndpointOptions): Pro
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     void (async () => {
       const target = String(request.headers['x-amz-target'] ?? '');
+      options.onRequest?.(target);
       // Step Functions speaks AWS JSON 1.0; Secrets Manager and EventBridge speak 1.1.
       const contentType = target.startsWith('AWSStepFunctions.') ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
       const send = (statusCode: number, payload: unknown) => {

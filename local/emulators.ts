@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { CfnTemplate } from './cloud-assembly.js';
+import { readS3Requests, s3RequestCounters, type S3Operation } from './s3-requests.js';
 import type { S3rverThreadCommand, S3rverThreadMessage, S3rverThreadOptions } from './s3rver-thread.js';
 import { resolveIntrinsics } from './template-resolver.js';
 
@@ -39,6 +40,8 @@ export async function startDynamoDb(options: { directory?: string; port?: number
 export interface S3Emulator extends Emulator {
   /** Emits s3rver's 'event' for each Put, Copy, CompleteMultipart and Delete, before the client's answer. */
   server: EventEmitter;
+  /** Every request served so far, by the operation S3 would bill it as. */
+  requests(): Partial<Record<S3Operation, number>>;
 }
 
 /**
@@ -55,7 +58,13 @@ function workerExecArgv(): string[] {
  */
 export async function startS3(options: { directory: string; bucket: string; port?: number }): Promise<S3Emulator> {
   await mkdir(options.directory, { recursive: true });
-  const threadOptions: S3rverThreadOptions = { directory: options.directory, bucket: options.bucket, ...(options.port !== undefined ? { port: options.port } : {}) };
+  const requestCounters = s3RequestCounters();
+  const threadOptions: S3rverThreadOptions = {
+    directory: options.directory,
+    bucket: options.bucket,
+    requestCounters,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  };
   const worker = new Worker(new URL('./s3rver-thread.ts', import.meta.url), {
     workerData: { s3rverThread: threadOptions },
     execArgv: workerExecArgv(),
@@ -85,6 +94,7 @@ export async function startS3(options: { directory: string; bucket: string; port
   return {
     url: `http://127.0.0.1:${port}`,
     server: events,
+    requests: () => readS3Requests(requestCounters),
     close: async () => {
       // The thread closes s3rver (its port is free once it has) and then ends; one that ended already is closed.
       worker.postMessage({ type: 'close' } satisfies S3rverThreadCommand);

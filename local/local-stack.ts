@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeliveryFailure } from './async-invoke.js';
 import { startAwsJsonEndpoint } from './aws-json-endpoint.js';
 import { synthesizePipelineTemplate } from './cloud-assembly.js';
+import { startDynamoDbMeter } from './dynamodb-meter.js';
 import { createTables, startDynamoDb, startS3 } from './emulators.js';
 import { createEventLog } from './event-log.js';
 import { createEventRouter } from './event-router.js';
@@ -21,6 +22,7 @@ import { startProviderSimulator, type ProviderSimulator } from './simulator/serv
 import { StepFunctionsEngine } from './step-functions-engine.js';
 import { bindTaskStates } from './task-bindings.js';
 import { LOCAL_REGION, localPhysicalName, logicalIdsOfType } from './template-resolver.js';
+import { functionMemoryMb, UsageMeter, type Usage } from './usage.js';
 
 export const DEFAULT_PROVIDER_KEY = 'local-provider-key';
 const MIN_LOCAL_DEADLINE_SECONDS = 10;
@@ -72,6 +74,8 @@ export interface LocalStack {
   chaosStats: ChaosStats;
   /** Invokes a function by its handler file, as its trigger would (e.g. one batch run now). */
   invokeFunction(handlerFile: string, event: unknown): Promise<unknown>;
+  /** What the pipeline used of each AWS service since the start, in billing units (local/usage.ts). */
+  usage(): Usage;
   stop(): Promise<void>;
 }
 
@@ -92,6 +96,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const template = synthesizePipelineTemplate({ ...options.context, providerBaseUrl: simulator.url });
   const definition = pipelineDefinitionFrom(template);
   const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
+  const dynamoMeter = await startDynamoDbMeter(dynamo.url);
   const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName });
 
   const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
@@ -112,7 +117,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // s3rver accepts only these; dynalite and our endpoint accept anything.
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoMeter.url,
     AWS_ENDPOINT_URL_S3: s3.url,
     S3_FORCE_PATH_STYLE: 'true',
     ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: 'true',
@@ -129,10 +134,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   // One loader for every function, whoever invokes it: each handler module is imported once, as in
   // a warm Lambda container.
-  const loadHandler = createHandlerLoader();
+  const handlerModules = createHandlerLoader();
+  const meter = new UsageMeter(functionMemoryMb(template));
+  const loadHandler = meter.meterLambda(handlerModules);
   const chaosStats: ChaosStats = { taskInvocations: 0, crashedBeforeWork: 0, crashedAfterWork: 0 };
   const invoke = async (handlerFile: string, event: unknown) => (await loadHandler(handlerFile))(event);
-  const router = createEventRouter({ template, invoke });
+  const router = meter.meterEvents(createEventRouter({ template, invoke }));
 
   const engine = new StepFunctionsEngine({
     stateMachineArn: definition.stateMachineArn,
@@ -141,16 +148,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       definition.asl,
       template,
       dynamoClient,
-      options.chaos ? crashingLoader(loadHandler, options.chaos, chaosStats) : loadHandler,
+      // A crash is still an invocation Lambda bills: meter outside it.
+      options.chaos ? meter.meterLambda(crashingLoader(handlerModules, options.chaos, chaosStats)) : loadHandler,
     ),
     timeScale: options.timeScale,
     // Step Functions publishes every end of an execution to the default bus; the admission rule listens.
     onExecutionEnded: (execution) => router.putEvent(executionStatusEvent(execution)),
+    onEvent: (event) => meter.stateMachineEvent(event),
   });
   const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
   const awsEndpoint = await startAwsJsonEndpoint({
     engine,
     secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
+    onRequest: (target) => meter.awsRequest(target),
     eventBuses: {
       busNames: ['default', ...logicalIdsOfType(template, 'AWS::Events::EventBus').map((id) => localPhysicalName(template, id))],
       publish(event, busName) {
@@ -205,6 +215,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     deliveriesIdle,
     deliveryFailures: () => [...router.failures(), ...(schedules?.failures() ?? [])],
     invokeFunction: invoke,
+    usage: () => meter.snapshot({ dynamodb: dynamoMeter.usage(), s3Requests: s3.requests() }),
     recovered,
     chaosStats,
     async stop() {
@@ -218,6 +229,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await awsEndpoint.close();
       await simulator.stop();
       await s3.close();
+      await dynamoMeter.close();
       await dynamo.close();
       dynamoClient.destroy();
     },

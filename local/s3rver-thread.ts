@@ -4,6 +4,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import S3rver, { type S3rverEvent } from 's3rver';
 import { serveObjectsLikeS3 } from './s3-consistency.js';
 import { completeMultipartLikeS3 } from './s3-multipart.js';
+import { countS3Request, s3Operation } from './s3-requests.js';
 
 /**
  * The local S3 (s3rver) on a thread of its own, started by startS3 (local/emulators.ts).
@@ -25,6 +26,16 @@ export interface S3rverThreadOptions {
   directory: string;
   bucket: string;
   port?: number;
+  /** Where each request is counted by operation (local/s3-requests.ts), shared with the stack's thread. */
+  requestCounters: SharedArrayBuffer;
+}
+
+/** The part of Koa's context the request counting reads. */
+interface KoaContext {
+  method: string;
+  path: string;
+  querystring: string;
+  get(name: string): string;
 }
 
 /** Messages from the thread: listening, or an event (acknowledge it with its id). */
@@ -107,12 +118,19 @@ async function main(options: S3rverThreadOptions, port: NonNullable<typeof paren
     request?.caused.push(new Promise((resolve) => acknowledged.set(id, resolve)));
     port.postMessage({ type: 'event', id, event } satisfies S3rverThreadMessage);
   });
-  // Outermost middleware (Koa composes app.middleware when run() listens): the answer goes out once
-  // the stack has the events this request caused.
-  (server as unknown as { middleware: ((ctx: unknown, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (_ctx, next) => {
+  // Outer middleware (Koa composes app.middleware when run() listens): the answer goes out once the
+  // stack has the events this request caused.
+  const middleware = (server as unknown as { middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[] }).middleware;
+  middleware.unshift(async (_ctx, next) => {
     const request: RequestEvents = { caused: [] };
     await requests.run(request, next);
     await Promise.all(request.caused);
+  });
+  // Outermost, before anything can answer: the count is in by the time the client has its response.
+  middleware.unshift(async (ctx, next) => {
+    const request = { method: ctx.method, path: ctx.path, query: new URLSearchParams(ctx.querystring), header: (name: string) => ctx.get(name) || undefined };
+    countS3Request(options.requestCounters, s3Operation(request));
+    await next();
   });
   port.on('message', (command: S3rverThreadCommand) => {
     if (command.type === 'ack') {

@@ -9,6 +9,8 @@ import {
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template-resolver.js';
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
+/** What aws-local-stepfunctions reports of a run, state by state (its own type is not exported). */
+export type StateMachineEvent = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer Event> ? Event : never;
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 export interface ExecutionRecord {
@@ -48,6 +50,8 @@ export interface EngineOptions {
    * publishes it to EventBridge; not of the executions close() aborts, which on AWS would go on.
    */
   onExecutionEnded?: (record: ExecutionRecord) => void;
+  /** Sees every event of every run (states entered, retries…), e.g. to count transitions. */
+  onEvent?: (event: StateMachineEvent) => void;
 }
 
 interface Running {
@@ -98,10 +102,20 @@ export class StepFunctionsEngine {
       startDate: new Date(),
     };
     const run = this.machine.run(JSON.parse(input), { overrides: this.overridesFor() });
-    const settled = run.result.then(
-      (output: unknown) => this.finish(record, 'SUCCEEDED', { output: JSON.stringify(output) }),
-      (error: unknown) => this.finish(record, ...describeRunError(error)),
-    );
+    const onEvent = this.options.onEvent;
+    // The log ends with the run (success, failure, abort or timeout all close it).
+    const logged = onEvent
+      ? (async () => {
+          for await (const event of run.eventLogs) onEvent(event);
+        })()
+      : undefined;
+    const settled = Promise.all([
+      run.result.then(
+        (output: unknown) => this.finish(record, 'SUCCEEDED', { output: JSON.stringify(output) }),
+        (error: unknown) => this.finish(record, ...describeRunError(error)),
+      ),
+      logged,
+    ]).then(() => undefined);
     this.executions.set(executionArn, { record, abort: run.abort, settled });
     return record;
   }
@@ -124,6 +138,11 @@ export class StepFunctionsEngine {
       running.abort();
     }
     return running.record;
+  }
+
+  /** Resolves once every execution started so far has ended and its events have been seen. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.executions.values()].map((running) => running.settled));
   }
 
   /** Aborts what still runs and waits until every execution has settled. */

@@ -5,12 +5,13 @@ import { chaosConfig, DEFAULT_FAULTS, formatReport, runChaos } from '../../bench
  * The chaos run of `npm run chaos`, smaller: CHAOS_JOBS (60) jobs through every trigger while the
  * provider misbehaves and the functions crash. The rates are higher than the bench's so that, with
  * 60 jobs, every kind of fault is hit at least once (the chance that one is not is below 1e-3); the
- * crash draws and the trigger mix are seeded (CHAOS_SEED, 1).
+ * crash draws and the trigger mix are seeded (CHAOS_SEED, 1). Hostile submissions of every class in
+ * bench/chaos-hostile.ts are mixed in, and each class must get the answer that closes its hole.
  */
 const JOBS = Number(process.env.CHAOS_JOBS ?? 60);
 
 describe(`a chaos run of ${JOBS} jobs`, () => {
-  it('loses none, bills none twice, leaves none running, stores every video intact, announces each once', async () => {
+  it('loses none, bills none twice, leaves none running, stores every video intact, announces each once, lets no hostile submission through', async () => {
     const report = await runChaos(
       chaosConfig({
         jobs: JOBS,
@@ -55,13 +56,21 @@ describe(`a chaos run of ${JOBS} jobs`, () => {
     // The pass conditions, each with its offenders so a failure says which jobs and why.
     expect(report.lost).toEqual([]);
     expect(report.duplicated).toEqual([]);
+    expect(report.strays).toEqual([]);
     expect(report.nonTerminal).toEqual([]);
-    expect(report.accepted).toBe(JOBS);
+    const hostileJobs = report.hostile.reduce((sum, row) => sum + row.expectedJobs, 0);
+    expect(report.accepted).toBe(JOBS + hostileJobs);
     expect(report.providerTasks.offenders).toEqual([]);
     expect(report.providerTasks.maxPerJob).toBeLessThanOrEqual(1);
     expect(report.intact.offenders).toEqual([]);
     expect(report.intact.intact).toBe(report.statuses.SUCCEEDED);
     expect(report.events.offenders).toEqual([]);
+    // Every hostile class was sent and none got through; a violation names the case and what it saw.
+    expect(report.hostile.map((row) => row.kind).sort()).toEqual(['bad-media', 'id-conflict', 'oversized', 'overwrite', 'same-key']);
+    for (const row of report.hostile) {
+      expect(row.cases, row.label).toBeGreaterThan(0);
+      expect(row.violations, row.label).toEqual([]);
+    }
     expect(report.pass.filter((condition) => !condition.ok)).toEqual([]);
   }, 180_000);
 });

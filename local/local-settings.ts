@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseSimulatorFaults } from './simulator/faults.js';
+import { parseMaxActiveTasks } from './simulator/quota.js';
 
 /** The knobs of the local stack, from the environment (see the README's table). */
 export function localSettings(defaults: { timeScale: number; port: number }) {
@@ -11,6 +12,7 @@ export function localSettings(defaults: { timeScale: number; port: number }) {
       LOCAL_TIME_SCALE: z.coerce.number().positive().max(100).default(defaults.timeScale),
       PROVIDER_API_KEY: z.string().min(1).optional(),
       SIMULATOR_FAULTS: z.string().optional(),
+      SIMULATOR_MAX_ACTIVE_TASKS: z.string().optional(),
     })
     .parse(process.env);
   return {
@@ -19,5 +21,6 @@ export function localSettings(defaults: { timeScale: number; port: number }) {
     timeScale: env.LOCAL_TIME_SCALE,
     ...(env.PROVIDER_API_KEY ? { providerApiKey: env.PROVIDER_API_KEY } : {}),
     ...(env.SIMULATOR_FAULTS ? { simulatorFaults: parseSimulatorFaults(env.SIMULATOR_FAULTS) } : {}),
+    simulatorMaxActiveTasks: parseMaxActiveTasks(env.SIMULATOR_MAX_ACTIVE_TASKS),
   };
 }

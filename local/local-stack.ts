@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   context?: Record<string, unknown>;
   /** Provider faults to inject from the start (also switchable at runtime: simulator.setFaults). */
   simulatorFaults?: SimulatorFaultsInput;
+  /** The provider simulator's quota of unfinished tasks (SIMULATOR_MAX_ACTIVE_TASKS; default 120, as the upstream's). */
+  simulatorMaxActiveTasks?: number;
   /** Crashes and duplicate deliveries around the functions (the chaos run). */
   chaos?: ChaosOptions;
 }
@@ -92,6 +94,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dataDir: join(options.dataDir, 'simulator'),
     allowLoopbackHttpMedia: true,
     ...(options.simulatorFaults ? { faults: options.simulatorFaults } : {}),
+    ...(options.simulatorMaxActiveTasks ? { maxActiveTasks: options.simulatorMaxActiveTasks } : {}),
   });
   const template = synthesizePipelineTemplate({ ...options.context, providerBaseUrl: simulator.url });
   const definition = pipelineDefinitionFrom(template);

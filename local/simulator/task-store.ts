@@ -72,6 +72,8 @@ export interface TaskStoreOptions {
 }
 
 const FAIL_MARKER = /\bFAIL_TASK\b/;
+/** `TAKES_25S` in a prompt: the task runs that many seconds of wall time, whatever the time scale (a late task on demand). */
+const DURATION_MARKER = /\bTAKES_(\d{1,5})S\b/;
 const SIMULATED_FAILURE_REASON = 'simulated failure: the prompt asked for FAIL_TASK';
 const INJECTED_FAILURE_REASON = 'simulated fault: the upstream generation failed (taskFailureRate)';
 const FINISHED: ReadonlySet<GatewayStatus> = new Set(['SUCCESS', 'FAILURE']);
@@ -88,6 +90,11 @@ async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+function plannedFor(request: ProviderRequest, timeScale: number): Pick<SimulatedTask, 'startsAfterMs' | 'plannedMs'> {
+  const asked = DURATION_MARKER.exec(promptOf(request));
+  return asked ? { startsAfterMs: 0, plannedMs: Number(asked[1]) * 1000 } : planTask(request, timeScale);
 }
 
 /** A task as tasks.json keeps it. */
@@ -176,7 +183,7 @@ export class TaskStore {
       id,
       request,
       createdAt,
-      ...planTask(request, this.#options.timeScale),
+      ...plannedFor(request, this.#options.timeScale),
       createAnswered: false,
       fullDownloads: 0,
       faults: {},

@@ -1,9 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { LINE_INDEX } from '../lambdas/core/job-repository.js';
 import { HouseFunction } from './house-function.js';
-import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
+import { jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
 
 export const ADMISSION_HANDLER = 'admission';
 
@@ -22,9 +24,16 @@ export class AdmissionControl extends Construct {
     this.handler = new HouseFunction(this, 'AdmissionFunction', {
       handlerFile: ADMISSION_HANDLER,
       timeout: Duration.seconds(60),
+      // The handler builds the intake's dependencies (lambdas/admission.ts), so it reads the same settings.
       environment: jobIntakeEnvironment(props),
     });
-    grantJobIntake(this.handler, props);
+    // Not grantJobIntake: this function records no job, keeps no request body, checks no media, stops
+    // nothing and announces nothing. It reads a job and the line, moves jobs in and out of the line
+    // (lambdas/core/execution-ended.ts, dispatch.ts), takes and gives back slots, and starts executions.
+    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [props.table.tableArn] });
+    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:Query'], resourceArns: [`${props.table.tableArn}/index/${LINE_INDEX}`] });
+    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [props.admission.tableArn] });
+    props.stateMachine.grantStartExecution(this.handler);
     this.executionEndRule = new Rule(this, 'ExecutionEndRule', {
       description: 'video-pipeline: an execution that ended frees its slot and starts the next waiting jobs',
       eventPattern: {

@@ -27,6 +27,7 @@ import { DynamoAttributeValue, DynamoUpdateItem, LambdaInvoke } from 'aws-cdk-li
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HISTORY_KEY_PREFIX } from '../lambdas/core/generation-history.js';
+import { MAX_POLL_SECONDS } from '../lambdas/core/poll-policy.js';
 import { MEDIA_PREFIXES } from '../lambdas/core/request-schema.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
@@ -44,6 +45,18 @@ export const WORKFLOW_TASK_HANDLERS = {
 } as const;
 
 export const WAIT_STATE = 'WaitBeforePoll';
+/** Where a task followed past the job deadline waits before each poll (see LATE_POLL_SECONDS). */
+export const LATE_WAIT_STATE = 'WaitBeforeLatePoll';
+/**
+ * The gap between polls of a task followed past the deadline. At the poll policy's own cadence (as
+ * often as every 2 s, for a provider failing every poll) the default hour of following alone costs
+ * about 16,000 history events, and the worst case (test/infra/state-machine.test.ts) passes the
+ * 25,000-event limit: about 25,300 with the default 30-minute deadline, 33,700 with the 60-minute one.
+ * The job has already ended TIMED_OUT, so a late video found up to a minute after it is made loses
+ * nothing; MAX_POLL_SECONDS is the longest gap the policy itself chooses, so a late task is never
+ * polled faster than in the policy's own tail.
+ */
+export const LATE_POLL_SECONDS = MAX_POLL_SECONDS;
 /** Where an execution ends when the provider refused its create for its limit (admission returns the job to the line). */
 export const PROVIDER_BUSY_STATE = 'ProviderBusy';
 
@@ -60,6 +73,11 @@ export const EXECUTION_MARGIN = Duration.minutes(65);
 
 /** Longest deadline whose worst case (a poll every MIN_POLL_SECONDS) stays well under the 25,000-event history limit. */
 export const MAX_JOB_DEADLINE_MINUTES = 60;
+/**
+ * Longest late-follow window: with the longest deadline and a poll every LATE_POLL_SECONDS past it,
+ * the worst-case history stays under 80 % of the 25,000-event limit (test/infra computes it).
+ */
+export const MAX_LATE_FOLLOW_MINUTES = 240;
 
 /** A poll only reads: everything it meets is retried except these, after which repeating cannot help. */
 export const FINAL_POLL_ERRORS = [
@@ -200,6 +218,7 @@ export class GenerationWorkflow extends Construct {
     const statusName = { '#status': 'status' };
 
     const wait = new Wait(this, WAIT_STATE, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
+    const lateWait = new Wait(this, LATE_WAIT_STATE, { time: WaitTime.duration(Duration.seconds(LATE_POLL_SECONDS)) });
 
     const jobNotRecorded = new Fail(this, 'JobNotRecorded', {
       error: 'JOB_NOT_RECORDED',
@@ -223,7 +242,7 @@ export class GenerationWorkflow extends Construct {
     // Ended TIMED_OUT with its task still running at the provider: follow the task on (see IsVideoReady).
     announce.next(
       new Choice(this, 'HowDidItEnd')
-        .when(Condition.isPresent('$.poll.overdue'), wait)
+        .when(Condition.isPresent('$.poll.overdue'), lateWait)
         .when(Condition.stringEquals('$.announced.status', 'SUCCEEDED'), new Succeed(this, 'JobSucceeded'))
         .when(
           Condition.stringEquals('$.announced.status', 'TIMED_OUT'),
@@ -460,8 +479,10 @@ export class GenerationWorkflow extends Construct {
         .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), store.next(recordSucceeded).next(announce))
         .when(Condition.isPresent('$.poll.overdue'), recordOverdue.next(announce))
         .when(Condition.and(Condition.booleanEquals('$.poll.changed', true), Condition.isNotPresent('$.poll.late')), recordProgress.next(wait))
+        .when(Condition.isPresent('$.poll.late'), lateWait)
         .otherwise(wait),
     );
+    lateWait.next(poll);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { z } from 'zod';
-import { MAX_JOB_DEADLINE_MINUTES } from './generation-workflow.js';
+import { MAX_JOB_DEADLINE_MINUTES, MAX_LATE_FOLLOW_MINUTES } from './generation-workflow.js';
 import type { PipelineConfig } from './video-pipeline-stack.js';
 
 const scheduleExpression = z
@@ -16,7 +16,7 @@ const contextSchema = z.object({
   batchSchedule: scheduleExpression.default('rate(15 minutes)'),
   maxJobsInFlight: z.coerce.number().int().min(1).max(1000).default(20),
   maxQueueHours: z.coerce.number().positive().max(24 * 14).default(24),
-  lateFollowMinutes: z.coerce.number().int().min(1).max(24 * 60).default(60),
+  lateFollowMinutes: z.coerce.number().int().min(1).max(MAX_LATE_FOLLOW_MINUTES).default(60),
   queueAgeAlarmMinutes: z.coerce.number().int().min(1).max(24 * 60 * 14).default(60),
   sweepSchedule: scheduleExpression.default('rate(5 minutes)'),
   retainData: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(true),

@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMISSION_HANDLER } from '../../lib/admission-control.js';
 import { SWEEPER_HANDLER } from '../../lib/job-sweeper.js';
+import { WAITING } from '../../lambdas/core/admission-line.js';
+import { SLOTS_ITEM } from '../../lambdas/core/admission-slots.js';
 import { HISTORY_KEY_PREFIX, historyKey } from '../../lambdas/core/generation-history.js';
+import { LINE_INDEX } from '../../lambdas/core/job-repository.js';
 import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../lambdas/core/metrics.js';
 import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
 import {
@@ -33,6 +37,7 @@ type TaskState = (typeof TASK_STATES)[number];
 let template: Template;
 let json: CfnJson;
 let tableId: string;
+let admissionTableId: string;
 let bucketId: string;
 let stateMachineId: string;
 let taskFunctionIds: Record<TaskState, string>;
@@ -55,8 +60,9 @@ beforeAll(() => {
   json = synthesizePipelineTemplate() as unknown as CfnJson;
   template = Template.fromJSON(json);
 
-  // Two tables now (Jobs, Manifests): the Jobs table is the one keyed by jobId alone.
+  // Three tables (Jobs, Manifests, Admission): the Jobs table is the one keyed by jobId alone.
   tableId = onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('jobId'))[0];
+  admissionTableId = onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('name'))[0];
   bucketId = onlyResourceOfType(json, 'AWS::S3::Bucket')[0];
   const [machineId, machine] = onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine');
   stateMachineId = machineId;
@@ -86,8 +92,8 @@ beforeAll(() => {
 
 describe('Jobs table', () => {
   it('is keyed by jobId, on demand, with point-in-time recovery', () => {
-    // The Jobs table and the batch manifests' table, nothing else.
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    // The Jobs table, the batch manifests' table and the admission slots, nothing else.
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       AttributeDefinitions: Match.arrayWith([{ AttributeName: 'jobId', AttributeType: 'S' }]),
@@ -138,15 +144,57 @@ describe('Jobs table', () => {
       ]),
     );
     const indexes = (json.Resources[tableId]!.Properties!.GlobalSecondaryIndexes as Array<{ IndexName: string }>).map((index) => index.IndexName);
-    expect(indexes.sort()).toEqual(['byCreatedAt', 'byStatus']);
+    expect(indexes.sort()).toEqual(['byCreatedAt', 'byLine', 'byStatus']);
   });
 
+  // The admission line: only a waiting job carries inLine (lambdas/core/job-repository.ts removes it on
+  // admission), so the index holds the line alone, head first by lineKey, whatever the table's size.
+  it('has the byLine GSI on inLine + lineKey, the sparse index of the waiting jobs that the line is read from', () => {
+    expect(LINE_INDEX).toBe('byLine');
+    const byLine = (json.Resources[tableId]!.Properties!.GlobalSecondaryIndexes as Array<{ IndexName: string }>).find(
+      (index) => index.IndexName === LINE_INDEX,
+    );
+    expect(byLine).toEqual({
+      IndexName: 'byLine',
+      KeySchema: [
+        { AttributeName: 'inLine', KeyType: 'HASH' },
+        { AttributeName: 'lineKey', KeyType: 'RANGE' },
+      ],
+      // A dispatcher starts a job from what the line gives it (request, requestKey, admissions): no second read.
+      Projection: { ProjectionType: 'ALL' },
+    });
+    expect(json.Resources[tableId]!.Properties!.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'inLine', AttributeType: 'S' },
+        { AttributeName: 'lineKey', AttributeType: 'S' },
+      ]),
+    );
+    // The one value a waiting job's inLine takes (lambdas/core/admission-line.ts), which the line is queried by.
+    expect(WAITING).toBe('waiting');
+  });
   it('every table is retained and deletion-protected by default (retainData)', () => {
     template.allResources('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
     });
+  });
+});
+
+describe('Admission table', () => {
+  it('is keyed by name alone (its one item, the slots), on demand, with point-in-time recovery, and has no index or stream', () => {
+    expect(admissionTableId).not.toBe(tableId);
+    const admission = json.Resources[admissionTableId]!;
+    expect(admission.Properties).toEqual({
+      KeySchema: [{ AttributeName: 'name', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'name', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+    // The learned limit survives a redeploy: retained like the jobs (retainData).
+    expect(admission).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(SLOTS_ITEM).toBe('slots');
   });
 });
 
@@ -245,9 +293,16 @@ describe('video bucket', () => {
 describe('Lambda functions', () => {
   it('every function is one of ours (a HouseFunction): CDK adds none of its own', () => {
     const functions = resourcesOfType(json, 'AWS::Lambda::Function').map(([id]) => id);
-    // The five task functions, the intake, the upload trigger, the batch runner and the sweeper: none may be missed below.
-    expect(houseFunctionIds).toEqual(expect.arrayContaining([...Object.values(taskFunctionIds), intakeFunctionId, functionOfHandler(json, SWEEPER_HANDLER)]));
-    expect(houseFunctionIds).toHaveLength(9);
+    // The five task functions, the intake, the upload trigger, the batch runner, the sweeper and the admission function: none may be missed below.
+    expect(houseFunctionIds).toEqual(
+      expect.arrayContaining([
+        ...Object.values(taskFunctionIds),
+        intakeFunctionId,
+        functionOfHandler(json, SWEEPER_HANDLER),
+        functionOfHandler(json, ADMISSION_HANDLER),
+      ]),
+    );
+    expect(houseFunctionIds).toHaveLength(10);
     expect(functions.filter((id) => !houseFunctionIds.includes(id))).toEqual([]);
   });
 
@@ -322,6 +377,17 @@ describe('state machine', () => {
       LoggingConfiguration: { Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: logGroupArn } }] },
     });
     expect(json.Resources[logicalIdOf(logGroupArn.asObject())!]?.Type).toBe('AWS::Logs::LogGroup');
+  });
+
+  it('SubmitTask knows the admission table and the cap (it records what the provider accepted or refused in the slots)', () => {
+    expect(environmentOf(taskFunctionIds.SubmitTask)).toMatchObject({ ADMISSION_TABLE: { Ref: admissionTableId }, MAX_JOBS_IN_FLIGHT: '20' });
+  });
+
+  it('PollTask knows the late-follow window in seconds (60 minutes by default), and no other task function does', () => {
+    expect(environmentOf(taskFunctionIds.PollTask).LATE_FOLLOW_SECONDS).toBe('3600');
+    for (const state of TASK_STATES.filter((candidate) => candidate !== 'PollTask')) {
+      expect(environmentOf(taskFunctionIds[state]), state).not.toHaveProperty('LATE_FOLLOW_SECONDS');
+    }
   });
 });
 
@@ -475,6 +541,44 @@ describe('IAM (least privilege)', () => {
     }
   });
 
+  // One item holds every slot and the learned limit: a function that could write it without needing to
+  // could free or take slots for jobs it knows nothing of.
+  it('only the functions that take, give back or learn from slots may touch the admission table: GetItem, PutItem, UpdateItem on the table itself', () => {
+    const slotUsers = new Map([
+      ['intake', intakeFunctionId],
+      ['s3-trigger', functionOfHandler(json, 's3-trigger')],
+      ['batch-runner', functionOfHandler(json, 'batch-runner')],
+      ['sweeper', functionOfHandler(json, SWEEPER_HANDLER)],
+      [ADMISSION_HANDLER, functionOfHandler(json, ADMISSION_HANDLER)],
+      ['SubmitTask', taskFunctionIds.SubmitTask],
+    ]);
+    const onAdmission = (statement: PolicyStatement) => renderedResources(statement).some((arn) => arn.includes(`\${${admissionTableId}`));
+    const roles: Array<[string, string]> = [
+      ...resourcesOfType(json, 'AWS::Lambda::Function').map(([functionId]) => [functionId, roleIdOf(json, functionId)] as [string, string]),
+      [stateMachineId, roleIdOf(json, stateMachineId)],
+    ];
+    for (const [resourceId, roleId] of roles) {
+      const statements = statementsOfRole(json, roleId).filter((statement) => statement.Effect === 'Allow' && onAdmission(statement));
+      const users = [...slotUsers.values()];
+      if (!users.includes(resourceId)) {
+        expect(statements, `${resourceId} may touch the admission table`).toEqual([]);
+        expect(environmentOf(resourceId), resourceId).not.toHaveProperty('ADMISSION_TABLE');
+        continue;
+      }
+      // Exactly the three item actions, on the table ARN (no index, no wildcard), unconditioned.
+      expect(statements.map((statement) => ({ Action: statement.Action, Resource: renderedResources(statement), Condition: statement.Condition })), resourceId).toEqual([
+        { Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: [`\${${admissionTableId}.Arn}`], Condition: undefined },
+      ]);
+      const all = statementsOfRole(json, roleId);
+      for (const action of ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable']) {
+        expect(allows(all, action, (arn) => arn.includes(`\${${admissionTableId}`)), `${resourceId} ${action}`).toBe(false);
+      }
+      expect(environmentOf(resourceId), resourceId).toMatchObject({ ADMISSION_TABLE: { Ref: admissionTableId }, MAX_JOBS_IN_FLIGHT: '20' });
+    }
+    // Each of them is found, and the state machine is not among them.
+    expect(new Set(slotUsers.values()).size).toBe(slotUsers.size);
+  });
+
   it('the state machine may update the table and invoke exactly its task functions', () => {
     const statements = statementsOfRole(json, roleIdOf(json, stateMachineId));
     expect(allows(statements, 'dynamodb:UpdateItem', isTableArn)).toBe(true);
@@ -582,7 +686,7 @@ describe('monitoring', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  it('every alarm period holds at least one sweep (the schedule is no slower than the period)', () => {
+  it('every alarm on a sweeper metric holds at least one sweep per period (the schedule is no slower than the period)', () => {
     const sweeperId = functionOfHandler(json, SWEEPER_HANDLER);
     const [, rule] = onlyResourceOfType(json, 'AWS::Events::Rule', {
       description: 'that runs the sweeper',
@@ -590,6 +694,55 @@ describe('monitoring', () => {
     });
     const rate = /^rate\((\d+) minutes?\)$/.exec(String(rule.Properties!.ScheduleExpression));
     expect(rate, String(rule.Properties!.ScheduleExpression)).not.toBeNull();
-    expect(Number(rate![1]) * 60).toBeLessThanOrEqual(alarm().Period as number);
+    const onSweeper = resourcesOfType(json, 'AWS::CloudWatch::Alarm')
+      .map(([, candidate]) => candidate.Properties!)
+      .filter((candidate) => JSON.stringify(candidate.Dimensions ?? []).includes(SWEEPER_SERVICE));
+    expect(onSweeper.map((candidate) => candidate.MetricName).sort()).toEqual(['OldestWaitSeconds', 'StuckJobs']);
+    for (const candidate of onSweeper) expect(Number(rate![1]) * 60, String(candidate.MetricName)).toBeLessThanOrEqual(candidate.Period as number);
+  });
+
+  // A full line is normal under load; a line that does not move is not (slots held by lost executions,
+  // a learned limit stuck low), and no job in it fails until it waits out maxQueueHours.
+  it('alarms when the oldest waiting job has waited longer than queueAgeAlarmMinutes (60 by default): the sweeper’s OldestWaitSeconds, Maximum', () => {
+    expect(alarmOn('OldestWaitSeconds')).toEqual({
+      AlarmDescription: expect.stringContaining('admission line'),
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'OldestWaitSeconds',
+      Dimensions: [{ Name: 'service', Value: SWEEPER_SERVICE }],
+      Statistic: 'Maximum',
+      Period: 5 * 60,
+      EvaluationPeriods: 1,
+      Threshold: 60 * 60,
+      ComparisonOperator: 'GreaterThanThreshold',
+      // No sweep data is no alarm; the StuckJobs alarm and the sweeper's own errors speak for a sweeper that stopped.
+      TreatMissingData: 'notBreaching',
+    });
+    const custom = synthesizePipelineTemplate({ queueAgeAlarmMinutes: 25 }) as unknown as CfnJson;
+    const customAlarm = onlyResourceOfType(custom, 'AWS::CloudWatch::Alarm', {
+      description: 'on OldestWaitSeconds',
+      test: (candidate) => candidate.Properties?.MetricName === 'OldestWaitSeconds',
+    })[1];
+    expect(customAlarm.Properties!.Threshold).toBe(25 * 60);
+  });
+
+  it('the sweeper publishes every line metric the alarm and the dashboard read, under its service', () => {
+    const source = readFileSync(fileURLToPath(new URL(`../../lambdas/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
+    for (const metricName of ['OldestWaitSeconds', 'LineLength', 'SlotsHeld', 'EffectiveCap', 'SlotsReclaimed']) {
+      expect(source, metricName).toMatch(new RegExp(`addMetric\\(\\s*'${metricName}'`));
+    }
+  });
+
+  it('the dashboard shows the admission line: its length, the slots held, the effective cap, the oldest wait and the slots reclaimed', () => {
+    const [, dashboard] = onlyResourceOfType(json, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.parse(render(dashboard.Properties!.DashboardBody)) as { widgets: Array<{ properties: { title?: string; metrics?: unknown[][] } }> };
+    const metricsOf = (title: RegExp) => {
+      const widget = body.widgets.find((candidate) => title.test(candidate.properties.title ?? ''));
+      expect(widget, String(title)).toBeDefined();
+      return (widget!.properties.metrics ?? []).map((metric) => metric.filter((part) => typeof part === 'string').join(' '));
+    };
+    const line = [...metricsOf(/^Admission line/), ...metricsOf(/^Oldest wait/)];
+    for (const metricName of ['LineLength', 'SlotsHeld', 'EffectiveCap', 'OldestWaitSeconds', 'SlotsReclaimed']) {
+      expect(line.some((metric) => metric.startsWith(`${METRICS_NAMESPACE} ${metricName} service ${SWEEPER_SERVICE}`)), metricName).toBe(true);
+    }
   });
 });

@@ -91,6 +91,7 @@ describe('cdk CLI', () => {
       // Our functions (they name their handler file), and no other.
       const functions = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) => handlerFileOf(fn) !== undefined);
       expect(functions.map(([, fn]) => handlerFileOf(fn)).sort()).toEqual([
+        'admission',
         'announce-outcome',
         'batch-runner',
         'describe-failure',

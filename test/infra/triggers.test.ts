@@ -2,8 +2,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMISSION_HANDLER } from '../../lib/admission-control.js';
+import { MAX_LATE_FOLLOW_MINUTES } from '../../lib/generation-workflow.js';
 import { SWEEPER_HANDLER } from '../../lib/job-sweeper.js';
 import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
+import { MANIFEST_PREFIX } from '../../lambdas/core/batch-runner.js';
+import { executionEndedEventSchema, executionEndedOf } from '../../lambdas/core/execution-ended.js';
+import { LINE_INDEX } from '../../lambdas/core/job-repository.js';
 import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
 import {
   allowedActions,
@@ -27,7 +32,19 @@ import {
 
 const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
 /** The context the custom synthesis runs with: every value must reach the template (none equals a default). */
-const CUSTOM_CONTEXT = { batchSchedule: 'rate(30 minutes)', maxJobsInFlight: 7, sweepSchedule: 'rate(2 minutes)' };
+const CUSTOM_CONTEXT = { batchSchedule: 'rate(30 minutes)', maxJobsInFlight: 7, maxQueueHours: 1.5, sweepSchedule: 'rate(2 minutes)' };
+/** The settings every function that dispatches from the admission line reads (lib/job-intake-access.ts). */
+const JOB_INTAKE_ENV = [
+  'JOBS_TABLE',
+  'VIDEO_BUCKET',
+  'STATE_MACHINE_ARN',
+  'JOB_DEADLINE_SECONDS',
+  'PROVIDER_MODELS',
+  'EVENT_BUS_NAME',
+  'ADMISSION_TABLE',
+  'MAX_JOBS_IN_FLIGHT',
+  'MAX_QUEUE_SECONDS',
+];
 const DEFAULT_SCHEDULES = { batch: 'rate(15 minutes)', sweep: 'rate(5 minutes)' };
 
 /** One synthesized template and the logical ids the tests talk about, found by what they are, never by name. */
@@ -37,6 +54,7 @@ interface Stack {
   bucketId: string;
   jobsTableId: string;
   manifestsTableId: string;
+  admissionTableId: string;
   busId: string;
   stateMachineId: string;
   uploadTriggerId: string;
@@ -44,9 +62,13 @@ interface Stack {
   sweeperId: string;
   intakeId: string;
   announceId: string;
+  submitId: string;
+  admissionId: string;
   uploadRuleId: string;
   batchRuleId: string;
+  manifestRuleId: string;
   sweepRuleId: string;
+  executionEndRuleId: string;
   deadLettersId: string;
 }
 
@@ -62,12 +84,14 @@ function inspect(json: CfnJson): Stack {
   const uploadTriggerId = functionOfHandler(json, 's3-trigger');
   const batchRunnerId = functionOfHandler(json, 'batch-runner');
   const sweeperId = functionOfHandler(json, SWEEPER_HANDLER);
+  const admissionId = functionOfHandler(json, ADMISSION_HANDLER);
   return {
     json,
     template: Template.fromJSON(json),
     bucketId: onlyResourceOfType(json, 'AWS::S3::Bucket')[0],
     jobsTableId: onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('jobId'))[0],
     manifestsTableId: onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('manifestId'))[0],
+    admissionTableId: onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('name'))[0],
     busId: onlyResourceOfType(json, 'AWS::Events::EventBus')[0],
     stateMachineId: onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine')[0],
     uploadTriggerId,
@@ -75,9 +99,13 @@ function inspect(json: CfnJson): Stack {
     sweeperId,
     intakeId: functionOfHandler(json, 'intake'),
     announceId: functionOfHandler(json, 'announce-outcome'),
+    submitId: functionOfHandler(json, 'submit-task'),
+    admissionId,
     uploadRuleId: ruleWith('EventPattern', uploadTriggerId),
     batchRuleId: ruleWith('ScheduleExpression', batchRunnerId),
+    manifestRuleId: ruleWith('EventPattern', batchRunnerId),
     sweepRuleId: ruleWith('ScheduleExpression', sweeperId),
+    executionEndRuleId: ruleWith('EventPattern', admissionId),
     deadLettersId: onlyResourceOfType(json, 'AWS::SQS::Queue')[0],
   };
 }
@@ -103,6 +131,11 @@ const theBucket = (rendered: string) => rendered === `\${${stack.bucketId}.Arn}`
 const table = (tableId: () => string) => (rendered: string) => rendered === `\${${tableId()}.Arn}`;
 const jobsTable = table(() => stack.jobsTableId);
 const manifestsTable = table(() => stack.manifestsTableId);
+const admissionTable = table(() => stack.admissionTableId);
+/** Anything of the admission table, or every resource. */
+const anyOfAdmissionTable = (rendered: string) => rendered === '*' || rendered.includes(`\${${stack.admissionTableId}`);
+/** Anything of the Jobs table: the table, an index, a wildcard over its indexes. */
+const anyOfJobsTable = (rendered: string) => rendered.includes(`\${${stack.jobsTableId}`);
 const ourBus = (rendered: string) => rendered === `\${${stack.busId}.Arn}`;
 const defaultBus = (rendered: string) =>
   resourceCovers(rendered, 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
@@ -122,13 +155,19 @@ describe('scheduled batch', () => {
     expect(propertiesOf(stack.batchRuleId).EventBusName).toBeUndefined();
   });
 
-  it('follows the batchSchedule and maxJobsInFlight context', () => {
+  it('follows the batchSchedule, maxJobsInFlight and maxQueueHours context', () => {
     custom.template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: CUSTOM_CONTEXT.batchSchedule,
       Targets: [Match.objectLike({ Arn: getAtt(custom.batchRunnerId) })],
     });
     expect(custom.json.Resources[custom.batchRuleId]!.Properties!.ScheduleExpression).toBe(CUSTOM_CONTEXT.batchSchedule);
-    expect(environmentOf(custom, custom.batchRunnerId).MAX_JOBS_IN_FLIGHT).toBe('7');
+    // One cap and one queue limit for every function that takes slots, SubmitTask included (it learns the limit).
+    for (const functionId of [custom.batchRunnerId, custom.intakeId, custom.uploadTriggerId, custom.sweeperId, custom.admissionId, custom.submitId]) {
+      expect(environmentOf(custom, functionId).MAX_JOBS_IN_FLIGHT, functionId).toBe('7');
+    }
+    for (const functionId of [custom.batchRunnerId, custom.intakeId, custom.uploadTriggerId, custom.sweeperId, custom.admissionId]) {
+      expect(environmentOf(custom, functionId).MAX_QUEUE_SECONDS, functionId).toBe(String(1.5 * 3600));
+    }
     // Nothing of the defaults is left behind.
     for (const schedule of Object.values(DEFAULT_SCHEDULES)) expect(JSON.stringify(custom.json)).not.toContain(schedule);
   });
@@ -148,12 +187,24 @@ describe('scheduled batch', () => {
     expect(config({})()).toMatchObject({ batchSchedule: DEFAULT_SCHEDULES.batch, sweepSchedule: DEFAULT_SCHEDULES.sweep });
   });
 
+  it('the config refuses a queue limit, a late-follow window or a queue-age alarm that is not usable, and reads the ones that are', () => {
+    const config = (context: Record<string, unknown>) => () => pipelineConfigFrom((key) => context[key]);
+    for (const maxQueueHours of [0, -1, 24 * 14 + 1]) expect(config({ maxQueueHours }), `maxQueueHours ${maxQueueHours}`).toThrow();
+    for (const lateFollowMinutes of [0, 2.5, MAX_LATE_FOLLOW_MINUTES + 1]) expect(config({ lateFollowMinutes }), `lateFollowMinutes ${lateFollowMinutes}`).toThrow();
+    for (const queueAgeAlarmMinutes of [0, 1.5]) expect(config({ queueAgeAlarmMinutes }), `queueAgeAlarmMinutes ${queueAgeAlarmMinutes}`).toThrow();
+    const read = config({ maxQueueHours: '0.5', lateFollowMinutes: '90', queueAgeAlarmMinutes: 15 })();
+    expect([read.maxQueue.toSeconds(), read.lateFollow.toSeconds(), read.queueAgeAlarm.toSeconds()]).toEqual([1800, 5400, 900]);
+    const defaults = config({})();
+    // 24 h in the line, an hour of following a late task, an alarm after an hour of waiting.
+    expect([defaults.maxQueue.toSeconds(), defaults.lateFollow.toSeconds(), defaults.queueAgeAlarm.toSeconds()]).toEqual([86_400, 3600, 3600]);
+  });
+
   it('targets the batch runner only, without retries (a missed run is the next run’s work)', () => {
     const targets = propertiesOf(stack.batchRuleId).Targets as Array<Record<string, unknown>>;
     expect(targets).toEqual([{ Id: expect.any(String), Arn: getAtt(stack.batchRunnerId), RetryPolicy: { MaximumRetryAttempts: 0 } }]);
   });
 
-  it('the batch runner knows the cap (20 by default) and the Manifests table', () => {
+  it('the batch runner knows the cap (20 by default, with the job-intake settings) and the Manifests table', () => {
     expect(environmentOf(stack, stack.batchRunnerId)).toMatchObject({
       MAX_JOBS_IN_FLIGHT: '20',
       MANIFESTS_TABLE: { Ref: stack.manifestsTableId },
@@ -161,16 +212,48 @@ describe('scheduled batch', () => {
   });
 
   it('the batch runner never runs twice at once: ReservedConcurrentExecutions 1', () => {
-    // Two runs could each see room under the cap and together pass it.
+    // Two runs would read the same manifests and each put the other's lines in the line again (lib/triggers.ts);
+    // the cap itself is the slots' to keep now. Manifest uploads that come together wait their turn.
     expect(propertiesOf(stack.batchRunnerId).ReservedConcurrentExecutions).toBe(1);
     expect(custom.json.Resources[custom.batchRunnerId]!.Properties!.ReservedConcurrentExecutions).toBe(1);
   });
 });
 
+describe('manifest rule', () => {
+  it('takes exactly Object Created events of our bucket under batches/, on the default bus', () => {
+    expect(MANIFEST_PREFIX).toBe('batches/');
+    expect(propertiesOf(stack.manifestRuleId)).toMatchObject({ State: 'ENABLED' });
+    expect(propertiesOf(stack.manifestRuleId).EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: {
+        bucket: { name: [{ Ref: stack.bucketId }] },
+        object: { key: [{ prefix: MANIFEST_PREFIX }] },
+      },
+    });
+    // S3 sends its events to the default bus.
+    expect(propertiesOf(stack.manifestRuleId).EventBusName).toBeUndefined();
+  });
+
+  // The schedule stays the backstop: a delivery EventBridge gives up on is picked up by the next scheduled run.
+  it('targets the batch runner alone, with retries and a bounded event age', () => {
+    expect(propertiesOf(stack.manifestRuleId).Targets).toEqual([
+      { Id: expect.any(String), Arn: getAtt(stack.batchRunnerId), RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 60 * 60 } },
+    ]);
+    expect(stack.manifestRuleId).not.toBe(stack.batchRuleId);
+  });
+
+  it('no object starts both an upload job and a batch run: the two rules’ prefixes do not overlap', () => {
+    const prefixOf = (ruleId: string) => (propertiesOf(ruleId).EventPattern as { detail: { object: { key: Array<{ prefix: string }> } } }).detail.object.key[0]!.prefix;
+    const [uploads, manifests] = [prefixOf(stack.uploadRuleId), prefixOf(stack.manifestRuleId)];
+    expect(uploads.startsWith(manifests) || manifests.startsWith(uploads)).toBe(false);
+  });
+});
+
 describe('upload trigger', () => {
-  it('there are exactly the three rules: uploads, the batch schedule and the sweep', () => {
-    stack.template.resourceCountIs('AWS::Events::Rule', 3);
-    expect(new Set([stack.uploadRuleId, stack.batchRuleId, stack.sweepRuleId]).size).toBe(3);
+  it('there are exactly the five rules: uploads, manifests, the batch schedule, the sweep and the ends of executions', () => {
+    stack.template.resourceCountIs('AWS::Events::Rule', 5);
+    expect(new Set([stack.uploadRuleId, stack.manifestRuleId, stack.batchRuleId, stack.sweepRuleId, stack.executionEndRuleId]).size).toBe(5);
   });
 
   it('the rule takes exactly Object Created events of our bucket under incoming/', () => {
@@ -260,21 +343,25 @@ describe('upload trigger', () => {
 
 describe('Lambda permissions', () => {
   it.each([
-    ['upload trigger', () => stack.uploadTriggerId, () => stack.uploadRuleId],
-    ['batch runner', () => stack.batchRunnerId, () => stack.batchRuleId],
-    ['sweeper', () => stack.sweeperId, () => stack.sweepRuleId],
-  ])('EventBridge may invoke the %s, from its own rule only', (_name, functionId, ruleId) => {
+    ['upload trigger', () => stack.uploadTriggerId, () => [stack.uploadRuleId]],
+    ['batch runner', () => stack.batchRunnerId, () => [stack.batchRuleId, stack.manifestRuleId]],
+    ['sweeper', () => stack.sweeperId, () => [stack.sweepRuleId]],
+    ['admission function', () => stack.admissionId, () => [stack.executionEndRuleId]],
+  ])('EventBridge may invoke the %s, from its own rules only', (_name, functionId, ruleIds) => {
     const permissions = resourcesOfType(stack.json, 'AWS::Lambda::Permission').filter(
       ([, permission]) => logicalIdOf(permission.Properties!.FunctionName) === functionId(),
     );
-    expect(permissions.map(([, permission]) => permission.Properties)).toEqual([
-      {
-        Action: 'lambda:InvokeFunction',
-        FunctionName: getAtt(functionId()),
-        Principal: 'events.amazonaws.com',
-        SourceArn: getAtt(ruleId()),
-      },
-    ]);
+    const bySource = (a: { SourceArn: unknown }, b: { SourceArn: unknown }) => render(a.SourceArn).localeCompare(render(b.SourceArn));
+    expect(permissions.map(([, permission]) => permission.Properties as { SourceArn: unknown }).sort(bySource)).toEqual(
+      ruleIds()
+        .map((ruleId) => ({
+          Action: 'lambda:InvokeFunction',
+          FunctionName: getAtt(functionId()),
+          Principal: 'events.amazonaws.com',
+          SourceArn: getAtt(ruleId),
+        }))
+        .sort(bySource),
+    );
   });
 
   it('no permission lets EventBridge invoke a function without naming the rule', () => {
@@ -294,7 +381,7 @@ describe('job-creating functions (intake, upload trigger, batch runner, sweeper)
     ['sweeper', () => stack.sweeperId],
   ] as const;
 
-  it.each(creators)('%s gets the same job-intake environment', (_name, functionId) => {
+  it.each([...creators, ['admission', () => stack.admissionId] as const])('%s gets the same job-intake environment', (_name, functionId) => {
     expect(environmentOf(stack, functionId())).toMatchObject({
       JOBS_TABLE: { Ref: stack.jobsTableId },
       VIDEO_BUCKET: { Ref: stack.bucketId },
@@ -302,7 +389,16 @@ describe('job-creating functions (intake, upload trigger, batch runner, sweeper)
       JOB_DEADLINE_SECONDS: '1800',
       PROVIDER_MODELS: 'seedance-fast',
       EVENT_BUS_NAME: { Ref: stack.busId },
+      ADMISSION_TABLE: { Ref: stack.admissionTableId },
+      MAX_JOBS_IN_FLIGHT: '20',
+      MAX_QUEUE_SECONDS: String(24 * 60 * 60),
     });
+  });
+
+  it.each(creators)('%s may take and give back slots: GetItem, PutItem, UpdateItem on the admission table', (_name, functionId) => {
+    const statements = statementsOf(functionId());
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, admissionTable), action).toBe(true);
+    for (const action of ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchWriteItem']) expect(allows(statements, action, anyOfAdmissionTable), action).toBe(false);
   });
 
   it.each(creators)('%s may record jobs, keep their request bodies, start executions and announce on our bus', (_name, functionId) => {
@@ -335,12 +431,13 @@ describe('job-creating functions (intake, upload trigger, batch runner, sweeper)
     expect([...new Set(states)].sort()).toEqual(['states:DescribeExecution', 'states:StartExecution', 'states:StopExecution']);
   });
 
-  it('no function outside the job-creating ones may start, stop or describe executions', () => {
+  it('no function outside the job-creating ones may start, stop or describe executions; the admission function may only start them', () => {
     const creatorIds = creators.map(([, functionId]) => functionId());
     for (const [functionId] of resourcesOfType(stack.json, 'AWS::Lambda::Function')) {
       if (creatorIds.includes(functionId)) continue;
       for (const action of ['states:StartExecution', 'states:StopExecution', 'states:DescribeExecution']) {
-        expect(allows(statementsOf(functionId), action, () => true), `${functionId} ${action}`).toBe(false);
+        const expected = functionId === stack.admissionId && action === 'states:StartExecution';
+        expect(allows(statementsOf(functionId), action, () => true), `${functionId} ${action}`).toBe(expected);
       }
     }
   });
@@ -516,9 +613,93 @@ describe('sweeper', () => {
   it('gets the job-intake environment and a start grace in whole seconds, nothing more', () => {
     const environment = environmentOf(stack, stack.sweeperId);
     // The job-intake values themselves are checked with the other job-creating functions above.
-    expect(Object.keys(environment).sort()).toEqual(
-      ['NODE_OPTIONS', 'JOBS_TABLE', 'VIDEO_BUCKET', 'STATE_MACHINE_ARN', 'JOB_DEADLINE_SECONDS', 'PROVIDER_MODELS', 'EVENT_BUS_NAME', 'SWEEP_START_GRACE_SECONDS'].sort(),
-    );
+    expect(Object.keys(environment).sort()).toEqual(['NODE_OPTIONS', ...JOB_INTAKE_ENV, 'SWEEP_START_GRACE_SECONDS'].sort());
     expect(String(environment.SWEEP_START_GRACE_SECONDS)).toMatch(/^[1-9]\d*$/);
+  });
+});
+
+describe('admission control', () => {
+  it('the execution-end rule takes exactly the ends of our state machine’s executions, from the default bus', () => {
+    expect(propertiesOf(stack.executionEndRuleId)).toMatchObject({ State: 'ENABLED' });
+    expect(propertiesOf(stack.executionEndRuleId).EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        // Ref of a state machine is its ARN: the one the events carry.
+        stateMachineArn: [{ Ref: stack.stateMachineId }],
+        // Every way an execution ends (a Succeed or Fail state, a crash past every Catch, the execution
+        // timeout, a StopExecution), and not RUNNING: a start frees no slot.
+        status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+      },
+    });
+    // Step Functions publishes to the default bus only: a rule on our completion bus would never fire.
+    expect(propertiesOf(stack.executionEndRuleId).EventBusName).toBeUndefined();
+  });
+
+  it('the admission function reads every status the rule lets through, and the rule lets through every status it reads', () => {
+    const event = (status: string) => ({
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      detail: { name: 'job-1-admission-1', status, input: JSON.stringify({ jobId: 'job-1' }) },
+    });
+    const statuses = (propertiesOf(stack.executionEndRuleId).EventPattern as { detail: { status: string[] } }).detail.status;
+    for (const status of statuses) expect(executionEndedOf(event(status)), status).toEqual({ jobId: 'job-1', execution: 'job-1-admission-1', status });
+    for (const status of ['RUNNING', 'PENDING_REDRIVE']) expect(() => executionEndedOf(event(status)), status).toThrow();
+    expect([...executionEndedEventSchema.shape.detail.shape.status.options].sort()).toEqual([...statuses].sort());
+  });
+
+  // A lost end is the sweeper's to reconcile (it reclaims the slot), so an hour of retries is enough.
+  it('targets the admission function alone, with retries and an event age of an hour', () => {
+    expect(propertiesOf(stack.executionEndRuleId).Targets).toEqual([
+      { Id: expect.any(String), Arn: getAtt(stack.admissionId), RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 60 * 60 } },
+    ]);
+  });
+
+  it('the admission function runs lambdas/admission.ts as a function of ours, with the job-intake settings and nothing more', () => {
+    expect(handlerFileOf(stack.json.Resources[stack.admissionId] as CfnResource)).toBe(ADMISSION_HANDLER);
+    expect(existsSync(`${LAMBDAS_DIR}${ADMISSION_HANDLER}.ts`)).toBe(true);
+    expect(propertiesOf(stack.admissionId)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Timeout: 60 });
+    expect(Object.keys(environmentOf(stack, stack.admissionId)).sort()).toEqual(['NODE_OPTIONS', ...JOB_INTAKE_ENV].sort());
+    // Ends come in bursts and every dispatch is safe beside another (one conditional write per slot):
+    // a reserved concurrency of 1 would only queue the slots' release.
+    expect(propertiesOf(stack.admissionId).ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  // It reads the job that ended and the head of the line, moves jobs in and out of the line, takes and
+  // gives back slots, and starts executions (lambdas/core/execution-ended.ts, dispatch.ts): nothing else.
+  it('the admission function may read and update jobs, read the line, use the slots and start executions, and nothing more', () => {
+    const statements = statementsOf(stack.admissionId);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, jobsTable), action).toBe(true);
+    const lineIndex = (rendered: string) => rendered === `\${${stack.jobsTableId}.Arn}/index/${LINE_INDEX}`;
+    expect(allows(statements, 'dynamodb:Query', lineIndex)).toBe(true);
+    for (const index of ['byStatus', 'byCreatedAt']) {
+      expect(allows(statements, 'dynamodb:Query', (rendered) => resourceCovers(rendered, `\${${stack.jobsTableId}.Arn}/index/${index}`)), index).toBe(false);
+    }
+    // It never creates nor deletes a job, and never lists the table itself.
+    for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) {
+      expect(allows(statements, action, anyOfJobsTable), action).toBe(false);
+    }
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, admissionTable), action).toBe(true);
+    expect(allows(statements, 'states:StartExecution', stateMachine)).toBe(true);
+    for (const action of ['states:StopExecution', 'states:DescribeExecution']) expect(allows(statements, action, () => true), action).toBe(false);
+    // Exactly these grants: DynamoDB on the Jobs table, its line and the admission table, and the start.
+    const granted = statements
+      .filter((statement) => statement.Effect === 'Allow')
+      .flatMap((statement) => [statement.Action].flat().flatMap((action) => renderedResources(statement).map((resource) => `${action} ${resource}`)))
+      .filter((grant) => !/^(logs|xray):/.test(grant));
+    expect(granted.sort()).toEqual(
+      [
+        `dynamodb:GetItem \${${stack.jobsTableId}.Arn}`,
+        `dynamodb:UpdateItem \${${stack.jobsTableId}.Arn}`,
+        `dynamodb:Query \${${stack.jobsTableId}.Arn}/index/${LINE_INDEX}`,
+        `dynamodb:GetItem \${${stack.admissionTableId}.Arn}`,
+        `dynamodb:PutItem \${${stack.admissionTableId}.Arn}`,
+        `dynamodb:UpdateItem \${${stack.admissionTableId}.Arn}`,
+        `states:StartExecution \${${stack.stateMachineId}}`,
+      ].sort(),
+    );
+    // No S3 (no request bodies, no media), no events, no secret.
+    const services = new Set(allowedActions(statements).map((action) => action.split(':')[0]));
+    expect([...services].sort()).toEqual(['dynamodb', 'logs', 'states', 'xray']);
   });
 });

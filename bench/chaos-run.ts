@@ -21,7 +21,10 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createSlots } from '../lambdas/core/admission-slots.js';
 import {
   jobsOf,
   judgeHostile,
@@ -48,8 +51,10 @@ export type TriggerKind = 'http' | 'http-idempotent' | 's3' | 'batch';
 export interface ChaosConfig {
   jobs: number;
   timeScale: number;
-  /** The stack's maxJobsInFlight (CDK context): the batch function's cap. */
+  /** The stack's maxJobsInFlight (CDK context): the cap of the admission line, smaller than the run's burst. */
   maxJobsInFlight: number;
+  /** How long a task past its deadline is followed (CDK context lateFollowMinutes, × the time scale). */
+  lateFollowMinutes: number;
   /** Submissions (POSTs, uploads) in flight at once. */
   concurrency: number;
   /**
@@ -92,7 +97,9 @@ export function chaosConfig(overrides: Partial<ChaosConfig> = {}): ChaosConfig {
   return {
     jobs: 500,
     timeScale: 0.01,
-    maxJobsInFlight: 60,
+    maxJobsInFlight: 20,
+    // Tasks that never finish are followed for this long past their deadline, holding their slots.
+    lateFollowMinutes: 10,
     concurrency: 20,
     maxActive: 60,
     manifestLines: 25,
@@ -286,7 +293,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
       dataDir,
       port: 0,
       timeScale: config.timeScale,
-      context: { maxJobsInFlight: config.maxJobsInFlight },
+      context: { maxJobsInFlight: config.maxJobsInFlight, lateFollowMinutes: config.lateFollowMinutes },
       simulatorFaults: config.faults,
       chaos: { ...config.chaos, random: chaosRandom },
     });
@@ -300,6 +307,21 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
     const client = s3;
     const deadlineSeconds = Number(live.environment.JOB_DEADLINE_SECONDS);
     log(`[${since()} s] stack up: API ${live.apiUrl}, deadline ${deadlineSeconds} s, maxJobsInFlight ${config.maxJobsInFlight}`);
+
+    // The admission slots, sampled all through the run: never more held than the cap.
+    const slots = createSlots(
+      DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: live.environment.AWS_ENDPOINT_URL_DYNAMODB })),
+      live.environment.ADMISSION_TABLE!,
+      config.maxJobsInFlight,
+    );
+    const slotSamples = { count: 0, maxHeld: 0, stopped: false };
+    const slotSampler = (async () => {
+      while (!slotSamples.stopped) {
+        slotSamples.maxHeld = Math.max(slotSamples.maxHeld, Object.keys((await slots.read()).holders).length);
+        slotSamples.count += 1;
+        await sleep(100);
+      }
+    })();
 
     // --- the submissions -------------------------------------------------------------------------
     const submissions: Submission[] = Array.from({ length: config.jobs }, (_, i) => ({
@@ -511,6 +533,10 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
       if (running === 0 && (await listAll(live.apiUrl)).every((job) => TERMINAL.has(job.status))) break;
     } while (Date.now() < settleUntil);
     await live.deliveriesIdle();
+    slotSamples.stopped = true;
+    await slotSampler;
+    // Every slot came back: none is held by a job that ended, none by a dispatcher that died.
+    const leakedSlots = Object.keys((await slots.read()).holders);
 
     // --- the verdict -----------------------------------------------------------------------------
     jobs = await listAll(live.apiUrl);
@@ -704,6 +730,8 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
       { name: 'jobs no submission made', ok: strays.length === 0, value: `${strays.length} (must be 0)` },
       { name: 'non-terminal after the deadline', ok: nonTerminal.length === 0, value: `${nonTerminal.length} (must be 0)` },
       { name: 'provider tasks per job (max)', ok: maxPerJob <= 1, value: `${maxPerJob} (must be <= 1)` },
+      { name: 'slots held at once (max)', ok: slotSamples.maxHeld <= config.maxJobsInFlight, value: `${slotSamples.maxHeld} over ${slotSamples.count} samples (must be <= ${config.maxJobsInFlight})` },
+      { name: 'slots still held at the end (leaked)', ok: leakedSlots.length === 0, value: `${leakedSlots.length} (must be 0)${leakedSlots.length > 0 ? `: ${leakedSlots.slice(0, 5).join(', ')}` : ''}` },
       {
         name: 'SUCCEEDED objects intact',
         ok: intactOffenders.length === 0,
@@ -804,7 +832,7 @@ export function formatReport(report: ChaosReport, maxOffenders = 20): string {
   row('CANCELLED', report.cancelled);
   row('non-terminal when waiting stopped (before sweep)', report.nonTerminalBeforeSweep);
   const sweep = report.sweeper.report;
-  row('sweeper', sweep ? `active ${sweep.active}, started ${sweep.started.length}, resumed ${sweep.resumed.length}, ended ${sweep.ended.length}` : `threw: ${report.sweeper.error}`);
+  row('sweeper', sweep ? `active ${sweep.active}, started ${sweep.started.length}, returned to the line ${sweep.returned.length}, resumed ${sweep.resumed.length}, ended ${sweep.ended.length}, slots reclaimed ${sweep.slotsReclaimed.length}` : `threw: ${report.sweeper.error}`);
   row('provider tasks', `${report.providerTasks.total} (jobs by task count: ${JSON.stringify(report.providerTasks.perJob)}, orphans ${report.providerTasks.orphans})`);
   row('completion events', report.events.total);
   row('delivery failures (after Lambda retries)', report.deliveryFailures.length);

@@ -45,7 +45,9 @@ function requestLine(job: JobView): string | undefined {
   ].join(' · ');
 }
 
-function statusLine(job: JobView): string {
+/** `QUEUED, waiting (3 ahead)`, `RUNNING 50%`, `SUCCEEDED`. */
+function statusLine(job: Pick<JobView, 'status' | 'progress' | 'waiting' | 'ahead'>): string {
+  if (job.status === 'QUEUED' && job.waiting) return `QUEUED, waiting${job.ahead !== undefined ? ` (${job.ahead} ahead)` : ''}`;
   return job.status === 'SUBMITTED' || job.status === 'RUNNING' ? `${job.status} ${job.progress}%` : job.status;
 }
 
@@ -58,6 +60,8 @@ export function jobSummary(job: JobView, now: Date = new Date()): string {
     ['Prompt', prompt(job)],
     ['Request', requestLine(job)],
     ['Created', `${timestamp(job.createdAt)} (${age(job.createdAt, now)} ago)`],
+    ['Priority', job.priority],
+    ['In line since', job.waiting && job.queuedAt ? `${timestamp(job.queuedAt)} (${age(job.queuedAt, now)} ago)` : undefined],
     ['Submitted', job.submittedAt && timestamp(job.submittedAt)],
     ['Finished', job.finishedAt && timestamp(job.finishedAt)],
     ['Deadline', job.finishedAt ? undefined : timestamp(job.deadlineAt)],
@@ -79,6 +83,6 @@ export function jobSummary(job: JobView, now: Date = new Date()): string {
 export function jobTable(jobs: JobView[], now: Date = new Date()): string {
   return table(
     ['JOB ID', 'STATUS', 'PROGRESS', 'TRIGGER', 'CREATED', 'AGE'],
-    jobs.map((job) => [job.jobId, job.status, `${job.progress}%`, job.trigger.type, timestamp(job.createdAt), age(job.createdAt, now)]),
+    jobs.map((job) => [job.jobId, job.waiting ? 'WAITING' : job.status, `${job.progress}%`, job.trigger.type, timestamp(job.createdAt), age(job.createdAt, now)]),
   );
 }

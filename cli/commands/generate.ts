@@ -88,7 +88,8 @@ export async function generate(args: string[]): Promise<ExitCode> {
   try {
     job = await watchJob(target.api, answer.jobId, {
       intervalMs: target.pollIntervalMs,
-      onUpdate: (update) => view.update({ status: update.status, progress: update.progress }),
+      // While it waits in the admission line, its place: `WAITING (3 ahead)`.
+      onUpdate: (update) => view.update({ status: update.waiting ? `WAITING (${update.ahead ?? '?'} ahead)` : update.status, progress: update.progress }),
     });
   } finally {
     view.stop();

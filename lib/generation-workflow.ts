@@ -478,8 +478,10 @@ export class GenerationWorkflow extends Construct {
         .when(Condition.and(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), Condition.isPresent('$.poll.late')), lateVideoPath)
         .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), store.next(recordSucceeded).next(announce))
         .when(Condition.isPresent('$.poll.overdue'), recordOverdue.next(announce))
-        .when(Condition.and(Condition.booleanEquals('$.poll.changed', true), Condition.isNotPresent('$.poll.late')), recordProgress.next(wait))
+        // A late task's job has ended: no progress is written any more. (Before the rule on `changed`
+        // rather than `changed and not late`: the local engine reads `IsPresent: false` as never true.)
         .when(Condition.isPresent('$.poll.late'), lateWait)
+        .when(Condition.booleanEquals('$.poll.changed', true), recordProgress.next(wait))
         .otherwise(wait),
     );
     lateWait.next(poll);

@@ -70,6 +70,8 @@ export class StepFunctionsEngine {
   private readonly retryIntervals: Record<string, number[]>;
   /** Set by close(): the executions it aborts are the process ending, not executions that ended. */
   private closing = false;
+  /** Task handlers running now, whose run may have been aborted under them. */
+  private readonly tasksInFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly options: EngineOptions) {
     this.machine = new StateMachine(options.definition);
@@ -143,6 +145,8 @@ export class StepFunctionsEngine {
   /** Resolves once every execution started so far has ended and its events have been seen. */
   async idle(): Promise<void> {
     await Promise.all([...this.executions.values()].map((running) => running.settled));
+    // An aborted run does not wait for the task it was in: let those finish before the emulators go.
+    await Promise.allSettled([...this.tasksInFlight]);
   }
 
   /** Aborts what still runs and waits until every execution has settled. */
@@ -152,6 +156,8 @@ export class StepFunctionsEngine {
       if (record.status === 'RUNNING') this.stopExecution(record.executionArn, 'LocalStackStopped');
     }
     await Promise.all([...this.executions.values()].map((running) => running.settled));
+    // An aborted run does not wait for the task it was in: let those finish before the emulators go.
+    await Promise.allSettled([...this.tasksInFlight]);
   }
 
   private finish(record: ExecutionRecord, status: ExecutionStatus, details: Partial<ExecutionRecord>): void {
@@ -167,10 +173,18 @@ export class StepFunctionsEngine {
       Object.entries(this.options.taskHandlers).map(([stateName, handler]) => [
         stateName,
         async (input: unknown) => {
-          const result = (await handler(input)) as never;
-          const waitSeconds = (result as { waitSeconds?: unknown } | null)?.waitSeconds;
-          if (typeof waitSeconds === 'number') lastWaitSeconds = waitSeconds;
-          return result;
+          // The engine goes on retrying a task of an aborted run: once the stack stops, none starts.
+          if (this.closing) throw new Error('the local stack is stopping');
+          const call = handler(input);
+          this.tasksInFlight.add(call);
+          try {
+            const result = (await call) as never;
+            const waitSeconds = (result as { waitSeconds?: unknown } | null)?.waitSeconds;
+            if (typeof waitSeconds === 'number') lastWaitSeconds = waitSeconds;
+            return result;
+          } finally {
+            this.tasksInFlight.delete(call);
+          }
         },
       ]),
     );

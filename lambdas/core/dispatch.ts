@@ -1,13 +1,13 @@
 import { executionNameFor } from './admission-line.js';
 import type { Slots } from './admission-slots.js';
-import { requestShape, type JobRecord, type WorkflowInput } from './job.js';
+import { isTerminal, requestShape, type JobRecord, type WorkflowInput } from './job.js';
 import type { JobRepository } from './job-repository.js';
 import type { WorkflowExecutions } from './workflow-executions.js';
 
 export interface DispatchDeps {
   jobs: JobRepository;
   slots: Slots;
-  workflow: Pick<WorkflowExecutions, 'start'>;
+  workflow: Pick<WorkflowExecutions, 'start' | 'stop'>;
   /** A job's deadline, counted from when it takes its slot. */
   deadlineSeconds: number;
   now: () => Date;
@@ -105,7 +105,13 @@ export async function startAdmitted(job: JobRecord, deps: DispatchDeps): Promise
     return `the workflow of job ${job.jobId} could not be started: ${(error as Error).message}`;
   }
   // The execution runs from here on, whatever happens to this bookkeeping write.
-  await deps.jobs.markStarted(job.jobId, executionArn, job.deadlineAt);
+  const started = await deps.jobs.markStarted(job.jobId, executionArn, job.deadlineAt);
+  // Cancelled between its admission and now: its cancel found no execution to stop, so stop it here,
+  // before it reaches the provider (its end gives the slot back).
+  if (isTerminal(started.status)) {
+    await deps.workflow.stop(executionArn, `job ${job.jobId} ended ${started.status} before its execution started`);
+    return undefined;
+  }
   deps.onStarted?.({ ...job, executionArn });
   return undefined;
 }

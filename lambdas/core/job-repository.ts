@@ -35,7 +35,7 @@ export interface JobRepository {
    * The execution of a job has started: record it and its deadline; it is no longer deferred. The
    * execution may already have moved the job on (RecordSubmitted), so this write does not check the status.
    */
-  markStarted(jobId: string, executionArn: string, deadlineAt: string): Promise<void>;
+  markStarted(jobId: string, executionArn: string, deadlineAt: string): Promise<JobRecord>;
   /**
    * Ends a job from outside its workflow (a failed start, a cancel, the sweeper), only if it is still
    * in one of `from` (default: any status that has not ended). Returns the ended job, or undefined if
@@ -294,7 +294,7 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     },
 
     async markStarted(jobId, executionArn, deadlineAt) {
-      await documents.send(
+      const { Attributes } = await documents.send(
         new UpdateCommand({
           TableName: tableName,
           Key: { jobId },
@@ -303,8 +303,10 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
           ConditionExpression: 'attribute_exists(jobId)',
           ExpressionAttributeNames: { '#deferred': 'deferred' },
           ExpressionAttributeValues: { ':arn': executionArn, ':deadline': deadlineAt },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      return Attributes as JobRecord;
     },
 
     async endJob(jobId, end) {

@@ -139,7 +139,8 @@ async function end(
     ...(outcome.whileWaiting ? { whileWaiting: true } : { executionArn: job.executionArn }),
   });
   if (!ended) return;
-  if (!outcome.whileWaiting) await deps.slots.release(job.jobId, executionNameFor(job.jobId, job.admissions ?? 1));
+  // Whichever execution it was taken for (an admission's, a resume's): the job has ended.
+  if (!outcome.whileWaiting) await deps.slots.release(job.jobId);
   await announceOnce(ended, deps);
   report.ended.push({ jobId: job.jobId, status: outcome.status, code: outcome.code });
 }

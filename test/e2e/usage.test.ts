@@ -115,10 +115,11 @@ describe('the usage of one job', () => {
     expect(used.s3.free).toBe(0);
   });
 
-  it('publishes one completion event; the S3 events it causes are service events', () => {
-    expect(used.eventBridge).toMatchObject({ putEventsRequests: 1, customEvents: 1, customEventUnits: 1, ruleDeliveries: 0 });
+  it('publishes one completion event; the S3 events it causes and the end of its execution are service events', () => {
+    // The end of its execution reaches the admission function (the one rule delivery): it gives the slot back.
+    expect(used.eventBridge).toMatchObject({ putEventsRequests: 1, customEvents: 1, customEventUnits: 1, ruleDeliveries: 1 });
     const { PutObject = 0, CopyObject = 0, CompleteMultipartUpload = 0 } = used.s3.requests;
-    expect(used.eventBridge.serviceEvents).toEqual({ 'aws.s3': PutObject + CopyObject + CompleteMultipartUpload });
+    expect(used.eventBridge.serviceEvents).toEqual({ 'aws.s3': PutObject + CopyObject + CompleteMultipartUpload, 'aws.states': used.stepFunctions.executionsStarted });
   });
 
   it('reads the provider key once per function that calls the provider, on its first use', () => {

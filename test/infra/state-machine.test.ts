@@ -210,7 +210,7 @@ describe('graph', () => {
   // The order is the contract: a followed task that ended is done; a late SUCCEEDED must not take the
   // on-time path (RecordSucceeded would fail its condition on the TIMED_OUT job and end the execution
   // JOB_NOT_RECORDED); a late answer never writes progress to a job that has ended.
-  it('IsVideoReady: following ended, late video, video, overdue, progress (on time only), late wait, and otherwise waits again', () => {
+  it('IsVideoReady: following ended, late video, video, overdue, late wait, progress, and otherwise waits again', () => {
     expect(state('IsVideoReady')).toEqual({
       Type: 'Choice',
       Choices: [
@@ -224,17 +224,20 @@ describe('graph', () => {
         },
         { Variable: '$.poll.jobStatus', StringEquals: 'SUCCEEDED', Next: 'StoreVideo' },
         { Variable: '$.poll.overdue', IsPresent: true, Next: 'RecordOverdue' },
-        {
-          And: [
-            { Variable: '$.poll.changed', BooleanEquals: true },
-            { Variable: '$.poll.late', IsPresent: false },
-          ],
-          Next: 'RecordProgress',
-        },
         { Variable: '$.poll.late', IsPresent: true, Next: LATE_WAIT_STATE },
+        { Variable: '$.poll.changed', BooleanEquals: true, Next: 'RecordProgress' },
       ],
       Default: WAIT_STATE,
     });
+  });
+
+  it('asks no Choice for a false IsPresent, IsNull, IsNumeric, IsString, IsBoolean or IsTimestamp: the local engine reads those as never true', () => {
+    const negative = (rule: Record<string, unknown>): boolean =>
+      ['IsPresent', 'IsNull', 'IsNumeric', 'IsString', 'IsBoolean', 'IsTimestamp'].some((test) => rule[test] === false) ||
+      [...((rule.And as Record<string, unknown>[] | undefined) ?? []), ...((rule.Or as Record<string, unknown>[] | undefined) ?? []), ...(rule.Not ? [rule.Not as Record<string, unknown>] : [])].some(negative);
+    const choices = Object.values(asl.States).flatMap((candidate) => ((candidate as { Choices?: Record<string, unknown>[] }).Choices ?? []));
+    expect(choices.length).toBeGreaterThan(0);
+    expect(choices.filter(negative)).toEqual([]);
   });
 
   it('IsTimedOut sends a passed deadline to RecordTimedOut and anything else to RecordFailed', () => {

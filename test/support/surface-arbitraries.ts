@@ -182,7 +182,9 @@ const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('ba
 const isoDateArb = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString());
 
 /** The key a listing with `status` (or none) hands out, as DynamoDB orders it. */
+/** The start key a listing of that status reads: the line index for QUEUED, the status index for the others, the creation index without one. */
 function ourKey(status: string | undefined, jobId: string, createdAt: string): Record<string, string> {
+  if (status === 'QUEUED') return { jobId, inLine: 'waiting', lineKey: `${createdAt}#${jobId}` };
   return status ? { jobId, status, createdAt } : { jobId, kind: 'job', createdAt };
 }
 

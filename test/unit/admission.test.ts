@@ -4,7 +4,7 @@ import { afterCreated, afterRefused, initialLimit, slotsAllowed } from '../../la
 import { frontOfLine, lineKeyFor } from '../../lambdas/core/admission-line.js';
 import { onExecutionEnded } from '../../lambdas/core/execution-ended.js';
 import { acceptJob } from '../../lambdas/core/job-intake.js';
-import { intakeTestDeps } from '../support/intake-deps.js';
+import { intakeTestDeps, recordingWorkflow } from '../support/intake-deps.js';
 import { startJobsTable } from '../support/jobs-table.js';
 
 /** Admission against a real (local) DynamoDB: the races it must survive are the table's. */
@@ -150,6 +150,33 @@ describe('the end of an execution', () => {
       expect(await deps.jobs.get(behind.jobId)).toMatchObject({ inLine: 'waiting' });
     } finally {
       await ends.close();
+    }
+  });
+});
+
+describe('a job cancelled between its admission and its start', () => {
+  it('has its execution stopped as soon as it is started, before it reaches the provider', async () => {
+    const raced = await startJobsTable('Raced');
+    try {
+      const stopped: string[] = [];
+      const base = intakeTestDeps(raced, { maxJobsInFlight: 1, slots: raced.slots(1) });
+      const deps = {
+        ...base,
+        workflow: {
+          ...base.workflow,
+          // The cancel lands while StartExecution is on its way.
+          start: async (input: Parameters<typeof base.workflow.start>[0], name?: string) => {
+            await base.jobs.endJob(input.jobId, { status: 'CANCELLED', error: { code: 'CANCELLED', message: 'by test' }, at: new Date() });
+            return base.workflow.start(input, name);
+          },
+          stop: async (executionArn: string) => void stopped.push(executionArn),
+        },
+      };
+      const { job } = await acceptJob({ body: body('Cancelled on the way in'), trigger: { type: 'http', source: 'test' } }, deps);
+      expect(stopped).toEqual([recordingWorkflow().workflow.executionArnFor(job.jobId)]);
+      expect(await deps.jobs.get(job.jobId)).toMatchObject({ status: 'CANCELLED' });
+    } finally {
+      await raced.close();
     }
   });
 });

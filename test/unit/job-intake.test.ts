@@ -31,6 +31,7 @@ describe('acceptJob', () => {
     // A fast execution: RecordSubmitted runs before StartExecution's answer is even back.
     const raced = deps({
       workflow: {
+        ...deps().workflow,
         start: async (input) => {
           await documents.send(
             new UpdateCommand({
@@ -76,7 +77,7 @@ describe('acceptJob', () => {
 
   it('a deferred job is recorded and not started; a replayed id finds the job instead of making another', async () => {
     let starts = 0;
-    const counting = deps({ workflow: { start: async (input) => (starts += 1, `arn:${input.jobId}`) } });
+    const counting = deps({ workflow: { ...deps().workflow, start: async (input) => (starts += 1, `arn:${input.jobId}`) } });
     const first = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);
     expect(first).toMatchObject({ replayed: false, job: { status: 'QUEUED', deferred: true } });
     const again = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);

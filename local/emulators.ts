@@ -33,7 +33,12 @@ export async function startDynamoDb(options: { directory?: string; port?: number
   const address = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${address.port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        // A request on a kept-alive connection after close would reach a closed database and throw.
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -64,6 +64,9 @@ interface Running {
  * Runs executions of one state machine with aws-local-stepfunctions and keeps their records the
  * way Step Functions reports them (StartExecution is idempotent for the same name and input).
  */
+/** How long close() lets the tasks of aborted runs finish. */
+const TASK_DRAIN_MS = 3000;
+
 export class StepFunctionsEngine {
   private readonly machine: StateMachine;
   private readonly executions = new Map<string, Running>();
@@ -145,8 +148,9 @@ export class StepFunctionsEngine {
   /** Resolves once every execution started so far has ended and its events have been seen. */
   async idle(): Promise<void> {
     await Promise.all([...this.executions.values()].map((running) => running.settled));
-    // An aborted run does not wait for the task it was in: let those finish before the emulators go.
-    await Promise.allSettled([...this.tasksInFlight]);
+    // An aborted run does not wait for the task it was in: give those a moment to finish before the
+    // emulators go (a create the provider holds open may take minutes; that one is left).
+    await Promise.race([Promise.allSettled([...this.tasksInFlight]), new Promise((resolve) => setTimeout(resolve, TASK_DRAIN_MS).unref())]);
   }
 
   /** Aborts what still runs and waits until every execution has settled. */
@@ -156,8 +160,9 @@ export class StepFunctionsEngine {
       if (record.status === 'RUNNING') this.stopExecution(record.executionArn, 'LocalStackStopped');
     }
     await Promise.all([...this.executions.values()].map((running) => running.settled));
-    // An aborted run does not wait for the task it was in: let those finish before the emulators go.
-    await Promise.allSettled([...this.tasksInFlight]);
+    // An aborted run does not wait for the task it was in: give those a moment to finish before the
+    // emulators go (a create the provider holds open may take minutes; that one is left).
+    await Promise.race([Promise.allSettled([...this.tasksInFlight]), new Promise((resolve) => setTimeout(resolve, TASK_DRAIN_MS).unref())]);
   }
 
   private finish(record: ExecutionRecord, status: ExecutionStatus, details: Partial<ExecutionRecord>): void {

@@ -67,8 +67,6 @@ export interface JobRepository {
   recordResumed(jobId: string, resumed: { executionArn: string; attempt: number }): Promise<boolean>;
   /** Newest first, by status and/or trigger type; QUEUED as the admission line, next to start first. */
   list(query: JobListQuery): Promise<JobPage>;
-  /** Jobs holding the provider: started QUEUED ones, SUBMITTED and RUNNING. */
-  countInFlight(): Promise<number>;
   /** The first `limit` waiting jobs, in line order. */
   nextInLine(limit: number): Promise<JobRecord[]>;
   /** How many waiting jobs are ahead of the line key, up to MAX_COUNTED_AHEAD. */
@@ -436,20 +434,6 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       }
       const nextCursor = encodeCursor(answer.LastEvaluatedKey);
       return { jobs: (answer.Items ?? []) as JobRecord[], ...(nextCursor ? { nextCursor } : {}) };
-    },
-
-    async countInFlight() {
-      // One query per status, in the order jobs move through them, collecting ids: a job that moves on
-      // while we count is met again in a later query and counted once. In parallel, or in another
-      // order, it could slip between two queries and the cap would be passed.
-      const ids = new Set<string>();
-      const queries = [
-        withStatus('QUEUED', { filter: 'attribute_exists(executionArn)', projection: 'jobId' }),
-        withStatus('SUBMITTED', { projection: 'jobId' }),
-        withStatus('RUNNING', { projection: 'jobId' }),
-      ];
-      for (const query of queries) for await (const job of query) ids.add(job.jobId);
-      return ids.size;
     },
 
     async listDeferred() {

@@ -533,6 +533,11 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosReport> {
       if (running === 0 && (await listAll(live.apiUrl)).every((job) => TERMINAL.has(job.status))) break;
     } while (Date.now() < settleUntil);
     await live.deliveriesIdle();
+    // A job that timed out may still be followed for its late video, holding its slot as it should:
+    // wait for those executions to end (the follow window, scaled) before asking whether any slot leaked.
+    const followUntil = Date.now() + config.lateFollowMinutes * 60_000 * config.timeScale + 10_000;
+    while (live.engine.listExecutions().some((execution) => execution.status === 'RUNNING') && Date.now() < followUntil) await sleep(200);
+    await live.deliveriesIdle();
     slotSamples.stopped = true;
     await slotSampler;
     // Every slot came back: none is held by a job that ended, none by a dispatcher that died.

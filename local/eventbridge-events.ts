@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBridgeEvent } from 'aws-lambda';
+import type { ExecutionRecord } from './step-functions-engine.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template-resolver.js';
 
 /** The envelope EventBridge puts around every event it delivers, whoever sent it. */
@@ -31,18 +32,7 @@ export function busEvent(fields: {
 }
 
 /** What Step Functions publishes to the default bus when an execution's status changes (here: when it ends). */
-export function executionStatusEvent(execution: {
-  executionArn: string;
-  stateMachineArn: string;
-  name: string;
-  status: string;
-  input: string;
-  output?: string;
-  error?: string;
-  cause?: string;
-  startDate: Date;
-  stopDate?: Date;
-}): BusEvent {
+export function executionStatusEvent(execution: ExecutionRecord): BusEvent {
   return busEvent({
     source: 'aws.states',
     detailType: 'Step Functions Execution Status Change',

@@ -1,11 +1,11 @@
 /**
  * What a video costs on AWS, per 1,000 videos, from the usage a run on the local stack measured
- * (LocalStack.usage(), local/usage.ts) and public on-demand prices. Left out: what does not grow with
+ * (LocalStack.usage(), local/stack/usage.ts) and public on-demand prices. Left out: what does not grow with
  * videos (the secret's $0.40 a month, the dashboard and alarms), storage and data transfer, API
  * Gateway, CloudWatch Logs and X-Ray, and every free tier.
  */
-import { WAIT_STATE, WORKFLOW_TASK_HANDLERS } from '../lib/generation-workflow.js';
-import type { Usage } from '../local/usage.js';
+import { WAIT_STATE, WORKFLOW_TASK_HANDLERS } from '../infra/constructs/generation-workflow.js';
+import type { Usage } from '../local/stack/usage.js';
 import { formatTable } from './report.js';
 
 /**
@@ -92,7 +92,7 @@ export function costPer1000Videos(usage: Usage, videos: number): CostLine[] {
 
 export const totalUsd = (lines: readonly CostLine[]) => lines.reduce((sum, line) => sum + line.usdPer1000Videos, 0);
 
-/** The Step Functions states one poll goes through (lib/generation-workflow.ts): the wait, the poll, the choice on its answer. */
+/** The Step Functions states one poll goes through (infra/constructs/generation-workflow.ts): the wait, the poll, the choice on its answer. */
 export const POLL_LOOP_STATES = [WAIT_STATE, 'PollTask', 'IsVideoReady'] as const;
 const POLL_FUNCTION = WORKFLOW_TASK_HANDLERS.PollTask;
 

@@ -1,6 +1,6 @@
 /**
  * Bundles: every function of the synthesized stack (found by its `video-pipeline:handler` metadata,
- * the same pairing the local stack uses) bundled as lib/house-function.ts has the CDK bundle it:
+ * the same pairing the local stack uses) bundled as infra/constructs/house-function.ts has the CDK bundle it:
  * esbuild, ESM, minified, tree-shaken, target node24, platform node, linked source map, the same
  * banner and mainFields, and CDK's default externals for a Node ≥ 18 runtime (`@aws-sdk/*`, which the
  * Lambda runtime provides; also `@smithy/*` when the sdkV3ExcludeSmithyPackages flag is set).
@@ -20,9 +20,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { synthesizePipelineTemplate, type CfnTemplate } from '../local/cloud-assembly.js';
-import { handlerFileOfFunction } from '../local/handler-modules.js';
-import { logicalIdsOfType, resolveIntrinsics } from '../local/template-resolver.js';
+import { synthesizePipelineTemplate, type CfnTemplate } from '../local/stack/cloud-assembly.js';
+import { handlerFileOfFunction } from '../local/stack/handler-modules.js';
+import { logicalIdsOfType, resolveIntrinsics } from '../local/stack/template-resolver.js';
 import { REPO_ROOT } from './child.js';
 import { formatTable, integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
 
@@ -86,7 +86,7 @@ function packagesOf(metafile: Metafile): { name: string; bytes: number }[] {
 async function bundle(handlerFile: string, outdir: string, minified: boolean, externals: string[]) {
   const outfile = join(outdir, minified ? 'ours' : 'baseline', handlerFile, 'index.mjs');
   const result = await build({
-    entryPoints: [join(REPO_ROOT, 'lambdas', `${handlerFile}.ts`)],
+    entryPoints: [join(REPO_ROOT, 'runtime', 'handlers', `${handlerFile}.ts`)],
     bundle: true,
     outfile,
     platform: 'node',

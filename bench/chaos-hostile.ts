@@ -24,10 +24,10 @@
  * none, as documented, so none may carry its prompt.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { MAX_BODY_BYTES } from '../lambdas/core/request-schema.js';
-import { uploadJobId } from '../lambdas/core/upload-intake.js';
+import { MAX_BODY_BYTES } from '../runtime/domain/request-schema.js';
+import { uploadJobId } from '../runtime/triggers/upload-intake.js';
 import type { SimulatedTaskView } from '../local/simulator/server.js';
-import { solidPng } from '../test/support/png.js';
+import { solidPng } from '../testkit/png.js';
 
 export type HostileKind = 'same-key' | 'overwrite' | 'id-conflict' | 'oversized' | 'bad-media';
 

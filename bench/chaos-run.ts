@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createSlots } from '../lambdas/core/admission-slots.js';
+import { createSlots } from '../runtime/admission/admission-slots.js';
 import {
   jobsOf,
   judgeHostile,
@@ -37,12 +37,12 @@ import {
   type HostileKind,
   type HostileRow,
 } from './chaos-hostile.js';
-import type { SweepReport } from '../lambdas/core/job-sweeper.js';
-import type { BatchReport } from '../lambdas/core/batch-runner.js';
-import { uploadJobId } from '../lambdas/core/upload-intake.js';
-import type { ChaosOptions, ChaosStats } from '../local/chaos.js';
-import { startLocalStack, type LocalStack } from '../local/local-stack.js';
-import { scheduledEvent } from '../local/schedules.js';
+import type { SweepReport } from '../runtime/sweeper/job-sweeper.js';
+import type { BatchReport } from '../runtime/triggers/batch-runner.js';
+import { uploadJobId } from '../runtime/triggers/upload-intake.js';
+import type { ChaosOptions, ChaosStats } from '../local/stack/chaos.js';
+import { startLocalStack, type LocalStack } from '../local/stack/local-stack.js';
+import { scheduledEvent } from '../local/emulators/eventbridge/schedules.js';
 import type { SimulatorFaultsInput, SimulatorStats } from '../local/simulator/server.js';
 import { seededRandom } from './report.js';
 

@@ -1,6 +1,6 @@
 /**
  * One copy variant in a fresh process (spawned by bench/copy.ts), so its peak RSS is its own:
- *   ours     — storeVideo (lambdas/core/store-video.ts): node:http GET → sha256 → our multipart upload
+ *   ours     — storeVideo (runtime/workflow/store-video.ts): node:http GET → sha256 → our multipart upload
  *   raw      — fetch → fs.createWriteStream (the floor: no S3 at all)
  *   raw-http — http.get → fs.createWriteStream (the same floor with the HTTP client ours uses)
  *   naive    — arrayBuffer() of the whole download, then one PutObject
@@ -16,8 +16,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client } from '../lambdas/core/aws-clients.js';
-import { copyIntoBucket, DEFAULT_QUEUE_SIZE, partSizeFor, storeVideo } from '../lambdas/core/store-video.js';
+import { createS3Client } from '../runtime/compose/aws-clients.js';
+import { copyIntoBucket, DEFAULT_QUEUE_SIZE, partSizeFor, storeVideo } from '../runtime/workflow/store-video.js';
 
 export type CopyVariant = 'ours' | 'raw' | 'raw-http' | 'naive' | 'ceiling';
 
@@ -65,9 +65,9 @@ function resetKernelPeak(): boolean {
 
 if ((variant as string) === 'lambda-memory') {
   const [{ synthesizePipelineTemplate }, { handlerFileOfFunction }, { logicalIdsOfType }] = await Promise.all([
-    import('../local/cloud-assembly.js'),
-    import('../local/handler-modules.js'),
-    import('../local/template-resolver.js'),
+    import('../local/stack/cloud-assembly.js'),
+    import('../local/stack/handler-modules.js'),
+    import('../local/stack/template-resolver.js'),
   ]);
   const template = synthesizePipelineTemplate({ providerBaseUrl: 'https://www.anyfast.ai' });
   const storeVideoFunction = logicalIdsOfType(template, 'AWS::Lambda::Function').find((logicalId) => {

@@ -1,7 +1,7 @@
 /**
  * Copy: a synthetic MP4-sized file (BENCH_COPY_MB MiB, default 1024: the issue's 1 GB) served by the provider
  * simulator's own CDN route handler (local/simulator/serve-video.ts) on a local HTTP server, copied
- * into a local s3rver bucket (local/emulators.ts startS3, as the local stack starts it) three ways,
+ * into a local s3rver bucket (local/emulators/emulators.ts startS3, as the local stack starts it) three ways,
  * each in a fresh child process (bench/copy-worker.ts) so one does not pollute the other's RSS:
  *   OURS  = storeVideo, RAW = fetch → fs.createWriteStream, NAIVE = arrayBuffer() then PutObject.
  * Informative beside them: RAW over node:http (the client ours uses), the S3 side's CEILING (our
@@ -18,12 +18,12 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startS3 } from '../local/emulators.js';
+import { startS3 } from '../local/emulators/emulators.js';
 import { serveVideo } from '../local/simulator/serve-video.js';
 import { runTsChild } from './child.js';
 import { startNullS3, type NullS3 } from './null-s3.js';
 import type { CopyVariant, CopyWorkerResult } from './copy-worker.js';
-import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../lambdas/core/store-video.js';
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../runtime/workflow/store-video.js';
 import { formatTable, integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
 
 const MIB = 1024 * 1024;

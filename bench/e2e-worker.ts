@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalStack } from '../local/local-stack.js';
-import { subtractUsage, type Usage } from '../local/usage.js';
+import { startLocalStack } from '../local/stack/local-stack.js';
+import { subtractUsage, type Usage } from '../local/stack/usage.js';
 
 export interface E2eWorkerResult {
   jobs: number;

@@ -15,14 +15,14 @@
  * Exits 1 if any property failed, after printing every offending request with its answer.
  */
 import fc from 'fast-check';
-import { startStackFixture } from '../test/support/local-stack-fixture.js';
+import { startStackFixture } from '../testkit/local-stack-fixture.js';
 import { isUtf8 } from 'node:buffer';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sendRaw } from '../test/support/raw-http.js';
-import { countStoredRequests, describeBody, fuzzCaseArb, judgeAnswer, judgeRecord, sendCase, type Answer, type FuzzCase } from '../test/support/request-arbitraries.js';
-import { describeRequest, judgeSurfaceAnswer, surfaceCaseArb, type SurfaceCase } from '../test/support/surface-arbitraries.js';
+import { sendRaw } from '../testkit/raw-http.js';
+import { countStoredRequests, describeBody, fuzzCaseArb, judgeAnswer, judgeRecord, sendCase, type Answer, type FuzzCase } from '../testkit/request-arbitraries.js';
+import { describeRequest, judgeSurfaceAnswer, surfaceCaseArb, type SurfaceCase } from '../testkit/surface-arbitraries.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 const SURFACE_RUNS = Number(process.env.FUZZ_SURFACE_RUNS ?? 2_000);

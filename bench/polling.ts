@@ -8,21 +8,21 @@
  *   SUCCESS with start and finish times), rendered as the gateway's envelope
  *   (local/simulator/responses.ts) and parsed by our readTaskSnapshot.
  * - The first wait is the real submitTask's; every poll runs the real pollTask
- *   (lambdas/core/poll-task.ts) against the answer at the simulated time: its status/progress/
+ *   (runtime/workflow/poll-task.ts) against the answer at the simulated time: its status/progress/
  *   `changed` logic, its deadline check, the start it reads and, for OURS, the wait it computes.
  *   Jobs run one after another, and OURS learns as the pipeline does: each finished job's
  *   provider-reported generation time goes into the shape's history (generation-history.ts).
  *   The FIXED pollers, and the ablations of ours that drop a signal, replace only the wait.
- * - State transitions are counted as the ASL of lib/generation-workflow.ts runs them.
+ * - State transitions are counted as the ASL of infra/constructs/generation-workflow.ts runs them.
  */
-import { estimateFromSamples, MIN_HISTORY_SAMPLES, newestSamples } from '../lambdas/core/generation-history.js';
-import type { RequestShape } from '../lambdas/core/job.js';
-import { nextPollSeconds, priorGenerationEstimate, type GenerationEstimate, type PollContext } from '../lambdas/core/poll-policy.js';
-import { pollContext, type PollState } from '../lambdas/core/poll-state.js';
-import { pollTask } from '../lambdas/core/poll-task.js';
-import { readTaskSnapshot, type ProviderTaskSnapshot } from '../lambdas/core/provider-task.js';
-import type { ProviderRequest } from '../lambdas/core/request-schema.js';
-import { submitTask } from '../lambdas/core/submit-task.js';
+import { estimateFromSamples, MIN_HISTORY_SAMPLES, newestSamples } from '../runtime/workflow/polling/generation-history.js';
+import type { RequestShape } from '../runtime/domain/job.js';
+import { nextPollSeconds, priorGenerationEstimate, type GenerationEstimate, type PollContext } from '../runtime/workflow/polling/poll-policy.js';
+import { pollContext, type PollState } from '../runtime/workflow/polling/poll-state.js';
+import { pollTask } from '../runtime/workflow/poll-task.js';
+import { readTaskSnapshot, type ProviderTaskSnapshot } from '../runtime/provider/anyfast/provider-task.js';
+import type { ProviderRequest } from '../runtime/domain/request-schema.js';
+import { submitTask } from '../runtime/workflow/submit-task.js';
 import { pollBody } from '../local/simulator/responses.js';
 import { drawSeconds, generationModel, QUIET_QUEUE, readClock, type LognormalSeconds, type TaskTimeline } from '../local/simulator/task-clock.js';
 import { PRICES_USD } from './aws-cost.js';

@@ -1,5 +1,5 @@
-import { TERMINAL_STATUSES } from '../lambdas/core/job.js';
-import type { JobView as ApiJobView } from '../lambdas/core/job-view.js';
+import { TERMINAL_STATUSES } from '../runtime/domain/job.js';
+import type { JobView as ApiJobView } from '../runtime/intake/job-view.js';
 
 /** A job as GET /jobs/{jobId} answers it (JSON: dates are strings, as in the record). */
 export type JobView = ApiJobView;

@@ -1,4 +1,4 @@
-import type { JobRequestInput } from '../lambdas/core/request-schema.js';
+import type { JobRequestInput } from '../runtime/domain/request-schema.js';
 import { mediaUrl, type MediaStore } from './media.js';
 
 /** The flags of `generate` that make the request body. */

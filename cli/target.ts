@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { readStackFile, STACK_FILE, StackNotRunningError, type StackFile } from '../local/stack-file.js';
+import { readStackFile, STACK_FILE, StackNotRunningError, type StackFile } from '../local/stack/stack-file.js';
 import { ApiClient } from './api-client.js';
 import { UnreachableError, UsageError } from './errors.js';
 import type { MediaStore } from './media.js';

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createProviderRequestSchema, toFieldIssues, type ProviderRequest } from '../../lambdas/core/request-schema.js';
+import { createProviderRequestSchema, toFieldIssues, type ProviderRequest } from '../../runtime/domain/request-schema.js';
 import {
   FaultDice,
   SimulatorFaultsError,

@@ -1,4 +1,4 @@
-import type { ProviderRequest } from '../../lambdas/core/request-schema.js';
+import type { ProviderRequest } from '../../runtime/domain/request-schema.js';
 import { durationSeconds } from './video-spec.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createProviderRequestSchema, RATIOS } from '../../lambdas/core/request-schema.js';
+import { createProviderRequestSchema, RATIOS } from '../../runtime/domain/request-schema.js';
 import { FAULT_NAMES } from './faults.js';
 
 /**

@@ -2,7 +2,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { ProviderRequest } from '../../lambdas/core/request-schema.js';
+import type { ProviderRequest } from '../../runtime/domain/request-schema.js';
 import type { FaultName } from './faults.js';
 import type { Renderer } from './render.js';
 import type { TaskSnapshot } from './responses.js';

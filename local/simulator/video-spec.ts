@@ -1,4 +1,4 @@
-import { RATIOS, type ProviderRequest } from '../../lambdas/core/request-schema.js';
+import { RATIOS, type ProviderRequest } from '../../runtime/domain/request-schema.js';
 import { readImageSize } from './image-size.js';
 
 /** What the simulator renders for a request: the clip a real provider would have returned. */

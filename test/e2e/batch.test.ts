@@ -2,11 +2,11 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { scheduledEvent } from '../../local/schedules.js';
-import type { BatchReport } from '../../lambdas/core/batch-runner.js';
-import type { ManifestProgress } from '../../lambdas/core/manifest-repository.js';
-import { localS3Client } from '../support/local-s3.js';
-import { getJob, postJob, startStackFixture, type JobAnswer, type StackFixture } from '../support/local-stack-fixture.js';
+import { scheduledEvent } from '../../local/emulators/eventbridge/schedules.js';
+import type { BatchReport } from '../../runtime/triggers/batch-runner.js';
+import type { ManifestProgress } from '../../runtime/triggers/manifest-repository.js';
+import { localS3Client } from '../../testkit/local-s3.js';
+import { getJob, postJob, startStackFixture, type JobAnswer, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 const CAP = 5;
 const LINES = 50;

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeMp4 } from '../support/probe-mp4.js';
-import { solidPng } from '../support/png.js';
-import { startStackProcess, type StackProcess } from '../support/stack-process.js';
+import { probeMp4 } from '../../testkit/probe-mp4.js';
+import { solidPng } from '../../testkit/png.js';
+import { startStackProcess, type StackProcess } from '../../testkit/stack-process.js';
 
 /**
  * The `video-pipeline` CLI as a user runs it: `npm start` in one process, `node cli/bin.mjs …` in

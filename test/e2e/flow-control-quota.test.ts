@@ -1,10 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SweepReport } from '../../lambdas/core/job-sweeper.js';
-import { scheduledEvent } from '../../local/schedules.js';
-import { burstJobs, burstOutcome, fireBurst } from '../support/burst.js';
-import { localS3Client } from '../support/local-s3.js';
-import { startStackFixture, type StackFixture } from '../support/local-stack-fixture.js';
+import type { SweepReport } from '../../runtime/sweeper/job-sweeper.js';
+import { scheduledEvent } from '../../local/emulators/eventbridge/schedules.js';
+import { burstJobs, burstOutcome, fireBurst } from '../../testkit/burst.js';
+import { localS3Client } from '../../testkit/local-s3.js';
+import { startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 /** A cap set far above the provider's quota: the pipeline learns the quota, and no job pays for it. */
 

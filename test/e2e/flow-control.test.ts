@@ -1,10 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SweepReport } from '../../lambdas/core/job-sweeper.js';
-import { scheduledEvent } from '../../local/schedules.js';
-import { burstBody, burstJobs, burstOutcome, fireBurst, getWaitingJob, listAllJobs } from '../support/burst.js';
-import { localS3Client } from '../support/local-s3.js';
-import { postJob, startStackFixture, waitForJob, type StackFixture } from '../support/local-stack-fixture.js';
+import type { SweepReport } from '../../runtime/sweeper/job-sweeper.js';
+import { scheduledEvent } from '../../local/emulators/eventbridge/schedules.js';
+import { burstBody, burstJobs, burstOutcome, fireBurst, getWaitingJob, listAllJobs } from '../../testkit/burst.js';
+import { localS3Client } from '../../testkit/local-s3.js';
+import { postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 /**
  * The admission line on the local stack: a cap of 3 jobs in flight under a provider quota of 4.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStackFixture, type StackFixture } from '../support/local-stack-fixture.js';
-import { sendRaw } from '../support/raw-http.js';
+import { startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { sendRaw } from '../../testkit/raw-http.js';
 import {
   countStoredRequests,
   describeBody,
@@ -13,8 +13,8 @@ import {
   sendCase,
   type Answer,
   type FuzzCase,
-} from '../support/request-arbitraries.js';
-import { describeRequest, judgeSurfaceAnswer, SURFACE_KINDS, surfaceCaseArb, surfaceCaseOfKind, type SurfaceCase } from '../support/surface-arbitraries.js';
+} from '../../testkit/request-arbitraries.js';
+import { describeRequest, judgeSurfaceAnswer, SURFACE_KINDS, surfaceCaseArb, surfaceCaseOfKind, type SurfaceCase } from '../../testkit/surface-arbitraries.js';
 
 /**
  * Property-based fuzz of the HTTP API over real HTTP on the local stack. Every body goes in as

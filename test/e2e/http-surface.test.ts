@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStackFixture, type StackFixture } from '../support/local-stack-fixture.js';
-import { errorOf, sendRaw, type RawRequest } from '../support/raw-http.js';
+import { startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { errorOf, sendRaw, type RawRequest } from '../../testkit/raw-http.js';
 
 /**
  * Every part of a request a client controls besides the body's fields — the job id in the path, the

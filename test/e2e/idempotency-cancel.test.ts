@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJob, postJob, startStackFixture, waitForJob, type StackFixture } from '../support/local-stack-fixture.js';
+import { getJob, postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 let fixture: StackFixture;
 let apiUrl: string;

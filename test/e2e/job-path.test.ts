@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pngDataUri } from '../support/png.js';
-import { PROVIDER_EXAMPLE_REQUEST } from '../support/provider-fixtures.js';
-import { probeMp4 } from '../support/probe-mp4.js';
-import { getJob, postJob, startStackFixture, waitForJob, type StackFixture } from '../support/local-stack-fixture.js';
+import { pngDataUri } from '../../testkit/png.js';
+import { PROVIDER_EXAMPLE_REQUEST } from '../../testkit/provider-fixtures.js';
+import { probeMp4 } from '../../testkit/probe-mp4.js';
+import { getJob, postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 const STATUS_ORDER = ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED'];
 

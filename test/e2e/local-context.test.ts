@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { getJob, postJob } from '../support/local-stack-fixture.js';
-import { startStackProcess, type StackProcess } from '../support/stack-process.js';
+import { getJob, postJob } from '../../testkit/local-stack-fixture.js';
+import { startStackProcess, type StackProcess } from '../../testkit/stack-process.js';
 
 /** `npm start` and `npm run generate` take cdk.json's context, overridden by -c, like `cdk synth`. */
 
@@ -57,7 +57,7 @@ it('npm start -- -c jobDeadlineMinutes=7 -c maxJobsInFlight=8: the functions run
 it('npm start with a bad -c value stops before starting anything: one line, exit code 2', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'video-pipeline-context-bad-'));
   try {
-    const { code, stdout, stderr } = await run('local/start.ts', ['-c', 'jobDeadlineMinutes=90'], { PORT: '0', LOCAL_DATA_DIR: dir });
+    const { code, stdout, stderr } = await run('local/commands/start.ts', ['-c', 'jobDeadlineMinutes=90'], { PORT: '0', LOCAL_DATA_DIR: dir });
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^invalid CDK context: jobDeadlineMinutes \(from -c, "90"\): [^\n]+\n$/);
@@ -69,7 +69,7 @@ it('npm start with a bad -c value stops before starting anything: one line, exit
 it('npm run generate takes -c beside its own flags; a bad value is one line and exit code 2', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'video-pipeline-context-generate-'));
   try {
-    const { code, stdout, stderr } = await run('local/generate.ts', ['A cat', '--duration', '4', '-c', 'maxJobsInFlight=0'], { LOCAL_DATA_DIR: dir });
+    const { code, stdout, stderr } = await run('local/commands/generate.ts', ['A cat', '--duration', '4', '-c', 'maxJobsInFlight=0'], { LOCAL_DATA_DIR: dir });
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^invalid CDK context: maxJobsInFlight \(from -c, "0"\): [^\n]+\n$/);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { postJob, startStackFixture, waitForJob, type StackFixture } from '../support/local-stack-fixture.js';
+import { postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 /** The pipeline against a misbehaving provider: every fault ends in a clear, final state, never twice billed. */
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { postJob, startStackFixture, waitForJob, type StackFixture } from '../support/local-stack-fixture.js';
+import { postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 let fixture: StackFixture;
 

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { getJob, postJob, waitForJob } from '../support/local-stack-fixture.js';
-import { startStackProcess, type StackProcess } from '../support/stack-process.js';
+import { getJob, postJob, waitForJob } from '../../testkit/local-stack-fixture.js';
+import { startStackProcess, type StackProcess } from '../../testkit/stack-process.js';
 
 /** `npm start` stopped and started again with jobs in flight: none is left non-terminal. */
 

@@ -1,9 +1,9 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_RULES } from '../../lambdas/core/media-check.js';
-import { localS3Client } from '../support/local-s3.js';
-import { solidPng } from '../support/png.js';
-import { postJob, startStackFixture, waitForJob, type StackFixture } from '../support/local-stack-fixture.js';
+import { MEDIA_RULES } from '../../runtime/domain/media-check.js';
+import { localS3Client } from '../../testkit/local-s3.js';
+import { solidPng } from '../../testkit/png.js';
+import { postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 /** `s3://` media over HTTP: what the intake checks against the object itself before it records a job. */
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startProviderSimulator, type ProviderSimulator } from '../../local/simulator/server.js';
-import { probeMp4 } from '../support/probe-mp4.js';
+import { probeMp4 } from '../../testkit/probe-mp4.js';
 
 // A silent 4 s 480p clip is planned at about 1 s at this scale, a 5 s one with audio at about 1.3 s.
 const TIME_SCALE = 0.01;

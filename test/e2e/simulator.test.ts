@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProviderSimulator, type ProviderSimulator, type ResponseStyle } from '../../local/simulator/server.js';
-import { pngDataUri } from '../support/png.js';
-import { probeMp4 } from '../support/probe-mp4.js';
-import { sendRaw } from '../support/raw-http.js';
+import { pngDataUri } from '../../testkit/png.js';
+import { probeMp4 } from '../../testkit/probe-mp4.js';
+import { sendRaw } from '../../testkit/raw-http.js';
 
 // At this scale a default task takes about 2 s instead of about 3 minutes.
 const TIME_SCALE = 0.01;

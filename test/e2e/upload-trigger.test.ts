@@ -9,12 +9,12 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../lambdas/core/request-schema.js';
-import { MAX_IMAGE_BYTES, uploadJobId } from '../../lambdas/core/upload-intake.js';
-import { objectExists, localS3Client, readObjectText } from '../support/local-s3.js';
-import { solidPng } from '../support/png.js';
-import { probeMp4 } from '../support/probe-mp4.js';
-import { getJob, startStackFixture, waitForJob, type JobAnswer, type StackFixture } from '../support/local-stack-fixture.js';
+import { MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
+import { MAX_IMAGE_BYTES, uploadJobId } from '../../runtime/triggers/upload-intake.js';
+import { objectExists, localS3Client, readObjectText } from '../../testkit/local-s3.js';
+import { solidPng } from '../../testkit/png.js';
+import { probeMp4 } from '../../testkit/probe-mp4.js';
+import { getJob, startStackFixture, waitForJob, type JobAnswer, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 let fixture: StackFixture;
 let s3: S3Client;

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/local-stack.js';
-import { subtractUsage, type Usage } from '../../local/usage.js';
-import { getJob, postJob, startStackFixture, type StackFixture } from '../support/local-stack-fixture.js';
+import type { LocalStack } from '../../local/stack/local-stack.js';
+import { subtractUsage, type Usage } from '../../local/stack/usage.js';
+import { getJob, postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
 
 /** LocalStack.usage(): what a job uses of each AWS service, counted where the local stack stands in for it. */
 

@@ -6,14 +6,14 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, NagRuleCompliance, type IApplyRule } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nagSuppressionsFor } from '../../lib/nag-suppressions.js';
-import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
-import { VideoPipelineStack } from '../../lib/video-pipeline-stack.js';
+import { nagSuppressionsFor } from '../../infra/nag-suppressions.js';
+import { pipelineConfigFrom } from '../../infra/config.js';
+import { VideoPipelineStack } from '../../infra/stack.js';
 
 /**
  * cdk-nag v3 is a CDK policy-validation plugin (`Validations.of(app).addPlugins`), no longer an
  * Aspect: its findings go to the cloud assembly's validation-report.json and fail the synth,
- * and accepted ones are acknowledged with `Validations.of(resource).acknowledge` (lib/nag-suppressions.ts).
+ * and accepted ones are acknowledged with `Validations.of(resource).acknowledge` (infra/nag-suppressions.ts).
  */
 
 interface Finding {
@@ -130,8 +130,8 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
-describe('the acknowledged findings (lib/nag-suppressions.ts)', () => {
-  it('are all made in lib/nag-suppressions.ts, each once', () => {
+describe('the acknowledged findings (infra/nag-suppressions.ts)', () => {
+  it('are all made in infra/nag-suppressions.ts, each once', () => {
     const listed = nagSuppressionsFor(synthesized.stack).map((suppression) => `${suppression.scope.node.path} ${suppression.id}`);
     const recorded = acknowledgmentsIn(synthesized.app).map((ack) => `${ack.path} ${ack.id}`);
     expect(new Set(listed).size).toBe(listed.length);

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMISSION_HANDLER } from '../../lib/admission-control.js';
-import { SWEEPER_HANDLER } from '../../lib/job-sweeper.js';
-import { WAITING } from '../../lambdas/core/admission-line.js';
-import { SLOTS_ITEM } from '../../lambdas/core/admission-slots.js';
-import { HISTORY_KEY_PREFIX, historyKey } from '../../lambdas/core/generation-history.js';
-import { LINE_INDEX } from '../../lambdas/core/job-repository.js';
-import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../lambdas/core/metrics.js';
-import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
+import { ADMISSION_HANDLER } from '../../infra/constructs/admission-control.js';
+import { SWEEPER_HANDLER } from '../../infra/constructs/job-sweeper.js';
+import { WAITING } from '../../runtime/admission/admission-line.js';
+import { SLOTS_ITEM } from '../../runtime/admission/admission-slots.js';
+import { HISTORY_KEY_PREFIX, historyKey } from '../../runtime/workflow/polling/generation-history.js';
+import { LINE_INDEX } from '../../runtime/aws/job-repository.js';
+import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../runtime/aws/metrics.js';
+import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
 import {
   allowedActions,
   allows,
@@ -28,7 +28,7 @@ import {
   statementsOfRole,
   type CfnJson,
   type PolicyStatement,
-} from '../support/cfn-template.js';
+} from '../../testkit/cfn-template.js';
 
 /** The Lambda task states of the workflow; each names the function it runs in the ASL. */
 const TASK_STATES = ['SubmitTask', 'PollTask', 'StoreVideo', 'DescribeFailure', 'AnnounceOutcome'] as const;
@@ -147,7 +147,7 @@ describe('Jobs table', () => {
     expect(indexes.sort()).toEqual(['byCreatedAt', 'byLine', 'byStatus']);
   });
 
-  // The admission line: only a waiting job carries inLine (lambdas/core/job-repository.ts removes it on
+  // The admission line: only a waiting job carries inLine (runtime/aws/job-repository.ts removes it on
   // admission), so the index holds the line alone, head first by lineKey, whatever the table's size.
   it('has the byLine GSI on inLine + lineKey, the sparse index of the waiting jobs that the line is read from', () => {
     expect(LINE_INDEX).toBe('byLine');
@@ -169,7 +169,7 @@ describe('Jobs table', () => {
         { AttributeName: 'lineKey', AttributeType: 'S' },
       ]),
     );
-    // The one value a waiting job's inLine takes (lambdas/core/admission-line.ts), which the line is queried by.
+    // The one value a waiting job's inLine takes (runtime/admission/admission-line.ts), which the line is queried by.
     expect(WAITING).toBe('waiting');
   });
   it('every table is retained and deletion-protected by default (retainData)', () => {
@@ -667,7 +667,7 @@ describe('monitoring', () => {
 
   it('watches the metric the sweeper publishes: the shared namespace and the sweeper service', () => {
     // Powertools Metrics: the namespace, and the service as the `service` dimension of every metric.
-    const source = readFileSync(fileURLToPath(new URL(`../../lambdas/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
+    const source = readFileSync(fileURLToPath(new URL(`../../runtime/handlers/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
     expect(source).toMatch(/createMetrics\(SWEEPER_SERVICE\)/);
     expect(source).toMatch(/addMetric\(\s*'StuckJobs'/);
     expect([METRICS_NAMESPACE, SWEEPER_SERVICE]).toEqual([alarm().Namespace, (alarm().Dimensions as Array<{ Value: string }>)[0]!.Value]);
@@ -726,7 +726,7 @@ describe('monitoring', () => {
   });
 
   it('the sweeper publishes every line metric the alarm and the dashboard read, under its service', () => {
-    const source = readFileSync(fileURLToPath(new URL(`../../lambdas/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
+    const source = readFileSync(fileURLToPath(new URL(`../../runtime/handlers/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
     for (const metricName of ['OldestWaitSeconds', 'LineLength', 'SlotsHeld', 'EffectiveCap', 'SlotsReclaimed']) {
       expect(source, metricName).toMatch(new RegExp(`addMetric\\(\\s*'${metricName}'`));
     }

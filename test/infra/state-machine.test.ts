@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describeFailure } from '../../lambdas/core/describe-failure.js';
-import * as handlerErrors from '../../lambdas/core/errors.js';
+import { describeFailure } from '../../runtime/workflow/describe-failure.js';
+import * as handlerErrors from '../../runtime/domain/errors.js';
 import {
   DeadlineExceededError,
   EventNotPublishedError,
@@ -14,12 +14,12 @@ import {
   ProviderUnavailableError,
   SubmissionUncertainError,
   VideoCopyError,
-} from '../../lambdas/core/errors.js';
-import { ACTIVE_STATUSES, JOB_STATUSES, TERMINAL_STATUSES, type RequestShape } from '../../lambdas/core/job.js';
-import { MAX_POLL_SECONDS, MIN_POLL_SECONDS, nextPollSeconds, retryPollSeconds } from '../../lambdas/core/poll-policy.js';
-import type { PollState } from '../../lambdas/core/poll-state.js';
-import { pollTask } from '../../lambdas/core/poll-task.js';
-import type { ProviderClient } from '../../lambdas/core/provider-client.js';
+} from '../../runtime/domain/errors.js';
+import { ACTIVE_STATUSES, JOB_STATUSES, TERMINAL_STATUSES, type RequestShape } from '../../runtime/domain/job.js';
+import { MAX_POLL_SECONDS, MIN_POLL_SECONDS, nextPollSeconds, retryPollSeconds } from '../../runtime/workflow/polling/poll-policy.js';
+import type { PollState } from '../../runtime/workflow/polling/poll-state.js';
+import { pollTask } from '../../runtime/workflow/poll-task.js';
+import type { ProviderClient } from '../../runtime/provider/provider-client.js';
 import {
   EXECUTION_MARGIN,
   FINAL_COPY_ERRORS,
@@ -31,10 +31,10 @@ import {
   PROVIDER_BUSY_STATE,
   WAIT_STATE,
   WORKFLOW_TASK_HANDLERS,
-} from '../../lib/generation-workflow.js';
-import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
-import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
-import { pipelineDefinitionFrom, type PipelineDefinition } from '../../local/pipeline-definition.js';
+} from '../../infra/constructs/generation-workflow.js';
+import { pipelineConfigFrom } from '../../infra/config.js';
+import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
+import { pipelineDefinitionFrom, type PipelineDefinition } from '../../local/stack/pipeline-definition.js';
 import {
   edgesOf,
   edgeText,
@@ -47,7 +47,7 @@ import {
   retrierFor,
   type Asl,
   type AslState,
-} from '../support/asl.js';
+} from '../../testkit/asl.js';
 
 /** The same ASL the local stack runs: synthesized from the CDK app, intrinsics resolved to local names. */
 let definition: PipelineDefinition;
@@ -267,7 +267,7 @@ describe('graph', () => {
     expect(state('LateVideoNotStored')).toMatchObject({ Type: 'Fail', Error: 'LATE_VIDEO_NOT_STORED' });
   });
 
-  // lambdas/core/execution-ended.ts reads an execution that SUCCEEDED with its job still QUEUED as the
+  // runtime/admission/execution-ended.ts reads an execution that SUCCEEDED with its job still QUEUED as the
   // provider's refusal and puts the job back at the front of the line: no other way may end so.
   it('ProviderBusy is the only Succeed a new job reaches before a write moves it out of QUEUED', () => {
     const statusWriters = taskStates()
@@ -354,7 +354,7 @@ describe('graph', () => {
     const { Next: _storeNext, Catch: _storeCatch, ...store } = state('StoreVideo');
     const { Next: _lateNext, Catch: _lateCatch, ...storeLate } = state('StoreLateVideo');
     expect(storeLate).toEqual(store);
-    // The same announcer, told that the video came late (lambdas/core/announce-outcome.ts: its own marker and event).
+    // The same announcer, told that the video came late (runtime/workflow/announce-outcome.ts: its own marker and event).
     expect(state('AnnounceLateVideo')).toMatchObject({
       Type: 'Task',
       Resource: state('AnnounceOutcome').Resource,
@@ -418,7 +418,7 @@ describe('Catch', () => {
   });
 });
 
-/** Every PipelineError subclass of lambdas/core/errors.ts, by the code it throws under (its Step Functions error name). */
+/** Every PipelineError subclass of runtime/domain/errors.ts, by the code it throws under (its Step Functions error name). */
 const HANDLER_ERRORS: ReadonlyMap<string, { className: string; retryable: boolean }> = new Map(
   Object.entries(handlerErrors)
     .filter(([, value]) => typeof value === 'function' && value.prototype instanceof PipelineError)
@@ -436,7 +436,7 @@ const HANDLER_ERRORS: ReadonlyMap<string, { className: string; retryable: boolea
 );
 const codeOfClass = (className: string) => [...HANDLER_ERRORS].find(([, error]) => error.className === className)?.[0];
 
-const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+const HANDLERS_DIR = fileURLToPath(new URL('../../runtime/handlers/', import.meta.url));
 
 /**
  * The error codes a task's handler can throw: every PipelineError subclass constructed (`new XError(`)
@@ -456,7 +456,7 @@ function errorsThrownBy(handlerFile: string): Set<string> {
       if (existsSync(target)) visit(target);
     }
   };
-  visit(`${LAMBDAS_DIR}${handlerFile}.ts`);
+  visit(`${HANDLERS_DIR}${handlerFile}.ts`);
   const codes = new Set<string>();
   for (const file of modules) {
     for (const [, className] of readFileSync(file, 'utf8').matchAll(/\bnew\s+(\w+)\s*\(/g)) {
@@ -486,14 +486,14 @@ const NOT_THROWN: Partial<Record<TaskName, Record<string, string>>> = {
   PollTask: {
     SUBMISSION_UNCERTAIN: 'only a create can leave a submission uncertain',
     PROVIDER_BUSY: "only a create is refused for the provider's limit; a get answered 429 is PROVIDER_UNAVAILABLE",
-    DEADLINE_EXCEEDED: 'made only for its code: a passed deadline is answered as $.poll.overdue, never thrown (lambdas/core/poll-task.ts)',
+    DEADLINE_EXCEEDED: 'made only for its code: a passed deadline is answered as $.poll.overdue, never thrown (runtime/workflow/poll-task.ts)',
   },
   AnnounceOutcome: {
     VALIDATION_ERROR: "the repository's listing cursor; the announcement only reads one job",
     CONFLICT: "the repository's create; the announcement only reads one job",
   },
 };
-/** Retryable errors a task's handler absorbs instead of throwing: PollTask goes round the loop again with a backoff (lambdas/core/poll-task.ts). */
+/** Retryable errors a task's handler absorbs instead of throwing: PollTask goes round the loop again with a backoff (runtime/workflow/poll-task.ts). */
 const ABSORBED: Partial<Record<TaskName, string[]>> = { PollTask: ['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE'] };
 /** Retryable errors thrown outside the workflow: they never reach a task. */
 const OUTSIDE_THE_WORKFLOW = {};
@@ -657,7 +657,7 @@ describe('Retry', () => {
   });
 
   // A refusal for the provider's limit made no task. Retrying it at once would only be refused again:
-  // the job waits for a slot in the admission line instead (lambdas/core/execution-ended.ts).
+  // the job waits for a slot in the admission line instead (runtime/admission/execution-ended.ts).
   it('SubmitTask never retries PROVIDER_BUSY: it is not retryable, and its catcher ends the execution at ProviderBusy', () => {
     expect(HANDLER_ERRORS.get('PROVIDER_BUSY')).toEqual({ className: 'ProviderBusyError', retryable: false });
     expect(retrierFor(state('SubmitTask'), 'PROVIDER_BUSY')).toBeUndefined();

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
-import { VideoPipelineStack } from '../../lib/video-pipeline-stack.js';
-import { handlerFileOf, logicalIdOf, onlyResourceOfType, resourcesOfType, type CfnJson } from '../support/cfn-template.js';
+import { pipelineConfigFrom } from '../../infra/config.js';
+import { VideoPipelineStack } from '../../infra/stack.js';
+import { handlerFileOf, logicalIdOf, onlyResourceOfType, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
 
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const CLI_TIMEOUT_MS = 90_000;

@@ -2,14 +2,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMISSION_HANDLER } from '../../lib/admission-control.js';
-import { MAX_LATE_FOLLOW_MINUTES } from '../../lib/generation-workflow.js';
-import { SWEEPER_HANDLER } from '../../lib/job-sweeper.js';
-import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
-import { MANIFEST_PREFIX } from '../../lambdas/core/batch-runner.js';
-import { executionEndedEventSchema, executionEndedOf } from '../../lambdas/core/execution-ended.js';
-import { LINE_INDEX } from '../../lambdas/core/job-repository.js';
-import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
+import { ADMISSION_HANDLER } from '../../infra/constructs/admission-control.js';
+import { MAX_LATE_FOLLOW_MINUTES } from '../../infra/constructs/generation-workflow.js';
+import { SWEEPER_HANDLER } from '../../infra/constructs/job-sweeper.js';
+import { pipelineConfigFrom } from '../../infra/config.js';
+import { MANIFEST_PREFIX } from '../../runtime/triggers/batch-runner.js';
+import { executionEndedEventSchema, executionEndedOf } from '../../runtime/admission/execution-ended.js';
+import { LINE_INDEX } from '../../runtime/aws/job-repository.js';
+import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
 import {
   allowedActions,
   allows,
@@ -28,12 +28,12 @@ import {
   type CfnJson,
   type CfnResource,
   type PolicyStatement,
-} from '../support/cfn-template.js';
+} from '../../testkit/cfn-template.js';
 
-const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+const HANDLERS_DIR = fileURLToPath(new URL('../../runtime/handlers/', import.meta.url));
 /** The context the custom synthesis runs with: every value must reach the template (none equals a default). */
 const CUSTOM_CONTEXT = { batchSchedule: 'rate(30 minutes)', maxJobsInFlight: 7, maxQueueHours: 1.5, sweepSchedule: 'rate(2 minutes)' };
-/** The settings every function that dispatches from the admission line reads (lib/job-intake-access.ts). */
+/** The settings every function that dispatches from the admission line reads (infra/constructs/job-intake-access.ts). */
 const JOB_INTAKE_ENV = [
   'JOBS_TABLE',
   'VIDEO_BUCKET',
@@ -212,7 +212,7 @@ describe('scheduled batch', () => {
   });
 
   it('the batch runner never runs twice at once: ReservedConcurrentExecutions 1', () => {
-    // Two runs would read the same manifests and each put the other's lines in the line again (lib/triggers.ts);
+    // Two runs would read the same manifests and each put the other's lines in the line again (infra/constructs/triggers.ts);
     // the cap itself is the slots' to keep now. Manifest uploads that come together wait their turn.
     expect(propertiesOf(stack.batchRunnerId).ReservedConcurrentExecutions).toBe(1);
     expect(custom.json.Resources[custom.batchRunnerId]!.Properties!.ReservedConcurrentExecutions).toBe(1);
@@ -558,19 +558,19 @@ describe('IAM of the triggers', () => {
 
 describe('handler metadata', () => {
   const handlerFiles = () =>
-    readdirSync(LAMBDAS_DIR)
+    readdirSync(HANDLERS_DIR)
       .filter((file) => file.endsWith('.ts'))
       .map((file) => file.replace(/\.ts$/, ''));
 
-  it('every function of ours names its handler file, and the file exists in lambdas/', () => {
+  it('every function of ours names its handler file, and the file exists in runtime/handlers/', () => {
     for (const [functionId, fn] of resourcesOfType(stack.json, 'AWS::Lambda::Function')) {
       const handlerFile = handlerFileOf(fn as CfnResource);
       expect(handlerFile, `${functionId} has no video-pipeline:handler metadata`).toMatch(/^[a-z0-9][a-z0-9-]*$/);
-      expect(existsSync(`${LAMBDAS_DIR}${handlerFile}.ts`), `${functionId}: lambdas/${handlerFile}.ts`).toBe(true);
+      expect(existsSync(`${HANDLERS_DIR}${handlerFile}.ts`), `${functionId}: runtime/handlers/${handlerFile}.ts`).toBe(true);
     }
   });
 
-  it('each handler file under lambdas/ runs in exactly one function', () => {
+  it('each handler file under runtime/handlers/ runs in exactly one function', () => {
     const named = resourcesOfType(stack.json, 'AWS::Lambda::Function')
       .map(([, fn]) => handlerFileOf(fn))
       .filter((file): file is string => file !== undefined);
@@ -579,9 +579,9 @@ describe('handler metadata', () => {
 });
 
 describe('sweeper', () => {
-  it('is a function of ours (a HouseFunction) that runs lambdas/sweeper.ts', () => {
+  it('is a function of ours (a HouseFunction) that runs runtime/handlers/sweeper.ts', () => {
     expect(handlerFileOf(stack.json.Resources[stack.sweeperId] as CfnResource)).toBe(SWEEPER_HANDLER);
-    expect(existsSync(`${LAMBDAS_DIR}${SWEEPER_HANDLER}.ts`)).toBe(true);
+    expect(existsSync(`${HANDLERS_DIR}${SWEEPER_HANDLER}.ts`)).toBe(true);
     expect(propertiesOf(stack.sweeperId)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
   });
 
@@ -655,9 +655,9 @@ describe('admission control', () => {
     ]);
   });
 
-  it('the admission function runs lambdas/admission.ts as a function of ours, with the job-intake settings and nothing more', () => {
+  it('the admission function runs runtime/handlers/admission.ts as a function of ours, with the job-intake settings and nothing more', () => {
     expect(handlerFileOf(stack.json.Resources[stack.admissionId] as CfnResource)).toBe(ADMISSION_HANDLER);
-    expect(existsSync(`${LAMBDAS_DIR}${ADMISSION_HANDLER}.ts`)).toBe(true);
+    expect(existsSync(`${HANDLERS_DIR}${ADMISSION_HANDLER}.ts`)).toBe(true);
     expect(propertiesOf(stack.admissionId)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Timeout: 60 });
     expect(Object.keys(environmentOf(stack, stack.admissionId)).sort()).toEqual(['NODE_OPTIONS', ...JOB_INTAKE_ENV].sort());
     // Ends come in bursts and every dispatch is safe beside another (one conditional write per slot):
@@ -666,7 +666,7 @@ describe('admission control', () => {
   });
 
   // It reads the job that ended and the head of the line, moves jobs in and out of the line, takes and
-  // gives back slots, and starts executions (lambdas/core/execution-ended.ts, dispatch.ts): nothing else.
+  // gives back slots, and starts executions (runtime/admission/execution-ended.ts, dispatch.ts): nothing else.
   it('the admission function may read and update jobs, read the line, use the slots and start executions, and nothing more', () => {
     const statements = statementsOf(stack.admissionId);
     for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, jobsTable), action).toBe(true);

@@ -1,11 +1,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { afterCreated, afterRefused, initialLimit, slotsAllowed } from '../../lambdas/core/admission-limit.js';
-import { frontOfLine, lineKeyFor } from '../../lambdas/core/admission-line.js';
-import { onExecutionEnded } from '../../lambdas/core/execution-ended.js';
-import { acceptJob } from '../../lambdas/core/job-intake.js';
-import { intakeTestDeps, recordingWorkflow } from '../support/intake-deps.js';
-import { startJobsTable } from '../support/jobs-table.js';
+import { afterCreated, afterRefused, initialLimit, slotsAllowed } from '../../runtime/admission/admission-limit.js';
+import { frontOfLine, lineKeyFor } from '../../runtime/admission/admission-line.js';
+import { onExecutionEnded } from '../../runtime/admission/execution-ended.js';
+import { acceptJob } from '../../runtime/intake/job-intake.js';
+import { intakeTestDeps, recordingWorkflow } from '../../testkit/intake-deps.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
 
 /** Admission against a real (local) DynamoDB: the races it must survive are the table's. */
 

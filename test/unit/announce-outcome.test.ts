@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { announceOutcome } from '../../lambdas/core/announce-outcome.js';
-import { JOB_KIND, type JobRecord } from '../../lambdas/core/job.js';
-import { createJobRepository } from '../../lambdas/core/job-repository.js';
-import { startJobsTable } from '../support/jobs-table.js';
+import { announceOutcome } from '../../runtime/workflow/announce-outcome.js';
+import { JOB_KIND, type JobRecord } from '../../runtime/domain/job.js';
+import { createJobRepository } from '../../runtime/aws/job-repository.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
 
 let table: Awaited<ReturnType<typeof startJobsTable>>;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { costPer1000Videos, fixedPollerBaseline, formatCostTable, totalUsd } from '../../bench/aws-cost.js';
 import { fixedPollerPolls } from '../../bench/polling.js';
-import type { LambdaUsage, Usage } from '../../local/usage.js';
+import type { LambdaUsage, Usage } from '../../local/stack/usage.js';
 
 const lambda = (invocations: number, billedMs: number, memoryMb: number): LambdaUsage => ({ invocations, errors: 0, durationMs: billedMs - invocations / 2, billedMs, memoryMb });
 

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAwsJsonEndpoint, type AwsJsonEndpoint } from '../../local/aws-json-endpoint.js';
-import { createEventLog, type EventLog } from '../../local/event-log.js';
-import { StepFunctionsEngine } from '../../local/step-functions-engine.js';
+import { startAwsJsonEndpoint, type AwsJsonEndpoint } from '../../local/emulators/stepfunctions/aws-json-endpoint.js';
+import { createEventLog, type EventLog } from '../../local/emulators/eventbridge/event-log.js';
+import { StepFunctionsEngine } from '../../local/emulators/stepfunctions/step-functions-engine.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Hold';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -1,11 +1,11 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MAX_MANIFEST_BYTES, runBatch, type BatchDeps } from '../../lambdas/core/batch-runner.js';
-import { ConflictError } from '../../lambdas/core/errors.js';
-import { createJobRepository, type JobRepository } from '../../lambdas/core/job-repository.js';
-import { MAX_LINE_ATTEMPTS, type ManifestProgress, type ManifestRepository } from '../../lambdas/core/manifest-repository.js';
-import { intakeTestDeps } from '../support/intake-deps.js';
-import { startJobsTable } from '../support/jobs-table.js';
+import { MAX_MANIFEST_BYTES, runBatch, type BatchDeps } from '../../runtime/triggers/batch-runner.js';
+import { ConflictError } from '../../runtime/domain/errors.js';
+import { createJobRepository, type JobRepository } from '../../runtime/aws/job-repository.js';
+import { MAX_LINE_ATTEMPTS, type ManifestProgress, type ManifestRepository } from '../../runtime/triggers/manifest-repository.js';
+import { intakeTestDeps } from '../../testkit/intake-deps.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
 
 /** The batch function's core against a real (local) Jobs table; the bucket holds two manifests in memory. */
 

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CdkContextError, cdkContext, contextFromAssignments, projectContext, startContextFromArgs } from '../../local/cdk-context.js';
-import { generateRequestFromArgs } from '../../local/generate-request.js';
-import { pipelineConfigFrom } from '../../lib/pipeline-config.js';
+import { CdkContextError, cdkContext, contextFromAssignments, projectContext, startContextFromArgs } from '../../local/stack/cdk-context.js';
+import { generateRequestFromArgs } from '../../local/commands/generate-request.js';
+import { pipelineConfigFrom } from '../../infra/config.js';
 
 const dirs: string[] = [];
 
@@ -21,7 +21,7 @@ function project(cdkJson?: string | object): string {
 }
 
 const CDK_JSON = {
-  app: 'npx tsx bin/video-pipeline.ts',
+  app: 'npx tsx infra/app.ts',
   context: { providerModels: ['seedance-fast', 'seedance-pro'], jobDeadlineMinutes: 30, retainData: false },
 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { describeFailure } from '../../lambdas/core/describe-failure.js';
+import { describeFailure } from '../../runtime/workflow/describe-failure.js';
 
 const NOW = new Date('2026-03-12T23:40:00.000Z');
 

@@ -9,8 +9,8 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDb, type Emulator } from '../../local/emulators.js';
-import { indexWriteUnits, itemSize, startDynamoDbMeter, type DynamoDbMeter, type TableLayout } from '../../local/dynamodb-meter.js';
+import { startDynamoDb, type Emulator } from '../../local/emulators/emulators.js';
+import { indexWriteUnits, itemSize, startDynamoDbMeter, type DynamoDbMeter, type TableLayout } from '../../local/emulators/dynamodb/dynamodb-meter.js';
 
 describe('itemSize, as DynamoDB sizes items', () => {
   it('counts names and values in UTF-8 bytes, numbers by significant digits, 3 bytes per list or map and 1 per element', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileEventPattern, EventPatternError, matchesEventPattern } from '../../local/event-pattern.js';
+import { compileEventPattern, EventPatternError, matchesEventPattern } from '../../local/emulators/eventbridge/event-pattern.js';
 
 // The S3 Object Created event EventBridge delivers (the docs' example, our bucket and key).
 const uploaded = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createEventRouter } from '../../local/event-router.js';
-import { busEvent } from '../../local/eventbridge-events.js';
-import { eventsTemplate, lambdaTarget } from '../support/events-template.js';
+import { createEventRouter } from '../../local/emulators/eventbridge/event-router.js';
+import { busEvent } from '../../local/emulators/eventbridge/eventbridge-events.js';
+import { eventsTemplate, lambdaTarget } from '../../testkit/events-template.js';
 
 const upload = (key: string, bucket = 'videos') =>
   busEvent({ source: 'aws.s3', detailType: 'Object Created', detail: { bucket: { name: bucket }, object: { key } } });

@@ -11,10 +11,10 @@ import {
   MIN_HISTORY_SAMPLES,
   newestSamples,
   type GenerationHistory,
-} from '../../lambdas/core/generation-history.js';
-import { JOB_KIND, type JobRecord, type RequestShape } from '../../lambdas/core/job.js';
-import { createJobRepository } from '../../lambdas/core/job-repository.js';
-import { startJobsTable } from '../support/jobs-table.js';
+} from '../../runtime/workflow/polling/generation-history.js';
+import { JOB_KIND, type JobRecord, type RequestShape } from '../../runtime/domain/job.js';
+import { createJobRepository } from '../../runtime/aws/job-repository.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
 
 const SHAPE: RequestShape = { duration: 5, resolution: '720p', generateAudio: true, media: 'text' };
 

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { apiHandlerFile, createHandlerLoader, handlerFileOfArn } from '../../local/handler-modules.js';
-import { bindTaskStates } from '../../local/task-bindings.js';
-import { fn } from '../support/events-template.js';
+import { apiHandlerFile, createHandlerLoader, handlerFileOfArn } from '../../local/stack/handler-modules.js';
+import { bindTaskStates } from '../../local/stack/task-bindings.js';
+import { fn } from '../../testkit/events-template.js';
 
 const template = {
   Resources: {

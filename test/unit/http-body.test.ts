@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { PipelineError } from '../../lambdas/core/errors.js';
-import { readJsonBody } from '../../lambdas/core/http-body.js';
+import { PipelineError } from '../../runtime/domain/errors.js';
+import { readJsonBody } from '../../runtime/intake/http-body.js';
 
 const MAX = 64;
 

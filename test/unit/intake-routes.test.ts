@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { handleIntakeRequest, type HttpRequest, type IntakeRouteDeps } from '../../lambdas/core/intake-routes.js';
-import { OPENAPI_PATH } from '../../lambdas/core/openapi.js';
-import { createJobRequestSchema, MAX_BODY_BYTES } from '../../lambdas/core/request-schema.js';
+import { handleIntakeRequest, type HttpRequest, type IntakeRouteDeps } from '../../runtime/intake/intake-routes.js';
+import { OPENAPI_PATH } from '../../runtime/intake/openapi.js';
+import { createJobRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
 
 /**
  * What the router makes of the parts of a request a client controls besides the body: the job id in

@@ -1,9 +1,9 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobRecord } from '../../lambdas/core/job.js';
-import { acceptJob, type IntakeDeps } from '../../lambdas/core/job-intake.js';
-import { intakeTestDeps } from '../support/intake-deps.js';
-import { startJobsTable } from '../support/jobs-table.js';
+import type { JobRecord } from '../../runtime/domain/job.js';
+import { acceptJob, type IntakeDeps } from '../../runtime/intake/job-intake.js';
+import { intakeTestDeps } from '../../testkit/intake-deps.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
 
 /** acceptJob against a real (local) DynamoDB: the races it must survive are the table's. */
 

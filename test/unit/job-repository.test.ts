@@ -1,9 +1,9 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../lambdas/core/errors.js';
-import { JOB_KIND, type JobRecord, type JobStatus } from '../../lambdas/core/job.js';
-import { createJobRepository, type JobRepository } from '../../lambdas/core/job-repository.js';
-import { startJobsTable } from '../support/jobs-table.js';
+import { ValidationError } from '../../runtime/domain/errors.js';
+import { JOB_KIND, type JobRecord, type JobStatus } from '../../runtime/domain/job.js';
+import { createJobRepository, type JobRepository } from '../../runtime/aws/job-repository.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
 
 let table: Awaited<ReturnType<typeof startJobsTable>>;
 let jobs: JobRepository;

@@ -1,10 +1,10 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { JOB_KIND, type JobRecord } from '../../lambdas/core/job.js';
-import { createJobRepository, type JobRepository } from '../../lambdas/core/job-repository.js';
-import { MAX_RESUMES, sweepJobs, type SweepDeps } from '../../lambdas/core/job-sweeper.js';
-import { intakeTestDeps, recordingWorkflow } from '../support/intake-deps.js';
-import { startJobsTable } from '../support/jobs-table.js';
+import { JOB_KIND, type JobRecord } from '../../runtime/domain/job.js';
+import { createJobRepository, type JobRepository } from '../../runtime/aws/job-repository.js';
+import { MAX_RESUMES, sweepJobs, type SweepDeps } from '../../runtime/sweeper/job-sweeper.js';
+import { intakeTestDeps, recordingWorkflow } from '../../testkit/intake-deps.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
 
 /** The sweeper against a real (local) Jobs table and admission slots; only the executions are scripted. */
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkS3Media, MEDIA_RULES, sniffMediaType } from '../../lambdas/core/media-check.js';
-import type { ProviderRequest } from '../../lambdas/core/request-schema.js';
-import { solidPng } from '../support/png.js';
+import { checkS3Media, MEDIA_RULES, sniffMediaType } from '../../runtime/domain/media-check.js';
+import type { ProviderRequest } from '../../runtime/domain/request-schema.js';
+import { solidPng } from '../../testkit/png.js';
 
 const bytes = (...parts: (string | number[])[]) =>
   new Uint8Array(Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part)))));

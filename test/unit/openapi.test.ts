@@ -13,20 +13,20 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from '../../lambdas/core/errors.js';
-import { handleIntakeRequest, type HttpRequest, type HttpResponse, type IntakeRouteDeps } from '../../lambdas/core/intake-routes.js';
-import { createJobRepository } from '../../lambdas/core/job-repository.js';
-import type { JobRecord } from '../../lambdas/core/job.js';
-import { INTAKE_ERRORS, OPENAPI_PATH, openApiDocument, renderOpenApiJson } from '../../lambdas/core/openapi.js';
-import { createJobRequestSchema, MAX_BODY_BYTES } from '../../lambdas/core/request-schema.js';
-import { synthesizePipelineTemplate } from '../../local/cloud-assembly.js';
-import { apiPathOf, resourcesOfType, type CfnJson } from '../support/cfn-template.js';
-import { startJobsTable } from '../support/jobs-table.js';
-import { PROVIDER_EXAMPLE_REQUEST } from '../support/provider-fixtures.js';
-import { mutationArb, validBodyArb } from '../support/request-arbitraries.js';
+} from '../../runtime/domain/errors.js';
+import { handleIntakeRequest, type HttpRequest, type HttpResponse, type IntakeRouteDeps } from '../../runtime/intake/intake-routes.js';
+import { createJobRepository } from '../../runtime/aws/job-repository.js';
+import type { JobRecord } from '../../runtime/domain/job.js';
+import { INTAKE_ERRORS, OPENAPI_PATH, openApiDocument, renderOpenApiJson } from '../../runtime/intake/openapi.js';
+import { createJobRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
+import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
+import { apiPathOf, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
+import { PROVIDER_EXAMPLE_REQUEST } from '../../testkit/provider-fixtures.js';
+import { mutationArb, validBodyArb } from '../../testkit/request-arbitraries.js';
 
 /**
- * The OpenAPI document (lambdas/core/openapi.ts): a valid OpenAPI 3.1 document, checked with
+ * The OpenAPI document (runtime/intake/openapi.ts): a valid OpenAPI 3.1 document, checked with
  * @seriousme/openapi-schema-validator (the official 3.1 schema, run by ajv) and its schemas with ajv's
  * draft 2020-12; complete (every route the intake and API Gateway serve, every error code); true (the
  * intake's real answers validate against what it documents); and committed as generated.
@@ -184,7 +184,7 @@ describe('every route is documented', () => {
   });
 
   it('every path the router matches is a documented path (a new route in intake-routes.ts fails here until documented)', () => {
-    const source = readFileSync(new URL('lambdas/core/intake-routes.ts', ROOT), 'utf8');
+    const source = readFileSync(new URL('runtime/intake/intake-routes.ts', ROOT), 'utf8');
     const documentedPaths = Object.keys(document.paths as Json).map(instance);
     // Regex literals that match paths: `/^\/jobs\/?$/`.
     const pathRegexes = [...source.matchAll(/\/(\^\\\/[^\n]*?\$)\/[a-z]*/g)].map((match) => new RegExp(match[1]!));

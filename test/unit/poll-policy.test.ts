@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { RequestShape } from '../../lambdas/core/job.js';
+import type { RequestShape } from '../../runtime/domain/job.js';
 import {
   MAX_POLL_SECONDS,
   MIN_POLL_SECONDS,
@@ -9,7 +9,7 @@ import {
   STEADY_POLL_SECONDS,
   type GenerationEstimate,
   type PollContext,
-} from '../../lambdas/core/poll-policy.js';
+} from '../../runtime/workflow/polling/poll-policy.js';
 
 /** The quickest kind of job: a 5 s, 480p, silent, text-only clip (prior median 90 s). */
 const BASE: RequestShape = { duration: 5, resolution: '480p', generateAudio: false, media: 'text' };

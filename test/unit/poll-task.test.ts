@@ -1,13 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { PipelineError, ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../lambdas/core/errors.js';
-import type { RequestShape, WorkflowInput } from '../../lambdas/core/job.js';
-import { MAX_POLL_SECONDS, priorGenerationEstimate, STEADY_POLL_SECONDS, type GenerationEstimate } from '../../lambdas/core/poll-policy.js';
-import type { PollState } from '../../lambdas/core/poll-state.js';
-import { pollTask, type PollTaskInput } from '../../lambdas/core/poll-task.js';
-import type { ProviderClient } from '../../lambdas/core/provider-client.js';
-import type { ProviderTaskSnapshot } from '../../lambdas/core/provider-task.js';
-import type { ProviderRequest } from '../../lambdas/core/request-schema.js';
-import { submitTask } from '../../lambdas/core/submit-task.js';
+import { PipelineError, ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../runtime/domain/errors.js';
+import type { RequestShape, WorkflowInput } from '../../runtime/domain/job.js';
+import { MAX_POLL_SECONDS, priorGenerationEstimate, STEADY_POLL_SECONDS, type GenerationEstimate } from '../../runtime/workflow/polling/poll-policy.js';
+import type { PollState } from '../../runtime/workflow/polling/poll-state.js';
+import { pollTask, type PollTaskInput } from '../../runtime/workflow/poll-task.js';
+import type { ProviderClient } from '../../runtime/provider/provider-client.js';
+import type { ProviderTaskSnapshot } from '../../runtime/provider/anyfast/provider-task.js';
+import type { ProviderRequest } from '../../runtime/domain/request-schema.js';
+import { submitTask } from '../../runtime/workflow/submit-task.js';
 
 /** SubmitTask's admission bookkeeping where a test does not look at it. */
 const noSlots = { recordCreated: async () => {}, recordRefused: async () => ({ cap: 1, threshold: 1 }) };

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { PipelineError } from '../../lambdas/core/errors.js';
-import { createProviderClient, type ProviderClient } from '../../lambdas/core/provider-client.js';
-import { CREATED_TASK, PROVIDER_EXAMPLE_REQUEST, TASK_ID, taskEnvelope } from '../support/provider-fixtures.js';
+import { PipelineError } from '../../runtime/domain/errors.js';
+import { createProviderClient, type ProviderClient } from '../../runtime/provider/provider-client.js';
+import { CREATED_TASK, PROVIDER_EXAMPLE_REQUEST, TASK_ID, taskEnvelope } from '../../testkit/provider-fixtures.js';
 
 /**
  * The client against a real HTTP server on loopback: every answer below crosses a socket, so the

@@ -4,8 +4,8 @@ import {
   readCreatedTaskId,
   readGatewayError,
   readTaskSnapshot,
-} from '../../lambdas/core/provider-task.js';
-import { CREATED_TASK, TASK_ID, taskEnvelope } from '../support/provider-fixtures.js';
+} from '../../runtime/provider/anyfast/provider-task.js';
+import { CREATED_TASK, TASK_ID, taskEnvelope } from '../../testkit/provider-fixtures.js';
 
 const VIDEO_URL = 'https://cdn.example.com/out/video.mp4';
 const envelope = taskEnvelope;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ValidationError } from '../../lambdas/core/errors.js';
+import { ValidationError } from '../../runtime/domain/errors.js';
 import {
   createJobRequestSchema,
   createProviderRequestSchema,
@@ -8,8 +8,8 @@ import {
   splitJobRequest,
   toFieldIssues,
   WEB_SEARCH_WARNING,
-} from '../../lambdas/core/request-schema.js';
-import { PROVIDER_EXAMPLE_REQUEST } from '../support/provider-fixtures.js';
+} from '../../runtime/domain/request-schema.js';
+import { PROVIDER_EXAMPLE_REQUEST } from '../../testkit/provider-fixtures.js';
 
 const schema = createJobRequestSchema();
 

@@ -16,10 +16,10 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3, type S3Emulator } from '../../local/emulators.js';
-import { KeyLocks } from '../../local/s3-consistency.js';
+import { startS3, type S3Emulator } from '../../local/emulators/emulators.js';
+import { KeyLocks } from '../../local/emulators/s3/s3-consistency.js';
 
-/** The local S3 completes multipart uploads as S3 does (local/s3-multipart.ts). */
+/** The local S3 completes multipart uploads as S3 does (local/emulators/s3/s3-multipart.ts). */
 
 const MIB = 1024 * 1024;
 const BUCKET = 'videos';
@@ -189,7 +189,7 @@ async function failure(sent: Promise<unknown>): Promise<{ name: string; status: 
   return { name: (error as Error).name, status: statusOf(error) };
 }
 
-describe('one key, one version at a time (local/s3-consistency.ts)', () => {
+describe('one key, one version at a time (local/emulators/s3/s3-consistency.ts)', () => {
   it('GETs racing PUTs of the same key each read one whole version, with its own ETag', async () => {
     const key = 'incoming/raced.json';
     const bodies = Array.from({ length: 6 }, () => randomBytes(2 * MIB));

@@ -5,10 +5,10 @@ import { CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, PutObjectC
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startS3, type S3Emulator } from '../../local/emulators.js';
-import type { BusEvent } from '../../local/eventbridge-events.js';
-import { connectS3EventSource, eventBridgeEnabledBuckets, type S3EventSource } from '../../local/s3-event-source.js';
-import type { CfnTemplate } from '../../local/cloud-assembly.js';
+import { startS3, type S3Emulator } from '../../local/emulators/emulators.js';
+import type { BusEvent } from '../../local/emulators/eventbridge/eventbridge-events.js';
+import { connectS3EventSource, eventBridgeEnabledBuckets, type S3EventSource } from '../../local/emulators/s3/s3-event-source.js';
+import type { CfnTemplate } from '../../local/stack/cloud-assembly.js';
 
 const BUCKET = 'videos';
 let directory: string;

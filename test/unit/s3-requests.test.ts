@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3, type S3Emulator } from '../../local/emulators.js';
-import { s3Operation, S3_BILLING_CLASS, type S3RequestLine } from '../../local/s3-requests.js';
+import { startS3, type S3Emulator } from '../../local/emulators/emulators.js';
+import { s3Operation, S3_BILLING_CLASS, type S3RequestLine } from '../../local/emulators/s3/s3-requests.js';
 
 const BUCKET = 'videos';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CfnTemplate } from '../../local/cloud-assembly.js';
-import { MIN_PERIOD_MS, rateSeconds, startSchedules } from '../../local/schedules.js';
-import { fn, lambdaTarget } from '../support/events-template.js';
+import type { CfnTemplate } from '../../local/stack/cloud-assembly.js';
+import { MIN_PERIOD_MS, rateSeconds, startSchedules } from '../../local/emulators/eventbridge/schedules.js';
+import { fn, lambdaTarget } from '../../testkit/events-template.js';
 
 const template = (rules: Record<string, string>): CfnTemplate => ({
   Resources: {

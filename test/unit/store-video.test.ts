@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startS3, type S3Emulator } from '../../local/emulators.js';
-import { VideoCopyError, VideoUnavailableError } from '../../lambdas/core/errors.js';
-import { MAX_PARTS, MIN_PART_SIZE, partSizeFor, storeVideo, type StoreVideoDeps } from '../../lambdas/core/store-video.js';
+import { startS3, type S3Emulator } from '../../local/emulators/emulators.js';
+import { VideoCopyError, VideoUnavailableError } from '../../runtime/domain/errors.js';
+import { MAX_PARTS, MIN_PART_SIZE, partSizeFor, storeVideo, type StoreVideoDeps } from '../../runtime/workflow/store-video.js';
 
 const MIB = 1024 * 1024;
 const BUCKET = 'videos';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventBusNameOf, resolveIntrinsics } from '../../local/template-resolver.js';
-import { eventsTemplate } from '../support/events-template.js';
+import { eventBusNameOf, resolveIntrinsics } from '../../local/stack/template-resolver.js';
+import { eventsTemplate } from '../../testkit/events-template.js';
 
 const template = eventsTemplate();
 const resolve = (value: unknown) => resolveIntrinsics(template, value);

@@ -1,6 +1,6 @@
 import { S3EventNotificationEventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/s3';
 import { describe, expect, it } from 'vitest';
-import { uploadedObjectOf } from '../../lambdas/core/upload-intake.js';
+import { uploadedObjectOf } from '../../runtime/triggers/upload-intake.js';
 
 /**
  * The upload trigger reads S3's "Object Created" event with its own small schema (upload-intake.ts)

@@ -2,12 +2,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { JobRecord } from '../../lambdas/core/job.js';
-import { createJobRequestSchema, MAX_BODY_BYTES } from '../../lambdas/core/request-schema.js';
-import { handleUpload, uploadJobId, type UploadDeps, type UploadedObject } from '../../lambdas/core/upload-intake.js';
-import { intakeTestDeps } from '../support/intake-deps.js';
-import { startJobsTable } from '../support/jobs-table.js';
-import { solidPng } from '../support/png.js';
+import type { JobRecord } from '../../runtime/domain/job.js';
+import { createJobRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
+import { handleUpload, uploadJobId, type UploadDeps, type UploadedObject } from '../../runtime/triggers/upload-intake.js';
+import { intakeTestDeps } from '../../testkit/intake-deps.js';
+import { startJobsTable } from '../../testkit/jobs-table.js';
+import { solidPng } from '../../testkit/png.js';
 
 /**
  * The S3 requests the upload trigger sends, as they go over the wire. The local S3 has no versioning,

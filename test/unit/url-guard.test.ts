@@ -2,8 +2,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { VideoCopyError, VideoUnavailableError } from '../../lambdas/core/errors.js';
-import { storeVideo } from '../../lambdas/core/store-video.js';
+import { VideoCopyError, VideoUnavailableError } from '../../runtime/domain/errors.js';
+import { storeVideo } from '../../runtime/workflow/store-video.js';
 import {
   checkVideoUrl,
   createGuardedAgent,
@@ -14,7 +14,7 @@ import {
   refusalIn,
   type Resolve,
   type ResolvedAddress,
-} from '../../lambdas/core/url-guard.js';
+} from '../../runtime/net/url-guard.js';
 
 /** A resolver from a fixed table: no DNS in these tests. Unknown names fail like NXDOMAIN. */
 function resolver(table: Record<string, string[]>): Resolve & { calls: string[] } {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { readEnv, requiredSetting } from '../../lambdas/core/env.js';
-import type { ValidationError } from '../../lambdas/core/errors.js';
-import { parseListQuery } from '../../lambdas/core/intake-query.js';
-import { createJobRequestSchema, toFieldIssues } from '../../lambdas/core/request-schema.js';
-import * as z from '../../lambdas/core/zod.js';
+import { readEnv, requiredSetting } from '../../runtime/compose/env.js';
+import type { ValidationError } from '../../runtime/domain/errors.js';
+import { parseListQuery } from '../../runtime/intake/intake-query.js';
+import { createJobRequestSchema, toFieldIssues } from '../../runtime/domain/request-schema.js';
+import * as z from '../../runtime/domain/zod.js';
 
 /**
- * The Lambdas use zod/mini, which, unlike classic zod, loads no locale: lambdas/core/zod.ts sets
+ * The Lambdas use zod/mini, which, unlike classic zod, loads no locale: runtime/domain/zod.ts sets
  * English, or every issue without a message of our own would read "Invalid input". This file imports
  * nothing that loads classic zod (which would set English itself), so it sees what a bundle sees.
  */

@@ -1,0 +1,48 @@
+import { Duration } from 'aws-cdk-lib';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { LINE_INDEX } from '../../runtime/aws/job-repository.js';
+import { HouseFunction } from './house-function.js';
+import { jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
+
+export const ADMISSION_HANDLER = 'admission';
+
+/**
+ * What makes the admission line event-driven: Step Functions publishes every end of an execution to
+ * the default bus, and this rule hands each end of ours to the admission function, which gives the
+ * slot back and starts the next waiting jobs. A waiting job costs nothing while it waits; the
+ * sweeper's schedule is only the backstop.
+ */
+export class AdmissionControl extends Construct {
+  public readonly handler: HouseFunction;
+  public readonly executionEndRule: Rule;
+
+  constructor(scope: Construct, id: string, props: JobIntakeResources) {
+    super(scope, id);
+    this.handler = new HouseFunction(this, 'AdmissionFunction', {
+      handlerFile: ADMISSION_HANDLER,
+      timeout: Duration.seconds(60),
+      // The handler builds the intake's dependencies (runtime/handlers/admission.ts), so it reads the same settings.
+      environment: jobIntakeEnvironment(props),
+    });
+    // Not grantJobIntake: this function records no job, keeps no request body, checks no media, stops
+    // nothing and announces nothing. It reads a job and the line, moves jobs in and out of the line
+    // (runtime/admission/execution-ended.ts, dispatch.ts), takes and gives back slots, and starts executions.
+    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [props.table.tableArn] });
+    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:Query'], resourceArns: [`${props.table.tableArn}/index/${LINE_INDEX}`] });
+    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [props.admission.tableArn] });
+    props.stateMachine.grantStartExecution(this.handler);
+    this.executionEndRule = new Rule(this, 'ExecutionEndRule', {
+      description: 'video-pipeline: an execution that ended frees its slot and starts the next waiting jobs',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [props.stateMachine.stateMachineArn], status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      // A lost end is reconciled by the sweeper; retried deliveries are harmless (the release is conditional).
+      targets: [new LambdaFunction(this.handler, { retryAttempts: 8, maxEventAge: Duration.hours(1) })],
+    });
+  }
+}

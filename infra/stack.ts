@@ -1,0 +1,98 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { AdmissionControl } from './constructs/admission-control.js';
+import { CompletionEvents } from './constructs/completion-events.js';
+import { GenerationWorkflow } from './constructs/generation-workflow.js';
+import { IntakeApi } from './constructs/intake-api.js';
+import { JobStore } from './constructs/job-store.js';
+import { JobSweeper } from './constructs/job-sweeper.js';
+import { Monitoring } from './constructs/monitoring.js';
+import { applyNagSuppressions } from './nag-suppressions.js';
+import { JobTriggers } from './constructs/triggers.js';
+
+export interface PipelineConfig {
+  providerBaseUrl: string;
+  providerModels: string[];
+  /** Name of the Secrets Manager secret that holds the provider key as a plain string. */
+  providerApiKeySecretName: string;
+  jobDeadline: Duration;
+  retainData: boolean;
+  /** EventBridge schedule expression for the batch function. */
+  batchSchedule: string;
+  /** Jobs holding a slot of the provider at once (from their admission until their provider task ends), at most. */
+  maxJobsInFlight: number;
+  /** The longest a job waits in the admission line; then it ends TIMED_OUT (QUEUE_TIMEOUT). */
+  maxQueue: Duration;
+  /** How long past its deadline a job's provider task is followed, so a late video is stored. */
+  lateFollow: Duration;
+  /** The oldest waiting job's age that raises the alarm. */
+  queueAgeAlarm: Duration;
+  /** EventBridge schedule expression for the stuck-job sweep. */
+  sweepSchedule: string;
+}
+
+export interface VideoPipelineStackProps extends StackProps {
+  config: PipelineConfig;
+}
+
+/** Wiring only: each construct owns its resources, and they meet through grants. */
+export class VideoPipelineStack extends Stack {
+  public readonly store: JobStore;
+  public readonly workflow: GenerationWorkflow;
+  public readonly intake: IntakeApi;
+  public readonly events: CompletionEvents;
+  public readonly triggers: JobTriggers;
+  public readonly sweeper: JobSweeper;
+  public readonly admission: AdmissionControl;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: VideoPipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.store = new JobStore(this, 'JobStore', { retainData: config.retainData });
+    this.events = new CompletionEvents(this, 'CompletionEvents');
+    const providerApiKey = Secret.fromSecretNameV2(this, 'ProviderApiKey', config.providerApiKeySecretName);
+    this.workflow = new GenerationWorkflow(this, 'Workflow', {
+      table: this.store.table,
+      bucket: this.store.bucket,
+      eventBus: this.events.bus,
+      providerApiKey,
+      providerBaseUrl: config.providerBaseUrl,
+      jobDeadline: config.jobDeadline,
+      lateFollow: config.lateFollow,
+      admission: this.store.admission,
+      maxJobsInFlight: config.maxJobsInFlight,
+    });
+    const intakeResources = {
+      table: this.store.table,
+      bucket: this.store.bucket,
+      stateMachine: this.workflow.stateMachine,
+      eventBus: this.events.bus,
+      jobDeadline: config.jobDeadline,
+      providerModels: config.providerModels,
+      admission: this.store.admission,
+      maxJobsInFlight: config.maxJobsInFlight,
+      maxQueue: config.maxQueue,
+    };
+    this.intake = new IntakeApi(this, 'Intake', intakeResources);
+    this.triggers = new JobTriggers(this, 'Triggers', {
+      ...intakeResources,
+      manifests: this.store.manifests,
+      batchSchedule: config.batchSchedule,
+    });
+    this.admission = new AdmissionControl(this, 'Admission', intakeResources);
+    this.sweeper = new JobSweeper(this, 'Sweeper', { ...intakeResources, sweepSchedule: config.sweepSchedule });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stateMachine: this.workflow.stateMachine,
+      uploadDeadLetters: this.triggers.uploadDeadLetters,
+      queueAgeAlarm: config.queueAgeAlarm,
+    });
+    new CfnOutput(this, 'ApiUrl', { value: this.intake.api.url });
+    new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });
+    new CfnOutput(this, 'JobsTableName', { value: this.store.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    // Last, once every resource exists: the cdk-nag findings this stack accepts, each with its reason.
+    applyNagSuppressions(this);
+  }
+}

@@ -1,0 +1,240 @@
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { DeliveryFailure } from '../emulators/eventbridge/async-invoke.js';
+import { startAwsJsonEndpoint } from '../emulators/stepfunctions/aws-json-endpoint.js';
+import { synthesizePipelineTemplate } from './cloud-assembly.js';
+import { startDynamoDbMeter } from '../emulators/dynamodb/dynamodb-meter.js';
+import { createTables, startDynamoDb, startS3 } from '../emulators/emulators.js';
+import { createEventLog } from '../emulators/eventbridge/event-log.js';
+import { createEventRouter } from '../emulators/eventbridge/event-router.js';
+import { executionStatusEvent, type BusEvent } from '../emulators/eventbridge/eventbridge-events.js';
+import { apiHandlerFile, createHandlerLoader } from './handler-modules.js';
+import { startLocalHttpApi } from './http-api.js';
+import { pipelineDefinitionFrom } from './pipeline-definition.js';
+import { connectS3EventSource, eventBridgeEnabledBuckets } from '../emulators/s3/s3-event-source.js';
+import { crashingLoader, type ChaosOptions, type ChaosStats } from './chaos.js';
+import { scheduledEvent, startSchedules, type Schedules } from '../emulators/eventbridge/schedules.js';
+import { SWEEPER_HANDLER } from '../../infra/constructs/job-sweeper.js';
+import type { SweepReport } from '../../runtime/sweeper/job-sweeper.js';
+import type { SimulatorFaultsInput } from '../simulator/faults.js';
+import { startProviderSimulator, type ProviderSimulator } from '../simulator/server.js';
+import { StepFunctionsEngine } from '../emulators/stepfunctions/step-functions-engine.js';
+import { bindTaskStates } from './task-bindings.js';
+import { LOCAL_REGION, localPhysicalName, logicalIdsOfType } from './template-resolver.js';
+import { functionMemoryMb, UsageMeter, type Usage } from './usage.js';
+
+export const DEFAULT_PROVIDER_KEY = 'local-provider-key';
+const MIN_LOCAL_DEADLINE_SECONDS = 10;
+
+export interface LocalStackOptions {
+  /** Where s3rver's objects and the simulator's MP4s live. */
+  dataDir: string;
+  /** Port of the HTTP API; 0 picks a free one. */
+  port?: number;
+  /** Scales simulated generation time, workflow waits and retry intervals. */
+  timeScale: number;
+  /** The key the provider simulator accepts. */
+  providerApiKey?: string;
+  /** The key the workflow reads from (local) Secrets Manager; differs from providerApiKey to test a bad key. */
+  workflowApiKey?: string;
+  /** Default: the template's (context jobDeadlineMinutes), scaled with the rest of local time, at least 10 s. */
+  deadlineSeconds?: number;
+  /** Run the template's rate(...) schedules (the batch function); off by default so tests stay deterministic. */
+  schedules?: boolean;
+  /** CDK context for the synthesized stack, as `cdk deploy -c` would pass it (e.g. maxJobsInFlight). */
+  context?: Record<string, unknown>;
+  /** Provider faults to inject from the start (also switchable at runtime: simulator.setFaults). */
+  simulatorFaults?: SimulatorFaultsInput;
+  /** The provider simulator's quota of unfinished tasks (SIMULATOR_MAX_ACTIVE_TASKS; default 120, as the upstream's). */
+  simulatorMaxActiveTasks?: number;
+  /** Crashes and duplicate deliveries around the functions (the chaos run). */
+  chaos?: ChaosOptions;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  s3Url: string;
+  bucket: string;
+  tableName: string;
+  stateMachineArn: string;
+  simulator: ProviderSimulator;
+  engine: StepFunctionsEngine;
+  /** Environment the handlers run with (the SDK endpoints, credentials, names). */
+  environment: Record<string, string>;
+  /** Events published with PutEvents (the completion events) since the start, oldest first. */
+  events(): BusEvent[];
+  /** Where each published event is appended as a JSON line. */
+  eventsFile: string;
+  /** Resolves once every event delivery started so far (S3 uploads, PutEvents) has settled. */
+  deliveriesIdle(): Promise<void>;
+  /** Deliveries and scheduled runs whose handler still failed after Lambda's retries. */
+  deliveryFailures(): DeliveryFailure[];
+  /** What the start-up sweep did with jobs left in flight by an earlier run. */
+  recovered: SweepReport;
+  /** What the chaos options injected so far. */
+  chaosStats: ChaosStats;
+  /** Invokes a function by its handler file, as its trigger would (e.g. one batch run now). */
+  invokeFunction(handlerFile: string, event: unknown): Promise<unknown>;
+  /** What the pipeline used of each AWS service since the start, in billing units (local/stack/usage.ts). */
+  usage(): Usage;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole pipeline on one machine: dynalite, s3rver, the provider simulator, the synthesized state
+ * machine on the local engine, and the intake handler behind a local HTTP API. Handlers read their
+ * settings from process.env at import, so one process runs one local stack.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const providerApiKey = options.providerApiKey ?? DEFAULT_PROVIDER_KEY;
+  const simulator = await startProviderSimulator({
+    apiKey: providerApiKey,
+    timeScale: options.timeScale,
+    dataDir: join(options.dataDir, 'simulator'),
+    allowLoopbackHttpMedia: true,
+    ...(options.simulatorFaults ? { faults: options.simulatorFaults } : {}),
+    ...(options.simulatorMaxActiveTasks ? { maxActiveTasks: options.simulatorMaxActiveTasks } : {}),
+  });
+  const template = synthesizePipelineTemplate({ ...options.context, providerBaseUrl: simulator.url });
+  const definition = pipelineDefinitionFrom(template);
+  const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
+  const dynamoMeter = await startDynamoDbMeter(dynamo.url);
+  const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName });
+
+  const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
+  const deadlineSeconds =
+    options.deadlineSeconds ??
+    Math.max(MIN_LOCAL_DEADLINE_SECONDS, Math.round(Number(functionEnvironment.JOB_DEADLINE_SECONDS) * options.timeScale));
+  const environment: Record<string, string> = {
+    ...functionEnvironment,
+    // The handlers' clock is not scaled, only the waits are: generation times learned at a time
+    // scale would be in another unit than the prior and the waits, so the history is on at scale 1 only.
+    ...(options.timeScale === 1 && historyTable ? { GENERATION_HISTORY_TABLE: historyTable } : {}),
+    JOB_DEADLINE_SECONDS: String(deadlineSeconds),
+    SWEEP_START_GRACE_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.SWEEP_START_GRACE_SECONDS ?? 120) * options.timeScale))),
+    // Like the deadline, the line's limit and a late task's follow window are times the pipeline waits out.
+    MAX_QUEUE_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.MAX_QUEUE_SECONDS) * options.timeScale))),
+    LATE_FOLLOW_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.LATE_FOLLOW_SECONDS) * options.timeScale))),
+    AWS_REGION: LOCAL_REGION,
+    // s3rver accepts only these; dynalite and our endpoint accept anything.
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoMeter.url,
+    AWS_ENDPOINT_URL_S3: s3.url,
+    S3_FORCE_PATH_STYLE: 'true',
+    ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: 'true',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    // Metrics go to CloudWatch through the log on AWS; locally they would only clutter the terminal.
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  };
+  Object.assign(process.env, environment);
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+
+  const dynamoClient = new DynamoDBClient({});
+  await createTables(dynamoClient, template);
+
+  // One loader for every function, whoever invokes it: each handler module is imported once, as in
+  // a warm Lambda container.
+  const handlerModules = createHandlerLoader();
+  const meter = new UsageMeter(functionMemoryMb(template));
+  const loadHandler = meter.meterLambda(handlerModules);
+  const chaosStats: ChaosStats = { taskInvocations: 0, crashedBeforeWork: 0, crashedAfterWork: 0 };
+  const invoke = async (handlerFile: string, event: unknown) => (await loadHandler(handlerFile))(event);
+  const router = meter.meterEvents(createEventRouter({ template, invoke }));
+
+  const engine = new StepFunctionsEngine({
+    stateMachineArn: definition.stateMachineArn,
+    definition: definition.asl,
+    taskHandlers: await bindTaskStates(
+      definition.asl,
+      template,
+      dynamoClient,
+      // A crash is still an invocation Lambda bills: meter outside it.
+      options.chaos ? meter.meterLambda(crashingLoader(handlerModules, options.chaos, chaosStats)) : loadHandler,
+    ),
+    timeScale: options.timeScale,
+    // Step Functions publishes every end of an execution to the default bus; the admission rule listens.
+    onExecutionEnded: (execution) => router.putEvent(executionStatusEvent(execution)),
+    onEvent: (event) => meter.stateMachineEvent(event),
+  });
+  const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
+  const awsEndpoint = await startAwsJsonEndpoint({
+    engine,
+    secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
+    onRequest: (target) => meter.awsRequest(target),
+    eventBuses: {
+      busNames: ['default', ...logicalIdsOfType(template, 'AWS::Events::EventBus').map((id) => localPhysicalName(template, id))],
+      publish(event, busName) {
+        eventLog.append(event);
+        router.putEvent(event, busName);
+      },
+    },
+  });
+  for (const service of ['SFN', 'SECRETS_MANAGER', 'EVENTBRIDGE']) {
+    process.env[`AWS_ENDPOINT_URL_${service}`] = environment[`AWS_ENDPOINT_URL_${service}`] = awsEndpoint.url;
+  }
+
+  const s3Events = connectS3EventSource({
+    server: s3.server,
+    buckets: eventBridgeEnabledBuckets(template),
+    putEvent: (event) => {
+      router.putEvent(event);
+      if (options.chaos?.duplicateS3Deliveries) router.putEvent(event);
+    },
+  });
+  const schedules: Schedules | undefined = options.schedules
+    ? startSchedules({ template, timeScale: options.timeScale, invoke })
+    : undefined;
+
+  const intake = (await loadHandler(apiHandlerFile(template))) as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  const api = await startLocalHttpApi(intake, { port: options.port ?? 0 });
+  // Executions do not outlive the process, but jobs (on disk) do: one sweep now resumes or ends
+  // whatever was in flight when the stack last stopped.
+  const recovered = (await invoke(SWEEPER_HANDLER, scheduledEvent(`arn:aws:events:${LOCAL_REGION}:local:rule/startup-sweep`))) as SweepReport;
+
+  // A delivery can write to S3 (the upload trigger moves its object), and that write can be routed
+  // again: wait until a round of waiting starts nothing new.
+  const deliveriesIdle = async () => {
+    let started: number;
+    do {
+      started = router.deliveriesStarted();
+      await router.idle();
+    } while (router.deliveriesStarted() !== started);
+  };
+
+  return {
+    apiUrl: api.url,
+    s3Url: s3.url,
+    bucket: definition.bucketName,
+    tableName: definition.tableName,
+    stateMachineArn: definition.stateMachineArn,
+    simulator,
+    engine,
+    environment,
+    events: () => eventLog.events(),
+    eventsFile: eventLog.file,
+    deliveriesIdle,
+    deliveryFailures: () => [...router.failures(), ...(schedules?.failures() ?? [])],
+    invokeFunction: invoke,
+    usage: () => meter.snapshot({ dynamodb: dynamoMeter.usage(), s3Requests: s3.requests() }),
+    recovered,
+    chaosStats,
+    async stop() {
+      await schedules?.stop();
+      await api.close();
+      s3Events.close();
+      await deliveriesIdle();
+      // Executions still running are aborted; a task that was mid-flight may still publish, so wait again.
+      await engine.close();
+      await router.idle();
+      await awsEndpoint.close();
+      await simulator.stop();
+      await s3.close();
+      await dynamoMeter.close();
+      await dynamo.close();
+      dynamoClient.destroy();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { CfnTemplate } from './cloud-assembly.js';
+import { handlerFileOfArn, type HandlerLoader } from './handler-modules.js';
+import type { TaskHandler } from '../emulators/stepfunctions/step-functions-engine.js';
+
+const DYNAMODB_ACTIONS = {
+  updateItem: UpdateItemCommand,
+  putItem: PutItemCommand,
+  getItem: GetItemCommand,
+  deleteItem: DeleteItemCommand,
+} as const;
+
+const DYNAMODB_RESOURCE = /^arn:aws:states:::dynamodb:(\w+)$/;
+const LAMBDA_FUNCTION_RESOURCE = /^arn:aws:lambda:[^:]+:\d+:function:/;
+// The optimised integration: the function ARN sits in Parameters and the answer is wrapped.
+const LAMBDA_INVOKE_RESOURCE = /^arn:aws:states:::lambda:invoke$/;
+
+/** Step Functions names a service error `DynamoDB.<ExceptionName>`; Retry and Catch match on that. */
+function asStepFunctionsError(error: unknown): Error {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const named = new Error(original.message, { cause: original });
+  named.name = `DynamoDB.${original.name}`;
+  return named;
+}
+
+function dynamoDbTask(client: DynamoDBClient, action: string, stateName: string): TaskHandler {
+  const Command = DYNAMODB_ACTIONS[action as keyof typeof DYNAMODB_ACTIONS];
+  if (!Command) throw new Error(`state ${stateName}: dynamodb:${action} has no local binding`);
+  return async (input) => {
+    try {
+      const command = new (Command as typeof UpdateItemCommand)(input as never);
+      const { $metadata: _metadata, ...output } = await client.send(command);
+      return output;
+    } catch (error) {
+      throw asStepFunctionsError(error);
+    }
+  };
+}
+
+/**
+ * Binds every Task state of the synthesized definition to what runs it locally: native DynamoDB
+ * tasks to the real SDK client (against dynalite), Lambda tasks to the handler module the function's
+ * template metadata names, found from the ARN the state invokes (as Step Functions resolves it).
+ * A Task with no binding is an error at start-up, not a surprise mid-execution.
+ */
+export async function bindTaskStates(
+  definition: StateMachineDefinition,
+  template: CfnTemplate,
+  dynamodb: DynamoDBClient,
+  loadHandler: HandlerLoader,
+): Promise<Record<string, TaskHandler>> {
+  const bindings: Record<string, TaskHandler> = {};
+  for (const [stateName, state] of Object.entries(definition.States)) {
+    if (state.Type !== 'Task') continue;
+    const { Resource: resource, Parameters: parameters } = state as { Resource: string; Parameters?: Record<string, unknown> };
+    const dynamoAction = DYNAMODB_RESOURCE.exec(resource)?.[1];
+    if (dynamoAction) {
+      bindings[stateName] = dynamoDbTask(dynamodb, dynamoAction, stateName);
+    } else if (LAMBDA_FUNCTION_RESOURCE.test(resource)) {
+      const handler = await loadHandler(handlerFileOfArn(template, resource));
+      bindings[stateName] = (input) => handler(input);
+    } else if (LAMBDA_INVOKE_RESOURCE.test(resource) && typeof parameters?.FunctionName === 'string') {
+      const handler = await loadHandler(handlerFileOfArn(template, parameters.FunctionName));
+      bindings[stateName] = async (input) => ({
+        ExecutedVersion: '$LATEST',
+        Payload: await handler((input as { Payload?: unknown }).Payload),
+        StatusCode: 200,
+      });
+    } else {
+      throw new Error(`state ${stateName} (${resource}) has no local binding`);
+    }
+  }
+  return bindings;
+}

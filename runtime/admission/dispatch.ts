@@ -1,0 +1,117 @@
+import { executionNameFor } from './admission-line.js';
+import type { Slots } from './admission-slots.js';
+import { isTerminal, requestShape, type JobRecord, type WorkflowInput } from '../domain/job.js';
+import type { JobRepository } from '../aws/job-repository.js';
+import type { WorkflowExecutions } from '../aws/workflow-executions.js';
+
+export interface DispatchDeps {
+  jobs: JobRepository;
+  slots: Slots;
+  workflow: Pick<WorkflowExecutions, 'start' | 'stop'>;
+  /** A job's deadline, counted from when it takes its slot. */
+  deadlineSeconds: number;
+  now: () => Date;
+  /** Told of every job whose workflow started (the JobsStarted metric). */
+  onStarted?: (job: JobRecord) => void;
+}
+
+export interface DispatchReport {
+  /** Jobs admitted and started by this call, in line order. */
+  started: string[];
+  /** Jobs admitted whose start failed, and why: back at the front of the line, their slots given back. */
+  startFailed: { jobId: string; message: string }[];
+}
+
+/** Rounds of "read the free slots, take that many from the head of the line": enough for concurrent dispatchers to settle. */
+const MAX_ROUNDS = 10;
+
+/**
+ * Starts waiting jobs, head of the line first, while slots are free. Called wherever a slot may have
+ * come free or a job joined the line (every intake, the end of every execution, the sweep), so a
+ * waiting job costs nothing while it waits. Any number may run at once: the slot is taken by one
+ * conditional write per job, which also tells two dispatchers apart when they reach the same job.
+ */
+export async function admitWaiting(deps: DispatchDeps): Promise<DispatchReport> {
+  const report: DispatchReport = { started: [], startFailed: [] };
+  for (let round = 0; round < MAX_ROUNDS; round += 1) {
+    const slots = await deps.slots.read();
+    const free = slots.allowed - Object.keys(slots.holders).length;
+    if (free <= 0) return report;
+    const waiting = await deps.jobs.nextInLine(free);
+    if (waiting.length === 0) return report;
+    let admittedAny = false;
+    for (const candidate of waiting) {
+      const outcome = await admit(candidate, deps);
+      if (outcome === 'full') return report;
+      if (outcome === 'started') report.started.push(candidate.jobId);
+      if (typeof outcome === 'object') {
+        report.startFailed.push({ jobId: candidate.jobId, message: outcome.startFailed });
+        // The service that starts executions is failing: the next dispatch (or the sweep) tries again.
+        return report;
+      }
+      admittedAny ||= outcome === 'started';
+    }
+    // Every candidate was taken by another dispatcher or left the line: the line moved on without us.
+    if (!admittedAny) return report;
+  }
+  return report;
+}
+
+type Admission = 'started' | 'full' | 'taken' | { startFailed: string };
+
+async function admit(candidate: JobRecord, deps: DispatchDeps): Promise<Admission> {
+  const admission = (candidate.admissions ?? 0) + 1;
+  const execution = executionNameFor(candidate.jobId, admission);
+  const admittedAt = deps.now();
+  const acquired = await deps.slots.acquire(candidate.jobId, execution, admittedAt);
+  if (acquired === 'full') return 'full';
+  if (acquired === 'already-held') return 'taken';
+  const admitted = await deps.jobs.markAdmitted(candidate.jobId, {
+    admission,
+    admittedAt: admittedAt.toISOString(),
+    deadlineAt: new Date(admittedAt.getTime() + deps.deadlineSeconds * 1000).toISOString(),
+  });
+  if (!admitted) {
+    // Cancelled, timed out in the line, or admitted by someone else since we read the line.
+    await deps.slots.release(candidate.jobId, execution);
+    return 'taken';
+  }
+  const failure = await startAdmitted(admitted, deps);
+  return failure === undefined ? 'started' : { startFailed: failure };
+}
+
+/** The execution input of an admitted job: what the workflow needs, the request itself stays in S3. */
+export function workflowInputOf(job: JobRecord): WorkflowInput {
+  const { jobId, request, requestKey, deadlineAt } = job;
+  if (!request || !requestKey) throw new Error(`job ${jobId} has no request to start`);
+  return { jobId, requestKey, shape: requestShape(request), deadlineAt };
+}
+
+/**
+ * Starts the execution of a job that holds a slot. The name and input come from the record alone, so
+ * a second start (the sweeper after a crash between the two writes) finds the same execution. A start
+ * that fails sends the job back to the front of the line and gives its slot back: it is never lost,
+ * and it never holds a slot without an execution. Returns why it failed, or undefined once started.
+ */
+export async function startAdmitted(job: JobRecord, deps: DispatchDeps): Promise<string | undefined> {
+  const admission = job.admissions ?? 1;
+  const execution = executionNameFor(job.jobId, admission);
+  let executionArn: string;
+  try {
+    executionArn = await deps.workflow.start(workflowInputOf(job), execution);
+  } catch (error) {
+    await deps.jobs.returnToLine(job.jobId, { admission, at: deps.now() });
+    await deps.slots.release(job.jobId, execution);
+    return `the workflow of job ${job.jobId} could not be started: ${(error as Error).message}`;
+  }
+  // The execution runs from here on, whatever happens to this bookkeeping write.
+  const started = await deps.jobs.markStarted(job.jobId, executionArn, job.deadlineAt);
+  // Cancelled between its admission and now: its cancel found no execution to stop, so stop it here,
+  // before it reaches the provider (its end gives the slot back).
+  if (isTerminal(started.status)) {
+    await deps.workflow.stop(executionArn, `job ${job.jobId} ended ${started.status} before its execution started`);
+    return undefined;
+  }
+  deps.onStarted?.({ ...job, executionArn });
+  return undefined;
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { createDocumentClient, createS3Client } from './aws-clients.js';
+import { booleanFlag, positiveIntegerSetting, readEnv, requiredSetting } from './env.js';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createSlots } from '../admission/admission-slots.js';
+import { createJobAnnouncer } from '../aws/job-announcer.js';
+import { createMetrics } from '../aws/metrics.js';
+import type { IntakeDeps } from '../intake/job-intake.js';
+import { createJobRepository } from '../aws/job-repository.js';
+import { createRequestStore } from '../aws/request-store.js';
+import { createS3MediaReader } from '../aws/stored-media.js';
+import { createJobRequestSchema } from '../domain/request-schema.js';
+import { createWorkflowExecutions, type WorkflowExecutions } from '../aws/workflow-executions.js';
+import * as z from '../domain/zod.js';
+
+/** The settings of every function that creates jobs: the HTTP intake, the upload trigger, the batch runner. */
+const intakeEnvSchema = z.object({
+  JOBS_TABLE: requiredSetting,
+  VIDEO_BUCKET: requiredSetting,
+  STATE_MACHINE_ARN: requiredSetting,
+  JOB_DEADLINE_SECONDS: positiveIntegerSetting,
+  PROVIDER_MODELS: z.pipe(requiredSetting, z.transform((value) => value.split(',').map((model) => model.trim()))),
+  EVENT_BUS_NAME: requiredSetting,
+  S3_FORCE_PATH_STYLE: booleanFlag,
+  ADMISSION_TABLE: requiredSetting,
+  MAX_JOBS_IN_FLIGHT: positiveIntegerSetting,
+  MAX_QUEUE_SECONDS: positiveIntegerSetting,
+});
+
+export type IntakeEnv = z.output<typeof intakeEnvSchema>;
+
+/** Built once per cold start from the environment. */
+export function intakeFromEnv(serviceName: string): { env: IntakeEnv; s3: S3Client; deps: IntakeDeps & { workflow: WorkflowExecutions } } {
+  const env = readEnv(intakeEnvSchema);
+  const metrics = createMetrics(serviceName);
+  const logger = new Logger({ serviceName });
+  const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
+  const documents = createDocumentClient();
+  return {
+    env,
+    s3,
+    deps: {
+      jobs: createJobRepository(documents, env.JOBS_TABLE),
+      slots: createSlots(documents, env.ADMISSION_TABLE, env.MAX_JOBS_IN_FLIGHT),
+      requests: createRequestStore(s3, env.VIDEO_BUCKET),
+      workflow: createWorkflowExecutions(new SFNClient({}), env.STATE_MACHINE_ARN),
+      announcer: createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME),
+      schema: createJobRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET }),
+      readMedia: createS3MediaReader(s3),
+      deadlineSeconds: env.JOB_DEADLINE_SECONDS,
+      maxQueueSeconds: env.MAX_QUEUE_SECONDS,
+      now: () => new Date(),
+      newJobId: randomUUID,
+      onStarted: (job) => {
+        const started = metrics.singleMetric();
+        started.addDimension('trigger', job.trigger.type);
+        started.addMetric('JobsStarted', MetricUnit.Count, 1);
+      },
+      onDispatchError: (error) => logger.error('dispatch after a new job failed; it waits in the line for the next one', error as Error),
+    },
+  };
+}

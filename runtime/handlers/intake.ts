@@ -1,0 +1,57 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { positiveIntegerSetting, readEnv } from '../compose/env.js';
+import { intakeFromEnv } from '../compose/intake-deps.js';
+import { handleIntakeRequest, type IntakeRouteDeps } from '../intake/intake-routes.js';
+import { MAX_BODY_BYTES } from '../domain/request-schema.js';
+import * as z from '../domain/zod.js';
+
+const { DOWNLOAD_URL_TTL_SECONDS } = readEnv(
+  z.object({ DOWNLOAD_URL_TTL_SECONDS: z._default(positiveIntegerSetting, 3600) }),
+);
+const logger = new Logger({ serviceName: 'video-pipeline-intake' });
+const { s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-intake');
+const deps: IntakeRouteDeps = {
+  ...intakeDeps,
+  maxBodyBytes: MAX_BODY_BYTES,
+  downloadUrlFor: (output) =>
+    getSignedUrl(s3, new GetObjectCommand({ Bucket: output.bucket, Key: output.key }), { expiresIn: DOWNLOAD_URL_TTL_SECONDS }),
+  onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
+};
+
+/**
+ * Every value of every header, names in lower case. API Gateway's `headers` holds one value per name;
+ * `multiValueHeaders` holds them all, so a header sent twice is seen twice (and refused).
+ */
+function headerValues(event: APIGatewayProxyEvent): Record<string, string[]> {
+  const values = new Map<string, string[]>();
+  for (const [name, sent] of Object.entries(event.multiValueHeaders ?? {})) {
+    const key = name.toLowerCase();
+    values.set(key, [...(values.get(key) ?? []), ...(sent ?? [])]);
+  }
+  // A Map, then own properties: a header named `__proto__` is a header like any other.
+  return Object.fromEntries(values);
+}
+
+export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const headers = headerValues(event);
+  const protocol = headers['x-forwarded-proto']?.at(-1) ?? 'https';
+  const stage = event.requestContext?.stage && event.requestContext.stage !== '$default' ? `/${event.requestContext.stage}` : '';
+  const body = event.body === null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
+  const response = await handleIntakeRequest(
+    {
+      method: event.httpMethod,
+      path: event.path,
+      headers,
+      query: { ...event.multiValueQueryStringParameters },
+      body,
+      baseUrl: `${protocol}://${headers.host?.at(-1)}${stage}`,
+      caller: event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.sourceIp ?? 'unknown',
+    },
+    deps,
+  );
+  logger.info('request', { method: event.httpMethod, path: event.path, statusCode: response.statusCode });
+  return response;
+}

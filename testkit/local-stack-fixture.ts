@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack/local-stack.js';
+
+export interface JobAnswer {
+  jobId: string;
+  status: string;
+  progress: number;
+  createdAt: string;
+  request: { content: { type: string; image_url?: { url: string } }[] };
+  providerTaskId?: string;
+  output?: { bucket: string; key: string; bytes: number; contentType: string; sha256: string };
+  error?: { code: string; message: string };
+  downloadUrl?: string;
+  links: { self: string };
+  warnings?: string[];
+}
+
+export interface StackFixture {
+  stack: LocalStack;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** A local stack in a temp folder, as fast as the simulator allows. */
+export async function startStackFixture(options: Partial<LocalStackOptions> = {}): Promise<StackFixture> {
+  // Handlers log failures the tests provoke on purpose; POWERTOOLS_LOG_LEVEL=INFO shows them.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const dataDir = await mkdtemp(join(tmpdir(), 'video-pipeline-'));
+  const stack = await startLocalStack({ dataDir, timeScale: 0.01, port: 0, ...options });
+  return {
+    stack,
+    dataDir,
+    async close() {
+      await stack.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function postJob(apiUrl: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${apiUrl}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { response, json: (await response.json()) as Record<string, unknown> & JobAnswer };
+}
+
+export async function getJob(apiUrl: string, jobId: string): Promise<JobAnswer> {
+  const response = await fetch(`${apiUrl}/jobs/${jobId}`);
+  if (!response.ok) throw new Error(`GET /jobs/${jobId}: HTTP ${response.status}`);
+  return (await response.json()) as JobAnswer;
+}
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED']);
+
+/** Polls the API until the job ends; returns every status seen, in order, and the final record. */
+export async function waitForJob(apiUrl: string, jobId: string, timeoutMs = 30_000) {
+  const seen: { status: string; progress: number }[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await getJob(apiUrl, jobId);
+    const last = seen.at(-1);
+    if (!last || last.status !== job.status || last.progress !== job.progress) seen.push({ status: job.status, progress: job.progress });
+    if (TERMINAL.has(job.status)) return { job, seen };
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

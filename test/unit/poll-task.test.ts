@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { PipelineError, ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../runtime/domain/errors.js';
-import type { RequestShape, WorkflowInput } from '../../runtime/domain/job.js';
+import type { RequestShape } from '../../runtime/domain/job.js';
 import { MAX_POLL_SECONDS, priorGenerationEstimate, STEADY_POLL_SECONDS, type GenerationEstimate } from '../../runtime/workflow/polling/poll-policy.js';
 import type { PollState } from '../../runtime/workflow/polling/poll-state.js';
 import { pollTask, type PollTaskInput } from '../../runtime/workflow/poll-task.js';
+import type { WorkflowInput } from '../../runtime/workflow/workflow-input.js';
 import type { ProviderClient } from '../../runtime/provider/provider-client.js';
 import type { ProviderTaskSnapshot } from '../../runtime/provider/anyfast/provider-task.js';
 import type { ProviderRequest } from '../../runtime/domain/request-schema.js';

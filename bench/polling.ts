@@ -17,10 +17,11 @@
  */
 import { estimateFromSamples, MIN_HISTORY_SAMPLES, newestSamples } from '../runtime/workflow/polling/generation-history.js';
 import type { RequestShape } from '../runtime/domain/job.js';
-import { nextPollSeconds, priorGenerationEstimate, type GenerationEstimate, type PollContext } from '../runtime/workflow/polling/poll-policy.js';
-import { pollContext, type PollState } from '../runtime/workflow/polling/poll-state.js';
+import { nextPollSeconds, pollContext, priorGenerationEstimate, type GenerationEstimate, type PollContext } from '../runtime/workflow/polling/poll-policy.js';
+import type { PollState } from '../runtime/workflow/polling/poll-state.js';
 import { pollTask } from '../runtime/workflow/poll-task.js';
-import { readTaskSnapshot, type ProviderTaskSnapshot } from '../runtime/provider/anyfast/provider-task.js';
+import { readTaskSnapshot } from '../runtime/provider/anyfast/provider-task.js';
+import type { ProviderTaskSnapshot } from '../runtime/provider/task-snapshot.js';
 import type { ProviderRequest } from '../runtime/domain/request-schema.js';
 import { submitTask } from '../runtime/workflow/submit-task.js';
 import { pollBody } from '../local/simulator/responses.js';
@@ -146,8 +147,8 @@ function ablation(signals: Signals): Poller {
     kind: 'ablation',
     signals,
     next: (context) => {
-      const { progress, ...withoutProgress } = context;
-      const provided = signals.progress && progress !== undefined ? { ...withoutProgress, progress } : withoutProgress;
+      const { shareDoneAtMost, ...withoutProgress } = context;
+      const provided = signals.progress && shareDoneAtMost !== undefined ? { ...withoutProgress, shareDoneAtMost } : withoutProgress;
       return nextPollSeconds(signals.start ? provided : { ...provided, startedNotBeforeSeconds: 0, startReported: false });
     },
   };
@@ -224,7 +225,7 @@ async function runJob(job: SimulatedJob, poller: Poller, shape: RequestShape, hi
   let lastRandom = 0;
   const random = () => (lastRandom = jitter());
   const contextAt = (poll: PollState): PollContext =>
-    pollContext(poll, shape, (now - EPOCH) / 1000, (EPOCH + DEADLINE_SECONDS * 1000 - now) / 1000, lastRandom);
+    pollContext(poll.policy, shape, (now - EPOCH) / 1000, (EPOCH + DEADLINE_SECONDS * 1000 - now) / 1000, lastRandom);
   const provider = {
     createTask: async () => ({ taskId: `cgt-bench-${job.index}` }),
     getTask: async () => snapshotAt(job, now),

@@ -1,4 +1,3 @@
-import { TERMINAL_STATUSES } from '../runtime/domain/job.js';
 import type { JobView as ApiJobView } from '../runtime/intake/job-view.js';
 
 /** A job as GET /jobs/{jobId} answers it (JSON: dates are strings, as in the record). */
@@ -17,6 +16,3 @@ export interface SubmitAnswer {
   deferred?: boolean;
   warnings?: string[];
 }
-
-/** SUCCEEDED, FAILED, TIMED_OUT, CANCELLED: where `--wait` stops. */
-export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { readStackFile, STACK_FILE, StackNotRunningError, type StackFile } from '../local/stack/stack-file.js';
+import { isLoopbackHost } from '../runtime/net/loopback.js';
 import { ApiClient } from './api-client.js';
 import { UnreachableError, UsageError } from './errors.js';
 import type { MediaStore } from './media.js';
@@ -63,10 +64,6 @@ async function localTarget(env: NodeJS.ProcessEnv): Promise<Target> {
   };
 }
 
-function isLoopback(url: URL): boolean {
-  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-}
-
 function parseApiUrl(apiUrl: string): URL {
   try {
     return new URL(apiUrl);
@@ -104,5 +101,5 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
   const bucket = options.bucket ?? env.VIDEO_PIPELINE_BUCKET;
   if (!apiUrl) return localTarget(env);
   const url = parseApiUrl(apiUrl);
-  return isLoopback(url) ? loopbackTarget(url, env) : awsTarget(url, bucket, env);
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname) ? loopbackTarget(url, env) : awsTarget(url, bucket, env);
 }

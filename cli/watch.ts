@@ -1,6 +1,7 @@
 import type { ApiClient } from './api-client.js';
 import { ApiError, UnreachableError } from './errors.js';
-import { TERMINAL, type JobView } from './job-view.js';
+import { isTerminal } from '../runtime/domain/job.js';
+import type { JobView } from './job-view.js';
 
 export async function getJob(api: ApiClient, jobId: string): Promise<JobView> {
   return (await api.request<JobView>({ method: 'GET', path: `/jobs/${encodeURIComponent(jobId)}` })).body;
@@ -25,7 +26,7 @@ export async function watchJob(
       const job = await getJob(api, jobId);
       failures = 0;
       options.onUpdate(job);
-      if (TERMINAL.has(job.status)) return job;
+      if (isTerminal(job.status)) return job;
     } catch (error) {
       failures += 1;
       if (!isTransient(error) || failures > TOLERATED_FAILURES) throw error;

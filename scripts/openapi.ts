@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderOpenApiJson } from '../runtime/intake/openapi.js';
+import { renderOpenApiJson } from './openapi/document.js';
 
 /**
  * `npm run openapi`: writes the API's OpenAPI document to openapi.json at the repository root.

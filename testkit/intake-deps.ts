@@ -1,4 +1,5 @@
-import type { JobRecord, WorkflowInput } from '../runtime/domain/job.js';
+import type { JobRecord } from '../runtime/domain/job.js';
+import type { WorkflowInput } from '../runtime/workflow/workflow-input.js';
 import type { IntakeDeps } from '../runtime/intake/job-intake.js';
 import { createJobRepository } from '../runtime/aws/job-repository.js';
 import { createJobRequestSchema } from '../runtime/domain/request-schema.js';

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProviderRequestSchema, toFieldIssues, type ProviderRequest } from '../../runtime/domain/request-schema.js';
+import { isLoopbackAddress } from '../../runtime/net/loopback.js';
 import {
   FaultDice,
   SimulatorFaultsError,
@@ -137,12 +138,6 @@ function sendJson(response: ServerResponse, status: number, body: object): void 
 function sendRaw(response: ServerResponse, answer: RawAnswer): void {
   response.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) });
   response.end(answer.body);
-}
-
-/** The admin routes change the simulator's behaviour, so only a client on this machine may use them. */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 /** What fault injection decided for one create. */
@@ -356,7 +351,7 @@ export async function startProviderSimulator(options: SimulatorOptions): Promise
     }
   }
 
-  /** `/_admin/faults` and `/_admin/quota` (GET, PUT), `/_admin/stats` (GET): to loopback clients only, without a key. */
+  /** `/_admin/faults` and `/_admin/quota` (GET, PUT), `/_admin/stats` (GET): to loopback clients only (they change what the simulator does, so no one off this machine may), without a key. */
   async function handleAdmin(request: IncomingMessage, response: ServerResponse, pathname: string): Promise<void> {
     const method = request.method ?? 'GET';
     if (!isLoopbackAddress(request.socket.remoteAddress)) {

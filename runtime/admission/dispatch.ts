@@ -1,6 +1,7 @@
 import { executionNameFor } from './admission-line.js';
 import type { Slots } from './admission-slots.js';
-import { isTerminal, requestShape, type JobRecord, type WorkflowInput } from '../domain/job.js';
+import { isTerminal, requestShape, type JobRecord } from '../domain/job.js';
+import type { WorkflowInput } from '../workflow/workflow-input.js';
 import type { JobRepository } from '../aws/job-repository.js';
 import type { WorkflowExecutions } from '../aws/workflow-executions.js';
 

@@ -1,5 +1,4 @@
 import type { FieldIssue } from './errors.js';
-import type { PollState } from '../workflow/polling/poll-state.js';
 import type { ProviderRequest } from './request-schema.js';
 import type { Priority, WAITING } from '../admission/admission-line.js';
 
@@ -93,16 +92,6 @@ export interface JobRecord {
   lateVideoAt?: string;
   /** When its late video was announced (`Job Late Video Stored`). */
   lateAnnouncedAt?: string;
-}
-
-/** The execution input: small on purpose, the request itself stays in S3 (Step Functions caps payloads at 256 KB). */
-export interface WorkflowInput {
-  jobId: string;
-  requestKey: string;
-  shape: RequestShape;
-  deadlineAt: string;
-  /** Present only when the sweeper resumes a job: the workflow goes back to polling this provider task. */
-  poll?: PollState;
 }
 
 export function isTerminal(status: JobStatus): boolean {

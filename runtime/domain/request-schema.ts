@@ -1,5 +1,6 @@
 import { ValidationError, type FieldIssue } from './errors.js';
 import { PRIORITIES, type Priority } from '../admission/admission-line.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import * as z from './zod.js';
 
 /**
@@ -50,12 +51,10 @@ export interface RequestSchemaOptions {
   allowLoopbackHttp?: boolean;
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 function isLoopbackHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
   } catch {
     return false;
   }

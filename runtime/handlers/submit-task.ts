@@ -7,7 +7,7 @@ import { createMetrics } from '../aws/metrics.js';
 import { createS3Client } from '../compose/aws-clients.js';
 import { booleanFlag, readEnv, requiredSetting } from '../compose/env.js';
 import { generationHistoryFromEnv } from '../workflow/polling/generation-history.js';
-import type { WorkflowInput } from '../domain/job.js';
+import type { WorkflowInput } from '../workflow/workflow-input.js';
 import type { PollState } from '../workflow/polling/poll-state.js';
 import { providerClientFromEnv } from '../compose/provider-env.js';
 import { createRequestStore } from '../aws/request-store.js';

@@ -24,7 +24,7 @@ const pageSize = z.pipe(
   z.pipe(z.transform(Number), z.number().check(z.int(), z.minimum(1), z.maximum(MAX_PAGE_SIZE))),
 );
 
-/** GET /jobs. Exported for the OpenAPI document (openapi.ts). */
+/** GET /jobs. Exported for the OpenAPI document (scripts/openapi/document.ts). */
 export const listQuery = z.strictObject({
   status: z.optional(z.enum(JOB_STATUSES)),
   trigger: z.optional(z.enum(['http', 's3', 'schedule'])),
@@ -32,7 +32,7 @@ export const listQuery = z.strictObject({
   cursor: z.optional(z.string().check(z.minLength(1))),
 });
 
-/** POST /jobs. Exported for the OpenAPI document (openapi.ts). */
+/** POST /jobs. Exported for the OpenAPI document (scripts/openapi/document.ts). */
 export const submitQuery = z.strictObject({
   /** `batch` queues the job for the next batch run instead of starting it now. */
   schedule: z._default(z.enum(['now', 'batch']), 'now'),
@@ -41,7 +41,7 @@ export const submitQuery = z.strictObject({
 /** GET and DELETE /jobs/{jobId}, GET /openapi.json: no parameter at all. */
 const noQuery = z.strictObject({});
 
-/** A job id as the API accepts it. Exported for the OpenAPI document (openapi.ts). */
+/** A job id as the API accepts it. Exported for the OpenAPI document (scripts/openapi/document.ts). */
 export const jobIdSchema = z.string().check(z.regex(JOB_ID_PATTERN, `must be ${JOB_ID_RULE}`));
 
 /** The `{jobId}` segment of the path, still percent-encoded: API Gateway passes REST paths on as sent. */

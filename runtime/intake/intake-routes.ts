@@ -6,7 +6,7 @@ import type { JobOutput } from '../domain/job.js';
 import { cancelJob } from './job-cancel.js';
 import { acceptJob, type IntakeDeps } from './job-intake.js';
 import { presentJob } from './job-view.js';
-import { OPENAPI_PATH, openApiDocument } from './openapi.js';
+import { OPENAPI_DOCUMENT, OPENAPI_PATH } from './openapi.js';
 import type { WorkflowExecutions } from '../aws/workflow-executions.js';
 
 export interface HttpRequest {
@@ -66,7 +66,7 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
   if (request.path === OPENAPI_PATH) {
     if (request.method !== 'GET') throw new MethodNotAllowedError(`${request.method} is not allowed on ${OPENAPI_PATH}; use GET`);
     parseNoQuery(request.query);
-    return json(200, openApiDocument());
+    return json(200, OPENAPI_DOCUMENT);
   }
   if (JOBS_PATH.test(request.path)) {
     if (request.method === 'GET') {

@@ -9,7 +9,8 @@ import {
   SubmissionUncertainError,
 } from '../domain/errors.js';
 import type { ProviderRequest } from '../domain/request-schema.js';
-import { readCreatedTaskId, readGatewayError, readTaskSnapshot, type ProviderTaskSnapshot } from './anyfast/provider-task.js';
+import { readCreatedTaskId, readGatewayError, readTaskSnapshot } from './anyfast/provider-task.js';
+import type { ProviderTaskSnapshot } from './task-snapshot.js';
 
 /** The only way our code reaches the provider. */
 export interface ProviderClient {

@@ -1,9 +1,9 @@
 import { DeadlineExceededError, PipelineError, ProviderTaskFailedError, VideoUnavailableError } from '../domain/errors.js';
 import type { RequestShape } from '../domain/job.js';
-import { nextPollSeconds, retryPollSeconds } from './polling/poll-policy.js';
-import type { ProviderTaskSnapshot } from '../provider/anyfast/provider-task.js';
-import { pollContext, type PollState } from './polling/poll-state.js';
+import { nextPollSeconds, pollContext, rememberAnswer, retryPollSeconds } from './polling/poll-policy.js';
+import type { PollState } from './polling/poll-state.js';
 import type { ProviderClient } from '../provider/provider-client.js';
+import type { ProviderTaskSnapshot } from '../provider/task-snapshot.js';
 
 export interface PollTaskInput {
   jobId: string;
@@ -70,8 +70,7 @@ async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollS
   const jobStatus = STATUS_RANK[reported] >= STATUS_RANK[previous.jobStatus] ? reported : previous.jobStatus;
   const progress = Math.max(previous.progress, snapshot.progress ?? 0);
   const elapsedSeconds = (now.getTime() - Date.parse(previous.submittedAt)) / 1000;
-  const startedNotBeforeSeconds = startedNotBefore(snapshot, previous, elapsedSeconds);
-  const startReported = previous.startReported === true || (snapshot.phase === 'running' && snapshot.startTime !== undefined);
+  const policy = rememberAnswer(previous.policy, snapshot, elapsedSeconds, previous.submittedAt);
   const generationSeconds = snapshot.phase === 'succeeded' ? providerGenerationSeconds(snapshot) : undefined;
   const next: PollState = {
     providerTaskId: previous.providerTaskId,
@@ -84,36 +83,18 @@ async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollS
     checkedAt: now.toISOString(),
     changed: jobStatus !== previous.jobStatus || progress !== previous.progress,
     ...(snapshot.videoUrl ? { videoUrl: snapshot.videoUrl } : {}),
-    ...(startedNotBeforeSeconds > 0 ? { startedNotBeforeSeconds } : {}),
-    ...(startReported ? { startReported } : {}),
-    ...(previous.history ? { history: previous.history } : {}),
     ...(generationSeconds !== undefined ? { generationSeconds } : {}),
     ...(previous.late ? { late: true } : {}),
     ...(overdue ? { overdue } : {}),
+    policy,
   };
   // Past the deadline the follow-up polls wait as a late task deserves: the window runs from the deadline.
   const windowSeconds = overdue ? deps.lateFollowSeconds : remainingSeconds;
-  return { ...next, waitSeconds: nextPollSeconds(pollContext(next, input.shape, elapsedSeconds, windowSeconds, deps.random())) };
+  return { ...next, waitSeconds: nextPollSeconds(pollContext(policy, input.shape, elapsedSeconds, windowSeconds, deps.random())) };
 }
 
 function overdueAt(now: Date, message: string): NonNullable<PollState['overdue']> {
   return { code: new DeadlineExceededError(message).code, message, at: now.toISOString() };
-}
-
-/**
- * When generation began, at the earliest, in seconds after submit. The provider's start_time is
- * read against its own submit_time when it gives both, so a skewed provider clock does not matter.
- */
-function startedNotBefore(snapshot: ProviderTaskSnapshot, previous: PollState, elapsedSeconds: number): number {
-  const known = previous.startedNotBeforeSeconds ?? 0;
-  // A gateway that answers "queued" after it reported a start is flaky, not restarted: keep the start.
-  if (snapshot.phase === 'queued') return previous.startReported ? known : Math.max(known, elapsedSeconds);
-  if (snapshot.startTime === undefined) return known;
-  const sinceSubmit =
-    snapshot.submitTime !== undefined
-      ? snapshot.startTime - snapshot.submitTime
-      : snapshot.startTime - Date.parse(previous.submittedAt) / 1000;
-  return Math.min(elapsedSeconds, Math.max(0, sinceSubmit));
 }
 
 /** The provider's start-to-finish time of a finished task, when it says both ends. */

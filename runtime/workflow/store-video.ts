@@ -12,7 +12,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { VideoCopyError, VideoUnavailableError } from '../domain/errors.js';
 import { videoKeyFor, type JobOutput } from '../domain/job.js';
-import { guardedGet, refusalIn, type RequestFunction, type Resolve } from '../net/url-guard.js';
+import type { Resolve } from '../net/dns.js';
+import { guardedGet, type RequestFunction } from '../net/guarded-get.js';
+import { refusalIn } from '../net/url-guard.js';
 
 export interface StoreVideoInput {
   jobId: string;
@@ -198,7 +200,7 @@ export async function storeVideo(input: StoreVideoInput, deps: StoreVideoDeps): 
   let response: IncomingMessage;
   let url: URL;
   try {
-    // Only https to public addresses, checked again at connect time and at every redirect (url-guard.ts).
+    // Only https to public addresses, checked again at connect time and at every redirect (runtime/net: url-guard.ts, guarded-agent.ts, guarded-get.ts).
     ({ response, url } = await guardedGet(input.videoUrl, {
       signal,
       allowInsecureLoopback: deps.allowInsecureLoopback,

@@ -1,8 +1,8 @@
 import type { Slots } from '../admission/admission-slots.js';
 import { ProviderBusyError } from '../domain/errors.js';
-import type { WorkflowInput } from '../domain/job.js';
-import { nextPollSeconds, type GenerationEstimate } from './polling/poll-policy.js';
-import { pollContext, type PollState } from './polling/poll-state.js';
+import { nextPollSeconds, pollContext, startMemory, type GenerationEstimate } from './polling/poll-policy.js';
+import type { PollState } from './polling/poll-state.js';
+import type { WorkflowInput } from './workflow-input.js';
 import type { ProviderClient } from '../provider/provider-client.js';
 import type { ProviderRequest } from '../domain/request-schema.js';
 import { presignS3Media, type Presign } from '../aws/s3-media.js';
@@ -51,8 +51,8 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
     waitSeconds: 0,
     checkedAt: submittedAt.toISOString(),
     changed: true,
-    ...(history ? { history } : {}),
+    policy: startMemory(history),
   };
   const remainingSeconds = (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000;
-  return { ...state, waitSeconds: nextPollSeconds(pollContext(state, input.shape, 0, remainingSeconds, deps.random())) };
+  return { ...state, waitSeconds: nextPollSeconds(pollContext(state.policy, input.shape, 0, remainingSeconds, deps.random())) };
 }

@@ -19,6 +19,7 @@ import { ACTIVE_STATUSES, JOB_STATUSES, TERMINAL_STATUSES, type RequestShape } f
 import { MAX_POLL_SECONDS, MIN_POLL_SECONDS, nextPollSeconds, retryPollSeconds } from '../../runtime/workflow/polling/poll-policy.js';
 import type { PollState } from '../../runtime/workflow/polling/poll-state.js';
 import { pollTask } from '../../runtime/workflow/poll-task.js';
+import { shareDoneAtMostOf } from '../../runtime/provider/anyfast/provider-task.js';
 import type { ProviderClient } from '../../runtime/provider/provider-client.js';
 import {
   EXECUTION_MARGIN,
@@ -1053,7 +1054,7 @@ describe('bounds', () => {
     const told = (elapsedSeconds: number) => [
       { startedNotBeforeSeconds: 0, startReported: false },
       { startedNotBeforeSeconds: elapsedSeconds, startReported: false },
-      { startedNotBeforeSeconds: Math.min(30, elapsedSeconds), startReported: true, progress: 30 },
+      { startedNotBeforeSeconds: Math.min(30, elapsedSeconds), startReported: true, shareDoneAtMost: shareDoneAtMostOf('running', 30) },
       { startedNotBeforeSeconds: 0, startReported: false, history: { medianSeconds: 20, sigma: 0.15, samples: 50 } },
     ];
     for (const shape of shapes) {

@@ -17,7 +17,8 @@ import {
 import { handleIntakeRequest, type HttpRequest, type HttpResponse, type IntakeRouteDeps } from '../../runtime/intake/intake-routes.js';
 import { createJobRepository } from '../../runtime/aws/job-repository.js';
 import type { JobRecord } from '../../runtime/domain/job.js';
-import { INTAKE_ERRORS, OPENAPI_PATH, openApiDocument, renderOpenApiJson } from '../../runtime/intake/openapi.js';
+import { OPENAPI_PATH } from '../../runtime/intake/openapi.js';
+import { INTAKE_ERRORS, openApiDocument, renderOpenApiJson } from '../../scripts/openapi/document.js';
 import { createJobRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
 import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
 import { apiPathOf, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
@@ -26,7 +27,7 @@ import { PROVIDER_EXAMPLE_REQUEST } from '../../testkit/provider-fixtures.js';
 import { mutationArb, validBodyArb } from '../../testkit/request-arbitraries.js';
 
 /**
- * The OpenAPI document (runtime/intake/openapi.ts): a valid OpenAPI 3.1 document, checked with
+ * The OpenAPI document (scripts/openapi/document.ts): a valid OpenAPI 3.1 document, checked with
  * @seriousme/openapi-schema-validator (the official 3.1 schema, run by ajv) and its schemas with ajv's
  * draft 2020-12; complete (every route the intake and API Gateway serve, every error code); true (the
  * intake's real answers validate against what it documents); and committed as generated.

@@ -5,9 +5,13 @@ import {
   MAX_POLL_SECONDS,
   MIN_POLL_SECONDS,
   nextPollSeconds,
+  pollContext,
   priorGenerationEstimate,
+  rememberAnswer,
+  startMemory,
   STEADY_POLL_SECONDS,
   type GenerationEstimate,
+  type PolicyMemory,
   type PollContext,
 } from '../../runtime/workflow/polling/poll-policy.js';
 
@@ -43,23 +47,24 @@ const historyArb: fc.Arbitrary<GenerationEstimate> = fc.record({
   sigma: fc.double({ min: 0.15, max: 1.5, noNaN: true }),
   samples: fc.integer({ min: 10, max: 50 }),
 });
-/** Any context the workflow can build: with or without a start, progress and history. */
+/** Any context the workflow can build: with or without a start, a bound from the progress, and history. */
 const contextArb: fc.Arbitrary<PollContext> = fc
   .record({
     shape: shapeArb,
     elapsedSeconds: fc.double({ min: 0, max: 7200, noNaN: true }),
     startShare: fc.double({ min: 0, max: 1.2, noNaN: true }),
     startReported: fc.boolean(),
-    progress: fc.option(fc.constantFrom(0, 10, 30, 49, 50, 55, 100), { nil: undefined }),
+    // 0.55 and 1 are what the gateway's adapter says; the policy must cope with any share.
+    shareDoneAtMost: fc.option(fc.oneof(fc.constantFrom(0.55, 1), fc.double({ min: 0.05, max: 1, noNaN: true })), { nil: undefined }),
     history: fc.option(historyArb, { nil: undefined }),
     remainingSeconds: fc.oneof(fc.double({ min: -60, max: 20, noNaN: true }), fc.double({ min: 20, max: 7200, noNaN: true })),
     random: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
   })
-  .map(({ startShare, progress, history, ...rest }) => ({
+  .map(({ startShare, shareDoneAtMost, history, ...rest }) => ({
     ...rest,
     // startedNotBefore may even lie after now (a clock we do not trust): the policy must cope.
     startedNotBeforeSeconds: rest.elapsedSeconds * startShare,
-    ...(progress !== undefined ? { progress } : {}),
+    ...(shareDoneAtMost !== undefined ? { shareDoneAtMost } : {}),
     ...(history ? { history } : {}),
   }));
 
@@ -260,26 +265,26 @@ describe('what the provider says about the start', () => {
   });
 });
 
-describe('what the provider says about the progress', () => {
-  // Started at 10 s, 50 s of running, still at "30%" (under half way): at least as long again to go.
+describe('what the provider says about the progress (the share of the run done at most)', () => {
+  // Started at 10 s, 50 s of running, at most 55 % done (the gateway's "30%"): at least as long again to go.
   const running = (overrides: Partial<PollContext>) =>
-    context({ elapsedSeconds: 60, startedNotBeforeSeconds: 10, startReported: true, progress: 30, ...overrides });
-  const fromProgress = (start: number, elapsedSeconds: number) => start + (elapsedSeconds - start) / 0.55;
+    context({ elapsedSeconds: 60, startedNotBeforeSeconds: 10, startReported: true, shareDoneAtMost: 0.55, ...overrides });
+  const fromProgress = (start: number, elapsedSeconds: number, share = 0.55) => start + (elapsedSeconds - start) / share;
 
-  test('"30%" with a reported start pushes the next poll to start + r/0.55', () => {
+  test('at most 55 % done with a reported start pushes the next poll to start + r/0.55', () => {
     const wait = nextPollSeconds(running({}));
     expect(wait).toBe(nominal(fromProgress(10, 60) - 60));
     // Without the progress it would be the steady gap: the early end (10 + 33.5 s) is behind us.
-    expect(nextPollSeconds(running({ progress: undefined }))).toBe(STEADY_POLL_SECONDS);
+    expect(nextPollSeconds(running({ shareDoneAtMost: undefined }))).toBe(STEADY_POLL_SECONDS);
     expect(wait).toBeGreaterThan(STEADY_POLL_SECONDS);
   });
 
-  test.each([0, 10, 30, 49])('any progress under half way (%d) pushes the same way', (progress) => {
-    expect(nextPollSeconds(running({ progress }))).toBe(nominal(fromProgress(10, 60) - 60));
+  test.each([0.3, 0.55, 0.7])('at most %s of the run done pushes the next poll to start + r/share', (share) => {
+    expect(nextPollSeconds(running({ shareDoneAtMost: share }))).toBe(nominal(fromProgress(10, 60, share) - 60));
   });
 
-  test.each([50, 55, 99])('"%d%%" (half way or past it) pushes nothing', (progress) => {
-    expect(nextPollSeconds(running({ progress }))).toBe(STEADY_POLL_SECONDS);
+  test('a share of 1 (the answer bounds nothing) pushes nothing', () => {
+    expect(nextPollSeconds(running({ shareDoneAtMost: 1 }))).toBe(STEADY_POLL_SECONDS);
   });
 
   test('progress without a reported start is ignored: our own start bound is no run time', () => {
@@ -293,7 +298,7 @@ describe('what the provider says about the progress', () => {
     expect(wait).toBe(nominal(10 + earlyEnd(PRIOR) - 15));
   });
 
-  test('a long run still at "30%" is capped at MAX_POLL_SECONDS', () => {
+  test('a long run still under half way is capped at MAX_POLL_SECONDS', () => {
     expect(nextPollSeconds(running({ elapsedSeconds: 200 }))).toBe(MAX_POLL_SECONDS);
   });
 });
@@ -388,5 +393,42 @@ describe('jitter', () => {
 
   test('the same random gives the same wait', () => {
     expect(nextPollSeconds(context({ random: 0.37 }))).toBe(nextPollSeconds(context({ random: 0.37 })));
+  });
+});
+
+describe('the policy memory ($.poll.policy)', () => {
+  const SUBMITTED_AT = '2026-01-01T00:00:00.000Z';
+  const told = (memory: PolicyMemory | undefined) => pollContext(memory, BASE, 0, FAR, 0.5);
+  const history: GenerationEstimate = { medianSeconds: 82, sigma: 0.3, samples: 20 };
+
+  test('starts with the history read at submit, and keeps it through every answer', () => {
+    expect(told(startMemory(history)).history).toEqual(history);
+    expect(told(startMemory(undefined))).not.toHaveProperty('history');
+    const after = rememberAnswer(rememberAnswer(startMemory(history), { phase: 'queued' }, 20, SUBMITTED_AT), { phase: 'running', startTime: 1 }, 40, SUBMITTED_AT);
+    expect(told(after).history).toEqual(history);
+  });
+
+  test('the furthest share of the run any answer allowed stands: progress never goes back', () => {
+    const at = (memory: PolicyMemory, shareDoneAtMost?: number) =>
+      rememberAnswer(memory, { phase: 'running', ...(shareDoneAtMost !== undefined ? { shareDoneAtMost } : {}) }, 60, SUBMITTED_AT);
+    const underHalf = at(startMemory(undefined), 0.55);
+    expect(told(underHalf).shareDoneAtMost).toBe(0.55);
+    expect(told(at(underHalf)).shareDoneAtMost).toBe(0.55);
+    expect(told(at(underHalf, 1)).shareDoneAtMost).toBe(1);
+    expect(told(at(at(underHalf, 1), 0.55)).shareDoneAtMost).toBe(1);
+    expect(told(startMemory(undefined))).not.toHaveProperty('shareDoneAtMost');
+  });
+
+  test('a memory of another version (an execution started before a deploy) counts as none', () => {
+    const foreign = { version: 0, startedNotBeforeSeconds: 500, startReported: true, history } as unknown as PolicyMemory;
+    expect(told(foreign)).toEqual(told(undefined));
+    const next = rememberAnswer(foreign, { phase: 'running', shareDoneAtMost: 0.55 }, 60, SUBMITTED_AT);
+    expect(told(next)).toEqual({ ...told(undefined), shareDoneAtMost: 0.55 });
+  });
+
+  test('is plain JSON: it crosses the state machine unchanged', () => {
+    const memory = rememberAnswer(startMemory(history), { phase: 'running', startTime: 1_767_225_612, shareDoneAtMost: 0.55 }, 30, SUBMITTED_AT);
+    expect(JSON.parse(JSON.stringify(memory))).toEqual(memory);
+    expect(told(memory)).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true, shareDoneAtMost: 0.55, history });
   });
 });

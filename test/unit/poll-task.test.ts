@@ -1,11 +1,21 @@
 import { describe, expect, test } from 'vitest';
 import { PipelineError, ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../runtime/domain/errors.js';
-import type { RequestShape, WorkflowInput } from '../../runtime/domain/job.js';
-import { MAX_POLL_SECONDS, priorGenerationEstimate, STEADY_POLL_SECONDS, type GenerationEstimate } from '../../runtime/workflow/polling/poll-policy.js';
+import type { RequestShape } from '../../runtime/domain/job.js';
+import {
+  MAX_POLL_SECONDS,
+  pollContext,
+  priorGenerationEstimate,
+  rememberAnswer,
+  startMemory,
+  STEADY_POLL_SECONDS,
+  type GenerationEstimate,
+} from '../../runtime/workflow/polling/poll-policy.js';
 import type { PollState } from '../../runtime/workflow/polling/poll-state.js';
 import { pollTask, type PollTaskInput } from '../../runtime/workflow/poll-task.js';
+import type { WorkflowInput } from '../../runtime/workflow/workflow-input.js';
+import { shareDoneAtMostOf } from '../../runtime/provider/anyfast/provider-task.js';
 import type { ProviderClient } from '../../runtime/provider/provider-client.js';
-import type { ProviderTaskSnapshot } from '../../runtime/provider/anyfast/provider-task.js';
+import type { ProviderTaskSnapshot } from '../../runtime/provider/task-snapshot.js';
 import type { ProviderRequest } from '../../runtime/domain/request-schema.js';
 import { submitTask } from '../../runtime/workflow/submit-task.js';
 
@@ -18,7 +28,10 @@ const SUBMITTED_AT = new Date('2026-03-12T23:11:30.000Z');
 const DEADLINE_AT = new Date(SUBMITTED_AT.getTime() + 30 * 60_000).toISOString();
 const SHAPE: RequestShape = { duration: 5, resolution: '720p', generateAudio: true, media: 'text' };
 
-/** A hand-written ProviderClient that answers the given snapshots in turn and records the ids it was asked about. */
+/**
+ * A hand-written ProviderClient that answers the given snapshots in turn and records the ids it was
+ * asked about. Its progress tells the policy what the gateway's adapter reads from it.
+ */
 function fakeProvider(...answers: (Partial<ProviderTaskSnapshot> | Error)[]) {
   const asked: string[] = [];
   const provider: ProviderClient = {
@@ -30,7 +43,9 @@ function fakeProvider(...answers: (Partial<ProviderTaskSnapshot> | Error)[]) {
       const next = answers.shift();
       if (!next) throw new Error('no more answers');
       if (next instanceof Error) throw next;
-      return { taskId, phase: 'running', providerStatus: 'IN_PROGRESS', ...next };
+      const phase = next.phase ?? 'running';
+      const shareDoneAtMost = shareDoneAtMostOf(phase, next.progress);
+      return { taskId, phase, providerStatus: 'IN_PROGRESS', ...(shareDoneAtMost !== undefined ? { shareDoneAtMost } : {}), ...next };
     },
   };
   return { provider, asked };
@@ -61,6 +76,11 @@ const SUBMITTED_EPOCH = SUBMITTED_AT.getTime() / 1000;
 const earlyEnd = (estimate: GenerationEstimate) => estimate.medianSeconds * Math.exp(-1.645 * estimate.sigma);
 
 const at = (secondsAfterSubmit: number) => () => new Date(SUBMITTED_AT.getTime() + secondsAfterSubmit * 1000);
+
+/** What the poll policy will be told about the task after this state (its memory, read through its own API). */
+const told = (state: PollState) => pollContext(state.policy, SHAPE, 0, 0, 0);
+/** The policy's memory of a task whose start the provider reported, `seconds` after submit. */
+const startedAt = (seconds: number) => rememberAnswer(undefined, { phase: 'running', startTime: SUBMITTED_EPOCH + seconds }, seconds, SUBMITTED_AT.toISOString());
 
 async function poll(previous: PollState, answer: Partial<ProviderTaskSnapshot> | Error, options: { now?: number; deadlineAt?: string } = {}) {
   const { provider, asked } = fakeProvider(answer);
@@ -254,7 +274,8 @@ describe('pollTask: when generation began', () => {
     async (skew) => {
       const submitTime = SUBMITTED_EPOCH - CREATE_LATENCY + skew;
       const { next } = await poll(pollState(), { phase: 'running', progress: 30, submitTime, startTime: submitTime + 12 }, { now: 30 });
-      expect(next).toMatchObject({ jobStatus: 'RUNNING', startedNotBeforeSeconds: 12, startReported: true });
+      expect(next.jobStatus).toBe('RUNNING');
+      expect(told(next)).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
       // The next poll lands at the start + the early quantile of the prior (12 + 50 s), not 50 s from now.
       expect(Math.abs(30 + next.waitSeconds - (12 + earlyEnd(priorGenerationEstimate(SHAPE))))).toBeLessThanOrEqual(0.5);
     },
@@ -262,29 +283,29 @@ describe('pollTask: when generation began', () => {
 
   test('without submit_time, start_time is read against our submittedAt', async () => {
     const { next } = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 12 }, { now: 30 });
-    expect(next).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
+    expect(told(next)).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
   });
 
   test('without submit_time, a skewed start_time is held between submit and now', async () => {
     const ahead = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 3600 }, { now: 30 });
-    expect(ahead.next.startedNotBeforeSeconds).toBe(30);
+    expect(told(ahead.next).startedNotBeforeSeconds).toBe(30);
     const behind = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH - 3600 }, { now: 30 });
-    expect(behind.next.startedNotBeforeSeconds ?? 0).toBe(0);
-    expect(behind.next.startReported).toBe(true);
+    expect(told(behind.next).startedNotBeforeSeconds).toBe(0);
+    expect(told(behind.next).startReported).toBe(true);
   });
 
   test('a "queued" answer after a reported start is a flaky gateway: the reported start stays', async () => {
-    const running = pollState({ jobStatus: 'RUNNING', providerStatus: 'IN_PROGRESS', progress: 30, startedNotBeforeSeconds: 12, startReported: true });
+    const running = pollState({ jobStatus: 'RUNNING', providerStatus: 'IN_PROGRESS', progress: 30, policy: startedAt(12) });
     const { next } = await poll(running, { phase: 'queued', providerStatus: 'QUEUED' }, { now: 100 });
-    expect(next.startedNotBeforeSeconds).toBe(12);
-    expect(next.startReported).toBe(true);
+    expect(told(next).startedNotBeforeSeconds).toBe(12);
+    expect(told(next).startReported).toBe(true);
     expect(next.jobStatus).toBe('RUNNING');
   });
 
   test('a queued answer moves the bound to now, and the next poll waits the whole early window from there', async () => {
     const { next: queued } = await poll(pollState(), { phase: 'queued', providerStatus: 'QUEUED', progress: 10 }, { now: 40 });
-    expect(queued.startedNotBeforeSeconds).toBe(40);
-    expect(queued).not.toHaveProperty('startReported');
+    expect(told(queued).startedNotBeforeSeconds).toBe(40);
+    expect(told(queued).startReported).toBe(false);
     // As if the task had just been submitted: the early window starts when it leaves the queue.
     const fresh = await submitTask(
       { jobId: 'job-1', requestKey: 'requests/job-1.json', shape: SHAPE, deadlineAt: DEADLINE_AT },
@@ -306,27 +327,34 @@ describe('pollTask: when generation began', () => {
 
   test('NOT_START (queued at the gateway) counts as queued too, and a later answer without a start keeps the bound', async () => {
     const { next: notStarted } = await poll(pollState(), { phase: 'queued', providerStatus: 'NOT_START', progress: 0 }, { now: 20 });
-    expect(notStarted.startedNotBeforeSeconds).toBe(20);
+    expect(told(notStarted).startedNotBeforeSeconds).toBe(20);
     const { next: queued } = await poll(notStarted, { phase: 'queued', providerStatus: 'QUEUED', progress: 10 }, { now: 45 });
-    expect(queued.startedNotBeforeSeconds).toBe(45);
+    expect(told(queued).startedNotBeforeSeconds).toBe(45);
     const { next: running } = await poll(queued, { phase: 'running', providerStatus: 'IN_PROGRESS', progress: 30 }, { now: 80 });
-    expect(running.startedNotBeforeSeconds).toBe(45);
-    expect(running).not.toHaveProperty('startReported');
+    expect(told(running).startedNotBeforeSeconds).toBe(45);
+    expect(told(running).startReported).toBe(false);
   });
 
   test('once the provider reported the start, an answer without start_time keeps it', async () => {
     const { next: started } = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 12 }, { now: 30 });
     const { next } = await poll(started, { phase: 'running', progress: 50 }, { now: 60 });
-    expect(next).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
+    expect(told(next)).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
   });
 
   test('"30%" with a reported start holds the next poll back: at least as long again as it has run', async () => {
-    const started = pollState({ jobStatus: 'RUNNING', progress: 30, startedNotBeforeSeconds: 10, startReported: true });
+    const started = pollState({ jobStatus: 'RUNNING', progress: 30, policy: startedAt(10) });
     const { next } = await poll(started, { phase: 'running', progress: 30 }, { now: 70 });
     // 60 s of running, not half way: the end is no sooner than 10 + 60 / 0.55 ≈ 119 s.
     expect(70 + next.waitSeconds).toBeGreaterThanOrEqual(118);
     const { next: halfWay } = await poll(started, { phase: 'running', progress: 50 }, { now: 70 });
     expect(halfWay.waitSeconds).toBe(STEADY_POLL_SECONDS);
+  });
+
+  test('"30%" after "50%" is a flaky gateway: the poll is not held back again', async () => {
+    const { next: halfWay } = await poll(pollState({ jobStatus: 'RUNNING', progress: 30, policy: startedAt(10) }), { phase: 'running', progress: 50 }, { now: 60 });
+    const { next } = await poll(halfWay, { phase: 'running', progress: 30 }, { now: 70 });
+    expect(next.progress).toBe(50);
+    expect(next.waitSeconds).toBe(STEADY_POLL_SECONDS);
   });
 });
 
@@ -370,20 +398,20 @@ describe('pollTask: generation time and history', () => {
       { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 30 },
       { phase: 'succeeded', progress: 100, videoUrl: VIDEO_URL, startTime: SUBMITTED_EPOCH + 30, finishTime: SUBMITTED_EPOCH + 95 },
     );
-    let state = pollState({ history: HISTORY });
+    let state = pollState({ policy: startMemory(HISTORY) });
     const seen: PollState[] = [];
     for (const now of [20, 40, 60, 100]) {
       state = await pollTask(input(state), { provider, now: at(now), random: () => 0.5, lateFollowSeconds: 3600 });
       seen.push(state);
     }
-    for (const state of seen) expect(state.history).toEqual(HISTORY);
+    for (const state of seen) expect(told(state).history).toEqual(HISTORY);
     expect(seen[1]!.consecutiveFailures).toBe(1);
     expect(seen.at(-1)).toMatchObject({ jobStatus: 'SUCCEEDED', generationSeconds: 65 });
     // Queued at 20 s: the next poll at the history's early end after it, not the prior's.
     expect(seen[0]!.waitSeconds).toBe(Math.round(earlyEnd(HISTORY)));
     const { next: withoutHistory } = await poll(pollState(), { phase: 'queued', providerStatus: 'QUEUED', progress: 10 }, { now: 20 });
     expect(withoutHistory.waitSeconds).toBe(Math.round(earlyEnd(priorGenerationEstimate(SHAPE))));
-    expect(withoutHistory).not.toHaveProperty('history');
+    expect(told(withoutHistory)).not.toHaveProperty('history');
   });
 });
 
@@ -543,7 +571,7 @@ describe('submitTask', () => {
     const state = await submitTask(workflowInput, deps);
     expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask', `recordCreated ${workflowInput.jobId}`]);
     expect(shapes).toEqual([workflowInput.shape]);
-    expect(state.history).toEqual(HISTORY);
+    expect(told(state).history).toEqual(HISTORY);
     // The first wait is the history's early end, not the prior's.
     expect(state.waitSeconds).toBe(Math.round(earlyEnd(HISTORY)));
     expect(state.waitSeconds).not.toBe(Math.round(earlyEnd(priorGenerationEstimate(workflowInput.shape))));
@@ -552,7 +580,7 @@ describe('submitTask', () => {
   test('no history yet: the prior, and no history in the poll state', async () => {
     const { deps } = recordingDeps(async () => undefined);
     const state = await submitTask(workflowInput, deps);
-    expect(state).not.toHaveProperty('history');
+    expect(told(state)).not.toHaveProperty('history');
     expect(state.waitSeconds).toBe(Math.round(earlyEnd(priorGenerationEstimate(workflowInput.shape))));
   });
 
@@ -563,7 +591,7 @@ describe('submitTask', () => {
     const state = await submitTask(workflowInput, deps);
     expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask', `recordCreated ${workflowInput.jobId}`]);
     expect(state).toMatchObject({ providerTaskId: TASK_ID, jobStatus: 'SUBMITTED', polls: 0 });
-    expect(state).not.toHaveProperty('history');
+    expect(told(state)).not.toHaveProperty('history');
     expect(state.waitSeconds).toBe(Math.round(earlyEnd(priorGenerationEstimate(workflowInput.shape))));
   });
 

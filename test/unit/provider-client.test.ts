@@ -260,6 +260,7 @@ describe('getTask', () => {
       progress: 50,
       submitTime: 1773328294,
       startTime: 1773328300,
+      shareDoneAtMost: 1,
     });
     expect(received).toHaveLength(1);
     expect(received[0]!.method).toBe('GET');

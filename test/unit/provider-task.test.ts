@@ -4,6 +4,7 @@ import {
   readCreatedTaskId,
   readGatewayError,
   readTaskSnapshot,
+  shareDoneAtMostOf,
 } from '../../runtime/provider/anyfast/provider-task.js';
 import { CREATED_TASK, TASK_ID, taskEnvelope } from '../../testkit/provider-fixtures.js';
 
@@ -36,6 +37,7 @@ describe('readTaskSnapshot: the gateway envelope', () => {
       submitTime: 1773328294,
       startTime: 1773328300,
       finishTime: 1773328400,
+      shareDoneAtMost: 1,
     });
   });
 
@@ -130,6 +132,34 @@ describe('readTaskSnapshot: progress', () => {
 
   test('a success is 100 % even when the gateway still says less', () => {
     expect(readTaskSnapshot(envelope({ status: 'SUCCESS', progress: '50%', result_url: VIDEO_URL }), 'x')?.progress).toBe(100);
+  });
+
+  // The gateway's "30%" lasts until the middle of the run (local/simulator/task-clock.ts plays it):
+  // under 50 % the poll policy is told the task has done at most 55 % of its run.
+  test.each([
+    ['"0%"', '0%'],
+    ['"10%"', '10%'],
+    ['"30%"', '30%'],
+    ['"49%"', '49%'],
+  ])('a running task at %s is not half way: at most 55 %% of its run done', (_name, progress) => {
+    expect(readTaskSnapshot(envelope({ progress }), 'x')?.shareDoneAtMost).toBe(0.55);
+  });
+
+  test.each([
+    ['"50%"', '50%'],
+    ['"55%"', '55%'],
+    ['"99%"', '99%'],
+  ])('a running task at %s bounds nothing', (_name, progress) => {
+    expect(readTaskSnapshot(envelope({ progress }), 'x')?.shareDoneAtMost).toBe(1);
+  });
+
+  test('a running task without a progress is read as the first step; a queued one says nothing; a finished one is all done', () => {
+    const body = envelope();
+    delete (body.data as Partial<typeof body.data>).progress;
+    expect(readTaskSnapshot(body, 'x')?.shareDoneAtMost).toBe(0.55);
+    expect(readTaskSnapshot(envelope({ status: 'QUEUED', progress: '10%' }), 'x')).not.toHaveProperty('shareDoneAtMost');
+    expect(readTaskSnapshot(envelope({ status: 'SUCCESS', progress: '30%', result_url: VIDEO_URL }), 'x')?.shareDoneAtMost).toBe(1);
+    expect(shareDoneAtMostOf('failed', 30)).toBeUndefined();
   });
 
   test('parseProgress clamps and rounds', () => {

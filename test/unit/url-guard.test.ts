@@ -4,17 +4,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VideoCopyError, VideoUnavailableError } from '../../runtime/domain/errors.js';
 import { storeVideo } from '../../runtime/workflow/store-video.js';
-import {
-  checkVideoUrl,
-  createGuardedAgent,
-  guardedGet,
-  guardedLookup,
-  IdleTimeoutError,
-  nonPublicReason,
-  refusalIn,
-  type Resolve,
-  type ResolvedAddress,
-} from '../../runtime/net/url-guard.js';
+import { nonPublicReason } from '../../runtime/net/address-ranges.js';
+import type { Resolve, ResolvedAddress } from '../../runtime/net/dns.js';
+import { createGuardedAgent, guardedLookup } from '../../runtime/net/guarded-agent.js';
+import { guardedGet, IdleTimeoutError } from '../../runtime/net/guarded-get.js';
+import { checkVideoUrl, refusalIn } from '../../runtime/net/url-guard.js';
 
 /** A resolver from a fixed table: no DNS in these tests. Unknown names fail like NXDOMAIN. */
 function resolver(table: Record<string, string[]>): Resolve & { calls: string[] } {
@@ -275,7 +269,7 @@ describe('connect time: the address connected to is the address checked', () => 
   });
 });
 
-describe('guardedFetch against a local server (the local exception, loopback only)', () => {
+describe('guardedGet against a local server (the local exception, loopback only)', () => {
   let server: Server;
   let base: string;
   const served: string[] = [];

@@ -1,28 +1,13 @@
+import type { ProviderPhase, ProviderTaskSnapshot } from '../task-snapshot.js';
 import * as z from '../../domain/zod.js';
 
 /**
- * The provider's task answers come in several shapes (see provider-api.md): the gateway envelope
+ * The provider's task answers come in several shapes (docs/provider-api.md; the simulator's
+ * local/simulator/responses.ts renders them): the gateway envelope
  * `{code, data:{status:"IN_PROGRESS", progress:"50%", result_url, data:{content:{video_url}}}}`,
  * the upstream object with lower-case statuses, and an older flat `{id, status, video_url}`.
  * This module reads all of them into one snapshot.
  */
-
-/** Where a provider task stands, in our words. */
-export type ProviderPhase = 'queued' | 'running' | 'succeeded' | 'failed';
-
-export interface ProviderTaskSnapshot {
-  taskId: string;
-  phase: ProviderPhase;
-  /** The provider's own status word, kept for logs and debugging. */
-  providerStatus: string;
-  /** 0..100 when the provider said anything about it. */
-  progress?: number;
-  videoUrl?: string;
-  failReason?: string;
-  submitTime?: number;
-  startTime?: number;
-  finishTime?: number;
-}
 
 const PHASES: Record<string, ProviderPhase> = {
   '': 'queued',
@@ -46,6 +31,20 @@ const PHASES: Record<string, ProviderPhase> = {
 /** Unknown words (UNKNOWN included) mean "still running": keep polling until the deadline. */
 export function phaseOf(status: string): ProviderPhase {
   return PHASES[status.trim().toUpperCase()] ?? 'running';
+}
+
+/**
+ * The gateway shows a running task as "30%" until the middle of its run and "50%" after it
+ * (docs/provider-api.md; local/simulator/task-clock.ts answers the same): under 50 % the task is not
+ * half way. The policy is told "at most 55 % done", so a gateway that flips a little late costs
+ * lag, not a missed end. A running answer without a progress is read as the first step.
+ */
+const HALF_WAY_PERCENT = 50;
+const BEFORE_HALF_WAY_SHARE = 0.55;
+export function shareDoneAtMostOf(phase: ProviderPhase, progress: number | undefined): number | undefined {
+  if (phase === 'succeeded') return 1;
+  if (phase !== 'running') return undefined;
+  return (progress ?? 0) < HALF_WAY_PERCENT ? BEFORE_HALF_WAY_SHARE : 1;
 }
 
 export function parseProgress(value: unknown): number | undefined {
@@ -100,6 +99,7 @@ export function readTaskSnapshot(body: unknown, requestedTaskId: string): Provid
   // Old gateways copy the video URL into fail_reason on success: read a failure only from a failed task.
   const failReason = phase === 'failed' ? (nonEmpty(task.fail_reason) ?? errorText(task.error) ?? providerStatus) : undefined;
   const progress = phase === 'succeeded' ? 100 : parseProgress(task.progress);
+  const shareDoneAtMost = shareDoneAtMostOf(phase, progress);
   return {
     taskId: nonEmpty(task.task_id) ?? nonEmpty(task.id) ?? requestedTaskId,
     phase,
@@ -110,6 +110,7 @@ export function readTaskSnapshot(body: unknown, requestedTaskId: string): Provid
     ...(task.submit_time ? { submitTime: task.submit_time } : {}),
     ...(task.start_time ? { startTime: task.start_time } : {}),
     ...(task.finish_time ? { finishTime: task.finish_time } : {}),
+    ...(shareDoneAtMost !== undefined ? { shareDoneAtMost } : {}),
   };
 }
 

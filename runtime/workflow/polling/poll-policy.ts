@@ -1,16 +1,29 @@
 import type { RequestShape } from '../../domain/job.js';
+import { currentMemory, type GenerationEstimate, type PolicyMemory } from './poll-memory.js';
 
 /**
  * How long to wait before the next poll. A fixed 15 s poller spends most of its polls before any
  * task can be done. We know better at every step:
  * - the provider's `start_time` (or that the task is still waiting) says when generation began;
- * - "30%" says a running task is not half way yet, so it has about as long again to go;
+ * - the progress bounds how much of its run a running task has done (the provider adapter reads
+ *   it: runtime/provider/anyfast/provider-task.ts shareDoneAtMostOf), so a task not half way yet
+ *   has about as long again to go;
  * - how long generation takes for this request shape, learned from past jobs (generation-history)
  *   or, until there are enough of them, a prior from the request;
  * so we sleep until the earliest plausible end, poll at a steady gap while the task is likely to
  * end, and poll less often in the tail, where a late task's few seconds of lag weigh least.
  * `npm run bench` (polling) shows what each of these adds.
+ *
+ * The policy's index. SubmitTask and PollTask call startMemory, rememberAnswer, pollContext,
+ * nextPollSeconds and retryPollSeconds, and carry the memory at `$.poll.policy` unread. So a policy
+ * change touches this file, poll-memory.ts (bump its version when what it remembers changes
+ * meaning) and test/unit/poll-policy.test.ts; bench/polling.ts only for a new ablation,
+ * test/infra/state-machine.test.ts only if the floor or the cap moves; a new signal from the
+ * provider adds a field to runtime/provider/task-snapshot.ts and its reading to the adapter
+ * (runtime/provider/anyfast/). Not poll-state.ts, the workflow, the sweeper or the ASL.
  */
+
+export { rememberAnswer, startMemory, type GenerationEstimate, type PolicyMemory } from './poll-memory.js';
 
 export const MIN_POLL_SECONDS = 3;
 export const MAX_POLL_SECONDS = 60;
@@ -26,15 +39,6 @@ const EARLY_QUANTILE_Z = 1.645;
 /** Past the 97.5th percentile the gap grows with the generation time, keeping the lag a small share of it. */
 const LATE_QUANTILE_Z = 1.96;
 
-/** A request shape's generation time (provider start to finish), lognormal. */
-export interface GenerationEstimate {
-  medianSeconds: number;
-  /** Standard deviation of the natural log of the generation time. */
-  sigma: number;
-  /** How many finished jobs it was learned from; 0 for the prior. */
-  samples: number;
-}
-
 export interface PollContext {
   shape: RequestShape;
   /** Seconds since the task was created at the provider. */
@@ -46,8 +50,8 @@ export interface PollContext {
   startedNotBeforeSeconds: number;
   /** True when startedNotBeforeSeconds is the provider's own start_time, not a bound of ours. */
   startReported: boolean;
-  /** The progress the provider reported at the latest poll, 0..100. */
-  progress?: number;
+  /** The share of its run the task has done at most (0 < share ≤ 1), from the provider's progress. */
+  shareDoneAtMost?: number;
   /** What past jobs of this shape took; the prior when absent. */
   history?: GenerationEstimate;
   /** Seconds left before the job's deadline. */
@@ -83,16 +87,26 @@ export function retryPollSeconds(consecutiveFailures: number, remainingSeconds: 
   return Math.max(1, Math.min(jittered, Math.floor(remainingSeconds)));
 }
 
-/**
- * The gateway reports a running task as "30%" until the middle of its run and "50%" after it
- * (provider-api.md): a task still under half way at r seconds of running has about r to go. We
- * read "under half way" as under 55 %, so a gateway that flips a little late costs lag, not a miss.
- */
-const HALF_WAY = 50;
-const LATEST_FLIP = 0.55;
+/** A task that has done at most a share f of its run after r seconds of running runs r / f in all, at least. */
 function earliestEndFromProgress(context: PollContext, start: number): number {
-  if (!context.startReported || context.progress === undefined || context.progress >= HALF_WAY) return 0;
-  return start + (context.elapsedSeconds - start) / LATEST_FLIP;
+  const share = context.shareDoneAtMost;
+  if (!context.startReported || share === undefined || share >= 1) return 0;
+  return start + (context.elapsedSeconds - start) / share;
+}
+
+/** What the policy is told about a task, from its memory: at submit, and after every poll. */
+export function pollContext(memory: PolicyMemory | undefined, shape: RequestShape, elapsedSeconds: number, remainingSeconds: number, random: number): PollContext {
+  const known = currentMemory(memory);
+  return {
+    shape,
+    elapsedSeconds,
+    startedNotBeforeSeconds: known.startedNotBeforeSeconds ?? 0,
+    startReported: known.startReported === true,
+    ...(known.shareDoneAtMost !== undefined ? { shareDoneAtMost: known.shareDoneAtMost } : {}),
+    ...(known.history ? { history: known.history } : {}),
+    remainingSeconds,
+    random,
+  };
 }
 
 export function nextPollSeconds(context: PollContext): number {

@@ -1,9 +1,11 @@
-import type { JobStatus, RequestShape } from '../../domain/job.js';
-import type { GenerationEstimate, PollContext } from './poll-policy.js';
+import type { JobStatus } from '../../domain/job.js';
+import type { PolicyMemory } from './poll-policy.js';
 
 /**
  * What the workflow knows about the provider task between polls. It lives at `$.poll` in the
- * execution state; SubmitTask creates it and every PollTask returns the next one.
+ * execution state; SubmitTask creates it and every PollTask returns the next one. The state machine
+ * reads its fields (infra/constructs/generation-workflow.ts; test/infra asserts the paths), except
+ * `policy`, which only the poll policy reads.
  */
 export interface PollState {
   providerTaskId: string;
@@ -20,12 +22,6 @@ export interface PollState {
   videoUrl?: string;
   /** Polls in a row the provider failed (5xx, 429, timeout); reset by an answer. */
   consecutiveFailures?: number;
-  /** Seconds after submit before which generation had not begun (see PollContext); absent means 0. */
-  startedNotBeforeSeconds?: number;
-  /** True once startedNotBeforeSeconds is the provider's own start_time. */
-  startReported?: boolean;
-  /** What past jobs of this shape took, read once at submit so a poll reads nothing but the provider. */
-  history?: GenerationEstimate;
   /** On success, the provider's own start-to-finish time: the sample the history learns from. */
   generationSeconds?: number;
   /**
@@ -37,18 +33,6 @@ export interface PollState {
   late?: boolean;
   /** Following a late task stopped: it failed, vanished, or outlived the follow window. Nothing more to do. */
   lateEnded?: string;
-}
-
-/** What the poll policy is told about a task in this state: at submit, and after every poll. */
-export function pollContext(poll: PollState, shape: RequestShape, elapsedSeconds: number, remainingSeconds: number, random: number): PollContext {
-  return {
-    shape,
-    elapsedSeconds,
-    startedNotBeforeSeconds: poll.startedNotBeforeSeconds ?? 0,
-    startReported: poll.startReported === true,
-    ...(poll.jobStatus === 'RUNNING' ? { progress: poll.progress } : {}),
-    ...(poll.history ? { history: poll.history } : {}),
-    remainingSeconds,
-    random,
-  };
+  /** The poll policy's own memory (poll-memory.ts), carried from poll to poll unread. Absent on a resumed job. */
+  policy?: PolicyMemory;
 }

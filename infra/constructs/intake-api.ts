@@ -28,8 +28,9 @@ export class IntakeApi extends Construct {
       environment: jobIntakeEnvironment(props),
     });
     grantJobIntake(this.handler, props);
-    // Presigned download links are signed with the intake's own permission to read the videos.
-    grantObjects(props.bucket, this.handler, ['s3:GetObject'], 'videos/');
+    // Presigned download links are signed with the intake's own permission to read the videos; a rerun
+    // reads the request body its job stored.
+    grantObjects(props.bucket, this.handler, ['s3:GetObject'], 'videos/', 'requests/');
 
     this.api = new RestApi(this, 'Api', {
       description: 'video-pipeline: submit video jobs and follow them',
@@ -54,6 +55,7 @@ export class IntakeApi extends Construct {
     const job = jobs.addResource('{jobId}');
     job.addMethod('GET', integration);
     job.addMethod('DELETE', integration);
+    job.addResource('rerun').addMethod('POST', integration);
     // The API's OpenAPI document, served by the intake: IAM like every other route (it is the same API,
     // and its callers sign anyway); the same document is committed as openapi.json for everyone else.
     this.api.root.addResource('openapi.json').addMethod('GET', integration);

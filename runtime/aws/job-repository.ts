@@ -11,6 +11,8 @@ export const STATUS_INDEX = 'byStatus';
 export const CREATED_INDEX = 'byCreatedAt';
 /** The admission line: waiting jobs only (`inLine`), in line order (`lineKey`). */
 export const LINE_INDEX = 'byLine';
+/** How many reruns a job lists (`reruns`); the reruns past it still name it in their `rerunOf`. */
+export const MAX_RERUNS_LISTED = 100;
 /** Counting the jobs ahead of one stops here: past it the answer is "at least this many". */
 export const MAX_COUNTED_AHEAD = 1000;
 
@@ -82,6 +84,8 @@ export interface JobRepository {
    * was busy, or its execution could not start). False when the job had moved on meanwhile.
    */
   returnToLine(jobId: string, returned: { admission: number; at: Date }): Promise<boolean>;
+  /** Links a job to a job that runs it again; past MAX_RERUNS_LISTED links the list stops growing. */
+  recordRerun(jobId: string, rerunJobId: string): Promise<void>;
   /** A deferred job joins the line (the batch run); false when it was no longer deferred. */
   joinLine(jobId: string, joined: { queuedAt: Date; lineKey: string }): Promise<boolean>;
   /** Jobs waiting for the batch function to put them in the line, oldest first. */
@@ -272,6 +276,16 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
           ':queued': 'QUEUED',
           ':admission': returned.admission,
         },
+      });
+    },
+
+    async recordRerun(jobId, rerunJobId) {
+      await conditionalUpdate({
+        Key: { jobId },
+        UpdateExpression: 'SET reruns = list_append(if_not_exists(reruns, :none), :rerun)',
+        // Bounded: the record must stay far under DynamoDB's 400 KB item limit, whoever reruns it.
+        ConditionExpression: 'attribute_exists(jobId) AND (attribute_not_exists(reruns) OR size(reruns) < :max)',
+        ExpressionAttributeValues: { ':none': [], ':rerun': [rerunJobId], ':max': MAX_RERUNS_LISTED },
       });
     },
 

@@ -88,6 +88,10 @@ export interface JobRecord {
   executionArn?: string;
   /** When its completion event was published: a retried announcement finds it and publishes nothing. */
   announcedAt?: string;
+  /** The job this one runs again (POST /jobs/{jobId}/rerun). */
+  rerunOf?: string;
+  /** The jobs that run this one again, oldest first (the newest MAX_RERUNS_LISTED). */
+  reruns?: string[];
   /** A TIMED_OUT job whose video was stored after all (its task, followed past the deadline, succeeded). */
   lateVideoAt?: string;
   /** When its late video was announced (`Job Late Video Stored`). */

@@ -4,7 +4,8 @@ import { readJsonBody } from './http-body.js';
 import { parseJobIdSegment, parseListQuery, parseNoQuery, parseSubmitQuery, singleHeader, type MultiValues } from './intake-query.js';
 import type { JobOutput } from '../domain/job.js';
 import { cancelJob } from './job-cancel.js';
-import { acceptJob, type IntakeDeps } from './job-intake.js';
+import { acceptJob, type AcceptedJob, type IntakeDeps } from './job-intake.js';
+import { rerunJob } from './job-rerun.js';
 import { presentJob } from './job-view.js';
 import { OPENAPI_DOCUMENT, OPENAPI_PATH } from './openapi.js';
 import type { WorkflowExecutions } from '../aws/workflow-executions.js';
@@ -45,6 +46,7 @@ function json(statusCode: number, body: unknown, headers: Record<string, string>
 }
 
 const JOB_PATH = /^\/jobs\/([^/]+)\/?$/;
+const RERUN_PATH = /^\/jobs\/([^/]+)\/rerun\/?$/;
 const JOBS_PATH = /^\/jobs\/?$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
@@ -89,24 +91,22 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
     const { schedule } = parseSubmitQuery(request.query);
     const jobId = idempotentJobId(request.caller, singleHeader(request.headers, 'idempotency-key'));
     const body = readJsonBody({ contentType: singleHeader(request.headers, 'content-type'), body: request.body, maxBytes: deps.maxBodyBytes });
-    const { job, replayed } = await acceptJob(
+    const accepted = await acceptJob(
       { body, trigger: { type: 'http', source: request.caller }, deferred: schedule === 'batch', ...(jobId ? { jobId } : {}) },
       deps,
     );
-    const self = selfUrl(job.jobId);
-    return json(
-      replayed ? 200 : 202,
-      {
-        jobId: job.jobId,
-        status: job.status,
-        createdAt: job.createdAt,
-        links: { self },
-        waiting: job.inLine !== undefined,
-        ...(job.deferred ? { deferred: true } : {}),
-        ...(job.warnings ? { warnings: job.warnings } : {}),
-      },
-      { location: self },
-    );
+    return jobCreated(accepted, selfUrl);
+  }
+  const rerunMatch = RERUN_PATH.exec(request.path);
+  if (rerunMatch) {
+    if (request.method !== 'POST') throw new MethodNotAllowedError(`${request.method} is not allowed on /jobs/{jobId}/rerun; use POST`);
+    const originalId = parseJobIdSegment(rerunMatch[1]!);
+    parseNoQuery(request.query);
+    if (request.body !== undefined && request.body.length > 0) {
+      throw new ValidationError([{ path: 'body', message: 'POST /jobs/{jobId}/rerun takes no body: the new job runs the stored request' }]);
+    }
+    const jobId = idempotentJobId(request.caller, singleHeader(request.headers, 'idempotency-key'));
+    return jobCreated(await rerunJob(originalId, { caller: request.caller, ...(jobId ? { jobId } : {}) }, deps), selfUrl);
   }
   const jobMatch = JOB_PATH.exec(request.path);
   if (jobMatch) {
@@ -126,6 +126,25 @@ async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpR
     return json(200, presentJob(job, selfUrl(jobId), { ...(downloadUrl ? { downloadUrl } : {}), ...(ahead !== undefined ? { ahead } : {}) }));
   }
   throw new NotFoundError(`no route for ${request.method} ${request.path}`);
+}
+
+/** 202 for a new job (200 when an Idempotency-Key found it), with where to follow it. */
+function jobCreated({ job, replayed }: AcceptedJob, selfUrl: (jobId: string) => string): HttpResponse {
+  const self = selfUrl(job.jobId);
+  return json(
+    replayed ? 200 : 202,
+    {
+      jobId: job.jobId,
+      status: job.status,
+      createdAt: job.createdAt,
+      links: { self },
+      waiting: job.inLine !== undefined,
+      ...(job.rerunOf ? { rerunOf: job.rerunOf } : {}),
+      ...(job.deferred ? { deferred: true } : {}),
+      ...(job.warnings ? { warnings: job.warnings } : {}),
+    },
+    { location: self },
+  );
 }
 
 /** Every answer, error or not, is JSON; only a bug in our code is a 500. */

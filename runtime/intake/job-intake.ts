@@ -34,6 +34,8 @@ export interface JobSubmission {
   defaultPriority?: Priority;
   /** False when the caller dispatches once for many jobs (a batch run) instead of after each. */
   dispatch?: boolean;
+  /** The job this one runs again (POST /jobs/{jobId}/rerun). */
+  rerunOf?: string;
 }
 
 export interface AcceptedJob {
@@ -42,9 +44,9 @@ export interface AcceptedJob {
   replayed: boolean;
 }
 
-/** What makes two submissions "the same request": the parsed body (defaults filled) and when it runs. */
-function requestHashOf(parsed: unknown, deferred: boolean): string {
-  return createHash('sha256').update(JSON.stringify({ parsed, deferred })).digest('hex');
+/** What makes two submissions "the same request": the parsed body (defaults filled), when it runs, and what it runs again. */
+function requestHashOf(parsed: unknown, deferred: boolean, rerunOf: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify({ parsed, deferred, ...(rerunOf ? { rerunOf } : {}) })).digest('hex');
 }
 
 /**
@@ -56,7 +58,7 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
   const parsed: z.output<IntakeDeps['schema']> = parseWith(deps.schema, submission.body);
   const mediaIssues = await checkS3Media(parsed, deps.readMedia);
   if (mediaIssues.length > 0) throw new ValidationError(mediaIssues);
-  const requestHash = requestHashOf(parsed, submission.deferred ?? false);
+  const requestHash = requestHashOf(parsed, submission.deferred ?? false, submission.rerunOf);
   if (submission.jobId) {
     const existing = await deps.jobs.get(submission.jobId);
     if (existing) return replay(existing, requestHash);
@@ -75,6 +77,7 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
     request: elideDataUris(providerRequest),
     requestKey,
     trigger: submission.trigger,
+    ...(submission.rerunOf ? { rerunOf: submission.rerunOf } : {}),
     ...(metadata ? { metadata } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
     priority,

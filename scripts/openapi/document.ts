@@ -113,6 +113,7 @@ const jobCreatedSchema = described(
     createdAt: z.iso.datetime(),
     links: z.object({ self: described(z.url(), 'GET it to follow the job') }),
     waiting: described(z.boolean(), 'true when it waits in the admission line for a slot; false when it started at once (or was deferred)'),
+    rerunOf: described(z.optional(z.string()), 'POST /jobs/{jobId}/rerun: the job this one runs again'),
     deferred: described(z.optional(z.literal(true)), '?schedule=batch: the job joins the admission line at the next batch run'),
     warnings: described(z.optional(z.array(z.string())), `e.g. "${WEB_SEARCH_WARNING}"`),
   }),
@@ -451,6 +452,42 @@ function buildDocument() {
             "Records CANCELLED (final), stops the execution and announces `Job Cancelled`. The provider has no cancel call: a task it already runs finishes there and is not collected. It takes no query parameter: any is a 400.",
           responses: {
             '200': { description: 'The cancelled job', ...json(ref('JobView')) },
+            '400': errorResponse(400),
+            ...GATEWAY_RESPONSES,
+            '404': errorResponse(404),
+            '409': errorResponse(409),
+            '500': errorResponse(500),
+          },
+        },
+      },
+      '/jobs/{jobId}/rerun': {
+        parameters: [jobIdParameter],
+        post: {
+          tags: ['jobs'],
+          operationId: 'rerunJob',
+          summary: 'Run a job again',
+          description:
+            'A new job from the request the job stored (the copy in S3, `data:` media included, not the record, which elides them), with its metadata and priority, through the same intake as POST /jobs: the contract, the `s3://` media check, the admission line. The new job names the old in `rerunOf`; the old lists it in `reruns`. It takes no body and no query parameter (a 400). A job refused before it had a request (e.g. VALIDATION_ERROR) has nothing to run again: 409. With an `Idempotency-Key`, a retry finds the job its first attempt made.',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'Names one request of one caller (1 to 128 visible ASCII characters): a retry finds the job its first attempt made',
+              schema: components.idempotencyKey,
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'An Idempotency-Key replay: the job the first request made (nothing new was written)',
+              headers: { Location: { $ref: '#/components/headers/Location' } },
+              ...json(ref('JobCreated')),
+            },
+            '202': {
+              description: 'The new job, recorded QUEUED in the admission line (started at once if a slot was free)',
+              headers: { Location: { $ref: '#/components/headers/Location' } },
+              ...json(ref('JobCreated')),
+            },
             '400': errorResponse(400),
             ...GATEWAY_RESPONSES,
             '404': errorResponse(404),

@@ -63,6 +63,8 @@ export const jobViewSchema = described(
     ),
     executionArn: z.optional(z.string()),
     announcedAt: z.optional(timestamp('when its completion event was published')),
+    rerunOf: described(z.optional(z.string()), 'the job this one runs again (POST /jobs/{jobId}/rerun)'),
+    reruns: described(z.optional(z.array(z.string())), 'the jobs that run this one again, oldest first (up to 100 listed)'),
     lateVideoAt: z.optional(timestamp('a TIMED_OUT job only: when the video of its provider task, followed past the deadline, was stored after all (see output)')),
     lateAnnouncedAt: z.optional(timestamp('when its late video was announced (Job Late Video Stored)')),
     links: z.object({ self: z.url() }),

@@ -436,7 +436,7 @@ describe('HTTP API', () => {
     const routes = resourcesOfType(json, 'AWS::ApiGateway::Method').map(
       ([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(json, method.Properties!.ResourceId)}`,
     );
-    expect(routes.sort()).toEqual(['DELETE /jobs/{jobId}', 'GET /jobs', 'GET /jobs/{jobId}', 'GET /openapi.json', 'POST /jobs']);
+    expect(routes.sort()).toEqual(['DELETE /jobs/{jobId}', 'GET /jobs', 'GET /jobs/{jobId}', 'GET /openapi.json', 'POST /jobs', 'POST /jobs/{jobId}/rerun']);
   });
 });
 

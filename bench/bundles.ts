@@ -24,7 +24,8 @@ import { synthesizePipelineTemplate, type CfnTemplate } from '../local/stack/clo
 import { handlerFileOfFunction } from '../local/stack/handler-modules.js';
 import { logicalIdsOfType, resolveIntrinsics } from '../local/stack/template-resolver.js';
 import { REPO_ROOT } from './child.js';
-import { formatTable, integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
+import { formatTable } from '../testkit/table.js';
+import { integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
 
 const KIB = 1024;
 /** The issue's targets: intake ≤ 300 KB, every other function ≤ 500 KB (KB read as KiB, of the .mjs without its map). */

@@ -44,7 +44,7 @@ import type { ChaosOptions, ChaosStats } from '../local/stack/chaos.js';
 import { startLocalStack, type LocalStack } from '../local/stack/local-stack.js';
 import { scheduledEvent } from '../local/emulators/eventbridge/schedules.js';
 import type { SimulatorFaultsInput, SimulatorStats } from '../local/simulator/server.js';
-import { seededRandom } from './report.js';
+import { seededRandom } from '../testkit/seeded-random.js';
 
 export type TriggerKind = 'http' | 'http-idempotent' | 's3' | 'batch';
 

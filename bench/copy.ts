@@ -24,7 +24,8 @@ import { runTsChild } from './child.js';
 import { startNullS3, type NullS3 } from './null-s3.js';
 import type { CopyVariant, CopyWorkerResult } from './copy-worker.js';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../runtime/workflow/store-video.js';
-import { formatTable, integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
+import { formatTable } from '../testkit/table.js';
+import { integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
 
 const MIB = 1024 * 1024;
 const BUCKET = 'bench-copy';

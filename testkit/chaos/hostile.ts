@@ -1,5 +1,5 @@
 /**
- * Hostile submissions mixed into the chaos run's traffic (bench/chaos-run.ts), one class per hole an
+ * Hostile submissions mixed into the chaos run's traffic (testkit/chaos/run.ts), one class per hole an
  * adversarial run found (issue 10), each judged by what a user would notice if the hole came back:
  *
  * - same-key: 2–4 concurrent POSTs under one Idempotency-Key with different prompts. Exactly one 202,
@@ -24,10 +24,10 @@
  * none, as documented, so none may carry its prompt.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { MAX_BODY_BYTES } from '../runtime/domain/request-schema.js';
-import { uploadJobId } from '../runtime/triggers/upload-intake.js';
-import type { SimulatedTaskView } from '../local/simulator/server.js';
-import { solidPng } from '../testkit/png.js';
+import { MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
+import { uploadJobId } from '../../runtime/triggers/upload-intake.js';
+import type { SimulatedTaskView } from '../../local/simulator/server.js';
+import { solidPng } from '../png.js';
 
 export type HostileKind = 'same-key' | 'overwrite' | 'id-conflict' | 'oversized' | 'bad-media';
 

@@ -14,7 +14,7 @@
  * - every SUCCEEDED job's S3 object has the size and sha256 its record claims, which are the
  *   simulator's own for the task;
  * - exactly one completion event per terminal job;
- * - each class of hostile submission mixed into the traffic (bench/chaos-hostile.ts) gets the answer
+ * - each class of hostile submission mixed into the traffic (testkit/chaos/hostile.ts) gets the answer
  *   that closes its hole, and its jobs meet every check above too.
  */
 import { createHash } from 'node:crypto';
@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createSlots } from '../runtime/admission/admission-slots.js';
+import { createSlots } from '../../runtime/admission/admission-slots.js';
 import {
   jobsOf,
   judgeHostile,
@@ -36,15 +36,15 @@ import {
   uploadsOf,
   type HostileKind,
   type HostileRow,
-} from './chaos-hostile.js';
-import type { SweepReport } from '../runtime/sweeper/job-sweeper.js';
-import type { BatchReport } from '../runtime/triggers/batch-runner.js';
-import { uploadJobId } from '../runtime/triggers/upload-intake.js';
-import type { ChaosOptions, ChaosStats } from '../local/stack/chaos.js';
-import { startLocalStack, type LocalStack } from '../local/stack/local-stack.js';
-import { scheduledEvent } from '../local/emulators/eventbridge/schedules.js';
-import type { SimulatorFaultsInput, SimulatorStats } from '../local/simulator/server.js';
-import { seededRandom } from '../testkit/seeded-random.js';
+} from './hostile.js';
+import type { SweepReport } from '../../runtime/sweeper/job-sweeper.js';
+import type { BatchReport } from '../../runtime/triggers/batch-runner.js';
+import { uploadJobId } from '../../runtime/triggers/upload-intake.js';
+import type { ChaosOptions, ChaosStats } from '../../local/stack/chaos.js';
+import { startLocalStack, type LocalStack } from '../../local/stack/local-stack.js';
+import { scheduledEvent } from '../../local/emulators/eventbridge/schedules.js';
+import type { SimulatorFaultsInput, SimulatorStats } from '../../local/simulator/server.js';
+import { seededRandom } from '../seeded-random.js';
 
 export type TriggerKind = 'http' | 'http-idempotent' | 's3' | 'batch';
 

@@ -5,7 +5,7 @@
  * Prints a table of outcomes, injected faults and timings, writes bench/chaos-results.json, and exits
  * 1 if a pass condition fails (a lost or doubled job, a job left non-terminal, two provider tasks for
  * one job, a SUCCEEDED video that is not byte-for-byte the provider's, a job announced other than
- * once, a hostile submission of testkit/chaos/hostile.ts let through), after listing the offending jobs.
+ * once, a hostile submission of testkit/chaos/hostile-cases.ts let through), after listing the offending jobs.
  *
  * Settings: CHAOS_JOBS (500), CHAOS_SEED (random; replays the trigger mix and the crash draws, not the
  * timing), CHAOS_CONCURRENCY (20), CHAOS_MAX_IN_FLIGHT (60),

@@ -6,7 +6,7 @@ import { chaosConfig, DEFAULT_FAULTS, formatReport, runChaos } from '../../testk
  * provider misbehaves and the functions crash. The rates are higher than the bench's so that, with
  * 60 jobs, every kind of fault is hit at least once (the chance that one is not is below 1e-3); the
  * crash draws and the trigger mix are seeded (CHAOS_SEED, 1). Hostile submissions of every class in
- * testkit/chaos/hostile.ts are mixed in, and each class must get the answer that closes its hole. A cap of
+ * testkit/chaos/hostile-cases.ts are mixed in, and each class must get the answer that closes its hole. A cap of
  * 8 jobs in flight keeps most of them waiting in the admission line: never more slots than that are
  * held, and none is left held at the end.
  */

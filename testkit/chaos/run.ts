@@ -14,7 +14,7 @@
  * - every SUCCEEDED job's S3 object has the size and sha256 its record claims, which are the
  *   simulator's own for the task;
  * - exactly one completion event per terminal job;
- * - each class of hostile submission mixed into the traffic (testkit/chaos/hostile.ts) gets the answer
+ * - each class of hostile submission mixed into the traffic (testkit/chaos/hostile-cases.ts) gets the answer
  *   that closes its hole, and its jobs meet every check above too.
  */
 import { createHash } from 'node:crypto';
@@ -25,18 +25,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createSlots } from '../../runtime/admission/admission-slots.js';
-import {
-  jobsOf,
-  judgeHostile,
-  mixInto,
-  placeIdConflicts,
-  planHostile,
-  prepareHostile,
-  submitHostile,
-  uploadsOf,
-  type HostileKind,
-  type HostileRow,
-} from './hostile.js';
+import { jobsOf, mixInto, placeIdConflicts, planHostile, uploadsOf, type HostileKind, type HostileRow } from './hostile-cases.js';
+import { judgeHostile } from './hostile-judge.js';
+import { prepareHostile, submitHostile } from './hostile-submit.js';
 import type { SweepReport } from '../../runtime/sweeper/job-sweeper.js';
 import type { BatchReport } from '../../runtime/triggers/batch-runner.js';
 import { uploadJobId } from '../../runtime/triggers/upload-intake.js';

@@ -13,7 +13,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chaosConfig, formatReport, runChaos } from '../testkit/chaos/run.js';
+import { chaosConfig } from '../testkit/chaos/config.js';
+import { formatReport } from '../testkit/chaos/format-report.js';
+import { runChaos } from '../testkit/chaos/run.js';
 
 const integer = (name: string, fallback: number) => {
   const value = process.env[name];

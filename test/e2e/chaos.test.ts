@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { chaosConfig, DEFAULT_FAULTS, formatReport, runChaos } from '../../testkit/chaos/run.js';
+import { chaosConfig, DEFAULT_FAULTS } from '../../testkit/chaos/config.js';
+import { formatReport } from '../../testkit/chaos/format-report.js';
+import { runChaos } from '../../testkit/chaos/run.js';
 
 /**
  * The chaos run of `npm run chaos`, smaller: CHAOS_JOBS (60) jobs through every trigger while the

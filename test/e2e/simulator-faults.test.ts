@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseSimulatorFaults, SimulatorFaultsError, type SimulatorFaultsInput } from '../../local/simulator/faults.js';
-import { isLoopbackAddress, startProviderSimulator, type ProviderSimulator } from '../../local/simulator/server.js';
+import { isLoopbackAddress } from '../../local/simulator/routes/admin.js';
+import { startProviderSimulator, type ProviderSimulator } from '../../local/simulator/server.js';
 
 // A silent 4 s 480p clip is planned at about 0.1 s at this scale; rendering it takes a little longer.
 const TIME_SCALE = 0.001;

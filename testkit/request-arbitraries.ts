@@ -2,7 +2,7 @@ import { ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 
 /**
- * fast-check arbitraries for POST /jobs bodies, written from provider-api.md and the README's request
+ * fast-check arbitraries for POST /jobs bodies, written from docs/provider-api.md and the README's request
  * contract, NOT from the zod schema (the schema is what they test):
  *
  * - `validCaseArb`: a body the API must accept, with the content combination it exercises;
@@ -17,7 +17,7 @@ import fc from 'fast-check';
  * and the `role` of a last_frame without a first_frame.
  */
 
-// ---- The contract, restated from provider-api.md / README ------------------------------------
+// ---- The contract, restated from docs/provider-api.md / README -------------------------------
 
 export const MODEL = 'seedance-fast';
 export const RATIOS = ['16:9', '4:3', '1:1', '3:4', '9:16', '21:9', 'adaptive'] as const;
@@ -187,7 +187,7 @@ const repeat = (slot: Slot, count: number): Slot[] => Array.from({ length: count
 
 // ---- Valid bodies ------------------------------------------------------------------------------
 
-/** The allowed combinations (provider-api.md): text optional, but audio never without an image or a video. */
+/** The allowed combinations (docs/provider-api.md): text optional, but audio never without an image or a video. */
 export const COMBINATIONS = [
   'text',
   'text+image',
@@ -294,7 +294,7 @@ export interface Mutation {
   raw?: string;
   contentType?: string;
   expected: Expectation;
-  /** The first expected path (the one the brief calls expectedPath). */
+  /** The first of `expected.paths` ('' when it names none). */
   expectedPath: string;
 }
 

@@ -10,7 +10,7 @@ import {
   type SimulatorOptions,
 } from '../../local/simulator/server.js';
 
-/** The account's cap on unfinished tasks, as the upstream enforces it (provider-api.md: about 120, then 429). */
+/** The account's cap on unfinished tasks, as the upstream enforces it (docs/provider-api.md: about 120, then 429). */
 
 const KEY = 'test-provider-key';
 /** Tasks last minutes: none ends while a test runs. */

@@ -95,7 +95,7 @@ async function racingCreates(sim: ProviderSimulator, count: number): Promise<{ s
       return { status: response.status, body: await response.json() };
     }),
   );
-  while (sim.stats().creates < count) await new Promise((resolve) => setTimeout(resolve, 5));
+  await expect.poll(() => sim.stats().creates, { timeout: 60_000, interval: 5 }).toBeGreaterThanOrEqual(count);
   release();
   return answers;
 }

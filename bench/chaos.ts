@@ -1,11 +1,11 @@
 /**
  * `npm run chaos`: CHAOS_JOBS (500) jobs through the embedded local stack while the provider
- * misbehaves and the functions crash (see bench/chaos-run.ts for what is injected and checked).
+ * misbehaves and the functions crash (see testkit/chaos/run.ts for what is injected and checked).
  *
  * Prints a table of outcomes, injected faults and timings, writes bench/chaos-results.json, and exits
  * 1 if a pass condition fails (a lost or doubled job, a job left non-terminal, two provider tasks for
  * one job, a SUCCEEDED video that is not byte-for-byte the provider's, a job announced other than
- * once, a hostile submission of bench/chaos-hostile.ts let through), after listing the offending jobs.
+ * once, a hostile submission of testkit/chaos/hostile-cases.ts let through), after listing the offending jobs.
  *
  * Settings: CHAOS_JOBS (500), CHAOS_SEED (random; replays the trigger mix and the crash draws, not the
  * timing), CHAOS_CONCURRENCY (20), CHAOS_MAX_IN_FLIGHT (60),
@@ -13,7 +13,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chaosConfig, formatReport, runChaos } from './chaos-run.js';
+import { chaosConfig } from '../testkit/chaos/config.js';
+import { formatReport } from '../testkit/chaos/format-report.js';
+import { runChaos } from '../testkit/chaos/run.js';
 
 const integer = (name: string, fallback: number) => {
   const value = process.env[name];

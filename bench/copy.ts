@@ -1,5 +1,5 @@
 /**
- * Copy: a synthetic MP4-sized file (BENCH_COPY_MB MiB, default 1024: the issue's 1 GB) served by the provider
+ * Copy: a synthetic MP4-sized file (BENCH_COPY_MB MiB, default 1024: the 1 GiB of the README's bench table) served by the provider
  * simulator's own CDN route handler (local/simulator/serve-video.ts) on a local HTTP server, copied
  * into a local s3rver bucket (local/emulators/emulators.ts startS3, as the local stack starts it) three ways,
  * each in a fresh child process (bench/copy-worker.ts) so one does not pollute the other's RSS:
@@ -24,7 +24,8 @@ import { runTsChild } from './child.js';
 import { startNullS3, type NullS3 } from './null-s3.js';
 import type { CopyVariant, CopyWorkerResult } from './copy-worker.js';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../runtime/workflow/store-video.js';
-import { formatTable, integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
+import { formatTable } from '../testkit/table.js';
+import { integerEnv, median, round, type Log, type SectionReport, type SummaryRow } from './report.js';
 
 const MIB = 1024 * 1024;
 const BUCKET = 'bench-copy';

@@ -7,13 +7,14 @@
  * Step Functions engine, every handler, dynalite, s3rver and the provider simulator share it) plus the
  * simulator's ffmpeg renders (waited-for children, /proc/self/stat cutime + cstime).
  * What the OURS run used of each AWS service (LocalStack.usage()) is priced per 1,000 videos
- * (bench/aws-cost.ts) beside the same run with a fixed 15 s poller's polls (bench/polling.ts).
+ * (testkit/aws-cost.ts) beside the same run with a fixed 15 s poller's polls (testkit/simulated-polling.ts).
  */
-import { costPer1000Videos, fixedPollerBaseline, formatCostTable, totalUsd } from './aws-cost.js';
+import { costPer1000Videos, fixedPollerBaseline, formatCostTable, totalUsd } from '../testkit/aws-cost.js';
 import { runTsChild } from './child.js';
 import type { E2eWorkerResult } from './e2e-worker.js';
-import { fixedPollerPolls } from './polling.js';
-import { formatTable, integerEnv, mean, quantile, round, type Log, type SectionReport, type SummaryRow } from './report.js';
+import { fixedPollerPolls } from '../testkit/simulated-polling.js';
+import { formatTable } from '../testkit/table.js';
+import { integerEnv, mean, quantile, round, type Log, type SectionReport, type SummaryRow } from './report.js';
 
 interface E2eFigures extends E2eWorkerResult {
   jobsPerSecond: number;
@@ -158,7 +159,7 @@ export async function runE2eBench(log: Log): Promise<SectionReport> {
       ['in flight', 'wall s', 'jobs/s', 'p50 s', 'p95 s', 'max s', 'polls/job', 'CPU ms/job', 'ffmpeg CPU ms/job', 'stack boot s', 'statuses'],
       table,
     )}`,
-    `e2e: AWS cost per 1,000 videos, us-east-1 on-demand (bench/aws-cost.ts), from what the ${concurrency}-in-flight run used, per video delivered (${videos}); the baseline is the same run with its ${polls.ours} polls replaced by the ${polls.fixed} a fixed 15 s poller makes on the same provider tasks\n${formatCostTable(cost.ours, { label: 'fixed 15 s', lines: cost.fixed15 })}`,
+    `e2e: AWS cost per 1,000 videos, us-east-1 on-demand (testkit/aws-cost.ts), from what the ${concurrency}-in-flight run used, per video delivered (${videos}); the baseline is the same run with its ${polls.ours} polls replaced by the ${polls.fixed} a fixed 15 s poller makes on the same provider tasks\n${formatCostTable(cost.ours, { label: 'fixed 15 s', lines: cost.fixed15 })}`,
     `e2e: cost counts: Step Functions transitions = states entered + retries; Lambda requests and billed ms per function as they ran here (in one process on this machine, ${concurrency} jobs in flight, a provider on loopback: durations are this machine's, not Lambda's), MemorySize as deployed; DynamoDB units by item size, GSI writes and failed conditions included (local/emulators/dynamodb/dynamodb-meter.ts); S3 requests by class, presigned ones included; EventBridge custom events per 64 KB, S3's events free; Secrets Manager once per function per cold start (one process = one cold start each; on AWS each new container reads it again). At LOCAL_TIME_SCALE ${timeScale} the waits are scaled but the handlers' clock is not, so our policy's polls here need not match bench/polling.ts's. Not counted: API Gateway, CloudWatch Logs and metrics, X-Ray, storage and data transfer, init durations, free tiers.`,
     `e2e: request per job: text-only, 5 s, 480p, silent (the cheapest render); LOCAL_TIME_SCALE ${timeScale} scales the simulated generation time (median 120 s → ${round(120 * timeScale, 2)} s), the workflow's waits and the deadline (30 min → ${Math.max(10, Math.round(1800 * timeScale))} s). Each run boots its own stack in a fresh process; boot time is not in the wall time. Baseline = the same ${jobs} jobs submitted one at a time, each after the previous one's completion event.`,
   ];

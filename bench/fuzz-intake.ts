@@ -21,7 +21,8 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sendRaw } from '../testkit/raw-http.js';
-import { countStoredRequests, describeBody, fuzzCaseArb, judgeAnswer, judgeRecord, sendCase, type Answer, type FuzzCase } from '../testkit/request-arbitraries.js';
+import { fuzzCaseArb, type FuzzCase } from '../testkit/request-arbitraries.js';
+import { countStoredRequests, describeBody, judgeAnswer, judgeRecord, sendCase, type Answer } from '../testkit/request-oracle.js';
 import { describeRequest, judgeSurfaceAnswer, surfaceCaseArb, type SurfaceCase } from '../testkit/surface-arbitraries.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);

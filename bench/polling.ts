@@ -1,6 +1,6 @@
 /**
  * Polling: a discrete-event simulation (simulated clock, no HTTP, no sleeping) of BENCH_POLL_JOBS
- * (1,000) jobs under each poller.
+ * (1,000) jobs under each poller, each job run by testkit/simulated-polling.ts.
  *
  * - Each job draws a wait (relay + queue) and a generation time from a latency model; the provider's
  *   answers come from the simulator's own task clock (local/simulator/task-clock.ts readClock:
@@ -17,22 +17,26 @@
  */
 import { estimateFromSamples, MIN_HISTORY_SAMPLES, newestSamples } from '../runtime/workflow/polling/generation-history.js';
 import type { RequestShape } from '../runtime/domain/job.js';
-import { nextPollSeconds, pollContext, priorGenerationEstimate, type GenerationEstimate, type PollContext } from '../runtime/workflow/polling/poll-policy.js';
-import type { PollState } from '../runtime/workflow/polling/poll-state.js';
-import { pollTask } from '../runtime/workflow/poll-task.js';
-import { readTaskSnapshot } from '../runtime/provider/anyfast/provider-task.js';
-import type { ProviderTaskSnapshot } from '../runtime/provider/task-snapshot.js';
-import type { ProviderRequest } from '../runtime/domain/request-schema.js';
-import { submitTask } from '../runtime/workflow/submit-task.js';
-import { pollBody } from '../local/simulator/responses.js';
-import { drawSeconds, generationModel, QUIET_QUEUE, readClock, type LognormalSeconds, type TaskTimeline } from '../local/simulator/task-clock.js';
-import { PRICES_USD } from './aws-cost.js';
-import { formatTable, integerEnv, mean, quantile, round, seededRandom, type Log, type SectionReport, type SummaryRow } from './report.js';
+import { nextPollSeconds, priorGenerationEstimate, type GenerationEstimate } from '../runtime/workflow/polling/poll-policy.js';
+import { drawSeconds, generationModel, QUIET_QUEUE, type LognormalSeconds } from '../local/simulator/task-clock.js';
+import { PRICES_USD } from '../testkit/aws-cost.js';
+import { seededRandom } from '../testkit/seeded-random.js';
+import {
+  BASE_SHAPE,
+  DEADLINE_SECONDS,
+  fixedPoller,
+  REFERENCE_INTERVAL,
+  runJob,
+  simulatedJob,
+  type JobRun,
+  type Poller,
+  type Signals,
+  type SimulatedJob,
+} from '../testkit/simulated-polling.js';
+import { formatTable } from '../testkit/table.js';
+import { integerEnv, mean, quantile, round, type Log, type SectionReport, type SummaryRow } from './report.js';
 
-/** The polling simulation has no admission line: every create is taken. */
-const unlimitedSlots = { recordCreated: async () => {}, recordRefused: async () => ({ cap: 1, threshold: 1 }) };
-
-// --- prices (bench/aws-cost.ts: us-east-1, with their sources) -------------------------------------
+// --- prices (testkit/aws-cost.ts: us-east-1, with their sources) -------------------------------------
 const USD_PER_TRANSITION = PRICES_USD.stepFunctionsTransition;
 const USD_PER_LAMBDA_REQUEST = PRICES_USD.lambdaRequest;
 const USD_PER_GB_SECOND_ARM = PRICES_USD.lambdaArmGbSecond;
@@ -41,20 +45,8 @@ const POLL_MEMORY_GB = 256 / 1024;
 const POLL_BILLED_SECONDS = 0.2;
 const USD_PER_POLL = USD_PER_LAMBDA_REQUEST + POLL_MEMORY_GB * POLL_BILLED_SECONDS * USD_PER_GB_SECOND_ARM;
 
-const DEADLINE_SECONDS = 30 * 60;
-const EPOCH = Date.UTC(2026, 0, 1);
 const FIXED_INTERVALS = [5, 10, 15, 30] as const;
-const REFERENCE_INTERVAL = 15;
 const TARGET_RATIO = 0.75;
-
-/** Success path outside the poll loop: IsResume, SubmitTask, RecordSubmitted, StoreVideo, RecordSucceeded, AnnounceOutcome, HowDidItEnd, JobSucceeded. */
-const FIXED_SUCCESS_TRANSITIONS = 8;
-/**
- * Timeout path: IsResume, SubmitTask, RecordSubmitted, then (after the last WaitBeforePoll + PollTask,
- * which throws DEADLINE_EXCEEDED into the Catch) DescribeFailure, IsTimedOut, RecordTimedOut,
- * AnnounceOutcome, HowDidItEnd, JobTimedOut.
- */
-const FIXED_TIMEOUT_TRANSITIONS = 3 + 6;
 
 // --- latency models -------------------------------------------------------------------------------
 interface LatencyModel {
@@ -68,7 +60,6 @@ interface LatencyModel {
   describe: string;
 }
 
-const BASE_SHAPE: RequestShape = { duration: 5, resolution: '480p', generateAudio: false, media: 'text' };
 const DEFAULT_SHAPE: RequestShape = { duration: 5, resolution: '720p', generateAudio: true, media: 'text' };
 const simulatorGeneration = (shape: RequestShape) =>
   generationModel({ duration: shape.duration, resolution: shape.resolution, generate_audio: shape.generateAudio });
@@ -105,38 +96,6 @@ export const LATENCY_MODELS: LatencyModel[] = [
   },
 ];
 
-// --- pollers --------------------------------------------------------------------------------------
-/** What a poller may know; OURS knows all of it, its ablations drop some. */
-interface Signals {
-  /** The provider's start_time and queued status. */
-  start: boolean;
-  /** "30%" = not yet half way. */
-  progress: boolean;
-  /** Generation times of past jobs of the shape. */
-  history: boolean;
-}
-
-interface Poller {
-  name: string;
-  kind: 'ours' | 'ablation' | 'fixed';
-  interval?: number;
-  signals: Signals;
-  /** The wait after a poll; undefined keeps the one the real PollTask computed (OURS). */
-  next?(context: PollContext): number;
-}
-
-const clampToDeadline = (seconds: number, remainingSeconds: number) => Math.max(1, Math.min(seconds, Math.floor(remainingSeconds)));
-
-function fixedPoller(interval: number): Poller {
-  return {
-    name: `fixed ${interval} s`,
-    kind: 'fixed',
-    interval,
-    signals: { start: false, progress: false, history: false },
-    next: (context) => clampToDeadline(interval, context.remainingSeconds),
-  };
-}
-
 const OURS: Poller = { name: 'ours', kind: 'ours', signals: { start: true, progress: true, history: true } };
 
 /** Ours told less: the history is withheld by the run (runPoller), the provider's signals here. */
@@ -162,118 +121,6 @@ const ABLATIONS: Poller[] = [
   ablation({ start: false, progress: false, history: true }),
   ablation({ start: true, progress: false, history: true }),
 ];
-
-// --- one job under one poller ---------------------------------------------------------------------
-interface JobRun {
-  polls: number;
-  transitions: number;
-  recordProgress: number;
-  /** Seconds from the task's end to the poll that saw SUCCESS; undefined when the job timed out. */
-  lagSeconds?: number;
-  timedOut: boolean;
-  /** The provider's start-to-finish time the final poll read: what the history learns. */
-  generationSeconds?: number;
-  /** OURS only: polls where PollTask's wait differed from nextPollSeconds fed the bench's view of the context. */
-  contextMismatches: number;
-}
-
-interface SimulatedJob {
-  index: number;
-  totalSeconds: number;
-  timeline: TaskTimeline;
-  /** Parsed answers by status/progress: the same for every poller of this job. */
-  snapshots: Map<string, ProviderTaskSnapshot>;
-}
-
-const BENCH_REQUEST = { model: 'seedance-fast', content: [{ type: 'text', text: 'bench' }] } as unknown as ProviderRequest;
-
-function snapshotAt(job: SimulatedJob, now: number): ProviderTaskSnapshot {
-  const reading = readClock(job.timeline, now);
-  const key = `${reading.status}:${reading.progress}`;
-  let snapshot = job.snapshots.get(key);
-  if (!snapshot) {
-    const id = `cgt-bench-${job.index}`;
-    const body = pollBody(
-      {
-        id,
-        model: 'seedance-fast',
-        createdAt: job.timeline.createdAt,
-        status: reading.status,
-        progress: reading.progress,
-        ...(reading.startedAt !== undefined ? { startedAt: reading.startedAt } : {}),
-        ...(reading.finishedAt !== undefined ? { finishedAt: reading.finishedAt } : {}),
-        ...(reading.status === 'SUCCESS' ? { videoUrl: `https://cdn.example/videos/${id}.mp4` } : {}),
-        durationSeconds: 5,
-        ratio: '16:9',
-        resolution: '480p',
-        width: 854,
-        height: 480,
-      },
-      'envelope',
-    );
-    snapshot = readTaskSnapshot(body, id);
-    if (!snapshot) throw new Error(`readTaskSnapshot could not read the simulator's ${reading.status} answer`);
-    job.snapshots.set(key, snapshot);
-  }
-  return snapshot;
-}
-
-async function runJob(job: SimulatedJob, poller: Poller, shape: RequestShape, history: GenerationEstimate | undefined, seed: number): Promise<JobRun> {
-  const jitter = seededRandom(seed);
-  const deadlineAt = new Date(EPOCH + DEADLINE_SECONDS * 1000).toISOString();
-  let now = EPOCH;
-  let lastRandom = 0;
-  const random = () => (lastRandom = jitter());
-  const contextAt = (poll: PollState): PollContext =>
-    pollContext(poll.policy, shape, (now - EPOCH) / 1000, (EPOCH + DEADLINE_SECONDS * 1000 - now) / 1000, lastRandom);
-  const provider = {
-    createTask: async () => ({ taskId: `cgt-bench-${job.index}` }),
-    getTask: async () => snapshotAt(job, now),
-  };
-  let state = await submitTask(
-    { jobId: `bench-${job.index}`, requestKey: 'bench', shape, deadlineAt },
-    { provider, loadRequest: async () => BENCH_REQUEST, presign: async () => '', loadHistory: async () => history, slots: unlimitedSlots, now: () => new Date(now), random },
-  );
-  if (poller.next) state = { ...state, waitSeconds: poller.next(contextAt(state)) };
-  let transitions = 0;
-  let recordProgress = 0;
-  let contextMismatches = 0;
-  for (;;) {
-    now += state.waitSeconds * 1000;
-    transitions += 2; // WaitBeforePoll, PollTask
-    let next = await pollTask(
-      { jobId: `bench-${job.index}`, shape, deadlineAt, poll: state },
-      // A job past its deadline ends the simulation here: what follows (the late follow-up) is not polling for the result.
-      { provider, now: () => new Date(now), random, lateFollowSeconds: 3600 },
-    );
-    if (next.overdue) {
-      return { polls: state.polls + 1, transitions: transitions + FIXED_TIMEOUT_TRANSITIONS, recordProgress, timedOut: true, contextMismatches };
-    }
-    transitions += 1; // IsVideoReady
-    if (next.jobStatus === 'SUCCEEDED') {
-      const endedAt = job.timeline.createdAt + job.timeline.plannedMs;
-      return {
-        polls: next.polls,
-        transitions: transitions + FIXED_SUCCESS_TRANSITIONS,
-        recordProgress,
-        lagSeconds: (now - endedAt) / 1000,
-        timedOut: false,
-        ...(next.generationSeconds !== undefined ? { generationSeconds: next.generationSeconds } : {}),
-        contextMismatches,
-      };
-    }
-    if (next.changed) {
-      transitions += 1; // RecordProgress
-      recordProgress += 1;
-    }
-    if (poller.next) {
-      next = { ...next, waitSeconds: poller.next(contextAt(next)) };
-    } else if (nextPollSeconds(contextAt(next)) !== next.waitSeconds) {
-      contextMismatches += 1;
-    }
-    state = next;
-  }
-}
 
 // --- aggregate ------------------------------------------------------------------------------------
 export interface PollerResult {
@@ -326,36 +173,12 @@ async function runPoller(jobs: SimulatedJob[], poller: Poller, shape: RequestSha
   };
 }
 
-function simulatedJob(index: number, startsAfterMs: number, plannedMs: number): SimulatedJob {
-  return {
-    index,
-    totalSeconds: plannedMs / 1000,
-    timeline: { createdAt: EPOCH, startsAfterMs, plannedMs, outcome: { kind: 'succeeded', at: EPOCH + plannedMs } },
-    snapshots: new Map(),
-  };
-}
-
 function drawJobs(model: LatencyModel, count: number, seed: number): SimulatedJob[] {
   const random = seededRandom(seed);
   return Array.from({ length: count }, (_, index) => {
     const startsAfterMs = Math.round(drawSeconds(model.queue, random) * 1000);
     return simulatedJob(index, startsAfterMs, startsAfterMs + Math.round(drawSeconds(model.generation, random) * 1000));
   });
-}
-
-/**
- * The polls a fixed-interval poller makes on each of the given provider tasks (seconds from the submit
- * to the task's end), through this section's simulated path: a run on the local stack prices its
- * baseline with them (bench/aws-cost.ts fixedPollerBaseline). Its polls depend only on when the task
- * ends, so the tasks here start at once.
- */
-export async function fixedPollerPolls(taskSeconds: readonly number[], interval = REFERENCE_INTERVAL): Promise<number[]> {
-  const poller = fixedPoller(interval);
-  const polls: number[] = [];
-  for (const [index, seconds] of taskSeconds.entries()) {
-    polls.push((await runJob(simulatedJob(index, 0, Math.round(seconds * 1000)), poller, BASE_SHAPE, undefined, index)).polls);
-  }
-  return polls;
 }
 
 export interface ModelResult {

@@ -3,6 +3,7 @@
  * the same process, with the ratio and the target), the full figures for bench/results.json, and
  * notes that say what was measured and how.
  */
+import { formatCell, formatTable } from '../testkit/table.js';
 
 export interface SummaryRow {
   section: string;
@@ -26,18 +27,6 @@ export interface SectionReport {
 }
 
 export type Log = (line: string) => void;
-
-/** A seeded PRNG (mulberry32), so every poller meets the same generation times and the run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Linear-interpolated quantile (q in [0, 1]) of unsorted numbers; NaN when empty. */
 export function quantile(values: readonly number[], q: number): number {
@@ -65,26 +54,6 @@ export function integerEnv(name: string, fallback: number): number {
   return parsed;
 }
 
-function cell(value: number | string | undefined): string {
-  if (value === undefined) return '';
-  if (typeof value === 'string') return value;
-  if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value)) return Math.abs(value) >= 1000 ? value.toLocaleString('en-US') : String(value);
-  const abs = Math.abs(value);
-  if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
-  if (abs >= 100) return value.toFixed(1);
-  if (abs >= 0.1) return value.toFixed(2);
-  return value.toFixed(abs === 0 ? 0 : 3);
-}
-
-/** A plain-text table with `|` separators and padded columns. */
-export function formatTable(headers: string[], rows: (string | number | undefined)[][]): string {
-  const text = rows.map((row) => row.map((value) => cell(value)));
-  const widths = headers.map((header, column) => Math.max(header.length, ...text.map((row) => (row[column] ?? '').length)));
-  const line = (values: string[]) => values.map((value, column) => value.padEnd(widths[column]!)).join(' | ').trimEnd();
-  return [line(headers), widths.map((width) => '-'.repeat(width)).join('-|-'), ...text.map(line)].join('\n');
-}
-
 export function formatSummary(rows: SummaryRow[]): string {
   return formatTable(
     ['section', 'metric', 'ours', 'baseline', 'ratio', 'target', 'met?'],
@@ -93,7 +62,7 @@ export function formatSummary(rows: SummaryRow[]): string {
       row.metric,
       row.ours,
       row.baseline,
-      row.ratio === undefined ? '' : `${cell(row.ratio)}×`,
+      row.ratio === undefined ? '' : `${formatCell(row.ratio)}×`,
       row.target,
       row.met === undefined ? '' : row.met ? 'yes' : 'NO',
     ]),

@@ -53,19 +53,3 @@ export async function getJob(apiUrl: string, jobId: string): Promise<JobAnswer> 
   if (!response.ok) throw new Error(`GET /jobs/${jobId}: HTTP ${response.status}`);
   return (await response.json()) as JobAnswer;
 }
-
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED']);
-
-/** Polls the API until the job ends; returns every status seen, in order, and the final record. */
-export async function waitForJob(apiUrl: string, jobId: string, timeoutMs = 30_000) {
-  const seen: { status: string; progress: number }[] = [];
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await getJob(apiUrl, jobId);
-    const last = seen.at(-1);
-    if (!last || last.status !== job.status || last.progress !== job.progress) seen.push({ status: job.status, progress: job.progress });
-    if (TERMINAL.has(job.status)) return { job, seen };
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -3,7 +3,7 @@ import type { ProviderRequest } from '../runtime/domain/request-schema.js';
 /** A task id in the provider's own format. */
 export const TASK_ID = 'cgt-20260312231129-7db6s';
 
-/** The provider's own example create body (provider-api.md): it must be accepted as it stands. */
+/** The provider's own example create body (docs/provider-api.md): it must be accepted as it stands. */
 export const PROVIDER_EXAMPLE_REQUEST: ProviderRequest = {
   model: 'seedance-fast',
   content: [
@@ -29,7 +29,7 @@ export const CREATED_TASK = {
   created_at: 1773328294,
 };
 
-/** The gateway's task envelope (provider-api.md), with the fields a test cares about overridden. */
+/** The gateway's task envelope (docs/provider-api.md), with the fields a test cares about overridden. */
 export function taskEnvelope(data: Record<string, unknown> = {}, inner: Record<string, unknown> = {}) {
   return {
     code: 'success',

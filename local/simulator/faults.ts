@@ -2,9 +2,9 @@ import { z } from 'zod';
 
 /**
  * Fault injection for the provider simulator: each fault is a rate (0..1) drawn per request or per
- * task, so a chaos run can make the provider misbehave the ways provider-api.md warns about.
+ * task, so a chaos run can make the provider misbehave the ways docs/provider-api.md warns about.
  *
- * The semantics that matter to the pipeline (see provider-api.md, "Never retry such a create blindly"):
+ * The semantics that matter to the pipeline (see docs/provider-api.md, "Never retry such a create blindly"):
  * - REFUSED creates make no task: a 429, or a 503 with an EMPTY body. Safe to retry.
  * - UNANSWERED creates DO make a task (billed) but the client never learns its id: the create hangs
  *   until the client gives up, or answers 500, 502, 504 or a 503 WITH a body after the task was made

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The provider's cap on an account's unfinished tasks: the upstream allows about 120 queued tasks per
- * account and answers 429 beyond it (provider-api.md). The simulator has one key, so every task it
+ * account and answers 429 beyond it (docs/provider-api.md). The simulator has one key, so every task it
  * holds is that account's.
  */
 export const DEFAULT_MAX_ACTIVE_TASKS = 120;

@@ -3,7 +3,7 @@ import { FRAMES_PER_SECOND } from './video-spec.js';
 
 /**
  * The answers of the provider API. A poll can be answered in the three shapes clients meet in the
- * wild (see provider-api.md), so client code can be tested against each of them.
+ * wild (see docs/provider-api.md), so client code can be tested against each of them.
  */
 
 export type ResponseStyle = 'envelope' | 'upstream' | 'flat';

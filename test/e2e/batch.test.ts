@@ -1,7 +1,7 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { scheduledEvent } from '../../local/emulators/eventbridge/schedules.js';
 import type { BatchReport } from '../../runtime/triggers/batch-runner.js';
 import type { ManifestProgress } from '../../runtime/triggers/manifest-repository.js';
@@ -91,12 +91,7 @@ describe(`a ${LINES}-line manifest with maxJobsInFlight ${CAP}`, () => {
       }
     })();
     // No batch run after the upload's own: every slot freed by a job that ended starts the next line.
-    for (;;) {
-      const succeeded = (await listJobs('status=SUCCEEDED&trigger=schedule')).length;
-      if (succeeded === LINES) break;
-      if (Date.now() - started > 120_000) throw new Error(`only ${succeeded} of ${LINES} succeeded`);
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
+    await expect.poll(async () => (await listJobs('status=SUCCEEDED&trigger=schedule')).length, { timeout: 120_000, interval: 150 }).toBe(LINES);
     sampling = false;
     await sampler;
     const seconds = (Date.now() - started) / 1000;
@@ -150,12 +145,13 @@ describe('a manifest with a bad line', () => {
 
 /** Waits until no job holds the provider, so a test's batch run has the whole cap to itself. */
 async function settle(): Promise<void> {
-  for (let tries = 0; tries < 600; tries += 1) {
-    const active = await Promise.all(['SUBMITTED', 'RUNNING', 'QUEUED'].map((status) => listJobs(`status=${status}`)));
-    if (active.flat().every((job) => job.status === 'QUEUED' && !job.executionArn)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('jobs still in flight after 30 s');
+  await vi.waitFor(
+    async () => {
+      const active = await Promise.all(['SUBMITTED', 'RUNNING', 'QUEUED'].map((status) => listJobs(`status=${status}`)));
+      if (!active.flat().every((job) => job.status === 'QUEUED' && !job.executionArn)) throw new Error('jobs still in flight after 30 s');
+    },
+    { timeout: 30_000, interval: 50 },
+  );
 }
 
 describe('lines whose id names another body', () => {

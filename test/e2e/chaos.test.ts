@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { chaosConfig, DEFAULT_FAULTS, formatReport, runChaos } from '../../bench/chaos-run.js';
+import { chaosConfig, DEFAULT_FAULTS } from '../../testkit/chaos/config.js';
+import { formatReport } from '../../testkit/chaos/format-report.js';
+import { runChaos } from '../../testkit/chaos/run.js';
 
 /**
  * The chaos run of `npm run chaos`, smaller: CHAOS_JOBS (60) jobs through every trigger while the
  * provider misbehaves and the functions crash. The rates are higher than the bench's so that, with
  * 60 jobs, every kind of fault is hit at least once (the chance that one is not is below 1e-3); the
  * crash draws and the trigger mix are seeded (CHAOS_SEED, 1). Hostile submissions of every class in
- * bench/chaos-hostile.ts are mixed in, and each class must get the answer that closes its hole. A cap of
+ * testkit/chaos/hostile-cases.ts are mixed in, and each class must get the answer that closes its hole. A cap of
  * 8 jobs in flight keeps most of them waiting in the admission line: never more slots than that are
  * held, and none is left held at the end.
  */

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { probeMp4 } from '../../testkit/probe-mp4.js';
 import { solidPng } from '../../testkit/png.js';
 import { startStackProcess, type StackProcess } from '../../testkit/stack-process.js';
@@ -72,12 +72,14 @@ async function setSimulatorFaults(faults: Record<string, number>): Promise<void>
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'video-pipeline-cli-'));
   stack = await startStackProcess({ PORT: '0', LOCAL_DATA_DIR: dataDir, LOCAL_TIME_SCALE: '0.01' });
-  for (let tries = 0; !simulatorUrl; tries += 1) {
-    const match = /Provider simulator at (http:\/\/[^\s;]+)/.exec(stack.output());
-    if (match) simulatorUrl = match[1]!;
-    else if (tries > 100) throw new Error(`no simulator URL in:\n${stack.output()}`);
-    else await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  simulatorUrl = await vi.waitFor(
+    () => {
+      const match = /Provider simulator at (http:\/\/[^\s;]+)/.exec(stack.output());
+      if (!match) throw new Error(`no simulator URL in:\n${stack.output()}`);
+      return match[1]!;
+    },
+    { timeout: 2_000, interval: 20 },
+  );
 });
 
 afterAll(async () => {
@@ -122,10 +124,16 @@ describe('video-pipeline CLI against npm start', () => {
     const jobId = jobIdOf(submitted);
     expect(submitted.stdout).toContain(`  status: ${stack.apiUrl}/jobs/${jobId}`);
 
-    for (let tries = 0; (await jobJson(jobId)).status !== 'SUCCEEDED'; tries += 1) {
-      if (tries > 40) throw new Error(`job ${jobId} did not succeed`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    // Each try starts the CLI (a second or more), so this wait is counted in tens of seconds, within the test's 60 s.
+    const polled = await vi.waitFor(
+      async () => {
+        const run = await cli(['status', jobId, '--json']);
+        if (run.code === 0 && (JSON.parse(run.stdout) as { status: string }).status !== 'SUCCEEDED') throw new Error(`job ${jobId} did not succeed`);
+        return run;
+      },
+      { timeout: 50_000, interval: 250 },
+    );
+    expect(polled.code, polled.stderr).toBe(0);
 
     const status = await cli(['status', jobId]);
     expect(status.code, status.stderr).toBe(0);
@@ -163,16 +171,19 @@ describe('video-pipeline CLI against npm start', () => {
     // The provider task never finishes: the job is certainly still running when cancel comes.
     await setSimulatorFaults({ taskNeverFinishRate: 1 });
     const waiting = cli(['generate', 'A kite that never lands', '--duration', '4', '--wait']);
-    let jobId: string | undefined;
+    let jobId: string;
     try {
-      for (let tries = 0; ; tries += 1) {
-        jobId = (await cli(['list', '--limit', '1', '--json']).then((run) => JSON.parse(run.stdout) as { jobId: string; status: string; request: { content: { text?: string }[] } }[]))
-          .filter((job) => job.request.content[0]?.text === 'A kite that never lands' && job.status === 'RUNNING')
-          .map((job) => job.jobId)[0];
-        if (jobId) break;
-        if (tries > 60) throw new Error('the job did not reach RUNNING');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      // Each try starts the CLI (a second or more), so this wait is counted in tens of seconds, within the test's 60 s.
+      jobId = await vi.waitFor(
+        async () => {
+          const running = (await cli(['list', '--limit', '1', '--json']).then((run) => JSON.parse(run.stdout) as { jobId: string; status: string; request: { content: { text?: string }[] } }[]))
+            .filter((job) => job.request.content[0]?.text === 'A kite that never lands' && job.status === 'RUNNING')
+            .map((job) => job.jobId)[0];
+          if (!running) throw new Error('the job did not reach RUNNING');
+          return running;
+        },
+        { timeout: 50_000, interval: 100 },
+      );
     } finally {
       await setSimulatorFaults({});
     }

@@ -1,10 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SweepReport } from '../../runtime/sweeper/job-sweeper.js';
 import { scheduledEvent } from '../../local/emulators/eventbridge/schedules.js';
 import { burstBody, burstJobs, burstOutcome, fireBurst, getWaitingJob, listAllJobs } from '../../testkit/burst.js';
 import { localS3Client } from '../../testkit/local-s3.js';
-import { postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 
 /**
  * The admission line on the local stack: a cap of 3 jobs in flight under a provider quota of 4.
@@ -40,22 +41,21 @@ describe(`a burst of 30 jobs from three triggers under a cap of ${CAP} and a pro
     const jobs = burstJobs(30, 'under');
     const fired = fireBurst(fixture.stack, s3, jobs, 'under');
     // While the burst waits: the line in order, each with its place and when it joined.
-    let seenWaiting = false;
-    for (let tries = 0; tries < 100 && !seenWaiting; tries += 1) {
-      const line = await listAllJobs(fixture.stack.apiUrl, 'status=QUEUED');
-      if (line.length >= 3) {
-        seenWaiting = true;
-        const [first, second] = await Promise.all(line.slice(0, 2).map((job) => getWaitingJob(fixture.stack.apiUrl, job.jobId)));
-        for (const job of [first!, second!].filter((candidate) => candidate.status === 'QUEUED' && candidate.waiting)) {
-          expect(job.queuedAt).toEqual(expect.any(String));
-          expect(job.ahead).toBeGreaterThanOrEqual(0);
-        }
-        if (first!.waiting && second!.waiting) expect(second!.ahead!).toBeGreaterThan(first!.ahead!);
-        expect(line.every((job) => job.waiting)).toBe(true);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const line = await vi.waitFor(
+      async () => {
+        const queued = await listAllJobs(fixture.stack.apiUrl, 'status=QUEUED');
+        if (queued.length < 3) throw new Error(`${queued.length} job(s) waiting in the line, not 3`);
+        return queued;
+      },
+      { timeout: 5_000, interval: 50 },
+    );
+    const [first, second] = await Promise.all(line.slice(0, 2).map((job) => getWaitingJob(fixture.stack.apiUrl, job.jobId)));
+    for (const job of [first!, second!].filter((candidate) => candidate.status === 'QUEUED' && candidate.waiting)) {
+      expect(job.queuedAt).toEqual(expect.any(String));
+      expect(job.ahead).toBeGreaterThanOrEqual(0);
     }
-    expect(seenWaiting).toBe(true);
+    if (first!.waiting && second!.waiting) expect(second!.ahead!).toBeGreaterThan(first!.ahead!);
+    expect(line.every((job) => job.waiting)).toBe(true);
     await fired;
     await fixture.stack.deliveriesIdle();
     const ended = await burstOutcome(fixture.stack, jobs, 120_000);
@@ -112,24 +112,28 @@ describe('a billed video is never thrown away', () => {
     const { json } = await postJob(fixture.stack.apiUrl, burstBody('A slow task TAKES_26S'));
     // The local deadline: 30 min × the time scale (0.01), 18 s; the task takes 26 s.
     const deadline = Date.parse(json.createdAt) + 18_000;
-    let timedOut: Awaited<ReturnType<typeof getWaitingJob>> | undefined;
-    for (let tries = 0; tries < 600 && !timedOut; tries += 1) {
-      const job = await getWaitingJob(fixture.stack.apiUrl, json.jobId);
-      if (job.status === 'TIMED_OUT') timedOut = job;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const timedOut = await vi.waitFor(
+      async () => {
+        const job = await getWaitingJob(fixture.stack.apiUrl, json.jobId);
+        if (job.status !== 'TIMED_OUT') throw new Error(`job still ${job.status}`);
+        return job;
+      },
+      { timeout: 30_000, interval: 50 },
+    );
     expect(timedOut).toMatchObject({ error: { code: 'DEADLINE_EXCEEDED' } });
-    expect(timedOut!.output).toBeUndefined();
+    expect(timedOut.output).toBeUndefined();
     expect(Date.now()).toBeGreaterThanOrEqual(deadline - 2_000);
-    let late: Awaited<ReturnType<typeof getWaitingJob>> | undefined;
-    for (let tries = 0; tries < 600 && !late; tries += 1) {
-      const job = await getWaitingJob(fixture.stack.apiUrl, json.jobId);
-      if (job.output) late = job;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const late = await vi.waitFor(
+      async () => {
+        const job = await getWaitingJob(fixture.stack.apiUrl, json.jobId);
+        if (!job.output) throw new Error('no late video stored yet');
+        return job;
+      },
+      { timeout: 30_000, interval: 50 },
+    );
     expect(late).toMatchObject({ status: 'TIMED_OUT', error: { code: 'DEADLINE_EXCEEDED' }, lateVideoAt: expect.any(String), downloadUrl: expect.any(String) });
-    const video = Buffer.from(await (await fetch(late!.downloadUrl!)).arrayBuffer());
-    expect(video.length).toBe(late!.output!.bytes);
+    const video = Buffer.from(await (await fetch(late.downloadUrl!)).arrayBuffer());
+    expect(video.length).toBe(late.output!.bytes);
     await fixture.stack.deliveriesIdle();
     const events = fixture.stack.events().filter((event) => (event.detail as { jobId: string }).jobId === json.jobId);
     expect(events.map((event) => event['detail-type'])).toEqual(['Job Timed Out', 'Job Late Video Stored']);

@@ -2,18 +2,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
 import { sendRaw } from '../../testkit/raw-http.js';
-import {
-  countStoredRequests,
-  describeBody,
-  fuzzCaseArb,
-  judgeAnswer,
-  judgeRecord,
-  MUTATION_KINDS,
-  mutationOfKind,
-  sendCase,
-  type Answer,
-  type FuzzCase,
-} from '../../testkit/request-arbitraries.js';
+import { fuzzCaseArb, MUTATION_KINDS, mutationOfKind, type FuzzCase } from '../../testkit/request-arbitraries.js';
+import { countStoredRequests, describeBody, judgeAnswer, judgeRecord, sendCase, type Answer } from '../../testkit/request-oracle.js';
 import { describeRequest, judgeSurfaceAnswer, SURFACE_KINDS, surfaceCaseArb, surfaceCaseOfKind, type SurfaceCase } from '../../testkit/surface-arbitraries.js';
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJob, postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { getJob, postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 
 let fixture: StackFixture;
 let apiUrl: string;
@@ -69,9 +70,7 @@ describe('DELETE /jobs/{jobId}', () => {
   it('stops the execution, records CANCELLED for good, and announces it', async () => {
     const { json } = await postJob(apiUrl, body('A job that will be cancelled'));
     // Let it reach the provider first.
-    for (let tries = 0; tries < 200 && (await getJob(apiUrl, json.jobId)).status === 'QUEUED'; tries += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await expect.poll(async () => (await getJob(apiUrl, json.jobId)).status, { timeout: 4_000, interval: 20 }).not.toBe('QUEUED');
     const cancel = await fetch(`${apiUrl}/jobs/${json.jobId}`, { method: 'DELETE' });
     expect(cancel.status).toBe(200);
     expect(((await cancel.json()) as { status: string }).status).toBe('CANCELLED');

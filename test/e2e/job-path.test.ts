@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngDataUri } from '../../testkit/png.js';
 import { PROVIDER_EXAMPLE_REQUEST } from '../../testkit/provider-fixtures.js';
 import { probeMp4 } from '../../testkit/probe-mp4.js';
-import { getJob, postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { getJob, postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 
 const STATUS_ORDER = ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED'];
 

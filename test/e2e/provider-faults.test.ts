@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 
 /** The pipeline against a misbehaving provider: every fault ends in a clear, final state, never twice billed. */
 
@@ -25,14 +26,6 @@ const submit = async (text: string) =>
 const tasksFor = (text: string) =>
   fixture.stack.simulator.tasks().filter((task) => task.request.content[0]?.type === 'text' && task.request.content[0].text === text);
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('creating the task', () => {
   it('a create answered 502 after the provider made the task ends SUBMISSION_UNCERTAIN, not retried', async () => {
     fixture.stack.simulator.setFaults({ create5xxRate: 1, create5xxKinds: ['502'] });
@@ -46,7 +39,7 @@ describe('creating the task', () => {
   it('a create refused with 429 is retried with backoff and the job succeeds on one task', async () => {
     fixture.stack.simulator.setFaults({ create429Rate: 1 });
     const jobId = await submit('A throttled create');
-    await until(() => fixture.stack.simulator.stats().createsRefused >= 2);
+    await expect.poll(() => fixture.stack.simulator.stats().createsRefused, { timeout: 10_000, interval: 10 }).toBeGreaterThanOrEqual(2);
     fixture.stack.simulator.setFaults({});
     const { job } = await waitForJob(apiUrl, jobId);
     expect(job.status).toBe('SUCCEEDED');
@@ -57,7 +50,7 @@ describe('creating the task', () => {
     // The hang outlasts the 300 s create timeout only on AWS; locally the task timeout is what fires.
     fixture.stack.simulator.setFaults({ createHangRate: 1 });
     const jobId = await submit('A hanging create');
-    await until(() => tasksFor('A hanging create').length === 1);
+    await expect.poll(() => tasksFor('A hanging create'), { timeout: 10_000, interval: 10 }).toHaveLength(1);
     const response = await fetch(`${apiUrl}/jobs/${jobId}`, { method: 'DELETE' });
     expect(response.status).toBe(200);
     expect(tasksFor('A hanging create')).toHaveLength(1);
@@ -92,7 +85,7 @@ describe('copying the video', () => {
   it('a download cut mid-stream is copied again from the start; the stored object is intact', async () => {
     fixture.stack.simulator.setFaults({ downloadCutRate: 1, downloadCutAfterBytes: 2000 });
     const jobId = await submit('A video whose download is cut');
-    await until(() => fixture.stack.simulator.stats().downloadsCut >= 1, 15_000);
+    await expect.poll(() => fixture.stack.simulator.stats().downloadsCut, { timeout: 15_000, interval: 10 }).toBeGreaterThanOrEqual(1);
     fixture.stack.simulator.setFaults({});
     const { job } = await waitForJob(apiUrl, jobId);
     expect(job.status).toBe('SUCCEEDED');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 
 let fixture: StackFixture;
 

@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
-import { getJob, postJob, waitForJob } from '../../testkit/local-stack-fixture.js';
+import { afterAll, expect, it, vi } from 'vitest';
+import { getJob, postJob } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 import { startStackProcess, type StackProcess } from '../../testkit/stack-process.js';
 
 /** `npm start` stopped and started again with jobs in flight: none is left non-terminal. */
@@ -27,19 +28,18 @@ it('jobs in flight when npm start stops are resumed on the same provider tasks w
     jobIds.push(json.jobId);
   }
   // Every job has reached the provider (SUBMITTED or RUNNING), none has finished.
-  for (let tries = 0; ; tries += 1) {
-    const statuses = await Promise.all(jobIds.map(async (jobId) => (await getJob(running!.apiUrl, jobId)).status));
-    if (statuses.every((status) => status === 'SUBMITTED' || status === 'RUNNING')) break;
-    if (tries > 500) throw new Error(`jobs did not reach the provider: ${statuses.join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await vi.waitFor(
+    async () => {
+      const statuses = await Promise.all(jobIds.map(async (jobId) => (await getJob(running!.apiUrl, jobId)).status));
+      if (!statuses.every((status) => status === 'SUBMITTED' || status === 'RUNNING')) throw new Error(`jobs did not reach the provider: ${statuses.join(', ')}`);
+    },
+    { timeout: 10_000, interval: 20 },
+  );
   expect(await running.stop()).toBe(0);
 
   running = await startStackProcess(env);
   // The line follows "API ready" on the same stdout; the pipe may hand it over a moment later.
-  for (let tries = 0; tries < 100 && !/Recovered jobs/.test(running.output()); tries += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await expect.poll(() => running!.output(), { timeout: 2_000, interval: 20 }).toMatch(/Recovered jobs/);
   expect(running.output()).toMatch(/Recovered jobs left in flight: 4 resumed, 0 started, 0 ended/);
   for (const jobId of jobIds) {
     const { job } = await waitForJob(running.apiUrl, jobId, 60_000);

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_RULES } from '../../runtime/domain/media-check.js';
 import { localS3Client } from '../../testkit/local-s3.js';
 import { solidPng } from '../../testkit/png.js';
-import { postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 
 /** `s3://` media over HTTP: what the intake checks against the object itself before it records a job. */
 

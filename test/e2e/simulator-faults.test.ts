@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseSimulatorFaults, SimulatorFaultsError, type SimulatorFaultsInput } from '../../local/simulator/faults.js';
 import { isLoopbackAddress } from '../../runtime/net/loopback.js';
 import { startProviderSimulator, type ProviderSimulator } from '../../local/simulator/server.js';
@@ -76,14 +76,20 @@ async function createTask(sim: ProviderSimulator): Promise<string> {
 const poll = (sim: ProviderSimulator, id: string) =>
   fetch(`${sim.url}/v1/video/generations/${id}`, { headers: auth });
 
+/** Polls until the task ends; an answer other than 200 ends the wait and fails. */
 async function pollUntilDone(sim: ProviderSimulator, id: string): Promise<any> {
-  for (;;) {
-    const response = await poll(sim, id);
-    expect(response.status).toBe(200);
-    const body = (await response.json()) as any;
-    if (['SUCCESS', 'FAILURE'].includes(body.data.status)) return body.data;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const { status, body } = await vi.waitFor(
+    async () => {
+      const response = await poll(sim, id);
+      if (response.status !== 200) return { status: response.status, body: undefined };
+      const body = (await response.json()) as any;
+      if (!['SUCCESS', 'FAILURE'].includes(body.data.status)) throw new Error(`task ${id} still ${body.data.status}`);
+      return { status: response.status, body };
+    },
+    { timeout: TASK_TIMEOUT_MS, interval: 20 },
+  );
+  expect(status).toBe(200);
+  return body.data;
 }
 
 const admin = (sim: ProviderSimulator, path: string, init: RequestInit = {}) => fetch(`${sim.url}/_admin/${path}`, init);
@@ -161,7 +167,7 @@ describe('fault injection on creates', () => {
   it('a hanging create does not hold up stop()', async () => {
     const sim = await simulator({ createHangRate: 1 });
     const pending = create(sim).catch((error: unknown) => error);
-    while (sim.tasks().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect.poll(() => sim.tasks(), { timeout: 60_000, interval: 10 }).not.toHaveLength(0);
     await sim.stop();
     expect(await pending).toBeInstanceOf(Error);
   });

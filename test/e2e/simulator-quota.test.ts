@@ -10,7 +10,7 @@ import {
   type SimulatorOptions,
 } from '../../local/simulator/server.js';
 
-/** The account's cap on unfinished tasks, as the upstream enforces it (provider-api.md: about 120, then 429). */
+/** The account's cap on unfinished tasks, as the upstream enforces it (docs/provider-api.md: about 120, then 429). */
 
 const KEY = 'test-provider-key';
 /** Tasks last minutes: none ends while a test runs. */
@@ -95,7 +95,7 @@ async function racingCreates(sim: ProviderSimulator, count: number): Promise<{ s
       return { status: response.status, body: await response.json() };
     }),
   );
-  while (sim.stats().creates < count) await new Promise((resolve) => setTimeout(resolve, 5));
+  await expect.poll(() => sim.stats().creates, { timeout: 60_000, interval: 5 }).toBeGreaterThanOrEqual(count);
   release();
   return answers;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startProviderSimulator, type ProviderSimulator } from '../../local/simulator/server.js';
 import { probeMp4 } from '../../testkit/probe-mp4.js';
 
@@ -88,13 +88,17 @@ async function poll(simulator: ProviderSimulator, id: string): Promise<{ status:
  * SUCCESS before its MP4 is on disk.
  */
 async function pollToEnd(simulator: ProviderSimulator, dataDir: string, id: string): Promise<any> {
-  for (;;) {
-    const { status, body } = await poll(simulator, id);
-    expect(status).toBe(200);
-    if (body.data.status === 'SUCCESS') expect(existsSync(join(dataDir, `${id}.mp4`))).toBe(true);
-    if (body.data.status === 'SUCCESS' || body.data.status === 'FAILURE') return body.data;
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-  }
+  const { status, body } = await vi.waitFor(
+    async () => {
+      const answer = await poll(simulator, id);
+      if (answer.status === 200 && !['SUCCESS', 'FAILURE'].includes(answer.body.data.status)) throw new Error(`task ${id} still ${answer.body.data.status}`);
+      return answer;
+    },
+    { timeout: TASK_TIMEOUT_MS, interval: POLL_INTERVAL_MS },
+  );
+  expect(status).toBe(200);
+  if (body.data.status === 'SUCCESS') expect(existsSync(join(dataDir, `${id}.mp4`))).toBe(true);
+  return body.data;
 }
 
 async function download(url: string): Promise<Uint8Array> {

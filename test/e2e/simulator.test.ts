@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startProviderSimulator, type ProviderSimulator, type ResponseStyle } from '../../local/simulator/server.js';
 import { pngDataUri } from '../../testkit/png.js';
 import { probeMp4 } from '../../testkit/probe-mp4.js';
@@ -55,16 +55,21 @@ async function poll(id: string, style: ResponseStyle = 'envelope'): Promise<{ st
   return { status: response.status, body: await response.json() };
 }
 
-/** Polls until `isDone`, returning the last answer and every answer seen on the way. */
+/** Polls until `isDone`, returning the last answer and every answer seen on the way; an answer other than 200 ends the wait and fails. */
 async function pollUntil(id: string, style: ResponseStyle, isDone: (body: any) => boolean) {
   const seen: any[] = [];
-  for (;;) {
-    const { status, body } = await poll(id, style);
-    expect(status).toBe(200);
-    seen.push(body);
-    if (isDone(body)) return { last: body, seen };
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-  }
+  const { status, body } = await vi.waitFor(
+    async () => {
+      const answer = await poll(id, style);
+      if (answer.status !== 200) return answer;
+      seen.push(answer.body);
+      if (!isDone(answer.body)) throw new Error(`task ${id} not done: ${JSON.stringify(answer.body)}`);
+      return answer;
+    },
+    { timeout: TASK_TIMEOUT_MS, interval: POLL_INTERVAL_MS },
+  );
+  expect(status).toBe(200);
+  return { last: body, seen };
 }
 
 const envelopeDone = (body: any) => ['SUCCESS', 'FAILURE'].includes(body.data.status);

@@ -14,7 +14,8 @@ import { MAX_IMAGE_BYTES, uploadJobId } from '../../runtime/triggers/upload-inta
 import { objectExists, localS3Client, readObjectText } from '../../testkit/local-s3.js';
 import { solidPng } from '../../testkit/png.js';
 import { probeMp4 } from '../../testkit/probe-mp4.js';
-import { getJob, startStackFixture, waitForJob, type JobAnswer, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { getJob, startStackFixture, type JobAnswer, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 
 let fixture: StackFixture;
 let s3: S3Client;
@@ -64,8 +65,7 @@ function eventsOf(jobId: string) {
  * when AnnounceOutcome's module is loaded for the stack's first job): wait for the announcement.
  */
 async function announcementsOf(jobId: string) {
-  const deadline = Date.now() + 10_000;
-  while (eventsOf(jobId).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await expect.poll(() => eventsOf(jobId), { timeout: 10_000, interval: 20 }).not.toHaveLength(0);
   await fixture.stack.deliveriesIdle();
   return eventsOf(jobId);
 }

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalStack } from '../../local/stack/local-stack.js';
 import { subtractUsage, type Usage } from '../../local/stack/usage.js';
 import { getJob, postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
@@ -32,11 +31,12 @@ async function usageOfJobs(stack: LocalStack, count: number): Promise<{ used: Us
     }),
   );
   const announced = () => new Set(stack.events().map((event) => (event.detail as { jobId?: string }).jobId));
-  const deadline = Date.now() + 30_000;
-  while (!jobIds.every((jobId) => announced().has(jobId))) {
-    if (Date.now() > deadline) throw new Error('jobs not announced in 30 s');
-    await sleep(20);
-  }
+  await vi.waitFor(
+    () => {
+      if (!jobIds.every((jobId) => announced().has(jobId))) throw new Error('jobs not announced in 30 s');
+    },
+    { timeout: 30_000, interval: 20 },
+  );
   await stack.engine.idle();
   await stack.deliveriesIdle();
   return { used: subtractUsage(stack.usage(), before), jobIds };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { costPer1000Videos, fixedPollerBaseline, formatCostTable, totalUsd } from '../../bench/aws-cost.js';
-import { fixedPollerPolls } from '../../bench/polling.js';
+import { costPer1000Videos, fixedPollerBaseline, formatCostTable, totalUsd } from '../../testkit/aws-cost.js';
+import { fixedPollerPolls } from '../../testkit/simulated-polling.js';
 import type { LambdaUsage, Usage } from '../../local/stack/usage.js';
 
 const lambda = (invocations: number, billedMs: number, memoryMb: number): LambdaUsage => ({ invocations, errors: 0, durationMs: billedMs - invocations / 2, billedMs, memoryMb });
@@ -82,7 +82,7 @@ describe('fixedPollerBaseline', () => {
   });
 });
 
-describe('fixedPollerPolls (bench/polling.ts)', () => {
+describe('fixedPollerPolls (testkit/simulated-polling.ts)', () => {
   it('polls every 15 s until the poll after the task ended', async () => {
     expect(await fixedPollerPolls([14, 20, 100, 121])).toEqual([1, 2, 7, 9]);
   });

@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../bench/report.js';
+import { seededRandom } from '../../testkit/seeded-random.js';
 import { drawSeconds } from '../../local/simulator/task-clock.js';
 import {
   createGenerationHistory,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../bench/report.js';
+import { seededRandom } from '../../testkit/seeded-random.js';
 import { generationModel, planTask, QUIET_QUEUE, readClock, type GatewayStatus, type TaskTimeline } from '../../local/simulator/task-clock.js';
 
 const ORDER: GatewayStatus[] = ['NOT_START', 'QUEUED', 'IN_PROGRESS', 'SUCCESS'];

@@ -6,7 +6,7 @@
  */
 import { WAIT_STATE, WORKFLOW_TASK_HANDLERS } from '../infra/constructs/generation-workflow.js';
 import type { Usage } from '../local/stack/usage.js';
-import { formatTable } from './report.js';
+import { formatTable } from './table.js';
 
 /**
  * On-demand prices, us-east-1 (US East, N. Virginia), taken 2026-12-04 from the pages named. "On the
@@ -140,7 +140,7 @@ export function fixedPollerBaseline(usage: Usage, polls: { ours: number; fixed: 
 
 const usd = (value: number) => `$${value.toFixed(4)}`;
 
-/** A table like bench/report.ts prints: one line per billed item, a total, and the baseline beside it when given. */
+/** A table (formatTable): one line per billed item, a total, and the baseline beside it when given. */
 export function formatCostTable(ours: readonly CostLine[], baseline?: { label: string; lines: readonly CostLine[] }): string {
   const other = new Map(baseline?.lines.map((line) => [`${line.service}\u0000${line.item}`, line]));
   const headers = ['service', 'item', 'per video', 'unit', '$ / 1,000 videos', ...(baseline ? [`${baseline.label}: per video`, '$ / 1,000 videos'] : [])];

@@ -173,6 +173,23 @@ const childrenAfter = childrenCpuSeconds();
 const machineAfter = machineCpu();
 const usage = subtractUsage(stack.usage(), usageBefore);
 
+// Executions and tasks before the records (a cut-off run's stack is still moving): a job admitted or
+// submitted in between has a record that says so and no execution or task here, never an execution
+// or a task its record does not account for.
+const tasks: BurstTask[] = stack.simulator.tasks().map((task) => ({
+  id: task.id,
+  prompt: (task.request.content[0] as { text?: string } | undefined)?.text ?? '',
+  createdAt: task.createdAt,
+  plannedEnd: task.finishAt,
+  ...(taskEnds.has(task.id) ? { end: taskEnds.get(task.id)! } : {}),
+  status: task.status,
+}));
+const executions: BurstExecution[] = stack.engine.listExecutions().map((execution) => ({
+  name: execution.name,
+  start: execution.startDate.getTime(),
+  ...(execution.stopDate ? { stop: execution.stopDate.getTime() } : {}),
+  status: execution.status,
+}));
 // Read after the usage snapshot, from the table itself with a client of its own: the intake's
 // client may still be queueing a cut-off run's requests, and the listing is not the burst's usage.
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
@@ -195,20 +212,6 @@ for await (const page of paginateScan({ client: documents }, { TableName: stack.
   }
 }
 documents.destroy();
-const tasks: BurstTask[] = stack.simulator.tasks().map((task) => ({
-  id: task.id,
-  prompt: (task.request.content[0] as { text?: string } | undefined)?.text ?? '',
-  createdAt: task.createdAt,
-  plannedEnd: task.finishAt,
-  ...(taskEnds.has(task.id) ? { end: taskEnds.get(task.id)! } : {}),
-  status: task.status,
-}));
-const executions: BurstExecution[] = stack.engine.listExecutions().map((execution) => ({
-  name: execution.name,
-  start: execution.startDate.getTime(),
-  ...(execution.stopDate ? { stop: execution.stopDate.getTime() } : {}),
-  status: execution.status,
-}));
 const simulator = stack.simulator.stats();
 s3.destroy();
 // A cut-off run may hold minutes of queued work that a clean stop would wait for: the figures are

@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: runs the sections named in BENCH_SECTIONS (default all, in this order:
- * polling,copy,bundles,e2e), each comparing our code with a baseline run in the same process, prints
+ * polling,copy,bundles,e2e,burst), each comparing our code with a baseline run in the same process, prints
  * one summary table (section | metric | ours | baseline | ratio | target | met?) with each section's
  * details, and writes every figure to bench/results.json.
  *
  * Settings: BENCH_SECTIONS; polling: BENCH_POLL_JOBS (1000), BENCH_SEED; copy: BENCH_COPY_MB (1024),
  * BENCH_COPY_RUNS (1), BENCH_COPY_NULL_S3 (1; 0 skips the null-S3 runs); bundles: BENCH_BUNDLE_IMPORTS
- * (5); e2e: BENCH_E2E_JOBS (200), BENCH_E2E_CONCURRENCY (20), LOCAL_TIME_SCALE (0.01);
+ * (5); e2e: BENCH_E2E_JOBS (200), BENCH_E2E_CONCURRENCY (20), LOCAL_TIME_SCALE (0.01); burst (what
+ * `npm run burst` runs, bench/burst-run.ts): BURST_JOBS (1000), BURST_QUOTA (40), BURST_MAX_IN_FLIGHT
+ * (30,200), BURST_TIME_SCALE (0.05);
  * BENCH_RESULTS_FILE (bench/results.json) to write the figures elsewhere, e.g. for a small trial run.
  */
 import { execFileSync } from 'node:child_process';
@@ -14,6 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runBundlesBench } from './bundles.js';
+import { runBurstBench } from './burst-run.js';
 import { runCopyBench } from './copy.js';
 import { runE2eBench } from './e2e.js';
 import { runPollingBench } from './polling.js';
@@ -24,6 +27,7 @@ const SECTIONS = {
   copy: runCopyBench,
   bundles: runBundlesBench,
   e2e: runE2eBench,
+  burst: runBurstBench,
 } as const;
 type SectionName = keyof typeof SECTIONS;
 

@@ -28,14 +28,32 @@ export const burstBody = (prompt: string) => ({
   generate_audio: false,
 });
 
+/** What a POST /jobs of the burst met: its answer (the job started at once, or waits in the line), or why it had none. */
+export type PostOutcome = ({ jobId: string; waiting: boolean } | { failure: string }) & { answeredMs: number };
+
+export interface FireOptions {
+  /** Told of each POST as it is answered or fails. Without it, a POST that is not answered 202 fails the burst. */
+  onPost?: (prompt: string, outcome: PostOutcome) => void;
+}
+
 /** Fires every job at once: the POSTs, the uploads and one manifest holding the batch lines. */
-export async function fireBurst(stack: LocalStack, s3: S3Client, jobs: BurstJob[], tag: string): Promise<void> {
+export async function fireBurst(stack: LocalStack, s3: S3Client, jobs: BurstJob[], tag: string, options: FireOptions = {}): Promise<void> {
   const lines = jobs.filter((job) => job.trigger === 'batch').map((job, index) => JSON.stringify({ id: `line-${index + 1}`, ...burstBody(job.prompt) }));
+  const post = async (prompt: string) => {
+    const sent = performance.now();
+    try {
+      const { response, json } = await postJob(stack.apiUrl, burstBody(prompt));
+      if (response.status !== 202) throw new Error(`POST /jobs for "${prompt}" answered ${response.status}`);
+      options.onPost?.(prompt, { jobId: json.jobId, waiting: json.waiting === true, answeredMs: performance.now() - sent });
+    } catch (error) {
+      if (!options.onPost) throw error;
+      options.onPost(prompt, { failure: error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error), answeredMs: performance.now() - sent });
+    }
+  };
   await Promise.all([
     ...jobs.map(async (job, index) => {
       if (job.trigger === 'http') {
-        const { response } = await postJob(stack.apiUrl, burstBody(job.prompt));
-        if (response.status !== 202) throw new Error(`POST /jobs for "${job.prompt}" answered ${response.status}`);
+        await post(job.prompt);
       } else if (job.trigger === 's3') {
         await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: `incoming/${tag}/job-${index + 1}.json`, Body: JSON.stringify(burstBody(job.prompt)) }));
       }

@@ -17,7 +17,7 @@ export interface DispatchDeps {
 }
 
 export interface DispatchReport {
-  /** Jobs admitted and started by this call, in line order. */
+  /** Jobs admitted and started by this call, in the order they started. */
   started: string[];
   /** Jobs admitted whose start failed, and why: back at the front of the line, their slots given back. */
   startFailed: { jobId: string; message: string }[];
@@ -31,17 +31,28 @@ const MAX_ROUNDS = 10;
  * come free or a job joined the line (every intake, the end of every execution, the sweep), so a
  * waiting job costs nothing while it waits. Any number may run at once: the slot is taken by one
  * conditional write per job, which also tells two dispatchers apart when they reach the same job.
+ *
+ * A burst means hundreds of dispatchers at once against a few free slots. Each takes the head of the
+ * line as many jobs deep as slots are free, leaves out the ones another dispatcher already holds a
+ * slot for, and tries them in a random order, so concurrent dispatchers spread over the free slots
+ * instead of all writing for the first job; the jobs that take the slots free at one moment start
+ * together. When one it tries was taken meanwhile, its view is stale: it reads the slots and the
+ * line again rather than going on down an old list.
  */
-export async function admitWaiting(deps: DispatchDeps): Promise<DispatchReport> {
+export async function admitWaiting(deps: DispatchDeps, random: () => number = Math.random): Promise<DispatchReport> {
   const report: DispatchReport = { started: [], startFailed: [] };
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const slots = await deps.slots.read();
     const free = slots.allowed - Object.keys(slots.holders).length;
     if (free <= 0) return report;
-    const waiting = await deps.jobs.nextInLine(free);
-    if (waiting.length === 0) return report;
-    let admittedAny = false;
-    for (const candidate of waiting) {
+    const candidates = shuffled(
+      (await deps.jobs.nextInLine(free)).filter((candidate) => !Object.hasOwn(slots.holders, candidate.jobId)),
+      random,
+    );
+    // Every free slot's job is being started by another dispatcher already.
+    if (candidates.length === 0) return report;
+    let stale = false;
+    for (const candidate of candidates) {
       const outcome = await admit(candidate, deps);
       if (outcome === 'full') return report;
       if (outcome === 'started') report.started.push(candidate.jobId);
@@ -50,12 +61,24 @@ export async function admitWaiting(deps: DispatchDeps): Promise<DispatchReport> 
         // The service that starts executions is failing: the next dispatch (or the sweep) tries again.
         return report;
       }
-      admittedAny ||= outcome === 'started';
+      if (outcome === 'taken') {
+        stale = true;
+        break;
+      }
     }
-    // Every candidate was taken by another dispatcher or left the line: the line moved on without us.
-    if (!admittedAny) return report;
+    if (!stale) return report;
   }
   return report;
+}
+
+/** Fisher-Yates, so that no job of the window is favoured. */
+function shuffled<T>(items: T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index -= 1) {
+    const other = Math.floor(random() * (index + 1));
+    [copy[index], copy[other]] = [copy[other]!, copy[index]!];
+  }
+  return copy;
 }
 
 type Admission = 'started' | 'full' | 'taken' | { startFailed: string };

@@ -3,7 +3,7 @@ import { CfnMethod } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import type { VideoPipelineStack } from './stack.js';
-import { MEDIA_PREFIXES } from '../runtime/domain/request-schema.js';
+import { MEDIA_PREFIXES } from '../contracts/bucket.js';
 
 /**
  * Every cdk-nag (AwsSolutions) finding this stack accepts, each on the one resource it concerns and

@@ -26,9 +26,10 @@ import {
 import { DynamoAttributeValue, DynamoUpdateItem, LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HISTORY_KEY_PREFIX } from '../../runtime/workflow/polling/generation-history.js';
-import { MAX_POLL_SECONDS } from '../../runtime/workflow/polling/poll-policy.js';
-import { MEDIA_PREFIXES } from '../../runtime/domain/request-schema.js';
+import { MEDIA_PREFIXES, REQUEST_PREFIX, VIDEO_PREFIX } from '../../contracts/bucket.js';
+import { HANDLER } from '../../contracts/handlers.js';
+import { HISTORY_KEY_PREFIX } from '../../contracts/tables.js';
+import { MAX_POLL_SECONDS } from '../../contracts/workflow.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 
@@ -37,11 +38,11 @@ import { HouseFunction } from './house-function.js';
  * in the template's metadata, which is how the local stack binds the same handlers.
  */
 export const WORKFLOW_TASK_HANDLERS = {
-  SubmitTask: 'submit-task',
-  PollTask: 'poll-task',
-  StoreVideo: 'store-video',
-  DescribeFailure: 'describe-failure',
-  AnnounceOutcome: 'announce-outcome',
+  SubmitTask: HANDLER.submitTask,
+  PollTask: HANDLER.pollTask,
+  StoreVideo: HANDLER.storeVideo,
+  DescribeFailure: HANDLER.describeFailure,
+  AnnounceOutcome: HANDLER.announceOutcome,
 } as const;
 
 export const WAIT_STATE = 'WaitBeforePoll';
@@ -141,7 +142,7 @@ const literal = (value: string) => DynamoAttributeValue.fromString(value);
 /** The Standard state machine that takes one job from submission to a stored MP4 (or a recorded failure). */
 export class GenerationWorkflow extends Construct {
   public readonly stateMachine: StateMachine;
-  public readonly functions: Record<keyof typeof WORKFLOW_TASK_HANDLERS, HouseFunction>;
+  public readonly functions: { [State in keyof typeof WORKFLOW_TASK_HANDLERS]: HouseFunction<(typeof WORKFLOW_TASK_HANDLERS)[State]> };
 
   constructor(scope: Construct, id: string, props: GenerationWorkflowProps) {
     super(scope, id);
@@ -178,6 +179,7 @@ export class GenerationWorkflow extends Construct {
         handlerFile: WORKFLOW_TASK_HANDLERS.DescribeFailure,
         memorySize: 128,
         timeout: Duration.seconds(10),
+        environment: {},
       }),
       AnnounceOutcome: new HouseFunction(this, 'AnnounceOutcomeFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.AnnounceOutcome,
@@ -209,9 +211,9 @@ export class GenerationWorkflow extends Construct {
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
     // The request body, and the s3:// media a job names (only ever under the media prefixes), which it presigns.
-    grantObjects(props.bucket, this.functions.SubmitTask, ['s3:GetObject'], 'requests/', ...MEDIA_PREFIXES);
+    grantObjects(props.bucket, this.functions.SubmitTask, ['s3:GetObject'], REQUEST_PREFIX, ...MEDIA_PREFIXES);
     // A streamed multipart upload (aborted when the download is cut), then a HeadObject of the result.
-    grantObjects(props.bucket, this.functions.StoreVideo, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], 'videos/');
+    grantObjects(props.bucket, this.functions.StoreVideo, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], VIDEO_PREFIX);
 
     const table = props.table;
     const jobKey = { jobId: text('$.jobId') };

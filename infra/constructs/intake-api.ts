@@ -9,6 +9,8 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { VIDEO_PREFIX } from '../../contracts/bucket.js';
+import { HANDLER } from '../../contracts/handlers.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
@@ -23,13 +25,13 @@ export class IntakeApi extends Construct {
   constructor(scope: Construct, id: string, props: IntakeApiProps) {
     super(scope, id);
     this.handler = new HouseFunction(this, 'IntakeFunction', {
-      handlerFile: 'intake',
+      handlerFile: HANDLER.intake,
       timeout: Duration.seconds(15),
       environment: jobIntakeEnvironment(props),
     });
     grantJobIntake(this.handler, props);
     // Presigned download links are signed with the intake's own permission to read the videos.
-    grantObjects(props.bucket, this.handler, ['s3:GetObject'], 'videos/');
+    grantObjects(props.bucket, this.handler, ['s3:GetObject'], VIDEO_PREFIX);
 
     this.api = new RestApi(this, 'Api', {
       description: 'video-pipeline: submit video jobs and follow them',

@@ -4,7 +4,8 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { MEDIA_PREFIXES } from '../../runtime/domain/request-schema.js';
+import { MEDIA_PREFIXES, REQUEST_PREFIX } from '../../contracts/bucket.js';
+import type { JobIntakeVariables } from '../../contracts/environment.js';
 import { grantObjects } from './bucket-access.js';
 
 /** What any function that creates jobs (HTTP intake, upload trigger, batch runner) works with. */
@@ -21,7 +22,7 @@ export interface JobIntakeResources {
   maxQueue: Duration;
 }
 
-export function jobIntakeEnvironment(resources: JobIntakeResources): Record<string, string> {
+export function jobIntakeEnvironment(resources: JobIntakeResources): JobIntakeVariables {
   return {
     JOBS_TABLE: resources.table.tableName,
     VIDEO_BUCKET: resources.bucket.bucketName,
@@ -40,7 +41,7 @@ export function grantJobIntake(grantee: IGrantable, resources: JobIntakeResource
   resources.table.grantReadWriteData(grantee);
   // Taking and giving back slots, on the one item of the admission table.
   Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [resources.admission.tableArn] });
-  grantObjects(resources.bucket, grantee, ['s3:PutObject'], 'requests/');
+  grantObjects(resources.bucket, grantee, ['s3:PutObject'], REQUEST_PREFIX);
   // The s3:// media a request names is checked (exists, type, size) before the job is recorded.
   grantObjects(resources.bucket, grantee, ['s3:GetObject'], ...MEDIA_PREFIXES);
   resources.stateMachine.grantStartExecution(grantee);

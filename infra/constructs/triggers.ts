@@ -4,13 +4,11 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MANIFEST_PREFIX } from '../../runtime/triggers/batch-runner.js';
-import { UPLOAD_MEDIA_PREFIX } from '../../runtime/triggers/upload-intake.js';
+import { ACCEPTED_PREFIX, MANIFEST_PREFIX, REJECTED_PREFIX, UPLOAD_MEDIA_PREFIX, UPLOAD_PREFIX } from '../../contracts/bucket.js';
+import { HANDLER } from '../../contracts/handlers.js';
 import { grantList, grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
-
-export const UPLOAD_PREFIX = 'incoming/';
 
 export interface JobTriggersProps extends JobIntakeResources {
   manifests: ITable;
@@ -40,7 +38,7 @@ export class JobTriggers extends Construct {
       retentionPeriod: Duration.days(14),
     });
     this.uploadTrigger = new HouseFunction(this, 'UploadTriggerFunction', {
-      handlerFile: 's3-trigger',
+      handlerFile: HANDLER.uploadTrigger,
       timeout: Duration.seconds(60),
       environment: jobIntakeEnvironment(props),
       // The rule's dead-letter queue only catches events EventBridge could not hand over; an upload the
@@ -59,7 +57,7 @@ export class JobTriggers extends Construct {
       ['s3:GetObject', 's3:GetObjectTagging', 's3:DeleteObject', 's3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObjectVersion'],
       UPLOAD_PREFIX,
     );
-    grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging'], 'accepted/', 'rejected/');
+    grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging'], ACCEPTED_PREFIX, REJECTED_PREFIX);
     // An image job's own copy of its image (media/uploads/<jobId>/...), made before the job is
     // validated: a refused one's copy is removed.
     grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'], UPLOAD_MEDIA_PREFIX);
@@ -83,7 +81,7 @@ export class JobTriggers extends Construct {
     });
 
     this.batchRunner = new HouseFunction(this, 'BatchRunnerFunction', {
-      handlerFile: 'batch-runner',
+      handlerFile: HANDLER.batchRunner,
       timeout: Duration.minutes(5),
       // Two runs at once would read the same manifests, and each queue lines the other already had.
       reservedConcurrentExecutions: 1,
@@ -94,8 +92,8 @@ export class JobTriggers extends Construct {
     grantJobIntake(this.batchRunner, props);
     props.manifests.grantReadWriteData(this.batchRunner);
     // Listing the manifests needs s3:ListBucket on the bucket itself (for batches/ only); reading them, the prefix.
-    grantList(props.bucket, this.batchRunner, 'batches/');
-    grantObjects(props.bucket, this.batchRunner, ['s3:GetObject'], 'batches/');
+    grantList(props.bucket, this.batchRunner, MANIFEST_PREFIX);
+    grantObjects(props.bucket, this.batchRunner, ['s3:GetObject'], MANIFEST_PREFIX);
     this.batchRule = new Rule(this, 'BatchSchedule', {
       description: 'video-pipeline: put pending batch work in the admission line (the backstop of the manifest rule)',
       schedule: Schedule.expression(props.batchSchedule),

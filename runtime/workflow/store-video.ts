@@ -11,7 +11,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { VideoCopyError, VideoUnavailableError } from '../domain/errors.js';
-import { videoKeyFor, type JobOutput } from '../domain/job.js';
+import { videoKeyFor } from '../../contracts/bucket.js';
+import type { JobOutput } from '../domain/job.js';
 import { guardedGet, refusalIn, type RequestFunction, type Resolve } from '../net/url-guard.js';
 
 export interface StoreVideoInput {

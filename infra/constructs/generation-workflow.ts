@@ -32,6 +32,7 @@ import { HISTORY_KEY_PREFIX } from '../../contracts/tables.js';
 import { MAX_POLL_SECONDS } from '../../contracts/workflow.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
+import { acknowledge, arnOf, objectsUnder, policyOf, wildcardResource } from './nag.js';
 
 /**
  * The Lambda task states and the handler file each one runs. Each function carries its handler file
@@ -212,8 +213,26 @@ export class GenerationWorkflow extends Construct {
     props.providerApiKey.grantRead(this.functions.PollTask);
     // The request body, and the s3:// media a job names (only ever under the media prefixes), which it presigns.
     grantObjects(props.bucket, this.functions.SubmitTask, ['s3:GetObject'], REQUEST_PREFIX, ...MEDIA_PREFIXES);
+    acknowledge(
+      policyOf(this.functions.SubmitTask),
+      objectsUnder(props.bucket, REQUEST_PREFIX),
+      `GetObject only, under ${REQUEST_PREFIX}: SubmitTask reads the body of the job it submits, a key made at run time`,
+    );
+    for (const prefix of MEDIA_PREFIXES) {
+      acknowledge(
+        policyOf(this.functions.SubmitTask),
+        objectsUnder(props.bucket, prefix),
+        `GetObject only, under ${prefix}: SubmitTask presigns the s3:// media a job names, whose keys users choose; it writes and lists nothing`,
+      );
+    }
     // A streamed multipart upload (aborted when the download is cut), then a HeadObject of the result.
     grantObjects(props.bucket, this.functions.StoreVideo, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], VIDEO_PREFIX);
+    acknowledge(
+      policyOf(this.functions.StoreVideo),
+      objectsUnder(props.bucket, VIDEO_PREFIX),
+      `PutObject, AbortMultipartUpload and GetObject under ${VIDEO_PREFIX} only: each finished video is streamed to ` +
+        `${VIDEO_PREFIX}<date>/<jobId>.mp4, a key made at run time`,
+    );
 
     const table = props.table;
     const jobKey = { jobId: text('$.jobId') };
@@ -503,5 +522,21 @@ export class GenerationWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
+    const machinePolicy = this.stateMachine.role.node.findChild('DefaultPolicy');
+    acknowledge(
+      machinePolicy,
+      wildcardResource('*'),
+      'X-Ray tracing and the execution log group: xray:PutTraceSegments/PutTelemetryRecords/GetSampling* and the CloudWatch Logs ' +
+        'delivery actions (logs:*LogDelivery*, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) have no ' +
+        'resource-level permissions, so IAM requires Resource "*"',
+    );
+    for (const [state, fn] of Object.entries(this.functions)) {
+      acknowledge(
+        machinePolicy,
+        wildcardResource(`${arnOf(fn)}:*`),
+        `CDK's LambdaInvoke grants the ${state} function's qualified ARNs (<arn>:version or alias) beside the unqualified one; ` +
+          'they are the same function, and no other function is invocable',
+      );
+    }
   }
 }

@@ -4,6 +4,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnB
 import { Construct } from 'constructs';
 import { REJECTED_PREFIX, REQUEST_PREFIX, UPLOAD_PREFIX } from '../../contracts/bucket.js';
 import { ADMISSION_TABLE, JOBS_TABLE, MANIFESTS_TABLE, type IndexLayout } from '../../contracts/tables.js';
+import { acknowledge } from './nag.js';
 
 export interface JobStoreProps {
   /** Keep the table and bucket when the stack is deleted (production) or not (a trial stack). */
@@ -66,6 +67,13 @@ export class JobStore extends Construct {
         { id: 'expire-rejected-uploads', prefix: REJECTED_PREFIX, expiration: Duration.days(30) },
       ],
     });
+    acknowledge(
+      this.bucket,
+      'AwsSolutions-S1',
+      'Server access logs would need a second bucket per deployment (itself unlogged) for best-effort records; the bucket blocks ' +
+        "all public access and only this stack's roles and 1-hour presigned GETs reach it, and object-level reads and writes, " +
+        "with the caller's identity, are what CloudTrail S3 data events record where the account's trail enables them",
+    );
     // Object Created events go to EventBridge, where the upload trigger's rule picks them up. Set on the
     // bucket itself: `eventBridgeEnabled` would add a CDK-managed custom resource and function for it.
     (this.bucket.node.defaultChild as CfnBucket).notificationConfiguration = {

@@ -32,7 +32,7 @@ import { HISTORY_KEY_PREFIX } from '../../contracts/tables.js';
 import { MAX_POLL_SECONDS } from '../../contracts/workflow.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
-import { acknowledge, arnOf, objectsUnder, policyOf, wildcardResource } from './nag.js';
+import { acknowledge, objectsUnder, policyOf, wildcardResource } from './nag.js';
 
 /**
  * The Lambda task states and the handler file each one runs. Each function carries its handler file
@@ -525,7 +525,7 @@ export class GenerationWorkflow extends Construct {
     const machinePolicy = this.stateMachine.role.node.findChild('DefaultPolicy');
     acknowledge(
       machinePolicy,
-      wildcardResource('*'),
+      wildcardResource(machinePolicy, '*'),
       'X-Ray tracing and the execution log group: xray:PutTraceSegments/PutTelemetryRecords/GetSampling* and the CloudWatch Logs ' +
         'delivery actions (logs:*LogDelivery*, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) have no ' +
         'resource-level permissions, so IAM requires Resource "*"',
@@ -533,7 +533,7 @@ export class GenerationWorkflow extends Construct {
     for (const [state, fn] of Object.entries(this.functions)) {
       acknowledge(
         machinePolicy,
-        wildcardResource(`${arnOf(fn)}:*`),
+        wildcardResource(fn, `${fn.functionArn}:*`),
         `CDK's LambdaInvoke grants the ${state} function's qualified ARNs (<arn>:version or alias) beside the unqualified one; ` +
           'they are the same function, and no other function is invocable',
       );

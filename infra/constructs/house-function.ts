@@ -63,7 +63,7 @@ export class HouseFunction<H extends HandlerFile = HandlerFile> extends NodejsFu
     (this.node.defaultChild as CfnFunction).addMetadata(HANDLER_METADATA_KEY, handlerFile);
     acknowledge(
       policyOf(this),
-      wildcardResource('*'),
+      wildcardResource(this, '*'),
       'X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, ' +
         'so IAM requires Resource "*"; test/infra/stack.test.ts checks that no other action of any role has a wildcard resource',
     );

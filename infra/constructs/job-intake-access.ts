@@ -7,7 +7,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { MEDIA_PREFIXES, REQUEST_PREFIX } from '../../contracts/bucket.js';
 import type { JobIntakeVariables } from '../../contracts/environment.js';
 import { grantObjects } from './bucket-access.js';
-import { acknowledge, arnOf, executionArnOf, objectsUnder, policyOf, wildcardResource } from './nag.js';
+import { acknowledge, objectsUnder, policyOf, resourcesOf, wildcardResource } from './nag.js';
 
 /** What any function that creates jobs (HTTP intake, upload trigger, batch runner) works with. */
 export interface JobIntakeResources {
@@ -50,7 +50,7 @@ export function grantJobIntake(grantee: IGrantable, resources: JobIntakeResource
   resources.table.grantReadWriteData(grantee);
   acknowledge(
     policyOf(grantee),
-    wildcardResource(`${arnOf(resources.table)}/index/*`),
+    wildcardResource(resources.table, `${resources.table.tableArn}/index/*`),
     'grantJobIntake gives every job-creating function the Jobs table and its indexes (byStatus, byCreatedAt: listing jobs, ' +
       'counting those in flight, finding unfinished ones; byLine: the admission line); each projects the items the role already ' +
       'reads from the table itself, so index/* exposes nothing more',
@@ -77,12 +77,14 @@ export function grantJobIntake(grantee: IGrantable, resources: JobIntakeResource
   }
   resources.stateMachine.grantStartExecution(grantee);
   // Cancelling and sweeping stop or inspect the executions they started.
-  resources.stateMachine.grantExecution(grantee, 'states:StopExecution', 'states:DescribeExecution');
-  acknowledge(
-    policyOf(grantee),
-    wildcardResource(executionArnOf(resources.stateMachine, '*')),
-    'StopExecution and DescribeExecution on executions of this one state machine; executions are named after job ids ' +
-      '(and <jobId>-admission-N, <jobId>-resume-N) at run time, so the ARN ends in a wildcard for the name',
-  );
+  const executions = resources.stateMachine.grantExecution(grantee, 'states:StopExecution', 'states:DescribeExecution');
+  for (const resource of resourcesOf(executions)) {
+    acknowledge(
+      policyOf(grantee),
+      wildcardResource(resources.stateMachine, resource),
+      'StopExecution and DescribeExecution on executions of this one state machine; executions are named after job ids ' +
+        '(and <jobId>-admission-N, <jobId>-resume-N) at run time, so the ARN ends in a wildcard for the name',
+    );
+  }
   resources.eventBus.grantPutEventsTo(grantee);
 }

@@ -1,6 +1,8 @@
 import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+// cdk-nag's own rendering of a resource in its findings; not re-exported by its index.
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct, type IConstruct } from 'constructs';
 
 /**
@@ -15,24 +17,22 @@ import { Construct, type IConstruct } from 'constructs';
 const resourceOf = (construct: IConstruct): IConstruct =>
   CfnElement.isCfnElement(construct) ? construct : (construct.node.defaultChild ?? construct);
 
-const logicalIdOf = (construct: IConstruct): string => {
-  const element = resourceOf(construct);
-  if (!CfnElement.isCfnElement(element)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
-  return Stack.of(element).getLogicalId(element);
-};
-
-/** A resource's ARN as cdk-nag renders `Fn::GetAtt [id, Arn]` in a finding: `<id.Arn>`. */
-export const arnOf = (construct: IConstruct): string => `<${logicalIdOf(construct)}.Arn>`;
-
-/** The ARN of an execution of the state machine, as cdk-nag renders the one CDK's grantExecution builds. */
-export const executionArnOf = (stateMachine: IConstruct, name: string): string =>
-  `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalIdOf(stateMachine)}"}]}]}:${name}`;
+/**
+ * A resource (an ARN as CDK builds it, tokens and all) as cdk-nag writes it in a finding: resolved in
+ * the stack, then flattened by cdk-nag's own function (`Ref` → `<id>`, `Fn::GetAtt` → `<id.Arn>`).
+ * Rendered, not spelled out: the same ARN reads `<AWS::Region>` in an environment-agnostic stack and
+ * `us-east-1` in one `cdk synth` gives a region.
+ */
+const rendered = (scope: IConstruct, resource: string): string => flattenCfnReference(Stack.of(scope).resolve(resource));
 
 /** The finding of a wildcard resource in a policy (AwsSolutions-IAM5 reports one per resource). */
-export const wildcardResource = (resource: string): string => `AwsSolutions-IAM5[Resource::${resource}]`;
+export const wildcardResource = (scope: IConstruct, resource: string): string => `AwsSolutions-IAM5[Resource::${rendered(scope, resource)}]`;
 
-/** The finding of a grant on every object under a prefix of the bucket. */
-export const objectsUnder = (bucket: IBucket, prefix: string): string => wildcardResource(`${arnOf(bucket)}/${prefix}*`);
+/** The finding of a grant on every object under a prefix of the bucket (bucket-access.ts grants `<prefix>*`). */
+export const objectsUnder = (bucket: IBucket, prefix: string): string => wildcardResource(bucket, bucket.arnForObjects(`${prefix}*`));
+
+/** Every resource a grant names in the grantee's policy. */
+export const resourcesOf = (grant: Grant): string[] => grant.principalStatements.flatMap((statement) => statement.resources);
 
 /** The policy CDK adds a grantee's grants to: its role's DefaultPolicy. */
 export function policyOf(grantee: IGrantable): IConstruct {
@@ -43,7 +43,7 @@ export function policyOf(grantee: IGrantable): IConstruct {
 }
 
 /** Whether the finding is acknowledged on the resource of `scope` already. */
-export function isAcknowledged(scope: IConstruct, id: string): boolean {
+function isAcknowledged(scope: IConstruct, id: string): boolean {
   return resourceOf(scope).node.metadata.some(
     (entry) =>
       entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY &&

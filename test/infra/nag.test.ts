@@ -6,10 +6,10 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, NagRuleCompliance, type IApplyRule } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pipelineConfigFrom } from '../../infra/config.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { acknowledge } from '../../infra/constructs/nag.js';
-import { VideoPipelineStack } from '../../infra/stack.js';
+import { createPipelineApp } from '../../infra/pipeline-app.js';
+import type { VideoPipelineStack } from '../../infra/stack.js';
 
 /**
  * cdk-nag v3 is a CDK policy-validation plugin (`Validations.of(app).addPlugins`), no longer an
@@ -58,14 +58,12 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The stack as `cdk synth` builds it, with cdk-nag registered the documented way. */
+/** The app `cdk synth` runs (infra/pipeline-app.ts), which registers cdk-nag itself. */
 function synthesizeWithNag(addToStack?: (stack: VideoPipelineStack) => void): { app: App; stack: VideoPipelineStack; outdir: string; error?: Error } {
   const outdir = mkdtempSync(join(tmpdir(), 'video-pipeline-nag-'));
   tempDirs.push(outdir);
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const stack = new VideoPipelineStack(app, 'VideoPipeline', { config: pipelineConfigFrom((key) => app.node.tryGetContext(key)) });
+  const { app, stack } = createPipelineApp({ outdir, context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   addToStack?.(stack);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   try {
     app.synth();
     return { app, stack, outdir };
@@ -107,6 +105,18 @@ describe('cdk-nag AwsSolutions', () => {
 
   it("the synth's validation report lists no failing plugin (a passing plugin is left out of it)", () => {
     expect(reportIn(synthesized.outdir).pluginReports).toEqual([]);
+  });
+
+  it('holds for a stack with an account and a region too, as `cdk synth` gives it (ARNs then name the region)', () => {
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '123456789012');
+    vi.stubEnv('CDK_DEFAULT_REGION', 'eu-west-1');
+    try {
+      const located = synthesizeWithNag();
+      expect(located.stack.region).toBe('eu-west-1');
+      expect(located.error?.message).toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('a new finding fails the synth, whatever the stack acknowledges (control)', () => {

@@ -82,6 +82,7 @@ describe('cdk CLI', () => {
       expect(existsSync(templatePath), output).toBe(true);
       const template = JSON.parse(readFileSync(templatePath, 'utf8')) as CfnJson;
       expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+      // Every validation plugin passed, cdk-nag's included (the next test shows it runs here).
       expect(violationsIn(outdir)).toEqual([]);
 
       // Each function's code is an esbuild bundle staged in the assembly (the CLI runs bundling; the tests skip it).
@@ -110,6 +111,22 @@ describe('cdk CLI', () => {
         expect(asset, `${functionId} has no staged asset`).toBeDefined();
         expect(readdirSync(join(outdir, asset!.source.path)), functionId).toEqual(expect.arrayContaining(['index.mjs', 'index.mjs.map']));
       }
+    },
+    CLI_TIMEOUT_MS + 10_000,
+  );
+
+  it(
+    '`cdk synth` fails on a finding no construct acknowledges: cdk-nag runs in the deployed app (infra/pipeline-app.ts), so `cdk deploy` stops there too (control)',
+    async () => {
+      const outdir = tempDir('cli-finding');
+      const app = 'npx tsx test/infra/fixtures/unacknowledged-finding-app.ts';
+      const { code, output } = await run('npx', ['cdk', 'synth', '--no-notices', '--quiet', '-o', outdir, '--app', app], CLI_TIMEOUT_MS);
+      expect(code, output).not.toBe(0);
+      // The queue's two findings, each named with the rule and the resource; nothing of the pipeline's own.
+      expect(output).toMatch(/AwsSolutions-SQS3/);
+      expect(output).toMatch(/AwsSolutions-SQS4/);
+      const findings = output.split('\n').filter((line) => /^\s+VideoPipeline\/\S+ /.test(line)).map((line) => line.trim().split(' ')[0]);
+      expect(findings).toEqual(['VideoPipeline/PlainQueue/Resource', 'VideoPipeline/PlainQueue/Resource']);
     },
     CLI_TIMEOUT_MS + 10_000,
   );

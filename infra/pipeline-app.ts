@@ -1,6 +1,7 @@
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { pipelineConfigFrom } from './config.js';
+import { featureFlags } from './feature-flags.js';
 import { VideoPipelineStack } from './stack.js';
 
 /**
@@ -9,7 +10,7 @@ import { VideoPipelineStack } from './stack.js';
  * fails the synth and nothing gets deployed.
  */
 export function createPipelineApp(props: AppProps = {}): { app: App; stack: VideoPipelineStack } {
-  const app = new App(props);
+  const app = new App({ ...props, context: { ...featureFlags(), ...props.context } });
   const stack = new VideoPipelineStack(app, 'VideoPipeline', {
     config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

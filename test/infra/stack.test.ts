@@ -428,6 +428,14 @@ describe('HTTP API', () => {
     );
   });
 
+  it('writes access logs to its own log group, named by the ARN API Gateway stores (no trailing :*, so drift detection sees no change)', () => {
+    const [, stage] = onlyResourceOfType(json, 'AWS::ApiGateway::Stage');
+    const destination = render((stage.Properties!.AccessLogSetting as { DestinationArn: unknown }).DestinationArn);
+    const logGroup = /^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\$\{(\w+)\}$/.exec(destination);
+    expect(logGroup, destination).not.toBeNull();
+    expect(json.Resources[logGroup![1]!]?.Type).toBe('AWS::Logs::LogGroup');
+  });
+
   it('no method is open: every method of the API requires IAM auth', () => {
     template.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' });
   });

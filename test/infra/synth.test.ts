@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { pipelineConfigFrom } from '../../infra/config.js';
+import { featureFlags } from '../../infra/feature-flags.js';
+import { createPipelineApp } from '../../infra/pipeline-app.js';
 import { VideoPipelineStack } from '../../infra/stack.js';
 import { handlerFileOf, logicalIdOf, onlyResourceOfType, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
 
@@ -44,7 +46,7 @@ function violationsIn(assemblyDir: string): string[] {
 describe('synthesis with CloudFormation validation on (the closest thing to a deploy offline)', () => {
   it('the stack synthesizes to a template with no validation findings and no error annotations', () => {
     // The default App: the built-in validation checks every resource against the CloudFormation schemas.
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: tempDir('validated') });
+    const app = new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] }, outdir: tempDir('validated') });
     const stack = new VideoPipelineStack(app, 'VideoPipeline', {
       config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
     });
@@ -68,6 +70,18 @@ describe('synthesis with CloudFormation validation on (the closest thing to a de
     } finally {
       printed.mockRestore();
     }
+  });
+});
+
+describe('CDK feature flags (cdk.json)', () => {
+  it('sets every flag aws-cdk-lib recommends, at the recommended value (a CDK upgrade that adds one fails here until it is reviewed)', () => {
+    const recommended = JSON.parse(readFileSync(join(PROJECT_DIR, 'node_modules/aws-cdk-lib/recommended-feature-flags.json'), 'utf8')) as Record<string, unknown>;
+    expect(featureFlags()).toEqual(recommended);
+  });
+
+  it('reach a synthesis in-process as they reach `cdk synth`', () => {
+    const { app } = createPipelineApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+    for (const [flag, value] of Object.entries(featureFlags())) expect(app.node.tryGetContext(flag), flag).toEqual(value);
   });
 });
 

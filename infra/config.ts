@@ -1,25 +1,30 @@
 import { Duration } from 'aws-cdk-lib';
-import { z } from 'zod';
+import * as z from '../contracts/zod.js';
 import { MAX_JOB_DEADLINE_MINUTES, MAX_LATE_FOLLOW_MINUTES } from './constructs/generation-workflow.js';
 import type { PipelineConfig } from './stack.js';
 
 const scheduleExpression = z
   .string()
-  .regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge schedule expression: rate(...) or cron(...)');
+  .check(z.regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge schedule expression: rate(...) or cron(...)'));
+/** A whole number within bounds; `-c key=value` hands the app text, so it is coerced. */
+const wholeNumber = (min: number, max: number) => z.coerce.number().check(z.int(), z.gte(min), z.lte(max));
 
 /** CDK context values, checked once; constructs only ever see the typed result. */
 const contextSchema = z.object({
-  providerBaseUrl: z.url().default('https://www.anyfast.ai'),
-  providerModels: z.array(z.string().min(1)).min(1).default(['seedance-fast']),
-  providerApiKeySecretName: z.string().min(1).default('video-pipeline/provider-api-key'),
-  jobDeadlineMinutes: z.coerce.number().int().min(1).max(MAX_JOB_DEADLINE_MINUTES).default(30),
-  batchSchedule: scheduleExpression.default('rate(15 minutes)'),
-  maxJobsInFlight: z.coerce.number().int().min(1).max(1000).default(20),
-  maxQueueHours: z.coerce.number().positive().max(24 * 14).default(24),
-  lateFollowMinutes: z.coerce.number().int().min(1).max(MAX_LATE_FOLLOW_MINUTES).default(60),
-  queueAgeAlarmMinutes: z.coerce.number().int().min(1).max(24 * 60 * 14).default(60),
-  sweepSchedule: scheduleExpression.default('rate(5 minutes)'),
-  retainData: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(true),
+  providerBaseUrl: z._default(z.url(), 'https://www.anyfast.ai'),
+  providerModels: z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), ['seedance-fast']),
+  providerApiKeySecretName: z._default(z.string().check(z.minLength(1)), 'video-pipeline/provider-api-key'),
+  jobDeadlineMinutes: z._default(wholeNumber(1, MAX_JOB_DEADLINE_MINUTES), 30),
+  batchSchedule: z._default(scheduleExpression, 'rate(15 minutes)'),
+  maxJobsInFlight: z._default(wholeNumber(1, 1000), 20),
+  maxQueueHours: z._default(z.coerce.number().check(z.positive(), z.lte(24 * 14)), 24),
+  lateFollowMinutes: z._default(wholeNumber(1, MAX_LATE_FOLLOW_MINUTES), 60),
+  queueAgeAlarmMinutes: z._default(wholeNumber(1, 24 * 60 * 14), 60),
+  sweepSchedule: z._default(scheduleExpression, 'rate(5 minutes)'),
+  retainData: z._default(
+    z.union([z.boolean(), z.pipe(z.enum(['true', 'false']), z.transform((value) => value === 'true'))]),
+    true,
+  ),
 });
 
 export function pipelineConfigFrom(tryGetContext: (key: string) => unknown): PipelineConfig {

@@ -8,7 +8,6 @@ import { IntakeApi } from './constructs/intake-api.js';
 import { JobStore } from './constructs/job-store.js';
 import { JobSweeper } from './constructs/job-sweeper.js';
 import { Monitoring } from './constructs/monitoring.js';
-import { applyNagSuppressions } from './nag-suppressions.js';
 import { JobTriggers } from './constructs/triggers.js';
 
 export interface PipelineConfig {
@@ -92,7 +91,5 @@ export class VideoPipelineStack extends Stack {
     new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });
     new CfnOutput(this, 'JobsTableName', { value: this.store.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
-    // Last, once every resource exists: the cdk-nag findings this stack accepts, each with its reason.
-    applyNagSuppressions(this);
   }
 }

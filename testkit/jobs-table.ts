@@ -1,7 +1,7 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createSlots, type Slots } from '../runtime/admission/admission-slots.js';
-import { CREATED_INDEX, LINE_INDEX, STATUS_INDEX } from '../runtime/aws/job-repository.js';
+import { JOBS_TABLE } from '../contracts/tables.js';
 import { startDynamoDb } from '../local/emulators/emulators.js';
 
 /**
@@ -30,7 +30,7 @@ export async function startJobsTable(tableName = 'Jobs', options: { sortKey?: st
       TableName: tableName,
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       AttributeDefinitions: ['jobId', 'status', 'kind', sortKey, 'inLine', 'lineKey'].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
-      GlobalSecondaryIndexes: [index(STATUS_INDEX, 'status'), index(CREATED_INDEX, 'kind'), index(LINE_INDEX, 'inLine', 'lineKey')],
+      GlobalSecondaryIndexes: [index(JOBS_TABLE.indexes.byStatus.name, 'status'), index(JOBS_TABLE.indexes.byCreatedAt.name, 'kind'), index(JOBS_TABLE.indexes.byLine.name, 'inLine', 'lineKey')],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

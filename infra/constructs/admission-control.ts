@@ -3,11 +3,10 @@ import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { LINE_INDEX } from '../../runtime/aws/job-repository.js';
+import { HANDLER } from '../../contracts/handlers.js';
+import { JOBS_TABLE } from '../../contracts/tables.js';
 import { HouseFunction } from './house-function.js';
 import { jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
-
-export const ADMISSION_HANDLER = 'admission';
 
 /**
  * What makes the admission line event-driven: Step Functions publishes every end of an execution to
@@ -22,7 +21,7 @@ export class AdmissionControl extends Construct {
   constructor(scope: Construct, id: string, props: JobIntakeResources) {
     super(scope, id);
     this.handler = new HouseFunction(this, 'AdmissionFunction', {
-      handlerFile: ADMISSION_HANDLER,
+      handlerFile: HANDLER.admission,
       timeout: Duration.seconds(60),
       // The handler builds the intake's dependencies (runtime/handlers/admission.ts), so it reads the same settings.
       environment: jobIntakeEnvironment(props),
@@ -31,7 +30,7 @@ export class AdmissionControl extends Construct {
     // nothing and announces nothing. It reads a job and the line, moves jobs in and out of the line
     // (runtime/admission/execution-ended.ts, dispatch.ts), takes and gives back slots, and starts executions.
     Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [props.table.tableArn] });
-    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:Query'], resourceArns: [`${props.table.tableArn}/index/${LINE_INDEX}`] });
+    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:Query'], resourceArns: [`${props.table.tableArn}/index/${JOBS_TABLE.indexes.byLine.name}`] });
     Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [props.admission.tableArn] });
     props.stateMachine.grantStartExecution(this.handler);
     this.executionEndRule = new Rule(this, 'ExecutionEndRule', {

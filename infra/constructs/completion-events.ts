@@ -1,9 +1,6 @@
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 
-/** The source and detail-types every terminal job is announced with. */
-export const EVENT_SOURCE = 'video-pipeline';
-
 /** The bus on which every job that ends is announced; users attach their own rules to it. */
 export class CompletionEvents extends Construct {
   public readonly bus: EventBus;

@@ -26,22 +26,24 @@ import {
 import { DynamoAttributeValue, DynamoUpdateItem, LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HISTORY_KEY_PREFIX } from '../../runtime/workflow/polling/generation-history.js';
-import { MAX_POLL_SECONDS } from '../../runtime/workflow/polling/poll-policy.js';
-import { MEDIA_PREFIXES } from '../../runtime/domain/request-schema.js';
+import { MEDIA_PREFIXES, REQUEST_PREFIX, VIDEO_PREFIX } from '../../contracts/bucket.js';
+import { HANDLER } from '../../contracts/handlers.js';
+import { HISTORY_KEY_PREFIX } from '../../contracts/tables.js';
+import { MAX_POLL_SECONDS } from '../../contracts/workflow.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
+import { acknowledge, objectsUnder, policyOf, wildcardResource } from './nag.js';
 
 /**
  * The Lambda task states and the handler file each one runs. Each function carries its handler file
  * in the template's metadata, which is how the local stack binds the same handlers.
  */
 export const WORKFLOW_TASK_HANDLERS = {
-  SubmitTask: 'submit-task',
-  PollTask: 'poll-task',
-  StoreVideo: 'store-video',
-  DescribeFailure: 'describe-failure',
-  AnnounceOutcome: 'announce-outcome',
+  SubmitTask: HANDLER.submitTask,
+  PollTask: HANDLER.pollTask,
+  StoreVideo: HANDLER.storeVideo,
+  DescribeFailure: HANDLER.describeFailure,
+  AnnounceOutcome: HANDLER.announceOutcome,
 } as const;
 
 export const WAIT_STATE = 'WaitBeforePoll';
@@ -141,7 +143,7 @@ const literal = (value: string) => DynamoAttributeValue.fromString(value);
 /** The Standard state machine that takes one job from submission to a stored MP4 (or a recorded failure). */
 export class GenerationWorkflow extends Construct {
   public readonly stateMachine: StateMachine;
-  public readonly functions: Record<keyof typeof WORKFLOW_TASK_HANDLERS, HouseFunction>;
+  public readonly functions: { [State in keyof typeof WORKFLOW_TASK_HANDLERS]: HouseFunction<(typeof WORKFLOW_TASK_HANDLERS)[State]> };
 
   constructor(scope: Construct, id: string, props: GenerationWorkflowProps) {
     super(scope, id);
@@ -178,6 +180,7 @@ export class GenerationWorkflow extends Construct {
         handlerFile: WORKFLOW_TASK_HANDLERS.DescribeFailure,
         memorySize: 128,
         timeout: Duration.seconds(10),
+        environment: {},
       }),
       AnnounceOutcome: new HouseFunction(this, 'AnnounceOutcomeFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.AnnounceOutcome,
@@ -209,9 +212,27 @@ export class GenerationWorkflow extends Construct {
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
     // The request body, and the s3:// media a job names (only ever under the media prefixes), which it presigns.
-    grantObjects(props.bucket, this.functions.SubmitTask, ['s3:GetObject'], 'requests/', ...MEDIA_PREFIXES);
+    grantObjects(props.bucket, this.functions.SubmitTask, ['s3:GetObject'], REQUEST_PREFIX, ...MEDIA_PREFIXES);
+    acknowledge(
+      policyOf(this.functions.SubmitTask),
+      objectsUnder(props.bucket, REQUEST_PREFIX),
+      `GetObject only, under ${REQUEST_PREFIX}: SubmitTask reads the body of the job it submits, a key made at run time`,
+    );
+    for (const prefix of MEDIA_PREFIXES) {
+      acknowledge(
+        policyOf(this.functions.SubmitTask),
+        objectsUnder(props.bucket, prefix),
+        `GetObject only, under ${prefix}: SubmitTask presigns the s3:// media a job names, whose keys users choose; it writes and lists nothing`,
+      );
+    }
     // A streamed multipart upload (aborted when the download is cut), then a HeadObject of the result.
-    grantObjects(props.bucket, this.functions.StoreVideo, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], 'videos/');
+    grantObjects(props.bucket, this.functions.StoreVideo, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], VIDEO_PREFIX);
+    acknowledge(
+      policyOf(this.functions.StoreVideo),
+      objectsUnder(props.bucket, VIDEO_PREFIX),
+      `PutObject, AbortMultipartUpload and GetObject under ${VIDEO_PREFIX} only: each finished video is streamed to ` +
+        `${VIDEO_PREFIX}<date>/<jobId>.mp4, a key made at run time`,
+    );
 
     const table = props.table;
     const jobKey = { jobId: text('$.jobId') };
@@ -501,5 +522,21 @@ export class GenerationWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
+    const machinePolicy = this.stateMachine.role.node.findChild('DefaultPolicy');
+    acknowledge(
+      machinePolicy,
+      wildcardResource(machinePolicy, '*'),
+      'X-Ray tracing and the execution log group: xray:PutTraceSegments/PutTelemetryRecords/GetSampling* and the CloudWatch Logs ' +
+        'delivery actions (logs:*LogDelivery*, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) have no ' +
+        'resource-level permissions, so IAM requires Resource "*"',
+    );
+    for (const [state, fn] of Object.entries(this.functions)) {
+      acknowledge(
+        machinePolicy,
+        wildcardResource(fn, `${fn.functionArn}:*`),
+        `CDK's LambdaInvoke grants the ${state} function's qualified ARNs (<arn>:version or alias) beside the unqualified one; ` +
+          'they are the same function, and no other function is invocable',
+      );
+    }
   }
 }

@@ -6,14 +6,20 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { FunctionVariables } from '../../contracts/environment.js';
+import type { HandlerFile } from '../../contracts/handlers.js';
+import { acknowledge, policyOf, wildcardResource } from './nag.js';
 
 export const HANDLERS_DIR = fileURLToPath(new URL('../../runtime/handlers/', import.meta.url));
 /** Template metadata naming the handler file; the local stack binds every function through it. */
 export const HANDLER_METADATA_KEY = 'video-pipeline:handler';
 
-export interface HouseFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'role' | 'logGroup'> {
+export interface HouseFunctionProps<H extends HandlerFile>
+  extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'role' | 'logGroup' | 'environment'> {
   /** File name under runtime/handlers/, without extension. */
-  handlerFile: string;
+  handlerFile: H;
+  /** What the handler reads (contracts/environment.ts), every required variable set. */
+  environment: FunctionVariables<H>;
 }
 
 /**
@@ -22,8 +28,8 @@ export interface HouseFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 
  * Its role may write to its own log group only: no AWSLambdaBasicExecutionRole, which lets a
  * function create log groups and write to every one of them in the account.
  */
-export class HouseFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+export class HouseFunction<H extends HandlerFile = HandlerFile> extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: HouseFunctionProps<H>) {
     const { handlerFile, environment, bundling, ...rest } = props;
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     const role = new Role(scope, `${id}Role`, {
@@ -55,5 +61,11 @@ export class HouseFunction extends NodejsFunction {
       ...rest,
     });
     (this.node.defaultChild as CfnFunction).addMetadata(HANDLER_METADATA_KEY, handlerFile);
+    acknowledge(
+      policyOf(this),
+      wildcardResource(this, '*'),
+      'X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, ' +
+        'so IAM requires Resource "*"; test/infra/stack.test.ts checks that no other action of any role has a wildcard resource',
+    );
   }
 }

@@ -2,7 +2,9 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CREATED_INDEX, LINE_INDEX, STATUS_INDEX } from '../../runtime/aws/job-repository.js';
+import { REJECTED_PREFIX, REQUEST_PREFIX, UPLOAD_PREFIX } from '../../contracts/bucket.js';
+import { ADMISSION_TABLE, JOBS_TABLE, MANIFESTS_TABLE, type IndexLayout } from '../../contracts/tables.js';
+import { acknowledge } from './nag.js';
 
 export interface JobStoreProps {
   /** Keep the table and bucket when the stack is deleted (production) or not (a trial stack). */
@@ -21,40 +23,31 @@ export class JobStore extends Construct {
     super(scope, id);
     const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.table = new Table(this, 'Jobs', {
-      partitionKey: { name: 'jobId', type: AttributeType.STRING },
+      partitionKey: { name: JOBS_TABLE.partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.retainData,
       removalPolicy,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: STATUS_INDEX,
-      partitionKey: { name: 'status', type: AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: AttributeType.STRING },
-      projectionType: ProjectionType.ALL,
-    });
-    this.table.addGlobalSecondaryIndex({
-      indexName: CREATED_INDEX,
-      partitionKey: { name: 'kind', type: AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: AttributeType.STRING },
-      projectionType: ProjectionType.ALL,
-    });
-    // The admission line: a sparse index of the waiting jobs only, in line order.
-    this.table.addGlobalSecondaryIndex({
-      indexName: LINE_INDEX,
-      partitionKey: { name: 'inLine', type: AttributeType.STRING },
-      sortKey: { name: 'lineKey', type: AttributeType.STRING },
-      projectionType: ProjectionType.ALL,
-    });
+    const addIndex = (index: IndexLayout) =>
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    addIndex(JOBS_TABLE.indexes.byStatus);
+    addIndex(JOBS_TABLE.indexes.byCreatedAt);
+    addIndex(JOBS_TABLE.indexes.byLine);
     this.admission = new Table(this, 'Admission', {
-      partitionKey: { name: 'name', type: AttributeType.STRING },
+      partitionKey: { name: ADMISSION_TABLE.partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.retainData,
       removalPolicy,
     });
     this.manifests = new Table(this, 'Manifests', {
-      partitionKey: { name: 'manifestId', type: AttributeType.STRING },
+      partitionKey: { name: MANIFESTS_TABLE.partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.retainData,
@@ -69,11 +62,18 @@ export class JobStore extends Construct {
       autoDeleteObjects: !props.retainData,
       lifecycleRules: [
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
-        { id: 'expire-request-bodies', prefix: 'requests/', expiration: Duration.days(30) },
-        { id: 'expire-unclaimed-uploads', prefix: 'incoming/', expiration: Duration.days(30) },
-        { id: 'expire-rejected-uploads', prefix: 'rejected/', expiration: Duration.days(30) },
+        { id: 'expire-request-bodies', prefix: REQUEST_PREFIX, expiration: Duration.days(30) },
+        { id: 'expire-unclaimed-uploads', prefix: UPLOAD_PREFIX, expiration: Duration.days(30) },
+        { id: 'expire-rejected-uploads', prefix: REJECTED_PREFIX, expiration: Duration.days(30) },
       ],
     });
+    acknowledge(
+      this.bucket,
+      'AwsSolutions-S1',
+      'Server access logs would need a second bucket per deployment (itself unlogged) for best-effort records; the bucket blocks ' +
+        "all public access and only this stack's roles and 1-hour presigned GETs reach it, and object-level reads and writes, " +
+        "with the caller's identity, are what CloudTrail S3 data events record where the account's trail enables them",
+    );
     // Object Created events go to EventBridge, where the upload trigger's rule picks them up. Set on the
     // bucket itself: `eventBridgeEnabled` would add a CDK-managed custom resource and function for it.
     (this.bucket.node.defaultChild as CfnBucket).notificationConfiguration = {

@@ -2,10 +2,9 @@ import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
+import { HANDLER } from '../../contracts/handlers.js';
 import { HouseFunction } from './house-function.js';
 import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
-
-export const SWEEPER_HANDLER = 'sweeper';
 
 export interface JobSweeperProps extends JobIntakeResources {
   /** EventBridge schedule expression for the sweep. */
@@ -23,7 +22,7 @@ export class JobSweeper extends Construct {
   constructor(scope: Construct, id: string, props: JobSweeperProps) {
     super(scope, id);
     this.sweeper = new HouseFunction(this, 'SweeperFunction', {
-      handlerFile: SWEEPER_HANDLER,
+      handlerFile: HANDLER.sweeper,
       timeout: Duration.minutes(5),
       reservedConcurrentExecutions: 1,
       retryAttempts: 0,

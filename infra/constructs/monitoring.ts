@@ -12,7 +12,9 @@ import {
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../runtime/aws/metrics.js';
+import { UPLOAD_PREFIX } from '../../contracts/bucket.js';
+import { HANDLER } from '../../contracts/handlers.js';
+import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAMES } from '../../contracts/telemetry.js';
 
 export interface MonitoringProps {
   stateMachine: IStateMachine;
@@ -24,7 +26,17 @@ export interface MonitoringProps {
 
 const PERIOD = Duration.minutes(15);
 const pipelineMetric = (metricName: string, service: string, statistic = 'Sum') =>
-  new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic, period: PERIOD });
+  new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { [DIMENSION.service]: service }, statistic, period: PERIOD });
+/** Every series of the metric, whatever the values of these dimensions (CloudWatch's SEARCH). */
+const searchAll = (metricName: string, dimensions: string[], label: string) =>
+  new MathExpression({
+    expression: `SEARCH('{${[METRICS_NAMESPACE, ...dimensions].join(',')}} MetricName="${metricName}"', 'Sum', ${PERIOD.toSeconds()})`,
+    label,
+    period: PERIOD,
+  });
+const SWEEPER = SERVICE_NAMES[HANDLER.sweeper];
+const POLL_TASK = SERVICE_NAMES[HANDLER.pollTask];
+const ANNOUNCE = SERVICE_NAMES[HANDLER.announceOutcome];
 
 /** A dashboard of the job path, and alarms on what users would otherwise find out about too late. */
 export class Monitoring extends Construct {
@@ -39,13 +51,7 @@ export class Monitoring extends Construct {
     super(scope, id);
     const alarmAtLeastOnce = { threshold: 1, evaluationPeriods: 1, comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: TreatMissingData.NOT_BREACHING };
 
-    const stuckJobs = new Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName: 'StuckJobs',
-      dimensionsMap: { service: SWEEPER_SERVICE },
-      statistic: 'Sum',
-      period: PERIOD,
-    });
+    const stuckJobs = pipelineMetric(METRIC.StuckJobs, SWEEPER);
     this.stuckJobsAlarm = stuckJobs.createAlarm(this, 'StuckJobsAlarm', {
       alarmDescription: 'The sweeper found jobs whose execution was lost (started, resumed or ended them)',
       ...alarmAtLeastOnce,
@@ -61,8 +67,8 @@ export class Monitoring extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    const polls = pipelineMetric('ProviderPolls', 'video-pipeline-poll-task');
-    const pollFailures = pipelineMetric('ProviderPollFailures', 'video-pipeline-poll-task');
+    const polls = pipelineMetric(METRIC.ProviderPolls, POLL_TASK);
+    const pollFailures = pipelineMetric(METRIC.ProviderPollFailures, POLL_TASK);
     const providerFailureRate = new MathExpression({
       expression: '100 * failures / (polls + failures)',
       usingMetrics: { polls, failures: pollFailures },
@@ -79,14 +85,14 @@ export class Monitoring extends Construct {
 
     const deadLetters = props.uploadDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' });
     this.deadLettersAlarm = deadLetters.createAlarm(this, 'UploadDeadLettersAlarm', {
-      alarmDescription: 'Uploads under incoming/ that the trigger could not handle wait in the dead-letter queue',
+      alarmDescription: `Uploads under ${UPLOAD_PREFIX} that the trigger could not handle wait in the dead-letter queue`,
       ...alarmAtLeastOnce,
     });
 
     // The admission line, as each sweep sees it (runtime/handlers/sweeper.ts): a full line is fine, a stale one is not.
     const line = (metricName: string, statistic: string) =>
-      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SWEEPER_SERVICE }, statistic, period: Duration.minutes(5) });
-    const oldestWait = line('OldestWaitSeconds', 'Maximum');
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { [DIMENSION.service]: SWEEPER }, statistic, period: Duration.minutes(5) });
+    const oldestWait = line(METRIC.OldestWaitSeconds, 'Maximum');
     this.queueAgeAlarm = oldestWait.createAlarm(this, 'QueueAgeAlarm', {
       alarmDescription: `A job has waited in the admission line for more than ${props.queueAgeAlarm.toHumanString()}: slots are busy for long, or the learned provider limit is low`,
       threshold: props.queueAgeAlarm.toSeconds(),
@@ -95,14 +101,13 @@ export class Monitoring extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    const announce = 'video-pipeline-announce-outcome';
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Jobs started and ended',
         left: [
-          new MathExpression({ expression: 'SEARCH(\'{VideoPipeline,service,trigger} MetricName="JobsStarted"\', \'Sum\', 900)', label: 'started', period: PERIOD }),
-          new MathExpression({ expression: 'SEARCH(\'{VideoPipeline,code,service,status} MetricName="JobsEnded"\', \'Sum\', 900)', label: 'ended', period: PERIOD }),
+          searchAll(METRIC.JobsStarted, [DIMENSION.service, DIMENSION.trigger], 'started'),
+          searchAll(METRIC.JobsEnded, [DIMENSION.code, DIMENSION.service, DIMENSION.status], 'ended'),
         ],
         width: 12,
       }),
@@ -113,20 +118,20 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({
         title: 'Time to S3 (s) and polls per job',
-        left: [pipelineMetric('TimeToS3', announce, 'p50'), pipelineMetric('TimeToS3', announce, 'p95')],
-        right: [pipelineMetric('PollsPerJob', announce, 'Average')],
+        left: [pipelineMetric(METRIC.TimeToS3, ANNOUNCE, 'p50'), pipelineMetric(METRIC.TimeToS3, ANNOUNCE, 'p95')],
+        right: [pipelineMetric(METRIC.PollsPerJob, ANNOUNCE, 'Average')],
         width: 12,
       }),
       new GraphWidget({ title: 'Provider failures per poll (%)', left: [providerFailureRate], width: 12 }),
-      new GraphWidget({ title: 'Bytes stored', left: [pipelineMetric('BytesStored', announce)], width: 12 }),
+      new GraphWidget({ title: 'Bytes stored', left: [pipelineMetric(METRIC.BytesStored, ANNOUNCE)], width: 12 }),
       new SingleValueWidget({ title: 'Stuck jobs, upload dead letters', metrics: [stuckJobs, deadLetters], width: 12 }),
       new GraphWidget({
         title: 'Admission line: waiting jobs and slots',
-        left: [line('LineLength', 'Maximum'), line('SlotsHeld', 'Maximum')],
-        right: [line('EffectiveCap', 'Minimum')],
+        left: [line(METRIC.LineLength, 'Maximum'), line(METRIC.SlotsHeld, 'Maximum')],
+        right: [line(METRIC.EffectiveCap, 'Minimum')],
         width: 12,
       }),
-      new GraphWidget({ title: 'Oldest wait in the line (s), slots reclaimed', left: [oldestWait], right: [line('SlotsReclaimed', 'Sum')], width: 12 }),
+      new GraphWidget({ title: 'Oldest wait in the line (s), slots reclaimed', left: [oldestWait], right: [line(METRIC.SlotsReclaimed, 'Sum')], width: 12 }),
     );
   }
 }

@@ -4,13 +4,12 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MANIFEST_PREFIX } from '../../runtime/triggers/batch-runner.js';
-import { UPLOAD_MEDIA_PREFIX } from '../../runtime/triggers/upload-intake.js';
+import { ACCEPTED_PREFIX, MANIFEST_PREFIX, REJECTED_PREFIX, UPLOAD_MEDIA_PREFIX, UPLOAD_PREFIX } from '../../contracts/bucket.js';
+import { HANDLER } from '../../contracts/handlers.js';
 import { grantList, grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
 import { grantJobIntake, jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
-
-export const UPLOAD_PREFIX = 'incoming/';
+import { acknowledge, objectsUnder, policyOf } from './nag.js';
 
 export interface JobTriggersProps extends JobIntakeResources {
   manifests: ITable;
@@ -40,7 +39,7 @@ export class JobTriggers extends Construct {
       retentionPeriod: Duration.days(14),
     });
     this.uploadTrigger = new HouseFunction(this, 'UploadTriggerFunction', {
-      handlerFile: 's3-trigger',
+      handlerFile: HANDLER.uploadTrigger,
       timeout: Duration.seconds(60),
       environment: jobIntakeEnvironment(props),
       // The rule's dead-letter queue only catches events EventBridge could not hand over; an upload the
@@ -48,7 +47,8 @@ export class JobTriggers extends Construct {
       deadLetterQueue: this.uploadDeadLetters,
       retryAttempts: 2,
     });
-    grantJobIntake(this.uploadTrigger, props);
+    // Its media check on incoming/ is acknowledged below, with the rest of what it does there.
+    grantJobIntake(this.uploadTrigger, props, { mediaPrefixesAcknowledgedByCaller: [UPLOAD_PREFIX] });
     // An upload is read, then moved (CopyObject, which copies its tags, then DeleteObject) to
     // accepted/ or rejected/, with a reason file beside a rejected one. Every request names the version
     // its event announced: with If-Match (S3 checks a conditional DeleteObject's ETag only for a caller
@@ -59,10 +59,34 @@ export class JobTriggers extends Construct {
       ['s3:GetObject', 's3:GetObjectTagging', 's3:DeleteObject', 's3:GetObjectVersion', 's3:GetObjectVersionTagging', 's3:DeleteObjectVersion'],
       UPLOAD_PREFIX,
     );
-    grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging'], 'accepted/', 'rejected/');
+    grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging'], ACCEPTED_PREFIX, REJECTED_PREFIX);
     // An image job's own copy of its image (media/uploads/<jobId>/...), made before the job is
     // validated: a refused one's copy is removed.
     grantObjects(props.bucket, this.uploadTrigger, ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'], UPLOAD_MEDIA_PREFIX);
+    // Upload keys are chosen by users, and the keys made from them at run time: the grants name prefixes.
+    const uploads = policyOf(this.uploadTrigger);
+    acknowledge(
+      uploads,
+      objectsUnder(props.bucket, UPLOAD_PREFIX),
+      'GetObject, GetObjectTagging and DeleteObject (and their Version forms, for a version named by its id) on uploads ' +
+        `under ${UPLOAD_PREFIX}, whose keys users choose (GetObject also checks the s3:// media a spec names there)`,
+    );
+    acknowledge(
+      uploads,
+      objectsUnder(props.bucket, ACCEPTED_PREFIX),
+      `PutObject and PutObjectTagging under ${ACCEPTED_PREFIX}: an upload moves there under its own, user-chosen name`,
+    );
+    acknowledge(
+      uploads,
+      objectsUnder(props.bucket, REJECTED_PREFIX),
+      `PutObject and PutObjectTagging under ${REJECTED_PREFIX}: a refused upload moves there under its own name, with <name>.<version>.reason.json`,
+    );
+    acknowledge(
+      uploads,
+      objectsUnder(props.bucket, UPLOAD_MEDIA_PREFIX),
+      `PutObject, PutObjectTagging and DeleteObject under ${UPLOAD_MEDIA_PREFIX}: each image job gets its own copy of its image at ` +
+        `${UPLOAD_MEDIA_PREFIX}<jobId>/<file name>, a key made at run time; a refused job's copy is removed`,
+    );
     // A replayed event finds its upload already moved: S3 must answer 404 (NoSuchKey), not 403.
     grantList(props.bucket, this.uploadTrigger);
 
@@ -83,7 +107,7 @@ export class JobTriggers extends Construct {
     });
 
     this.batchRunner = new HouseFunction(this, 'BatchRunnerFunction', {
-      handlerFile: 'batch-runner',
+      handlerFile: HANDLER.batchRunner,
       timeout: Duration.minutes(5),
       // Two runs at once would read the same manifests, and each queue lines the other already had.
       reservedConcurrentExecutions: 1,
@@ -94,8 +118,13 @@ export class JobTriggers extends Construct {
     grantJobIntake(this.batchRunner, props);
     props.manifests.grantReadWriteData(this.batchRunner);
     // Listing the manifests needs s3:ListBucket on the bucket itself (for batches/ only); reading them, the prefix.
-    grantList(props.bucket, this.batchRunner, 'batches/');
-    grantObjects(props.bucket, this.batchRunner, ['s3:GetObject'], 'batches/');
+    grantList(props.bucket, this.batchRunner, MANIFEST_PREFIX);
+    grantObjects(props.bucket, this.batchRunner, ['s3:GetObject'], MANIFEST_PREFIX);
+    acknowledge(
+      policyOf(this.batchRunner),
+      objectsUnder(props.bucket, MANIFEST_PREFIX),
+      `GetObject only, under ${MANIFEST_PREFIX}: the batch runner reads every manifest users upload there, whatever its name`,
+    );
     this.batchRule = new Rule(this, 'BatchSchedule', {
       description: 'video-pipeline: put pending batch work in the admission line (the backstop of the manifest rule)',
       schedule: Schedule.expression(props.batchSchedule),

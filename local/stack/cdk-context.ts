@@ -76,7 +76,8 @@ export function cdkContext(assignments: readonly string[], projectDir = process.
   try {
     pipelineConfigFrom((key) => context[key]);
   } catch (error) {
-    if (!(error instanceof z.ZodError)) throw error;
+    // The core class: infra/config.ts parses with zod/mini, whose errors are no classic ZodError.
+    if (!(error instanceof z.core.$ZodError)) throw error;
     const problems = error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
       const source = key in overrides ? '-c' : 'cdk.json';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { pipelineConfigFrom } from '../../infra/config.js';
+import { featureFlags } from '../../infra/feature-flags.js';
 import { VideoPipelineStack } from '../../infra/stack.js';
 
 export type CfnResource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
@@ -19,7 +20,7 @@ export function synthesizePipelineTemplate(context: Record<string, unknown> = {}
   try {
     const app = new App({
       outdir,
-      context: { 'aws:cdk:bundling-stacks': [], ...context },
+      context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [], ...context },
       builtinCloudFormationValidation: false,
     });
     const stack = new VideoPipelineStack(app, 'VideoPipeline', {

@@ -15,7 +15,7 @@ import { pipelineDefinitionFrom } from './pipeline-definition.js';
 import { connectS3EventSource, eventBridgeEnabledBuckets } from '../emulators/s3/s3-event-source.js';
 import { crashingLoader, type ChaosOptions, type ChaosStats } from './chaos.js';
 import { scheduledEvent, startSchedules, type Schedules } from '../emulators/eventbridge/schedules.js';
-import { SWEEPER_HANDLER } from '../../infra/constructs/job-sweeper.js';
+import { HANDLER } from '../../contracts/handlers.js';
 import type { SweepReport } from '../../runtime/sweeper/job-sweeper.js';
 import type { SimulatorFaultsInput } from '../simulator/faults.js';
 import { startProviderSimulator, type ProviderSimulator } from '../simulator/server.js';
@@ -192,7 +192,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const api = await startLocalHttpApi(intake, { port: options.port ?? 0 });
   // Executions do not outlive the process, but jobs (on disk) do: one sweep now resumes or ends
   // whatever was in flight when the stack last stopped.
-  const recovered = (await invoke(SWEEPER_HANDLER, scheduledEvent(`arn:aws:events:${LOCAL_REGION}:local:rule/startup-sweep`))) as SweepReport;
+  const recovered = (await invoke(HANDLER.sweeper, scheduledEvent(`arn:aws:events:${LOCAL_REGION}:local:rule/startup-sweep`))) as SweepReport;
 
   // A delivery can write to S3 (the upload trigger moves its object), and that write can be routed
   // again: wait until a round of waiting starts nothing new.

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SLOTS_ITEM } from '../../contracts/tables.js';
 import { afterCreated, afterRefused, initialLimit, slotsAllowed, type LearnedLimit } from './admission-limit.js';
 
 /**
@@ -9,8 +10,6 @@ import { afterCreated, afterRefused, initialLimit, slotsAllowed, type LearnedLim
  * same write, whatever fires at the same moment. A holder names the execution it was taken for, so
  * the end of an older execution of the same job can never give back a newer one's slot.
  */
-
-export const SLOTS_ITEM = 'slots';
 
 export interface SlotHolder {
   /** The execution that runs the job under this slot. */

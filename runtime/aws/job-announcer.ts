@@ -1,18 +1,9 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { COMPLETION_DETAIL_TYPES, EVENT_SOURCE, LATE_VIDEO_DETAIL_TYPE } from '../../contracts/events.js';
 import { EventNotPublishedError } from '../domain/errors.js';
 import type { JobRecord, JobStatus } from '../domain/job.js';
 
-export const EVENT_SOURCE = 'video-pipeline';
-
-const DETAIL_TYPES: Partial<Record<JobStatus, string>> = {
-  SUCCEEDED: 'Job Succeeded',
-  FAILED: 'Job Failed',
-  TIMED_OUT: 'Job Timed Out',
-  CANCELLED: 'Job Cancelled',
-};
-
-/** A TIMED_OUT job whose provider task, followed past the deadline, made its video after all: it is stored now. */
-export const LATE_VIDEO_DETAIL_TYPE = 'Job Late Video Stored';
+const DETAIL_TYPES: Partial<Record<JobStatus, string>> = COMPLETION_DETAIL_TYPES;
 
 export interface JobAnnouncer {
   /** Publishes `Job Succeeded` / `Job Failed` / … for a job that ended; the detail is the record without its request. */

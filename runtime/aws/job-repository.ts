@@ -1,16 +1,14 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ValidationError } from '../domain/errors.js';
-import { HISTORY_KEY_PREFIX } from '../workflow/polling/generation-history.js';
+import { HISTORY_KEY_PREFIX, JOBS_TABLE } from '../../contracts/tables.js';
 import { frontOfLine, WAITING } from '../admission/admission-line.js';
 import { ACTIVE_STATUSES, JOB_ID_PATTERN, JOB_KIND, type JobError, type JobRecord, type JobStatus, type TriggerType } from '../domain/job.js';
 import * as z from '../domain/zod.js';
 
-/** Index names of the Jobs table (infra/constructs/job-store.ts creates them). */
-export const STATUS_INDEX = 'byStatus';
-export const CREATED_INDEX = 'byCreatedAt';
-/** The admission line: waiting jobs only (`inLine`), in line order (`lineKey`). */
-export const LINE_INDEX = 'byLine';
+const STATUS_INDEX = JOBS_TABLE.indexes.byStatus.name;
+const CREATED_INDEX = JOBS_TABLE.indexes.byCreatedAt.name;
+const LINE_INDEX = JOBS_TABLE.indexes.byLine.name;
 /** How many reruns a job lists (`reruns`); the reruns past it still name it in their `rerunOf`. */
 export const MAX_RERUNS_LISTED = 100;
 /** Counting the jobs ahead of one stops here: past it the answer is "at least this many". */
@@ -104,7 +102,7 @@ const createdAtKey = z.iso.datetime();
 
 /**
  * A query's LastEvaluatedKey holds the table's key and the queried index's keys, nothing else
- * (infra/constructs/job-store.ts: jobId; byStatus: status + createdAt; byCreatedAt: kind + createdAt), and its
+ * (contracts/tables.ts: jobId; byStatus: status + createdAt; byCreatedAt: kind + createdAt), and its
  * partition key is the one the query asked for. Anything else DynamoDB refuses with a
  * ValidationException, or, worse, pages through a listing other than the one the caller asked for.
  */

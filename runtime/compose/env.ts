@@ -1,3 +1,5 @@
+import { FUNCTION_ENVIRONMENTS, type FunctionEnvironment } from '../../contracts/environment.js';
+import type { HandlerFile } from '../../contracts/handlers.js';
 import * as z from '../domain/zod.js';
 
 /** Reads a function's environment once, at module load; a missing setting fails the cold start loudly. */
@@ -10,13 +12,8 @@ export function readEnv<T extends z.core.$ZodType>(schema: T, env: NodeJS.Proces
   return result.data;
 }
 
-export const booleanFlag = z.pipe(
-  z.optional(z.enum(['true', 'false', '1', '0'])),
-  z.transform((value) => value === 'true' || value === '1'),
-);
-
-/** A setting that must be there and not empty: a table, a bucket, an ARN. */
-export const requiredSetting = z.string().check(z.minLength(1));
-
-/** A count or a number of seconds; the environment holds strings, so it is coerced. */
-export const positiveIntegerSetting = z.coerce.number().check(z.int(), z.positive());
+/** The environment of the function `handler` runs, through its schema (the one infrastructure sets it by). */
+export function functionEnv<H extends HandlerFile>(handler: H, env: NodeJS.ProcessEnv = process.env): FunctionEnvironment<H> {
+  // TypeScript cannot follow an indexed schema through z.output: this is the schema's own output type.
+  return readEnv(FUNCTION_ENVIRONMENTS[handler], env) as FunctionEnvironment<H>;
+}

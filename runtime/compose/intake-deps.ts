@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import type { FunctionEnvironment, JobIntakeEnvironment } from '../../contracts/environment.js';
+import type { JobIntakeHandler } from '../../contracts/handlers.js';
+import { DIMENSION, METRIC, SERVICE_NAMES } from '../../contracts/telemetry.js';
 import { createDocumentClient, createS3Client } from './aws-clients.js';
-import { booleanFlag, positiveIntegerSetting, readEnv, requiredSetting } from './env.js';
+import { functionEnv } from './env.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createSlots } from '../admission/admission-slots.js';
@@ -15,33 +18,20 @@ import { createRequestStore } from '../aws/request-store.js';
 import { createS3MediaReader } from '../aws/stored-media.js';
 import { createJobRequestSchema } from '../domain/request-schema.js';
 import { createWorkflowExecutions, type WorkflowExecutions } from '../aws/workflow-executions.js';
-import * as z from '../domain/zod.js';
-
-/** The settings of every function that creates jobs: the HTTP intake, the upload trigger, the batch runner. */
-const intakeEnvSchema = z.object({
-  JOBS_TABLE: requiredSetting,
-  VIDEO_BUCKET: requiredSetting,
-  STATE_MACHINE_ARN: requiredSetting,
-  JOB_DEADLINE_SECONDS: positiveIntegerSetting,
-  PROVIDER_MODELS: z.pipe(requiredSetting, z.transform((value) => value.split(',').map((model) => model.trim()))),
-  EVENT_BUS_NAME: requiredSetting,
-  S3_FORCE_PATH_STYLE: booleanFlag,
-  ADMISSION_TABLE: requiredSetting,
-  MAX_JOBS_IN_FLIGHT: positiveIntegerSetting,
-  MAX_QUEUE_SECONDS: positiveIntegerSetting,
-});
-
-export type IntakeEnv = z.output<typeof intakeEnvSchema>;
 
 /** Built once per cold start from the environment. */
-export function intakeFromEnv(serviceName: string): { env: IntakeEnv; s3: S3Client; deps: IntakeDeps & { workflow: WorkflowExecutions } } {
-  const env = readEnv(intakeEnvSchema);
+export function intakeFromEnv<H extends JobIntakeHandler>(
+  handler: H,
+): { env: FunctionEnvironment<H>; s3: S3Client; deps: IntakeDeps & { workflow: WorkflowExecutions } } {
+  const functionSettings = functionEnv(handler);
+  const env: JobIntakeEnvironment = functionSettings;
+  const serviceName = SERVICE_NAMES[handler];
   const metrics = createMetrics(serviceName);
   const logger = new Logger({ serviceName });
   const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
   const documents = createDocumentClient();
   return {
-    env,
+    env: functionSettings,
     s3,
     deps: {
       jobs: createJobRepository(documents, env.JOBS_TABLE),
@@ -57,8 +47,8 @@ export function intakeFromEnv(serviceName: string): { env: IntakeEnv; s3: S3Clie
       newJobId: randomUUID,
       onStarted: (job) => {
         const started = metrics.singleMetric();
-        started.addDimension('trigger', job.trigger.type);
-        started.addMetric('JobsStarted', MetricUnit.Count, 1);
+        started.addDimension(DIMENSION.trigger, job.trigger.type);
+        started.addMetric(METRIC.JobsStarted, MetricUnit.Count, 1);
       },
       onDispatchError: (error) => logger.error('dispatch after a new job failed; it waits in the line for the next one', error as Error),
     },

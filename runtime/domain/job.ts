@@ -112,25 +112,6 @@ export function requestShape(request: ProviderRequest): RequestShape {
   };
 }
 
-/**
- * Where one request body of a job is kept. The key names the body's hash as well as the job, so two
- * submissions racing for the same job id (one Idempotency-Key, one S3 object, one manifest line) each
- * write their own object before either knows who wins the job's conditional create: the loser's body
- * can never replace the winner's, and the job record points at the winner's. A loser's object is left
- * to the bucket's expiry rule for requests/.
- */
-export function requestKeyFor(jobId: string, requestHash: string): string {
-  return `requests/${jobId}/${requestHash}.json`;
-}
-
-/** Deterministic so a retried copy overwrites instead of leaving a second object. */
-export function videoKeyFor(jobId: string, submittedAt: Date): string {
-  const yyyy = submittedAt.getUTCFullYear();
-  const mm = String(submittedAt.getUTCMonth() + 1).padStart(2, '0');
-  const dd = String(submittedAt.getUTCDate()).padStart(2, '0');
-  return `videos/${yyyy}/${mm}/${dd}/${jobId}.mp4`;
-}
-
 const DATA_URI_PREFIX = /^(data:[^;,]+)[^,]*,/;
 
 /** Keeps the stored job record small: a data: URI becomes `data:image/png;base64,…(1234 bytes)`. */

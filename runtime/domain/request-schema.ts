@@ -1,3 +1,4 @@
+import { MEDIA_PREFIXES } from '../../contracts/bucket.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { PRIORITIES, type Priority } from '../admission/admission-line.js';
 import { isLoopbackHost } from '../net/loopback.js';
@@ -66,12 +67,6 @@ export function parseS3Uri(value: string): { bucket: string; key: string } | und
   return match ? { bucket: match[1]!, key: match[2]! } : undefined;
 }
 
-/**
- * Where `s3://` media of our bucket may live: what users upload for jobs. Everything else in the
- * bucket (request bodies, other jobs' videos, manifests, refused uploads) is the pipeline's own, and
- * a presigned URL must never hand it to the provider.
- */
-export const MEDIA_PREFIXES = ['media/', 'incoming/'] as const;
 /** S3's own limit on a key, in UTF-8 bytes. */
 const MAX_S3_KEY_BYTES = 1024;
 

@@ -1,20 +1,2 @@
-import { en } from 'zod/locales';
-import { config } from 'zod/mini';
-
-/**
- * The zod every Lambda bundles: zod/mini, zod v4's functional API, which tree-shakes (classic `zod`
- * hangs every method on every schema, so a bundle carried all of zod, about 440 KiB). Same core, so
- * the schemas parse, fail and convert to JSON Schema as classic ones do, and local code written in
- * classic zod can nest them.
- *
- * Import it as a namespace, `import * as z from './zod.js'`: esbuild drops what a namespace import
- * never reads, but a namespace object passed on as a value (zod/mini's own `z` export) keeps every
- * locale and schema kind in the bundle.
- *
- * Unlike classic zod, zod/mini loads no locale: without English, every issue we give no message of
- * our own would read "Invalid input", and the intake returns those messages to users. Code under
- * runtime/ imports zod from here only, so the locale is set before any schema parses.
- */
-config(en());
-
-export * from 'zod/mini';
+// Runtime code keeps one zod import of its own; the dialect and its locale are the contracts' (contracts/zod.ts).
+export * from '../../contracts/zod.js';

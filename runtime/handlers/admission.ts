@@ -1,9 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { HANDLER } from '../../contracts/handlers.js';
+import { SERVICE_NAMES } from '../../contracts/telemetry.js';
 import { intakeFromEnv } from '../compose/intake-deps.js';
 import { executionEndedOf, onExecutionEnded, type ExecutionEndedReport } from '../admission/execution-ended.js';
 
-const logger = new Logger({ serviceName: 'video-pipeline-admission' });
-const { deps } = intakeFromEnv('video-pipeline-admission');
+const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.admission] });
+const { deps } = intakeFromEnv(HANDLER.admission);
 
 /** Every end of a workflow execution (EventBridge: Step Functions Execution Status Change): free its slot, start the next jobs. */
 export async function handler(event: unknown): Promise<ExecutionEndedReport> {

@@ -1,16 +1,17 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { HANDLER } from '../../contracts/handlers.js';
+import { SERVICE_NAMES } from '../../contracts/telemetry.js';
 import { announceOutcome } from '../workflow/announce-outcome.js';
 import { createDocumentClient } from '../compose/aws-clients.js';
-import { readEnv, requiredSetting } from '../compose/env.js';
+import { functionEnv } from '../compose/env.js';
 import { createJobAnnouncer } from '../aws/job-announcer.js';
 import { createJobRepository } from '../aws/job-repository.js';
 import { createMetrics, recordOutcome } from '../aws/metrics.js';
-import * as z from '../domain/zod.js';
 
-const env = readEnv(z.object({ JOBS_TABLE: requiredSetting, EVENT_BUS_NAME: requiredSetting }));
+const env = functionEnv(HANDLER.announceOutcome);
 const jobs = createJobRepository(createDocumentClient(), env.JOBS_TABLE);
 const announcer = createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME);
-const metrics = createMetrics('video-pipeline-announce-outcome');
+const metrics = createMetrics(SERVICE_NAMES[HANDLER.announceOutcome]);
 
 export async function handler(input: { jobId: string; lateVideo?: boolean }) {
   const outcome = await announceOutcome(input, { jobs, announcer, now: () => new Date() });

@@ -1,20 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { HANDLER } from '../../contracts/handlers.js';
+import { SERVICE_NAMES } from '../../contracts/telemetry.js';
 import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../compose/aws-clients.js';
 import { runBatch, type BatchDeps, type BatchReport } from '../triggers/batch-runner.js';
-import { readEnv, requiredSetting } from '../compose/env.js';
 import { intakeFromEnv } from '../compose/intake-deps.js';
 import { createManifestRepository } from '../triggers/manifest-repository.js';
-import * as z from '../domain/zod.js';
 
-const logger = new Logger({ serviceName: 'video-pipeline-batch-runner' });
-const batchEnv = readEnv(z.object({ MANIFESTS_TABLE: requiredSetting }));
-const { env, s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-batch-runner');
+const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.batchRunner] });
+const { env, s3, deps: intakeDeps } = intakeFromEnv(HANDLER.batchRunner);
 const deps: Omit<BatchDeps, 'stopAt'> = {
   ...intakeDeps,
   s3,
   bucket: env.VIDEO_BUCKET,
-  manifests: createManifestRepository(createDocumentClient(), batchEnv.MANIFESTS_TABLE),
+  manifests: createManifestRepository(createDocumentClient(), env.MANIFESTS_TABLE),
 };
 /** Time the run keeps for the dispatch and its last writes after it stops taking lines. */
 const RESERVE_MS = 60_000;

@@ -1,23 +1,20 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { HANDLER } from '../../contracts/handlers.js';
+import { SERVICE_NAMES } from '../../contracts/telemetry.js';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { positiveIntegerSetting, readEnv } from '../compose/env.js';
 import { intakeFromEnv } from '../compose/intake-deps.js';
 import { handleIntakeRequest, type IntakeRouteDeps } from '../intake/intake-routes.js';
 import { MAX_BODY_BYTES } from '../domain/request-schema.js';
-import * as z from '../domain/zod.js';
 
-const { DOWNLOAD_URL_TTL_SECONDS } = readEnv(
-  z.object({ DOWNLOAD_URL_TTL_SECONDS: z._default(positiveIntegerSetting, 3600) }),
-);
-const logger = new Logger({ serviceName: 'video-pipeline-intake' });
-const { s3, deps: intakeDeps } = intakeFromEnv('video-pipeline-intake');
+const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.intake] });
+const { env, s3, deps: intakeDeps } = intakeFromEnv(HANDLER.intake);
 const deps: IntakeRouteDeps = {
   ...intakeDeps,
   maxBodyBytes: MAX_BODY_BYTES,
   downloadUrlFor: (output) =>
-    getSignedUrl(s3, new GetObjectCommand({ Bucket: output.bucket, Key: output.key }), { expiresIn: DOWNLOAD_URL_TTL_SECONDS }),
+    getSignedUrl(s3, new GetObjectCommand({ Bucket: output.bucket, Key: output.key }), { expiresIn: env.DOWNLOAD_URL_TTL_SECONDS }),
   onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
 };
 

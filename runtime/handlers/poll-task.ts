@@ -1,26 +1,27 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { generationHistoryFromEnv } from '../workflow/polling/generation-history.js';
-import { positiveIntegerSetting, readEnv } from '../compose/env.js';
+import { HANDLER } from '../../contracts/handlers.js';
+import { METRIC, SERVICE_NAMES } from '../../contracts/telemetry.js';
+import { functionEnv } from '../compose/env.js';
+import { generationHistoryFrom } from '../compose/history-env.js';
 import { createMetrics } from '../aws/metrics.js';
 import type { PollState } from '../workflow/polling/poll-state.js';
 import { pollTask, type PollTaskInput } from '../workflow/poll-task.js';
-import { providerClientFromEnv } from '../compose/provider-env.js';
-import * as z from '../domain/zod.js';
+import { providerClientFrom } from '../compose/provider-env.js';
 
-const logger = new Logger({ serviceName: 'video-pipeline-poll-task' });
-const metrics = createMetrics('video-pipeline-poll-task');
-const provider = providerClientFromEnv();
-const history = generationHistoryFromEnv();
-const { LATE_FOLLOW_SECONDS } = readEnv(z.object({ LATE_FOLLOW_SECONDS: positiveIntegerSetting }));
+const env = functionEnv(HANDLER.pollTask);
+const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.pollTask] });
+const metrics = createMetrics(SERVICE_NAMES[HANDLER.pollTask]);
+const provider = providerClientFrom(env);
+const history = generationHistoryFrom(env);
 
 export async function handler(input: PollTaskInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId, providerTaskId: input.poll.providerTaskId });
   try {
-    const state = await pollTask(input, { provider, now: () => new Date(), random: Math.random, lateFollowSeconds: LATE_FOLLOW_SECONDS });
+    const state = await pollTask(input, { provider, now: () => new Date(), random: Math.random, lateFollowSeconds: env.LATE_FOLLOW_SECONDS });
     // A poll the provider failed comes back as one more consecutive failure: the provider error rate.
     const failed = (state.consecutiveFailures ?? 0) > (input.poll.consecutiveFailures ?? 0);
-    metrics.addMetric(failed ? 'ProviderPollFailures' : 'ProviderPolls', MetricUnit.Count, 1);
+    metrics.addMetric(failed ? METRIC.ProviderPollFailures : METRIC.ProviderPolls, MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
     logger.info(failed ? 'the provider failed this poll' : 'polled', {
       providerStatus: state.providerStatus,

@@ -1,17 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { HANDLER } from '../../contracts/handlers.js';
+import { SERVICE_NAMES } from '../../contracts/telemetry.js';
 import { createS3Client } from '../compose/aws-clients.js';
-import { booleanFlag, readEnv, requiredSetting } from '../compose/env.js';
+import { functionEnv } from '../compose/env.js';
 import { storeVideo, type StoredVideo, type StoreVideoInput } from '../workflow/store-video.js';
-import * as z from '../domain/zod.js';
 
-const env = readEnv(
-  z.object({
-    VIDEO_BUCKET: requiredSetting,
-    S3_FORCE_PATH_STYLE: booleanFlag,
-    ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: booleanFlag,
-  }),
-);
-const logger = new Logger({ serviceName: 'video-pipeline-store-video' });
+const env = functionEnv(HANDLER.storeVideo);
+const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.storeVideo] });
 const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
 
 export async function handler(input: StoreVideoInput): Promise<StoredVideo> {

@@ -2,27 +2,28 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { slotsFromEnv } from '../compose/admission-env.js';
+import { HANDLER } from '../../contracts/handlers.js';
+import { DIMENSION, METRIC, SERVICE_NAMES } from '../../contracts/telemetry.js';
+import { slotsFrom } from '../compose/admission-env.js';
 import { createMetrics } from '../aws/metrics.js';
 import { createS3Client } from '../compose/aws-clients.js';
-import { booleanFlag, readEnv, requiredSetting } from '../compose/env.js';
-import { generationHistoryFromEnv } from '../workflow/polling/generation-history.js';
+import { functionEnv } from '../compose/env.js';
+import { generationHistoryFrom } from '../compose/history-env.js';
 import type { WorkflowInput } from '../workflow/workflow-input.js';
 import type { PollState } from '../workflow/polling/poll-state.js';
-import { providerClientFromEnv } from '../compose/provider-env.js';
+import { providerClientFrom } from '../compose/provider-env.js';
 import { createRequestStore } from '../aws/request-store.js';
 import { MEDIA_URL_TTL_SECONDS } from '../aws/s3-media.js';
 import { submitTask } from '../workflow/submit-task.js';
-import * as z from '../domain/zod.js';
 
-const env = readEnv(z.object({ VIDEO_BUCKET: requiredSetting, S3_FORCE_PATH_STYLE: booleanFlag }));
-const logger = new Logger({ serviceName: 'video-pipeline-submit-task' });
-const metrics = createMetrics('video-pipeline-submit-task');
-const provider = providerClientFromEnv();
+const env = functionEnv(HANDLER.submitTask);
+const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.submitTask] });
+const metrics = createMetrics(SERVICE_NAMES[HANDLER.submitTask]);
+const provider = providerClientFrom(env);
 const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
 const requests = createRequestStore(s3, env.VIDEO_BUCKET);
-const history = generationHistoryFromEnv();
-const slots = slotsFromEnv();
+const history = generationHistoryFrom(env);
+const slots = slotsFrom(env);
 
 export async function handler(input: WorkflowInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId });
@@ -39,13 +40,13 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
       onSlotsError: (error) => logger.error('the admission slots could not record the created task', error as Error),
     });
     logger.info('provider task created', { providerTaskId: state.providerTaskId, waitSeconds: state.waitSeconds });
-    metrics.addMetric('ProviderTasksCreated', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.ProviderTasksCreated, MetricUnit.Count, 1);
     return state;
   } catch (error) {
     logger.error('submit failed', error as Error);
     const outcome = metrics.singleMetric();
-    outcome.addDimension('code', (error as Error).name);
-    outcome.addMetric('ProviderCreateFailures', MetricUnit.Count, 1);
+    outcome.addDimension(DIMENSION.code, (error as Error).name);
+    outcome.addMetric(METRIC.ProviderCreateFailures, MetricUnit.Count, 1);
     throw error;
   } finally {
     metrics.publishStoredMetrics();

@@ -3,7 +3,8 @@ import { lineKeyFor, WAITING, type Priority } from '../admission/admission-line.
 import { admitWaiting, type DispatchDeps } from '../admission/dispatch.js';
 import { ConflictError, ValidationError, type PipelineError } from '../domain/errors.js';
 import { checkS3Media, type MediaReader } from '../domain/media-check.js';
-import { elideDataUris, JOB_KIND, requestKeyFor, type JobRecord, type TriggerType } from '../domain/job.js';
+import { requestKeyFor } from '../../contracts/bucket.js';
+import { elideDataUris, JOB_KIND, type JobRecord, type TriggerType } from '../domain/job.js';
 import { announceOnce } from '../workflow/announce-outcome.js';
 import type { JobAnnouncer } from '../aws/job-announcer.js';
 import type { RequestStore } from '../aws/request-store.js';

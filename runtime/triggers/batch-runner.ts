@@ -8,13 +8,13 @@ import {
   PipelineError,
   ValidationError,
 } from '../domain/errors.js';
+import { MANIFEST_PREFIX } from '../../contracts/bucket.js';
 import { lineKeyFor } from '../admission/admission-line.js';
 import { admitWaiting, type DispatchReport } from '../admission/dispatch.js';
 import { acceptJob, rejectJob, type IntakeDeps } from '../intake/job-intake.js';
 import { MAX_LINE_ATTEMPTS, MAX_REPORTED_REJECTIONS, type ManifestProgress, type ManifestRepository } from './manifest-repository.js';
 import { MAX_BODY_BYTES } from '../domain/request-schema.js';
 
-export const MANIFEST_PREFIX = 'batches/';
 const MANIFEST_SUFFIX = /\.jsonl$/i;
 
 export interface BatchDeps extends IntakeDeps {

@@ -9,6 +9,7 @@ import {
   S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { UPLOAD_PREFIX, uploadKeysFor, type UploadKeys } from '../../contracts/bucket.js';
 import { announceOnce } from '../workflow/announce-outcome.js';
 import { PayloadTooLargeError, UploadSupersededError, ValidationError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/job.js';
@@ -16,11 +17,6 @@ import { acceptJob, rejectJob, type IntakeDeps } from '../intake/job-intake.js';
 import { MAX_BODY_BYTES } from '../domain/request-schema.js';
 import * as z from '../domain/zod.js';
 
-export const UPLOAD_PREFIX = 'incoming/';
-export const ACCEPTED_PREFIX = 'accepted/';
-export const REJECTED_PREFIX = 'rejected/';
-/** Each image job's own copy of its image, `media/uploads/<jobId>/<file name>`: no later upload can change it. */
-export const UPLOAD_MEDIA_PREFIX = 'media/uploads/';
 /**
  * The largest image uploaded alone that becomes a job. The provider fetches it through a presigned
  * URL rather than in the request body (whose 64 MB cap is the only size it documents), so the limit is
@@ -86,31 +82,21 @@ export function uploadJobId(object: UploadedObject): string {
 }
 
 /** One upload and where its parts go. */
-interface Upload {
+interface Upload extends UploadKeys {
   object: UploadedObject;
   jobId: string;
   isSpec: boolean;
   trigger: { type: 's3'; source: string };
-  acceptedKey: string;
-  rejectedKey: string;
-  /** Beside the upload in rejected/, named by its version: the reasons of two versions never overwrite each other. */
-  reasonKey: string;
-  /** An image job's own copy of the image. */
-  mediaKey: string;
 }
 
 function uploadOf(object: UploadedObject): Upload {
   const jobId = uploadJobId(object);
-  const relative = object.key.slice(UPLOAD_PREFIX.length);
   return {
     object,
     jobId,
     isSpec: SPEC_SUFFIX.test(object.key),
     trigger: { type: 's3', source: `s3://${object.bucket}/${object.key}` },
-    acceptedKey: `${ACCEPTED_PREFIX}${relative}`,
-    rejectedKey: `${REJECTED_PREFIX}${relative}`,
-    reasonKey: `${REJECTED_PREFIX}${relative}.${object.versionId ?? object.etag}.reason.json`,
-    mediaKey: `${UPLOAD_MEDIA_PREFIX}${jobId}/${relative.slice(relative.lastIndexOf('/') + 1)}`,
+    ...uploadKeysFor(object.key, object.versionId ?? object.etag, jobId),
   };
 }
 

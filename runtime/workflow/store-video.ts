@@ -11,7 +11,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { VideoCopyError, VideoUnavailableError } from '../domain/errors.js';
-import { videoKeyFor, type JobOutput } from '../domain/job.js';
+import { videoKeyFor } from '../../contracts/bucket.js';
+import type { JobOutput } from '../domain/job.js';
 import type { Resolve } from '../net/dns.js';
 import { guardedGet, type RequestFunction } from '../net/guarded-get.js';
 import { refusalIn } from '../net/url-guard.js';

@@ -1,19 +1,21 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, NagRuleCompliance, type IApplyRule } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nagSuppressionsFor } from '../../infra/nag-suppressions.js';
-import { pipelineConfigFrom } from '../../infra/config.js';
-import { VideoPipelineStack } from '../../infra/stack.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { acknowledge } from '../../infra/constructs/nag.js';
+import { createPipelineApp } from '../../infra/pipeline-app.js';
+import type { VideoPipelineStack } from '../../infra/stack.js';
 
 /**
  * cdk-nag v3 is a CDK policy-validation plugin (`Validations.of(app).addPlugins`), no longer an
  * Aspect: its findings go to the cloud assembly's validation-report.json and fail the synth,
- * and accepted ones are acknowledged with `Validations.of(resource).acknowledge` (infra/nag-suppressions.ts).
+ * and accepted ones are acknowledged with `Validations.of(resource).acknowledge`, by the construct that
+ * owns the resource (infra/constructs/nag.ts).
  */
 
 interface Finding {
@@ -56,14 +58,12 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The stack as `cdk synth` builds it, with cdk-nag registered the documented way. */
+/** The app `cdk synth` runs (infra/pipeline-app.ts), which registers cdk-nag itself. */
 function synthesizeWithNag(addToStack?: (stack: VideoPipelineStack) => void): { app: App; stack: VideoPipelineStack; outdir: string; error?: Error } {
   const outdir = mkdtempSync(join(tmpdir(), 'video-pipeline-nag-'));
   tempDirs.push(outdir);
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const stack = new VideoPipelineStack(app, 'VideoPipeline', { config: pipelineConfigFrom((key) => app.node.tryGetContext(key)) });
+  const { app, stack } = createPipelineApp({ outdir, context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   addToStack?.(stack);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   try {
     app.synth();
     return { app, stack, outdir };
@@ -107,6 +107,18 @@ describe('cdk-nag AwsSolutions', () => {
     expect(reportIn(synthesized.outdir).pluginReports).toEqual([]);
   });
 
+  it('holds for a stack with an account and a region too, as `cdk synth` gives it (ARNs then name the region)', () => {
+    vi.stubEnv('CDK_DEFAULT_ACCOUNT', '123456789012');
+    vi.stubEnv('CDK_DEFAULT_REGION', 'eu-west-1');
+    try {
+      const located = synthesizeWithNag();
+      expect(located.stack.region).toBe('eu-west-1');
+      expect(located.error?.message).toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('a new finding fails the synth, whatever the stack acknowledges (control)', () => {
     const broken = synthesizeWithNag((stack) => new Queue(stack, 'PlainQueue', { enforceSSL: false }));
     expect(broken.error?.message).toMatch(/AwsSolutions-SQS4/);
@@ -130,40 +142,53 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
-describe('the acknowledged findings (infra/nag-suppressions.ts)', () => {
-  it('are all made in infra/nag-suppressions.ts, each once', () => {
-    const listed = nagSuppressionsFor(synthesized.stack).map((suppression) => `${suppression.scope.node.path} ${suppression.id}`);
-    const recorded = acknowledgmentsIn(synthesized.app).map((ack) => `${ack.path} ${ack.id}`);
-    expect(new Set(listed).size).toBe(listed.length);
-    expect(recorded.sort()).toEqual([...listed].sort());
+describe('the acknowledged findings (made by each construct, infra/constructs/nag.ts)', () => {
+  const acknowledged = () => acknowledgmentsIn(synthesized.app);
+
+  it('are each made once per resource and rule (the validation report keeps one reason per resource and rule)', () => {
+    const recorded = acknowledged().map((ack) => `${ack.path} ${ack.id}`);
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(new Set(recorded).size).toBe(recorded.length);
   });
 
   it('each has a specific written reason', () => {
-    const suppressions = nagSuppressionsFor(synthesized.stack);
-    for (const { scope, id, reason } of suppressions) {
-      expect(reason.trim().length, `${scope.node.path} ${id}`).toBeGreaterThanOrEqual(40);
-      expect(reason, `${scope.node.path} ${id}`).not.toMatch(/^(todo|n\/a|ok|fine|not needed|suppress(ed)?)\b/i);
+    for (const { path, id, reason } of acknowledged()) {
+      expect(reason.trim().length, `${path} ${id}`).toBeGreaterThanOrEqual(40);
+      expect(reason, `${path} ${id}`).not.toMatch(/^(todo|n\/a|ok|fine|not needed|suppress(ed)?)\b/i);
     }
   });
 
   it('each sits on the CloudFormation resource it concerns, never on a parent or the stack', () => {
-    for (const { scope, id } of nagSuppressionsFor(synthesized.stack)) {
-      expect(scope.node.path, id).toMatch(/\/Resource$/);
-    }
+    for (const { path, id } of acknowledged()) expect(path, id).toMatch(/\/Resource$/);
   });
 
   it('none is unused: each silences a finding the checks report on exactly that resource', () => {
     const raw = new UnacknowledgedAwsSolutionsChecks(synthesized.app);
     raw.validateScope(synthesized.app);
-    const unused = nagSuppressionsFor(synthesized.stack)
-      .filter(({ scope, id }) => !raw.findings.some((finding) => finding.rule === id && finding.path === scope.node.path))
-      .map(({ scope, id }) => `${scope.node.path} ${id}`);
+    const unused = acknowledged()
+      .filter(({ path, id }) => !raw.findings.some((finding) => finding.rule === id && finding.path === path))
+      .map(({ path, id }) => `${path} ${id}`);
     expect(unused).toEqual([]);
   });
 
   it('IAM wildcard findings are acknowledged one finding at a time, never the whole rule', () => {
-    for (const { id } of nagSuppressionsFor(synthesized.stack)) {
+    for (const { id } of acknowledged()) {
       if (/^AwsSolutions-IAM[45]/.test(id)) expect(id).toMatch(/^AwsSolutions-IAM[45]\[(Resource|Action|Policy)::.+\]$/);
     }
+  });
+
+  it('are made in the constructs, beside their resources: the stack and the app acknowledge nothing', () => {
+    for (const file of ['stack.ts', 'app.ts']) {
+      const source = readFileSync(fileURLToPath(new URL(`../../infra/${file}`, import.meta.url)), 'utf8');
+      expect(source, file).not.toMatch(/\.acknowledge\(/);
+    }
+  });
+
+  it('a second acknowledgment of one finding on one resource is refused, so no reason is silently replaced (control)', () => {
+    const queue = new Queue(new Stack(new App(), 'Control'), 'Queue', { enforceSSL: true });
+    acknowledge(queue, 'AwsSolutions-SQS3', 'a control queue of this test, which nothing ever sends a message to');
+    expect(() => acknowledge(queue, 'AwsSolutions-SQS3', 'the same finding, acknowledged again for another reason')).toThrow(
+      /Control\/Queue\/Resource: AwsSolutions-SQS3 is acknowledged already/,
+    );
   });
 });

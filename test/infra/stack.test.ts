@@ -2,13 +2,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMISSION_HANDLER } from '../../infra/constructs/admission-control.js';
-import { SWEEPER_HANDLER } from '../../infra/constructs/job-sweeper.js';
+import { HANDLER } from '../../contracts/handlers.js';
+import { HISTORY_KEY_PREFIX, JOBS_TABLE, SLOTS_ITEM } from '../../contracts/tables.js';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAMES } from '../../contracts/telemetry.js';
 import { WAITING } from '../../runtime/admission/admission-line.js';
-import { SLOTS_ITEM } from '../../runtime/admission/admission-slots.js';
-import { HISTORY_KEY_PREFIX, historyKey } from '../../runtime/workflow/polling/generation-history.js';
-import { LINE_INDEX } from '../../runtime/aws/job-repository.js';
-import { METRICS_NAMESPACE, SWEEPER_SERVICE } from '../../runtime/aws/metrics.js';
+import { historyKey } from '../../runtime/workflow/polling/generation-history.js';
 import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
 import {
   allowedActions,
@@ -29,6 +27,8 @@ import {
   type CfnJson,
   type PolicyStatement,
 } from '../../testkit/cfn-template.js';
+
+const SWEEPER_SERVICE = SERVICE_NAMES[HANDLER.sweeper];
 
 /** The Lambda task states of the workflow; each names the function it runs in the ASL. */
 const TASK_STATES = ['SubmitTask', 'PollTask', 'StoreVideo', 'DescribeFailure', 'AnnounceOutcome'] as const;
@@ -150,9 +150,9 @@ describe('Jobs table', () => {
   // The admission line: only a waiting job carries inLine (runtime/aws/job-repository.ts removes it on
   // admission), so the index holds the line alone, head first by lineKey, whatever the table's size.
   it('has the byLine GSI on inLine + lineKey, the sparse index of the waiting jobs that the line is read from', () => {
-    expect(LINE_INDEX).toBe('byLine');
+    expect(JOBS_TABLE.indexes.byLine.name).toBe('byLine');
     const byLine = (json.Resources[tableId]!.Properties!.GlobalSecondaryIndexes as Array<{ IndexName: string }>).find(
-      (index) => index.IndexName === LINE_INDEX,
+      (index) => index.IndexName === JOBS_TABLE.indexes.byLine.name,
     );
     expect(byLine).toEqual({
       IndexName: 'byLine',
@@ -298,8 +298,8 @@ describe('Lambda functions', () => {
       expect.arrayContaining([
         ...Object.values(taskFunctionIds),
         intakeFunctionId,
-        functionOfHandler(json, SWEEPER_HANDLER),
-        functionOfHandler(json, ADMISSION_HANDLER),
+        functionOfHandler(json, HANDLER.sweeper),
+        functionOfHandler(json, HANDLER.admission),
       ]),
     );
     expect(houseFunctionIds).toHaveLength(10);
@@ -428,6 +428,14 @@ describe('HTTP API', () => {
     );
   });
 
+  it('writes access logs to its own log group, named by the ARN API Gateway stores (no trailing :*, so drift detection sees no change)', () => {
+    const [, stage] = onlyResourceOfType(json, 'AWS::ApiGateway::Stage');
+    const destination = render((stage.Properties!.AccessLogSetting as { DestinationArn: unknown }).DestinationArn);
+    const logGroup = /^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\$\{(\w+)\}$/.exec(destination);
+    expect(logGroup, destination).not.toBeNull();
+    expect(json.Resources[logGroup![1]!]?.Type).toBe('AWS::Logs::LogGroup');
+  });
+
   it('no method is open: every method of the API requires IAM auth', () => {
     template.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' });
   });
@@ -548,8 +556,8 @@ describe('IAM (least privilege)', () => {
       ['intake', intakeFunctionId],
       ['s3-trigger', functionOfHandler(json, 's3-trigger')],
       ['batch-runner', functionOfHandler(json, 'batch-runner')],
-      ['sweeper', functionOfHandler(json, SWEEPER_HANDLER)],
-      [ADMISSION_HANDLER, functionOfHandler(json, ADMISSION_HANDLER)],
+      ['sweeper', functionOfHandler(json, HANDLER.sweeper)],
+      [HANDLER.admission, functionOfHandler(json, HANDLER.admission)],
       ['SubmitTask', taskFunctionIds.SubmitTask],
     ]);
     const onAdmission = (statement: PolicyStatement) => renderedResources(statement).some((arn) => arn.includes(`\${${admissionTableId}`));
@@ -667,9 +675,10 @@ describe('monitoring', () => {
 
   it('watches the metric the sweeper publishes: the shared namespace and the sweeper service', () => {
     // Powertools Metrics: the namespace, and the service as the `service` dimension of every metric.
-    const source = readFileSync(fileURLToPath(new URL(`../../runtime/handlers/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
-    expect(source).toMatch(/createMetrics\(SWEEPER_SERVICE\)/);
-    expect(source).toMatch(/addMetric\(\s*'StuckJobs'/);
+    const source = readFileSync(fileURLToPath(new URL(`../../runtime/handlers/${HANDLER.sweeper}.ts`, import.meta.url)), 'utf8');
+    expect(source).toMatch(/createMetrics\(SERVICE_NAMES\[HANDLER\.sweeper\]\)/);
+    expect(source).toMatch(/addMetric\(\s*METRIC\.StuckJobs\b/);
+    expect(METRIC.StuckJobs).toBe('StuckJobs');
     expect([METRICS_NAMESPACE, SWEEPER_SERVICE]).toEqual([alarm().Namespace, (alarm().Dimensions as Array<{ Value: string }>)[0]!.Value]);
   });
 
@@ -687,7 +696,7 @@ describe('monitoring', () => {
   });
 
   it('every alarm on a sweeper metric holds at least one sweep per period (the schedule is no slower than the period)', () => {
-    const sweeperId = functionOfHandler(json, SWEEPER_HANDLER);
+    const sweeperId = functionOfHandler(json, HANDLER.sweeper);
     const [, rule] = onlyResourceOfType(json, 'AWS::Events::Rule', {
       description: 'that runs the sweeper',
       test: (candidate) => ((candidate.Properties?.Targets as Array<{ Arn: unknown }>) ?? []).some((target) => logicalIdOf(target.Arn) === sweeperId),
@@ -726,9 +735,10 @@ describe('monitoring', () => {
   });
 
   it('the sweeper publishes every line metric the alarm and the dashboard read, under its service', () => {
-    const source = readFileSync(fileURLToPath(new URL(`../../runtime/handlers/${SWEEPER_HANDLER}.ts`, import.meta.url)), 'utf8');
-    for (const metricName of ['OldestWaitSeconds', 'LineLength', 'SlotsHeld', 'EffectiveCap', 'SlotsReclaimed']) {
-      expect(source, metricName).toMatch(new RegExp(`addMetric\\(\\s*'${metricName}'`));
+    const source = readFileSync(fileURLToPath(new URL(`../../runtime/handlers/${HANDLER.sweeper}.ts`, import.meta.url)), 'utf8');
+    for (const metricName of ['OldestWaitSeconds', 'LineLength', 'SlotsHeld', 'EffectiveCap', 'SlotsReclaimed'] as const) {
+      expect(source, metricName).toMatch(new RegExp(`addMetric\\(\\s*METRIC\\.${metricName}\\b`));
+      expect(METRIC[metricName], metricName).toBe(metricName);
     }
   });
 

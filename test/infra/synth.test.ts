@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { pipelineConfigFrom } from '../../infra/config.js';
+import { featureFlags } from '../../infra/feature-flags.js';
+import { createPipelineApp } from '../../infra/pipeline-app.js';
 import { VideoPipelineStack } from '../../infra/stack.js';
 import { handlerFileOf, logicalIdOf, onlyResourceOfType, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
 
@@ -44,7 +46,7 @@ function violationsIn(assemblyDir: string): string[] {
 describe('synthesis with CloudFormation validation on (the closest thing to a deploy offline)', () => {
   it('the stack synthesizes to a template with no validation findings and no error annotations', () => {
     // The default App: the built-in validation checks every resource against the CloudFormation schemas.
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: tempDir('validated') });
+    const app = new App({ context: { ...featureFlags(), 'aws:cdk:bundling-stacks': [] }, outdir: tempDir('validated') });
     const stack = new VideoPipelineStack(app, 'VideoPipeline', {
       config: pipelineConfigFrom((key) => app.node.tryGetContext(key)),
     });
@@ -71,6 +73,18 @@ describe('synthesis with CloudFormation validation on (the closest thing to a de
   });
 });
 
+describe('CDK feature flags (cdk.json)', () => {
+  it('sets every flag aws-cdk-lib recommends, at the recommended value (a CDK upgrade that adds one fails here until it is reviewed)', () => {
+    const recommended = JSON.parse(readFileSync(join(PROJECT_DIR, 'node_modules/aws-cdk-lib/recommended-feature-flags.json'), 'utf8')) as Record<string, unknown>;
+    expect(featureFlags()).toEqual(recommended);
+  });
+
+  it('reach a synthesis in-process as they reach `cdk synth`', () => {
+    const { app } = createPipelineApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+    for (const [flag, value] of Object.entries(featureFlags())) expect(app.node.tryGetContext(flag), flag).toEqual(value);
+  });
+});
+
 describe('cdk CLI', () => {
   it(
     '`cdk synth` succeeds offline, bundles every function and writes a template',
@@ -82,6 +96,7 @@ describe('cdk CLI', () => {
       expect(existsSync(templatePath), output).toBe(true);
       const template = JSON.parse(readFileSync(templatePath, 'utf8')) as CfnJson;
       expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+      // Every validation plugin passed, cdk-nag's included (the next test shows it runs here).
       expect(violationsIn(outdir)).toEqual([]);
 
       // Each function's code is an esbuild bundle staged in the assembly (the CLI runs bundling; the tests skip it).
@@ -110,6 +125,22 @@ describe('cdk CLI', () => {
         expect(asset, `${functionId} has no staged asset`).toBeDefined();
         expect(readdirSync(join(outdir, asset!.source.path)), functionId).toEqual(expect.arrayContaining(['index.mjs', 'index.mjs.map']));
       }
+    },
+    CLI_TIMEOUT_MS + 10_000,
+  );
+
+  it(
+    '`cdk synth` fails on a finding no construct acknowledges: cdk-nag runs in the deployed app (infra/pipeline-app.ts), so `cdk deploy` stops there too (control)',
+    async () => {
+      const outdir = tempDir('cli-finding');
+      const app = 'npx tsx test/infra/fixtures/unacknowledged-finding-app.ts';
+      const { code, output } = await run('npx', ['cdk', 'synth', '--no-notices', '--quiet', '-o', outdir, '--app', app], CLI_TIMEOUT_MS);
+      expect(code, output).not.toBe(0);
+      // The queue's two findings, each named with the rule and the resource; nothing of the pipeline's own.
+      expect(output).toMatch(/AwsSolutions-SQS3/);
+      expect(output).toMatch(/AwsSolutions-SQS4/);
+      const findings = output.split('\n').filter((line) => /^\s+VideoPipeline\/\S+ /.test(line)).map((line) => line.trim().split(' ')[0]);
+      expect(findings).toEqual(['VideoPipeline/PlainQueue/Resource', 'VideoPipeline/PlainQueue/Resource']);
     },
     CLI_TIMEOUT_MS + 10_000,
   );

@@ -2,13 +2,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMISSION_HANDLER } from '../../infra/constructs/admission-control.js';
+import { MANIFEST_PREFIX } from '../../contracts/bucket.js';
+import { HANDLER } from '../../contracts/handlers.js';
+import { JOBS_TABLE } from '../../contracts/tables.js';
 import { MAX_LATE_FOLLOW_MINUTES } from '../../infra/constructs/generation-workflow.js';
-import { SWEEPER_HANDLER } from '../../infra/constructs/job-sweeper.js';
 import { pipelineConfigFrom } from '../../infra/config.js';
-import { MANIFEST_PREFIX } from '../../runtime/triggers/batch-runner.js';
 import { executionEndedEventSchema, executionEndedOf } from '../../runtime/admission/execution-ended.js';
-import { LINE_INDEX } from '../../runtime/aws/job-repository.js';
 import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
 import {
   allowedActions,
@@ -83,8 +82,8 @@ function inspect(json: CfnJson): Stack {
     })[0];
   const uploadTriggerId = functionOfHandler(json, 's3-trigger');
   const batchRunnerId = functionOfHandler(json, 'batch-runner');
-  const sweeperId = functionOfHandler(json, SWEEPER_HANDLER);
-  const admissionId = functionOfHandler(json, ADMISSION_HANDLER);
+  const sweeperId = functionOfHandler(json, HANDLER.sweeper);
+  const admissionId = functionOfHandler(json, HANDLER.admission);
   return {
     json,
     template: Template.fromJSON(json),
@@ -580,8 +579,8 @@ describe('handler metadata', () => {
 
 describe('sweeper', () => {
   it('is a function of ours (a HouseFunction) that runs runtime/handlers/sweeper.ts', () => {
-    expect(handlerFileOf(stack.json.Resources[stack.sweeperId] as CfnResource)).toBe(SWEEPER_HANDLER);
-    expect(existsSync(`${HANDLERS_DIR}${SWEEPER_HANDLER}.ts`)).toBe(true);
+    expect(handlerFileOf(stack.json.Resources[stack.sweeperId] as CfnResource)).toBe(HANDLER.sweeper);
+    expect(existsSync(`${HANDLERS_DIR}${HANDLER.sweeper}.ts`)).toBe(true);
     expect(propertiesOf(stack.sweeperId)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
   });
 
@@ -656,8 +655,8 @@ describe('admission control', () => {
   });
 
   it('the admission function runs runtime/handlers/admission.ts as a function of ours, with the job-intake settings and nothing more', () => {
-    expect(handlerFileOf(stack.json.Resources[stack.admissionId] as CfnResource)).toBe(ADMISSION_HANDLER);
-    expect(existsSync(`${HANDLERS_DIR}${ADMISSION_HANDLER}.ts`)).toBe(true);
+    expect(handlerFileOf(stack.json.Resources[stack.admissionId] as CfnResource)).toBe(HANDLER.admission);
+    expect(existsSync(`${HANDLERS_DIR}${HANDLER.admission}.ts`)).toBe(true);
     expect(propertiesOf(stack.admissionId)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Timeout: 60 });
     expect(Object.keys(environmentOf(stack, stack.admissionId)).sort()).toEqual(['NODE_OPTIONS', ...JOB_INTAKE_ENV].sort());
     // Ends come in bursts and every dispatch is safe beside another (one conditional write per slot):
@@ -670,7 +669,7 @@ describe('admission control', () => {
   it('the admission function may read and update jobs, read the line, use the slots and start executions, and nothing more', () => {
     const statements = statementsOf(stack.admissionId);
     for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, jobsTable), action).toBe(true);
-    const lineIndex = (rendered: string) => rendered === `\${${stack.jobsTableId}.Arn}/index/${LINE_INDEX}`;
+    const lineIndex = (rendered: string) => rendered === `\${${stack.jobsTableId}.Arn}/index/${JOBS_TABLE.indexes.byLine.name}`;
     expect(allows(statements, 'dynamodb:Query', lineIndex)).toBe(true);
     for (const index of ['byStatus', 'byCreatedAt']) {
       expect(allows(statements, 'dynamodb:Query', (rendered) => resourceCovers(rendered, `\${${stack.jobsTableId}.Arn}/index/${index}`)), index).toBe(false);
@@ -691,7 +690,7 @@ describe('admission control', () => {
       [
         `dynamodb:GetItem \${${stack.jobsTableId}.Arn}`,
         `dynamodb:UpdateItem \${${stack.jobsTableId}.Arn}`,
-        `dynamodb:Query \${${stack.jobsTableId}.Arn}/index/${LINE_INDEX}`,
+        `dynamodb:Query \${${stack.jobsTableId}.Arn}/index/${JOBS_TABLE.indexes.byLine.name}`,
         `dynamodb:GetItem \${${stack.admissionTableId}.Arn}`,
         `dynamodb:PutItem \${${stack.admissionTableId}.Arn}`,
         `dynamodb:UpdateItem \${${stack.admissionTableId}.Arn}`,

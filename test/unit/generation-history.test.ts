@@ -1,12 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../testkit/seeded-random.js';
+import { HISTORY_KEY_PREFIX } from '../../contracts/tables.js';
 import { drawSeconds } from '../../local/simulator/task-clock.js';
 import {
   createGenerationHistory,
   estimateFromSamples,
   historyKey,
-  HISTORY_KEY_PREFIX,
   HISTORY_SAMPLES,
   MIN_HISTORY_SAMPLES,
   newestSamples,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readEnv, requiredSetting } from '../../runtime/compose/env.js';
+import { requiredSetting } from '../../contracts/environment.js';
+import { readEnv } from '../../runtime/compose/env.js';
 import type { ValidationError } from '../../runtime/domain/errors.js';
 import { parseListQuery } from '../../runtime/intake/intake-query.js';
 import { createJobRequestSchema, toFieldIssues } from '../../runtime/domain/request-schema.js';

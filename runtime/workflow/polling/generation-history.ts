@@ -1,10 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../../compose/aws-clients.js';
-import { readEnv, requiredSetting } from '../../compose/env.js';
+import { HISTORY_KEY_PREFIX } from '../../../contracts/tables.js';
 import type { RequestShape } from '../../domain/job.js';
 import type { GenerationEstimate } from './poll-policy.js';
-import * as z from '../../domain/zod.js';
 
 /**
  * How long the provider took to generate recent jobs of each request shape, kept in the Jobs table
@@ -18,7 +16,6 @@ export const HISTORY_SAMPLES = 50;
 export const MIN_HISTORY_SAMPLES = 10;
 /** Near-identical samples must not make the policy certain: the provider's next job may differ. */
 const MIN_SIGMA = 0.15;
-export const HISTORY_KEY_PREFIX = 'generation-history#';
 
 export function historyKey(shape: RequestShape): string {
   const duration = shape.duration === -1 ? 'auto' : `${shape.duration}s`;
@@ -81,13 +78,4 @@ export function createGenerationHistory(db: DynamoDBDocumentClient, tableName: s
       }
     },
   };
-}
-
-/**
- * SubmitTask reads the history and PollTask writes it, from GENERATION_HISTORY_TABLE; without it (the
- * local stack at a time scale) there is none and every job polls from the prior.
- */
-export function generationHistoryFromEnv(): GenerationHistory | undefined {
-  const env = readEnv(z.object({ GENERATION_HISTORY_TABLE: z.optional(requiredSetting) }));
-  return env.GENERATION_HISTORY_TABLE ? createGenerationHistory(createDocumentClient(), env.GENERATION_HISTORY_TABLE) : undefined;
 }

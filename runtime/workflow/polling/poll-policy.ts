@@ -1,3 +1,4 @@
+import { MAX_POLL_SECONDS, MIN_POLL_SECONDS } from '../../../contracts/workflow.js';
 import type { RequestShape } from '../../domain/job.js';
 import { currentMemory, type GenerationEstimate, type PolicyMemory } from './poll-memory.js';
 
@@ -24,9 +25,7 @@ import { currentMemory, type GenerationEstimate, type PolicyMemory } from './pol
  */
 
 export { rememberAnswer, startMemory, type GenerationEstimate, type PolicyMemory } from './poll-memory.js';
-
-export const MIN_POLL_SECONDS = 3;
-export const MAX_POLL_SECONDS = 60;
+export { MAX_POLL_SECONDS, MIN_POLL_SECONDS };
 export const MIN_RETRY_POLL_SECONDS = 2;
 /**
  * The gap while the task may end at any moment. Detection lag is then uniform on [0, gap], so its

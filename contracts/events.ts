@@ -1,0 +1,16 @@
+/**
+ * The completion events on the pipeline's bus: users attach their own rules to them, by source and
+ * detail-type, so these are part of the pipeline's public contract.
+ */
+export const EVENT_SOURCE = 'video-pipeline';
+
+/** The detail-type of the event announcing a job that ended, by its final status. */
+export const COMPLETION_DETAIL_TYPES = {
+  SUCCEEDED: 'Job Succeeded',
+  FAILED: 'Job Failed',
+  TIMED_OUT: 'Job Timed Out',
+  CANCELLED: 'Job Cancelled',
+} as const;
+
+/** A TIMED_OUT job whose provider task, followed past the deadline, made its video after all: it is stored now. */
+export const LATE_VIDEO_DETAIL_TYPE = 'Job Late Video Stored';

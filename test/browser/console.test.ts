@@ -11,6 +11,8 @@ import { solidPng } from '../../testkit/png.js';
 
 const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
 const TIME_SCALE = 0.02;
+/** Small, so a few slow jobs fill it and the next ones wait in the admission line. */
+const MAX_JOBS_IN_FLIGHT = 3;
 
 let fixture: StackFixture;
 let s3: S3Client;
@@ -19,7 +21,7 @@ let context: BrowserContext;
 let apiUrl: string;
 
 beforeAll(async () => {
-  [fixture, browser] = await Promise.all([startStackFixture({ timeScale: TIME_SCALE }), launchChromium()]);
+  [fixture, browser] = await Promise.all([startStackFixture({ timeScale: TIME_SCALE, context: { maxJobsInFlight: MAX_JOBS_IN_FLIGHT } }), launchChromium()]);
   apiUrl = fixture.stack.apiUrl;
   s3 = localS3Client(fixture.stack);
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
@@ -98,7 +100,7 @@ describe('the job list', () => {
 
     // Live: a job posted now appears at the top, and is announced, with no reload.
     const fresh = (await postJob(apiUrl, textBody('A late arrival'))).json.jobId;
-    await expect.poll(() => rows.first().getAttribute('data-job-id'), { timeout: 10_000 }).toBe(fresh);
+    await expect.poll(() => rows.first().getAttribute('data-job-id')).toBe(fresh);
     await expect.poll(() => page.getByTestId('announcer').textContent()).toMatch(/new job/);
 
     // The filters ask the API (GET /jobs?trigger=s3).
@@ -108,9 +110,29 @@ describe('the job list', () => {
     await page.getByLabel('Trigger').selectOption('');
     await expect.poll(() => rows.count()).toBe(4);
     for (const jobId of [posted, fresh]) expect((await waitForJob(apiUrl, jobId)).job.status).toBe('SUCCEEDED');
-    await expect.poll(() => jobRow(page, fresh).locator('.badge').textContent(), { timeout: 10_000 }).toBe('SUCCEEDED');
+    await expect.poll(() => jobRow(page, fresh).locator('.badge').textContent()).toBe('SUCCEEDED');
+    await expectAccessible(page);
+    await page.close();
+  });
+
+  it('shows waiting jobs with their place in line, and a waiting job how many are ahead', async () => {
+    const page = await openPage();
+    const slow: string[] = [];
+    for (let index = 0; index < MAX_JOBS_IN_FLIGHT; index += 1) slow.push((await postJob(apiUrl, textBody(`A slow take ${index + 1} TAKES_30S`))).json.jobId);
+    const waiting: string[] = [];
+    for (const lane of ['normal', 'low']) waiting.push((await postJob(apiUrl, textBody(`Waiting in the ${lane} lane`, { priority: lane }))).json.jobId);
+    await expect.poll(() => jobRow(page, waiting[0]!).locator('.place').textContent()).toBe('place 1 in line');
+    expect(await jobRow(page, waiting[1]!).locator('.place').textContent()).toBe('place 2 in line');
+    expect(await jobRow(page, waiting[1]!).locator('.badge').textContent()).toBe('WAITING');
+    await expect.poll(() => jobRow(page, slow[0]!).locator('.badge').textContent()).toMatch(/SUBMITTED|RUNNING/);
     await expectAccessible(page);
     await page.screenshot({ path: new URL('job-list.png', SCREENSHOTS).pathname });
+
+    await page.locator(`a[href="#/jobs/${waiting[1]}"]`).click();
+    await expect.poll(() => page.locator('dd', { hasText: 'ahead' }).textContent()).toBe('1 job ahead · lane low');
+    // The line is freed for the tests after this one: a cancelled job gives its slot back at once.
+    for (const jobId of [...waiting, ...slow]) await fetch(`${apiUrl}/jobs/${jobId}`, { method: 'DELETE' });
+    await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('CANCELLED');
     await page.close();
   });
 
@@ -123,12 +145,13 @@ describe('the job list', () => {
       ),
     );
     const rows = page.locator('table.jobs tbody tr');
-    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(20);
+    await expect.poll(() => rows.count()).toBe(20);
+    expect(await page.getByText('QUEUED · for the next batch').count()).toBeGreaterThan(0);
     const firstOfPageOne = await rows.first().getAttribute('data-job-id');
     await page.getByRole('button', { name: 'Older' }).click();
     await expect.poll(() => page.getByText('Page 2').count()).toBe(1);
     await expect.poll(() => rows.count()).toBeGreaterThan(0);
-    expect(await rows.first().getAttribute('data-job-id')).not.toBe(firstOfPageOne);
+    await expect.poll(() => rows.first().getAttribute('data-job-id')).not.toBe(firstOfPageOne);
     await page.getByRole('button', { name: 'Newer' }).click();
     await expect.poll(() => rows.first().getAttribute('data-job-id')).toBe(firstOfPageOne);
     await page.close();
@@ -202,7 +225,7 @@ describe('the new job form', () => {
       element.muted = true;
       await element.play();
     });
-    await expect.poll(() => video.evaluate((element: VideoElement) => element.currentTime), { timeout: 10_000 }).toBeGreaterThan(0.5);
+    await expect.poll(() => video.evaluate((element: VideoElement) => element.currentTime)).toBeGreaterThan(0.5);
     expect(await page.getByRole('link', { name: 'Download MP4' }).getAttribute('href')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     await expectAccessible(page);
     await page.screenshot({ path: new URL('job-page.png', SCREENSHOTS).pathname, fullPage: true });
@@ -214,7 +237,7 @@ describe('the job page', () => {
   it('cancels a running job after a confirmation, and keeps it when the dialog is dismissed', async () => {
     const jobId = (await postJob(apiUrl, textBody('A slow sunrise TAKES_60S', { priority: 'high' }))).json.jobId;
     const page = await openPage(`#/jobs/${jobId}`);
-    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 15_000 }).toMatch(/SUBMITTED|RUNNING/);
+    await expect.poll(() => page.getByTestId('job-status').textContent()).toMatch(/SUBMITTED|RUNNING/);
     await page.getByRole('button', { name: 'Cancel job…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel this job?' });
     expect(await dialog.isVisible()).toBe(true);

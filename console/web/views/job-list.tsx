@@ -67,10 +67,15 @@ export function JobList() {
     `${status}|${trigger}|${cursor ?? ''}`,
   );
 
+  // Another set of jobs is coming: the old rows go at once rather than stand under the new filter or page.
+  const showOther = (cursorsNext: (string | undefined)[]) => {
+    seen.current = undefined;
+    setPage(undefined);
+    setCursors(cursorsNext);
+  };
   const filter = (set: (value: string) => void) => (event: Event) => {
     set((event.currentTarget as HTMLSelectElement).value);
-    seen.current = undefined;
-    setCursors([undefined]);
+    showOther([undefined]);
   };
 
   return (
@@ -110,6 +115,7 @@ export function JobList() {
           {error}
         </p>
       )}
+      {!page && !error && <p>Loading jobs…</p>}
       {page && page.jobs.length === 0 && <p>No jobs{status || trigger ? ' match these filters' : ' yet'}.</p>}
       {page && page.jobs.length > 0 && (
         <table class="jobs">
@@ -153,12 +159,13 @@ export function JobList() {
           </tbody>
         </table>
       )}
+      {/* aria-disabled, not disabled: a button that turns disabled under the keyboard's focus drops it. */}
       <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={firstPage} onClick={() => setCursors((all) => all.slice(0, -1))}>
+        <button type="button" aria-disabled={firstPage} onClick={() => !firstPage && showOther(cursors.slice(0, -1))}>
           Newer
         </button>
         <span>Page {cursors.length}</span>
-        <button type="button" disabled={!page?.nextCursor} onClick={() => setCursors((all) => [...all, page?.nextCursor])}>
+        <button type="button" aria-disabled={!page?.nextCursor} onClick={() => page?.nextCursor && showOther([...cursors, page.nextCursor])}>
           Older
         </button>
       </nav>

@@ -9,7 +9,7 @@ import { build } from 'esbuild';
  * docs/decisions/008-console-front-end.md.
  */
 
-export interface ConsoleAsset {
+interface ConsoleAsset {
   body: Uint8Array;
   contentType: string;
 }
@@ -17,7 +17,7 @@ export interface ConsoleAsset {
 /** By the path the page asks for: `/`, `/_console/app.js`, `/_console/app.css`, their source maps. */
 export type ConsoleAssets = ReadonlyMap<string, ConsoleAsset>;
 
-export const ASSET_PREFIX = '/_console/';
+const ASSET_PREFIX = '/_console/';
 const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {

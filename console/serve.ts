@@ -6,7 +6,7 @@ import { consoleAssets } from './build.js';
  * and images from wherever their presigned URLs point (the local S3 on another loopback port, or S3
  * over https). No frame may embed it: a framed console could be clicked through by the framing site.
  */
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
@@ -27,7 +27,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** True for the paths the console's page is served at. */
-export function isConsolePath(path: string): boolean {
+function isConsolePath(path: string): boolean {
   return path === '/' || path.startsWith('/_console/');
 }
 

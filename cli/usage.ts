@@ -16,6 +16,11 @@ export const USAGE = {
          [--trigger http|s3|schedule] [--limit N] [--json] [--api url]`,
   download: `usage: video-pipeline download <jobId> [--out file|dir/] [--api url]`,
   cancel: `usage: video-pipeline cancel <jobId> [--api url]`,
+  console: `usage: video-pipeline console --api url [--port N]
+  Serves the web console of a deployed stack on 127.0.0.1 (default: a free port) and signs its API calls
+  with SigV4 from your AWS credentials. Open the address it prints: its #token is what the proxy asks for,
+  so no other page or site can use your credentials through it. (The local stack's console is at
+  npm start's API address.)`,
 } as const;
 
 export type CommandName = keyof typeof USAGE;
@@ -28,6 +33,7 @@ Commands:
   list                list jobs, newest first
   download <jobId>    download a finished job's MP4
   cancel <jobId>      cancel a job
+  console             the web console of a deployed stack, on 127.0.0.1
 
 ${TARGET}
 

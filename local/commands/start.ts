@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { consoleAssets } from '../../console/build.js';
 import { CdkContextError, startContextFromArgs } from '../stack/cdk-context.js';
 import { startLocalStack } from '../stack/local-stack.js';
 import { localSettings } from '../stack/local-settings.js';
@@ -23,6 +24,9 @@ const stackFile = join(settings.dataDir, STACK_FILE);
 const description: StackFile = { apiUrl: stack.apiUrl, s3Url: stack.s3Url, bucket: stack.bucket, environment: stack.environment };
 writeFileSync(stackFile, `${JSON.stringify(description, null, 2)}\n`);
 console.log(`API ready at ${stack.apiUrl}`);
+// Built now rather than on the first page load, so a broken build shows here and the first load is quick.
+await consoleAssets();
+console.log(`Console at ${stack.apiUrl}/`);
 const { started, resumed, ended } = stack.recovered;
 if (started.length + resumed.length + ended.length > 0) {
   console.log(`Recovered jobs left in flight: ${resumed.length} resumed, ${started.length} started, ${ended.length} ended`);

@@ -5,6 +5,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
+/** A path the local server answers itself, never the Lambda (the console's page): true when it answered. */
+export type LocalRoute = (method: string, path: string, response: ServerResponse) => Promise<boolean>;
+
 export interface LocalHttpApi {
   url: string;
   close(): Promise<void>;
@@ -89,7 +92,10 @@ function answer(response: ServerResponse, statusCode: number, body: unknown): vo
 }
 
 /** The local stand-in for API Gateway: same event shape, same handler, no auth (loopback only). */
-export async function startLocalHttpApi(handler: ApiHandler, options: { port: number; host?: string }): Promise<LocalHttpApi> {
+export async function startLocalHttpApi(
+  handler: ApiHandler,
+  options: { port: number; host?: string; localRoute?: LocalRoute },
+): Promise<LocalHttpApi> {
   const server: Server = createServer((request, response) => {
     void (async () => {
       // Not `new URL(request.url, base)`: it throws on `//` and reads `//host/jobs` as a path on another host.
@@ -99,6 +105,7 @@ export async function startLocalHttpApi(handler: ApiHandler, options: { port: nu
       // `{ message }` shape of the gateway's own answers.
       if (!target) return answer(response, 400, { message: 'the request target must be a path' });
       if (!body) return answer(response, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is too large' } });
+      if (await options.localRoute?.(request.method ?? 'GET', target.path, response)) return;
       const result = await handler(toProxyEvent(request, target, body));
       response.writeHead(result.statusCode, result.headers as Record<string, string>);
       response.end(result.body);

@@ -10,6 +10,7 @@ import { createEventLog } from '../emulators/eventbridge/event-log.js';
 import { createEventRouter } from '../emulators/eventbridge/event-router.js';
 import { executionStatusEvent, type BusEvent } from '../emulators/eventbridge/eventbridge-events.js';
 import { apiHandlerFile, createHandlerLoader } from './handler-modules.js';
+import { localConsoleRoute } from './console-routes.js';
 import { startLocalHttpApi } from './http-api.js';
 import { pipelineDefinitionFrom } from './pipeline-definition.js';
 import { connectS3EventSource, eventBridgeEnabledBuckets } from '../emulators/s3/s3-event-source.js';
@@ -83,7 +84,8 @@ export interface LocalStack {
 
 /**
  * The whole pipeline on one machine: dynalite, s3rver, the provider simulator, the synthesized state
- * machine on the local engine, and the intake handler behind a local HTTP API. Handlers read their
+ * machine on the local engine, and the intake handler behind a local HTTP API, which also serves the
+ * console at `/` (its page is built on the first request for it). Handlers read their
  * settings from process.env at import, so one process runs one local stack.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -189,7 +191,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     : undefined;
 
   const intake = (await loadHandler(apiHandlerFile(template))) as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-  const api = await startLocalHttpApi(intake, { port: options.port ?? 0 });
+  const api = await startLocalHttpApi(intake, {
+    port: options.port ?? 0,
+    localRoute: localConsoleRoute({ endpoint: s3.url, bucket: definition.bucketName, region: LOCAL_REGION }),
+  });
   // Executions do not outlive the process, but jobs (on disk) do: one sweep now resumes or ends
   // whatever was in flight when the stack last stopped.
   const recovered = (await invoke(HANDLER.sweeper, scheduledEvent(`arn:aws:events:${LOCAL_REGION}:local:rule/startup-sweep`))) as SweepReport;

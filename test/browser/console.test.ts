@@ -1,15 +1,18 @@
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, describeViolations, launchChromium } from '../../testkit/browser.js';
 import { localS3Client } from '../../testkit/local-s3.js';
-import { getJob, postJob, startStackFixture, waitForJob, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { getJob, postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
+import { waitForJob } from '../../testkit/wait-for-job.js';
 import { solidPng } from '../../testkit/png.js';
 
 /** The console of `npm start`, in Chromium, against the local stack: what a person sees and does. */
 
-const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url);
+// The README's screenshots are taken again only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
+const SCREENSHOTS = new URL(process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : `file://${tmpdir()}/video-pipeline-screenshots/`, import.meta.url);
 const TIME_SCALE = 0.02;
 /** Small, so a few slow jobs fill it and the next ones wait in the admission line. */
 const MAX_JOBS_IN_FLIGHT = 3;

@@ -14,3 +14,11 @@ export const COMPLETION_DETAIL_TYPES = {
 
 /** A TIMED_OUT job whose provider task, followed past the deadline, made its video after all: it is stored now. */
 export const LATE_VIDEO_DETAIL_TYPE = 'Job Late Video Stored';
+
+/**
+ * Internal, on the account's default bus: the workflow saw its job's provider task end (the poll that
+ * found the video), so the job's admission slot is free before its video is copied. The admission
+ * function gives the slot back and starts the next waiting job (runtime/admission/task-ended.ts).
+ */
+export const WORKFLOW_EVENT_SOURCE = 'video-pipeline.workflow';
+export const TASK_ENDED_DETAIL_TYPE = 'Provider Task Ended';

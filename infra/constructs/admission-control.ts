@@ -3,20 +3,23 @@ import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { TASK_ENDED_DETAIL_TYPE, WORKFLOW_EVENT_SOURCE } from '../../contracts/events.js';
 import { HANDLER } from '../../contracts/handlers.js';
 import { JOBS_TABLE } from '../../contracts/tables.js';
 import { HouseFunction } from './house-function.js';
 import { jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
 
 /**
- * What makes the admission line event-driven: Step Functions publishes every end of an execution to
- * the default bus, and this rule hands each end of ours to the admission function, which gives the
- * slot back and starts the next waiting jobs. A waiting job costs nothing while it waits; the
- * sweeper's schedule is only the backstop.
+ * What makes the admission line event-driven: the workflow puts an event on the default bus when its
+ * provider task ends, Step Functions publishes every end of an execution there, and two rules hand
+ * both (of this state machine only) to the admission function, which gives the slot back and starts
+ * the next waiting jobs. A waiting job costs nothing while it waits; the sweeper's schedule is only
+ * the backstop.
  */
 export class AdmissionControl extends Construct {
   public readonly handler: HouseFunction;
   public readonly executionEndRule: Rule;
+  public readonly taskEndRule: Rule;
 
   constructor(scope: Construct, id: string, props: JobIntakeResources) {
     super(scope, id);
@@ -41,6 +44,16 @@ export class AdmissionControl extends Construct {
         detail: { stateMachineArn: [props.stateMachine.stateMachineArn], status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] },
       },
       // A lost end is reconciled by the sweeper; retried deliveries are harmless (the release is conditional).
+      targets: [new LambdaFunction(this.handler, { retryAttempts: 8, maxEventAge: Duration.hours(1) })],
+    });
+    this.taskEndRule = new Rule(this, 'TaskEndRule', {
+      description: 'video-pipeline: a provider task that ended frees its slot and starts the next waiting jobs',
+      eventPattern: {
+        source: [WORKFLOW_EVENT_SOURCE],
+        detailType: [TASK_ENDED_DETAIL_TYPE],
+        detail: { stateMachineArn: [props.stateMachine.stateMachineArn] },
+      },
+      // A lost one costs only time: the end of the execution frees the slot too.
       targets: [new LambdaFunction(this.handler, { retryAttempts: 8, maxEventAge: Duration.hours(1) })],
     });
   }

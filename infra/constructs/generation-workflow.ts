@@ -23,10 +23,11 @@ import {
   type RetryProps,
   type TaskStateBase,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { DynamoAttributeValue, DynamoUpdateItem, LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { DynamoAttributeValue, DynamoUpdateItem, EventBridgePutEvents, LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { MEDIA_PREFIXES, REQUEST_PREFIX, VIDEO_PREFIX } from '../../contracts/bucket.js';
+import { TASK_ENDED_DETAIL_TYPE, WORKFLOW_EVENT_SOURCE } from '../../contracts/events.js';
 import { HANDLER } from '../../contracts/handlers.js';
 import { HISTORY_KEY_PREFIX } from '../../contracts/tables.js';
 import { MAX_POLL_SECONDS } from '../../contracts/workflow.js';
@@ -61,6 +62,9 @@ export const LATE_WAIT_STATE = 'WaitBeforeLatePoll';
 export const LATE_POLL_SECONDS = MAX_POLL_SECONDS;
 /** Where an execution ends when the provider refused its create for its limit (admission returns the job to the line). */
 export const PROVIDER_BUSY_STATE = 'ProviderBusy';
+
+/** Where the workflow tells the admission line that its provider task ended: one for a job's video, one for a late one. */
+export const FREE_SLOT_STATES = ['FreeSlot', 'FreeSlotOfLateTask'] as const;
 
 /** Lambda refused to run the function at all: safe to retry for every task, SubmitTask included. */
 export const LAMBDA_THROTTLED = 'Lambda.TooManyRequestsException';
@@ -488,6 +492,30 @@ export class GenerationWorkflow extends Construct {
       catchInto(record);
     }
 
+    // The poll found the video: the provider counts the task no more, so its slot goes to the next
+    // waiting job now, while this one's video is copied, instead of at the end of the execution. An
+    // event, not a call: the admission function starts executions of this state machine, which
+    // therefore cannot name it. If the event cannot be put, the end of the execution frees the slot.
+    const freeSlot = (id: (typeof FREE_SLOT_STATES)[number], next: IChainable) => {
+      const task = new EventBridgePutEvents(this, id, {
+        entries: [
+          {
+            source: WORKFLOW_EVENT_SOURCE,
+            detailType: TASK_ENDED_DETAIL_TYPE,
+            detail: TaskInput.fromObject({
+              jobId: JsonPath.stringAt('$.jobId'),
+              execution: JsonPath.executionName,
+              stateMachineArn: JsonPath.stateMachineId,
+            }),
+          },
+        ],
+        resultPath: JsonPath.DISCARD,
+      });
+      task.addRetry(backoff(['States.ALL'], 3));
+      task.addCatch(next, { resultPath: '$.slotNotFreed' });
+      return task.next(next);
+    };
+
     // A resumed job (the sweeper restarting one whose execution was lost) already has its provider
     // task: it goes straight back to polling it, and no second task is created.
     const definition: IChainable = new Choice(this, 'IsResume')
@@ -496,8 +524,8 @@ export class GenerationWorkflow extends Construct {
     submit.next(recordSubmitted).next(wait).next(poll).next(
       new Choice(this, 'IsVideoReady')
         .when(Condition.isPresent('$.poll.lateEnded'), new Succeed(this, 'LateTaskEnded'))
-        .when(Condition.and(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), Condition.isPresent('$.poll.late')), lateVideoPath)
-        .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), store.next(recordSucceeded).next(announce))
+        .when(Condition.and(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), Condition.isPresent('$.poll.late')), freeSlot('FreeSlotOfLateTask', lateVideoPath))
+        .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), freeSlot('FreeSlot', store.next(recordSucceeded).next(announce)))
         .when(Condition.isPresent('$.poll.overdue'), recordOverdue.next(announce))
         // A late task's job has ended: no progress is written any more. (Before the rule on `changed`
         // rather than `changed and not late`: the local engine reads `IsPresent: false` as never true.)

@@ -19,7 +19,7 @@ import { z } from 'zod';
  *   when a task is made, `taskFailureRate` and, if that missed, `taskNeverFinishRate`.
  * - poll (of a known task): `get429Rate`, `get5xxRate` (then one draw picks 500/502/503/504),
  *   `malformedJsonRate`. The first hit decides the answer.
- * - download (GET of a rendered video): `downloadCutRate`.
+ * - download (GET of a rendered video): `downloadCutRate` (after `downloadLatencyMs`, which draws nothing).
  */
 
 const rate = z.number().min(0).max(1).default(0);
@@ -54,6 +54,8 @@ export const simulatorFaultsSchema = z.strictObject({
   taskNeverFinishRate: rate,
   /** The video response announces the full Content-Length, then the socket is destroyed. */
   downloadCutRate: rate,
+  /** Extra delay before a video download answers (a slow CDN): the task has ended, its video is still being fetched. */
+  downloadLatencyMs: milliseconds,
   /** How many body bytes a cut download sends (always at least one byte short of the body). */
   downloadCutAfterBytes: z.number().int().min(0).default(1024),
   /** A poll answers 200 with a truncated, unparseable JSON body. */

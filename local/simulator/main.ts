@@ -48,7 +48,7 @@ console.log(
   `Provider simulator ready at ${simulator.url} (key: ${apiKey}; at most ${maxActiveTasks} unfinished tasks, change it with PUT ${simulator.url}/_admin/quota)`,
 );
 const active = Object.entries(faults).filter(([key, value]) => key.endsWith('Rate') && value !== 0);
-if (active.length > 0 || faults.createLatencyMs > 0 || faults.createLatencyJitterMs > 0) {
+if (active.length > 0 || faults.createLatencyMs > 0 || faults.createLatencyJitterMs > 0 || faults.downloadLatencyMs > 0) {
   console.log(`Fault injection: ${JSON.stringify(faults)} (change it with PUT ${simulator.url}/_admin/faults)`);
 }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeliveryFailure } from '../emulators/eventbridge/async-invoke.js';
-import { startAwsJsonEndpoint } from '../emulators/stepfunctions/aws-json-endpoint.js';
+import { putEvents, startAwsJsonEndpoint, type EventBusesOptions } from '../emulators/stepfunctions/aws-json-endpoint.js';
 import { synthesizePipelineTemplate } from './cloud-assembly.js';
 import { startDynamoDbMeter } from '../emulators/dynamodb/dynamodb-meter.js';
 import { createTables, startDynamoDb, startS3 } from '../emulators/emulators.js';
@@ -146,6 +146,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const invoke = async (handlerFile: string, event: unknown) => (await loadHandler(handlerFile))(event);
   const router = meter.meterEvents(createEventRouter({ template, invoke }));
 
+  const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
+  // PutEvents from a function (through the endpoint) or from a state (the engine's binding) alike.
+  const eventBuses: EventBusesOptions = {
+    busNames: ['default', ...logicalIdsOfType(template, 'AWS::Events::EventBus').map((id) => localPhysicalName(template, id))],
+    publish(event, busName) {
+      // events.jsonl is the stack's own bus, what a user subscribes to; the default bus carries the workflow's word to the admission line.
+      if (busName !== 'default') eventLog.append(event);
+      router.putEvent(event, busName);
+    },
+  };
   const engine = new StepFunctionsEngine({
     stateMachineArn: definition.stateMachineArn,
     definition: definition.asl,
@@ -155,24 +165,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamoClient,
       // A crash is still an invocation Lambda bills: meter outside it.
       options.chaos ? meter.meterLambda(crashingLoader(handlerModules, options.chaos, chaosStats)) : loadHandler,
+      putEvents(eventBuses),
     ),
     timeScale: options.timeScale,
     // Step Functions publishes every end of an execution to the default bus; the admission rule listens.
     onExecutionEnded: (execution) => router.putEvent(executionStatusEvent(execution)),
     onEvent: (event) => meter.stateMachineEvent(event),
   });
-  const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
   const awsEndpoint = await startAwsJsonEndpoint({
     engine,
     secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
     onRequest: (target) => meter.awsRequest(target),
-    eventBuses: {
-      busNames: ['default', ...logicalIdsOfType(template, 'AWS::Events::EventBus').map((id) => localPhysicalName(template, id))],
-      publish(event, busName) {
-        eventLog.append(event);
-        router.putEvent(event, busName);
-      },
-    },
+    eventBuses,
   });
   for (const service of ['SFN', 'SECRETS_MANAGER', 'EVENTBRIDGE']) {
     process.env[`AWS_ENDPOINT_URL_${service}`] = environment[`AWS_ENDPOINT_URL_${service}`] = awsEndpoint.url;

@@ -8,6 +8,7 @@ import {
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CfnTemplate } from './cloud-assembly.js';
 import { handlerFileOfArn, type HandlerLoader } from './handler-modules.js';
+import type { Operation } from '../emulators/stepfunctions/aws-json-endpoint.js';
 import type { TaskHandler } from '../emulators/stepfunctions/step-functions-engine.js';
 
 const DYNAMODB_ACTIONS = {
@@ -21,6 +22,7 @@ const DYNAMODB_RESOURCE = /^arn:aws:states:::dynamodb:(\w+)$/;
 const LAMBDA_FUNCTION_RESOURCE = /^arn:aws:lambda:[^:]+:\d+:function:/;
 // The optimised integration: the function ARN sits in Parameters and the answer is wrapped.
 const LAMBDA_INVOKE_RESOURCE = /^arn:aws:states:::lambda:invoke$/;
+const PUT_EVENTS_RESOURCE = /^arn:aws:states:::events:putEvents$/;
 
 /** Step Functions names a service error `DynamoDB.<ExceptionName>`; Retry and Catch match on that. */
 function asStepFunctionsError(error: unknown): Error {
@@ -45,8 +47,25 @@ function dynamoDbTask(client: DynamoDBClient, action: string, stateName: string)
 }
 
 /**
+ * The optimised PutEvents integration: entries carry Detail as JSON (the API takes it as text), and
+ * an entry EventBridge refused fails the task as `EventBridge.FailedEntriesException`.
+ */
+function putEventsTask(putEvents: Operation): TaskHandler {
+  return async (input) => {
+    const { Entries: entries } = input as { Entries: Record<string, unknown>[] };
+    const answer = putEvents({ Entries: entries.map((entry) => ({ ...entry, Detail: JSON.stringify(entry.Detail) })) }) as { FailedEntryCount: number };
+    if (answer.FailedEntryCount > 0) {
+      const failed = new Error(`${answer.FailedEntryCount} of ${entries.length} events were refused: ${JSON.stringify(answer)}`);
+      failed.name = 'EventBridge.FailedEntriesException';
+      throw failed;
+    }
+    return answer;
+  };
+}
+
+/**
  * Binds every Task state of the synthesized definition to what runs it locally: native DynamoDB
- * tasks to the real SDK client (against dynalite), Lambda tasks to the handler module the function's
+ * tasks to the real SDK client (against dynalite), PutEvents to the local buses, Lambda tasks to the handler module the function's
  * template metadata names, found from the ARN the state invokes (as Step Functions resolves it).
  * A Task with no binding is an error at start-up, not a surprise mid-execution.
  */
@@ -55,6 +74,7 @@ export async function bindTaskStates(
   template: CfnTemplate,
   dynamodb: DynamoDBClient,
   loadHandler: HandlerLoader,
+  putEvents: Operation,
 ): Promise<Record<string, TaskHandler>> {
   const bindings: Record<string, TaskHandler> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
@@ -73,6 +93,8 @@ export async function bindTaskStates(
         Payload: await handler((input as { Payload?: unknown }).Payload),
         StatusCode: 200,
       });
+    } else if (PUT_EVENTS_RESOURCE.test(resource)) {
+      bindings[stateName] = putEventsTask(putEvents);
     } else {
       throw new Error(`state ${stateName} (${resource}) has no local binding`);
     }

@@ -74,6 +74,34 @@ describe(`a burst of 30 jobs from three triggers under a cap of ${CAP} and a pro
   }, 180_000);
 });
 
+describe('a slot is held until the provider task ends, not until the video is copied', () => {
+  it('while the videos of the jobs holding every slot are still downloading, the waiting job is already at the provider', async () => {
+    fixture.stack.simulator.setFaults({ downloadLatencyMs: 6_000 });
+    try {
+      const fillers = await fillSlots(1, 'slow-copy-filler');
+      const waiting = await postJob(fixture.stack.apiUrl, burstBody('The job that takes a slot freed by a task that ended'));
+      expect(waiting.json.waiting).toBe(true);
+      await vi.waitFor(
+        () => {
+          if (!promptsAtProvider().includes('The job that takes a slot freed by a task that ended')) throw new Error('not at the provider yet');
+        },
+        { timeout: 5_000, interval: 20 },
+      );
+      // The fillers' tasks ended (their slots were given back) but their videos are still on the way.
+      const fillerJobs = await Promise.all(fillers.map((filler) => getWaitingJob(fixture.stack.apiUrl, filler.json.jobId)));
+      expect(fillerJobs.map((job) => job.status)).not.toContain('SUCCEEDED');
+      expect(fixture.stack.simulator.stats().peakActiveTasks).toBeLessThanOrEqual(CAP);
+      for (const job of [...fillers, waiting]) expect((await waitForJob(fixture.stack.apiUrl, job.json.jobId, 60_000)).job.status).toBe('SUCCEEDED');
+      // Each slot was given back once: the ends of the executions found them free already.
+      const report = await slotsHeld();
+      expect(report.slots?.held).toBe(0);
+      expect(report.slotsReclaimed).toEqual([]);
+    } finally {
+      fixture.stack.simulator.setFaults({});
+    }
+  }, 90_000);
+});
+
 describe('a job waiting in the line', () => {
   it('can be cancelled: it never starts, and the job behind it takes its place', async () => {
     await fillSlots(4, 'cancel-filler');

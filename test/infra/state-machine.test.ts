@@ -32,6 +32,7 @@ import {
   PROVIDER_BUSY_STATE,
   WAIT_STATE,
   WORKFLOW_TASK_HANDLERS,
+  FREE_SLOT_STATES,
 } from '../../infra/constructs/generation-workflow.js';
 import { pipelineConfigFrom } from '../../infra/config.js';
 import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
@@ -96,6 +97,8 @@ const NEVER_RETRIED = [
 ];
 
 const isDynamoTask = (candidate: AslState) => candidate.Type === 'Task' && (candidate.Resource ?? '').startsWith('arn:aws:states:::dynamodb:');
+const isEventsTask = (candidate: AslState) => candidate.Type === 'Task' && (candidate.Resource ?? '').startsWith('arn:aws:states:::events:');
+const isFreeSlot = (name: string) => (FREE_SLOT_STATES as readonly string[]).includes(name);
 const taskStates = () => Object.entries(asl.States).filter(([, candidate]) => candidate.Type === 'Task');
 
 describe('definition', () => {
@@ -105,12 +108,12 @@ describe('definition', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('stays in the subset the local engine runs: JSONPath, no Assign, no $$ timestamps, no JSONata', () => {
+  it('stays in the subset the local engine runs: JSONPath, no Assign, no JSONata, and of the context only the execution’s name and the state machine’s id', () => {
     expect(asl.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
     const text = JSON.stringify(asl);
     expect(text).not.toContain('"Assign"');
     expect(text).not.toContain('{%');
-    expect(text).not.toContain('$$.');
+    expect(new Set(text.match(/\$\$\.[A-Za-z.]+/g))).toEqual(new Set(['$$.Execution.Name', '$$.StateMachine.Id']));
     for (const [, candidate] of Object.entries(asl.States)) expect(['Task', 'Choice', 'Wait', 'Fail', 'Succeed', 'Pass']).toContain(candidate.Type);
   });
 
@@ -131,7 +134,8 @@ describe('graph', () => {
       'RecordSubmitted -next-> WaitBeforePoll',
       'WaitBeforePoll -next-> PollTask',
       'PollTask -next-> IsVideoReady',
-      'IsVideoReady -choice-> StoreVideo',
+      'IsVideoReady -choice-> FreeSlot',
+      'FreeSlot -next-> StoreVideo',
       'IsVideoReady -choice-> RecordProgress',
       'IsVideoReady -default-> WaitBeforePoll',
       'RecordProgress -next-> WaitBeforePoll',
@@ -147,7 +151,8 @@ describe('graph', () => {
       'WaitBeforeLatePoll -next-> PollTask',
       // …until it ends: a late video is stored and attached to the TIMED_OUT job, or following it stops
       'IsVideoReady -choice-> LateTaskEnded',
-      'IsVideoReady -choice-> StoreLateVideo',
+      'IsVideoReady -choice-> FreeSlotOfLateTask',
+      'FreeSlotOfLateTask -next-> StoreLateVideo',
       'StoreLateVideo -next-> RecordLateVideo',
       'RecordLateVideo -next-> AnnounceLateVideo',
       'AnnounceLateVideo -next-> LateVideoStored',
@@ -180,6 +185,9 @@ describe('graph', () => {
       'StoreLateVideo -catch-> LateVideoNotStored',
       'RecordLateVideo -catch-> LateVideoNotStored',
       'AnnounceLateVideo -catch-> LateVideoNotStored',
+      // a slot that cannot be freed early is freed when the execution ends: the video is copied either way
+      'FreeSlot -catch-> StoreVideo',
+      'FreeSlotOfLateTask -catch-> StoreLateVideo',
     ];
     expect(edgesOf(asl).map(edgeText).sort()).toEqual([...expected].sort());
   });
@@ -221,9 +229,9 @@ describe('graph', () => {
             { Variable: '$.poll.jobStatus', StringEquals: 'SUCCEEDED' },
             { Variable: '$.poll.late', IsPresent: true },
           ],
-          Next: 'StoreLateVideo',
+          Next: 'FreeSlotOfLateTask',
         },
-        { Variable: '$.poll.jobStatus', StringEquals: 'SUCCEEDED', Next: 'StoreVideo' },
+        { Variable: '$.poll.jobStatus', StringEquals: 'SUCCEEDED', Next: 'FreeSlot' },
         { Variable: '$.poll.overdue', IsPresent: true, Next: 'RecordOverdue' },
         { Variable: '$.poll.late', IsPresent: true, Next: LATE_WAIT_STATE },
         { Variable: '$.poll.changed', BooleanEquals: true, Next: 'RecordProgress' },
@@ -333,7 +341,7 @@ describe('graph', () => {
     const loops = loopsOf(asl);
     expect(loops.map((loop) => [...loop].sort())).toEqual([
       [
-        'AnnounceOutcome', 'DescribeFailure', 'HowDidItEnd', 'IsTimedOut', 'IsVideoReady', 'PollTask', 'RecordFailed', 'RecordOverdue',
+        'AnnounceOutcome', 'DescribeFailure', 'FreeSlot', 'HowDidItEnd', 'IsTimedOut', 'IsVideoReady', 'PollTask', 'RecordFailed', 'RecordOverdue',
         'RecordProgress', 'RecordSucceeded', 'RecordTimedOut', 'StoreVideo', LATE_WAIT_STATE, WAIT_STATE,
       ].sort(),
     ]);
@@ -385,6 +393,9 @@ describe('Catch', () => {
     StoreLateVideo: { Next: 'LateVideoNotStored', ResultPath: '$.lateError' },
     RecordLateVideo: { Next: 'LateVideoNotStored', ResultPath: '$.lateError' },
     AnnounceLateVideo: { Next: 'LateVideoNotStored', ResultPath: '$.lateError' },
+    // A slot not freed early is freed at the end of the execution: the video is copied either way.
+    FreeSlot: { Next: 'StoreVideo', ResultPath: '$.slotNotFreed' },
+    FreeSlotOfLateTask: { Next: 'StoreLateVideo', ResultPath: '$.slotNotFreed' },
   };
 
   it('every Task state is in the table below or is SubmitTask: none is left without a Catch', () => {
@@ -552,7 +563,7 @@ describe('Retry', () => {
   it('a task state that runs another state’s function runs exactly that function', () => {
     for (const [name, task] of Object.entries(RUNS_FUNCTION_OF)) expect(state(name).Resource, name).toBe(state(task).Resource);
     // Every other Lambda task state runs a function of its own.
-    const lambdaStates = taskStates().filter(([, candidate]) => !isDynamoTask(candidate));
+    const lambdaStates = taskStates().filter(([, candidate]) => !isDynamoTask(candidate) && !isEventsTask(candidate));
     const own = lambdaStates.filter(([name]) => !(name in RUNS_FUNCTION_OF));
     expect(own.map(([name]) => name).sort()).toEqual([...TASK_NAMES].sort());
     expect(new Set(own.map(([, candidate]) => candidate.Resource)).size).toBe(TASK_NAMES.length);
@@ -670,13 +681,23 @@ describe('Retry', () => {
       const retriers = candidate.Retry ?? [];
       expect(retriedErrors(candidate), name).not.toContain('States.TaskFailed');
       const withAll = retriers.filter((retrier) => retrier.ErrorEquals.includes('States.ALL'));
-      if (name in REPEATABLE) expect(withAll, name).toEqual([retriers.at(-1)]);
+      if (name in REPEATABLE || isFreeSlot(name)) expect(withAll, name).toEqual([retriers.at(-1)]);
       else expect(withAll, name).toEqual([]);
     }
   });
 
+  // Putting the event again only repeats a conditional release: whatever failed, trying again is safe.
+  it('the FreeSlot states put one event, retry anything three times with a capped, jittered backoff, and keep the job input', () => {
+    for (const name of FREE_SLOT_STATES) {
+      expect(state(name), name).toMatchObject({ Type: 'Task', Resource: 'arn:aws:states:::events:putEvents', ResultPath: null });
+      expect(state(name).Retry, name).toEqual([
+        { ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+      ]);
+    }
+  });
+
   it('a task without States.ALL names no final error, no uncertain submission and no failed condition', () => {
-    for (const [name, candidate] of taskStates().filter(([name]) => !(name in REPEATABLE))) {
+    for (const [name, candidate] of taskStates().filter(([name]) => !(name in REPEATABLE) && !isFreeSlot(name))) {
       for (const error of NEVER_RETRIED) expect(isRetried(candidate, error), `${name} retries ${error}`).toBe(false);
     }
   });

@@ -3,11 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_PREFIX } from '../../contracts/bucket.js';
+import { TASK_ENDED_DETAIL_TYPE, WORKFLOW_EVENT_SOURCE } from '../../contracts/events.js';
 import { HANDLER } from '../../contracts/handlers.js';
 import { JOBS_TABLE } from '../../contracts/tables.js';
-import { MAX_LATE_FOLLOW_MINUTES } from '../../infra/constructs/generation-workflow.js';
+import { FREE_SLOT_STATES, MAX_LATE_FOLLOW_MINUTES } from '../../infra/constructs/generation-workflow.js';
 import { pipelineConfigFrom } from '../../infra/config.js';
 import { executionEndedEventSchema, executionEndedOf } from '../../runtime/admission/execution-ended.js';
+import { taskEndedOf } from '../../runtime/admission/task-ended.js';
 import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
 import {
   allowedActions,
@@ -68,16 +70,18 @@ interface Stack {
   manifestRuleId: string;
   sweepRuleId: string;
   executionEndRuleId: string;
+  taskEndRuleId: string;
   deadLettersId: string;
 }
 
 function inspect(json: CfnJson): Stack {
   /** The one rule with `property` (EventPattern or ScheduleExpression) whose targets include the function. */
-  const ruleWith = (property: string, functionId: string) =>
+  const ruleWith = (property: string, functionId: string, source?: string) =>
     onlyResourceOfType(json, 'AWS::Events::Rule', {
-      description: `with ${property} targeting ${functionId}`,
+      description: `with ${property}${source ? ` of ${source}` : ''} targeting ${functionId}`,
       test: (rule) =>
         rule.Properties?.[property] !== undefined &&
+        (source === undefined || (rule.Properties[property] as { source?: string[] }).source?.includes(source) === true) &&
         ((rule.Properties.Targets as Array<{ Arn: unknown }> | undefined) ?? []).some((target) => logicalIdOf(target.Arn) === functionId),
     })[0];
   const uploadTriggerId = functionOfHandler(json, 's3-trigger');
@@ -104,7 +108,8 @@ function inspect(json: CfnJson): Stack {
     batchRuleId: ruleWith('ScheduleExpression', batchRunnerId),
     manifestRuleId: ruleWith('EventPattern', batchRunnerId),
     sweepRuleId: ruleWith('ScheduleExpression', sweeperId),
-    executionEndRuleId: ruleWith('EventPattern', admissionId),
+    executionEndRuleId: ruleWith('EventPattern', admissionId, 'aws.states'),
+    taskEndRuleId: ruleWith('EventPattern', admissionId, WORKFLOW_EVENT_SOURCE),
     deadLettersId: onlyResourceOfType(json, 'AWS::SQS::Queue')[0],
   };
 }
@@ -250,9 +255,9 @@ describe('manifest rule', () => {
 });
 
 describe('upload trigger', () => {
-  it('there are exactly the five rules: uploads, manifests, the batch schedule, the sweep and the ends of executions', () => {
-    stack.template.resourceCountIs('AWS::Events::Rule', 5);
-    expect(new Set([stack.uploadRuleId, stack.manifestRuleId, stack.batchRuleId, stack.sweepRuleId, stack.executionEndRuleId]).size).toBe(5);
+  it('there are exactly the six rules: uploads, manifests, the batch schedule, the sweep, the ends of provider tasks and the ends of executions', () => {
+    stack.template.resourceCountIs('AWS::Events::Rule', 6);
+    expect(new Set([stack.uploadRuleId, stack.manifestRuleId, stack.batchRuleId, stack.sweepRuleId, stack.taskEndRuleId, stack.executionEndRuleId]).size).toBe(6);
   });
 
   it('the rule takes exactly Object Created events of our bucket under incoming/', () => {
@@ -345,7 +350,7 @@ describe('Lambda permissions', () => {
     ['upload trigger', () => stack.uploadTriggerId, () => [stack.uploadRuleId]],
     ['batch runner', () => stack.batchRunnerId, () => [stack.batchRuleId, stack.manifestRuleId]],
     ['sweeper', () => stack.sweeperId, () => [stack.sweepRuleId]],
-    ['admission function', () => stack.admissionId, () => [stack.executionEndRuleId]],
+    ['admission function', () => stack.admissionId, () => [stack.executionEndRuleId, stack.taskEndRuleId]],
   ])('EventBridge may invoke the %s, from its own rules only', (_name, functionId, ruleIds) => {
     const permissions = resourcesOfType(stack.json, 'AWS::Lambda::Permission').filter(
       ([, permission]) => logicalIdOf(permission.Properties!.FunctionName) === functionId(),
@@ -652,6 +657,38 @@ describe('admission control', () => {
     expect(propertiesOf(stack.executionEndRuleId).Targets).toEqual([
       { Id: expect.any(String), Arn: getAtt(stack.admissionId), RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 60 * 60 } },
     ]);
+  });
+
+  it('the task-end rule takes exactly the workflow’s word that a provider task of this state machine ended, from the default bus', () => {
+    expect(propertiesOf(stack.taskEndRuleId)).toMatchObject({ State: 'ENABLED' });
+    expect(propertiesOf(stack.taskEndRuleId).EventPattern).toEqual({
+      source: [WORKFLOW_EVENT_SOURCE],
+      'detail-type': [TASK_ENDED_DETAIL_TYPE],
+      detail: { stateMachineArn: [{ Ref: stack.stateMachineId }] },
+    });
+    // The FreeSlot states put their event on the default bus (no EventBusArn): the rule must be there too.
+    expect(propertiesOf(stack.taskEndRuleId).EventBusName).toBeUndefined();
+    expect(propertiesOf(stack.taskEndRuleId).Targets).toEqual([
+      { Id: expect.any(String), Arn: getAtt(stack.admissionId), RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 60 * 60 } },
+    ]);
+  });
+
+  it('what the FreeSlot states put is what the task-end rule matches and the admission function reads', () => {
+    const asl = JSON.parse(render(propertiesOf(stack.stateMachineId).DefinitionString)) as { States: Record<string, { Resource: string; Parameters: { Entries: Array<Record<string, unknown>> } }> };
+    for (const name of FREE_SLOT_STATES) {
+      const { Resource, Parameters } = asl.States[name]!;
+      expect(Resource, name).toBe('arn:${AWS::Partition}:states:::events:putEvents');
+      expect(Parameters.Entries, name).toEqual([
+        {
+          Source: WORKFLOW_EVENT_SOURCE,
+          DetailType: TASK_ENDED_DETAIL_TYPE,
+          Detail: { 'jobId.$': '$.jobId', 'execution.$': '$$.Execution.Name', 'stateMachineArn.$': '$$.StateMachine.Id' },
+        },
+      ]);
+    }
+    const event = { source: WORKFLOW_EVENT_SOURCE, 'detail-type': TASK_ENDED_DETAIL_TYPE, detail: { jobId: 'job-1', execution: 'job-1-admission-1', stateMachineArn: 'arn' } };
+    expect(taskEndedOf(event)).toEqual({ jobId: 'job-1', execution: 'job-1-admission-1' });
+    expect(() => taskEndedOf({ ...event, detail: { jobId: 'job-1' } })).toThrow();
   });
 
   it('the admission function runs runtime/handlers/admission.ts as a function of ours, with the job-intake settings and nothing more', () => {

@@ -3,6 +3,8 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { apiHandlerFile, createHandlerLoader, handlerFileOfArn } from '../../local/stack/handler-modules.js';
 import { bindTaskStates } from '../../local/stack/task-bindings.js';
+import { putEvents } from '../../local/emulators/stepfunctions/aws-json-endpoint.js';
+import type { BusEvent } from '../../local/emulators/eventbridge/eventbridge-events.js';
 import { fn } from '../../testkit/events-template.js';
 
 const template = {
@@ -55,7 +57,7 @@ describe('handler modules', () => {
       },
     } as unknown as StateMachineDefinition;
     const dynamodb = new DynamoDBClient({ region: 'us-east-1' });
-    const bindings = await bindTaskStates(definition, template, dynamodb, createHandlerLoader());
+    const bindings = await bindTaskStates(definition, template, dynamodb, createHandlerLoader(), putEvents({ busNames: ['default'], publish: () => {} }));
     const direct = (await bindings.Direct!(caught)) as Record<string, unknown>;
     expect(direct).toMatchObject({ code: 'PROVIDER_TASK_FAILED' });
     expect(await bindings.Wrapped!({ FunctionName: ARN, Payload: caught })).toEqual({
@@ -63,6 +65,22 @@ describe('handler modules', () => {
       Payload: { ...direct, failedAt: expect.any(String) },
       StatusCode: 200,
     });
+    dynamodb.destroy();
+  });
+
+  it('binds events:putEvents to the local buses: the detail arrives as sent; an entry EventBridge refuses fails the state as Step Functions names it', async () => {
+    const definition = {
+      StartAt: 'Tell',
+      States: { Tell: { Type: 'Task', Resource: 'arn:aws:states:::events:putEvents', Parameters: { Entries: [] }, End: true } },
+    } as unknown as StateMachineDefinition;
+    const published: { event: BusEvent; busName: string }[] = [];
+    const dynamodb = new DynamoDBClient({ region: 'us-east-1' });
+    const bindings = await bindTaskStates(definition, template, dynamodb, createHandlerLoader(), putEvents({ busNames: ['default'], publish: (event, busName) => void published.push({ event, busName }) }));
+    const entry = { Source: 'video-pipeline.workflow', DetailType: 'Provider Task Ended', Detail: { jobId: 'job-1', execution: 'job-1' } };
+    expect(await bindings.Tell!({ Entries: [entry] })).toMatchObject({ FailedEntryCount: 0, Entries: [{ EventId: expect.any(String) }] });
+    expect(published).toEqual([{ busName: 'default', event: expect.objectContaining({ source: entry.Source, 'detail-type': entry.DetailType, detail: entry.Detail }) }]);
+    await expect(bindings.Tell!({ Entries: [{ ...entry, EventBusName: 'no-such-bus' }] })).rejects.toMatchObject({ name: 'EventBridge.FailedEntriesException' });
+    expect(published).toHaveLength(1);
     dynamodb.destroy();
   });
 });

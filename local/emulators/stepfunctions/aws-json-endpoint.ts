@@ -63,7 +63,7 @@ function describeExecution(record: ExecutionRecord) {
 }
 
 type Body = Record<string, unknown>;
-type Operation = (body: Body) => unknown;
+export type Operation = (body: Body) => unknown;
 
 /** PutEvents takes at most 10 entries; each one succeeds or fails on its own. */
 const MAX_PUT_EVENTS_ENTRIES = 10;
@@ -151,7 +151,8 @@ function operations(options: AwsJsonEndpointOptions): Record<string, Operation> 
   };
 }
 
-function putEvents(buses: EventBusesOptions): Operation {
+/** PutEvents as the endpoint answers it: each entry accepted or refused on its own (FailedEntryCount counts the refused). */
+export function putEvents(buses: EventBusesOptions): Operation {
   const busNames = new Set(buses.busNames);
   return (body) => {
     const entries = body.Entries;

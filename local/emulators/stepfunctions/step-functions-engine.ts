@@ -106,7 +106,15 @@ export class StepFunctionsEngine {
       input,
       startDate: new Date(),
     };
-    const run = this.machine.run(JSON.parse(input), { overrides: this.overridesFor() });
+    const parsedInput = JSON.parse(input) as Parameters<StateMachine['run']>[0];
+    const run = this.machine.run(parsedInput, {
+      overrides: this.overridesFor(),
+      // The context object as Step Functions gives it ($$.Execution.Name, $$.StateMachine.Id…).
+      context: {
+        Execution: { Id: executionArn, Name: name, Input: parsedInput, StartTime: record.startDate.toISOString() },
+        StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').pop() },
+      },
+    });
     const onEvent = this.options.onEvent;
     // The log ends with the run (success, failure, abort or timeout all close it).
     const logged = onEvent

@@ -89,7 +89,12 @@ export async function generate(args: string[]): Promise<ExitCode> {
     job = await watchJob(target.api, answer.jobId, {
       intervalMs: target.pollIntervalMs,
       // While it waits in the admission line, its place: `WAITING (3 ahead)`.
-      onUpdate: (update) => view.update({ status: update.waiting ? `WAITING (${update.ahead ?? '?'} ahead)` : update.status, progress: update.progress }),
+      onUpdate: (update) =>
+        view.update({
+          status: update.waiting ? `WAITING (${update.ahead ?? '?'} ahead)` : update.status,
+          progress: update.progress,
+          ...(update.estimatedFinishAt ? { estimatedFinishAt: update.estimatedFinishAt } : {}),
+        }),
     });
   } finally {
     view.stop();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { PipelineError, ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../runtime/domain/errors.js';
+import type { PipelineError} from '../../runtime/domain/errors.js';
+import { ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../runtime/domain/errors.js';
 import type { RequestShape } from '../../runtime/domain/job.js';
 import {
   MAX_POLL_SECONDS,

@@ -37,12 +37,12 @@ async function listJobs(query: string): Promise<ListedJob[]> {
   return jobs;
 }
 
-/** Jobs holding the provider, as the batch function counts them, from one snapshot (a single query page). */
+/**
+ * What the cap bounds: the manifest's tasks the provider counts as unfinished. Not the jobs still
+ * RUNNING: a job whose task has ended gives its slot back while its video is copied.
+ */
 async function inFlight(): Promise<number> {
-  const jobs = await listJobs('trigger=schedule');
-  return jobs.filter(
-    (job) => (job.status === 'QUEUED' && job.executionArn) || job.status === 'SUBMITTED' || job.status === 'RUNNING',
-  ).length;
+  return fixture.stack.simulator.quota().activeTasks;
 }
 
 /** The batch function's progress record of the current version of a manifest, read from its table. */

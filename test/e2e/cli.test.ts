@@ -93,7 +93,8 @@ describe('video-pipeline CLI against npm start', () => {
     const image = join(dataDir, 'first-frame.png');
     await writeFile(image, png);
     const out = join(dataDir, 'videos', 'piano.mp4');
-    const run = await cli(['generate', 'A cat playing piano', '--image', image, '--resolution', '480p', '--duration', '4', '--no-audio', '--wait', '--out', out]);
+    // TAKES_2S: the task runs 2 s of wall time, so the CLI's polls see it run and show the time left.
+    const run = await cli(['generate', 'A cat playing piano TAKES_2S', '--image', image, '--resolution', '480p', '--duration', '4', '--no-audio', '--wait', '--out', out]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const jobId = jobIdOf(run);
     // Progress lines (stderr is not a terminal here): elapsed, status, percent and, while the task runs,

@@ -69,13 +69,14 @@ describe('the usage of one job', () => {
       PollTask: polls,
       IsVideoReady: polls,
       ...(recordProgress > 0 ? { RecordProgress: recordProgress } : {}),
+      FreeSlot: 1,
       StoreVideo: 1,
       RecordSucceeded: 1,
       AnnounceOutcome: 1,
       HowDidItEnd: 1,
       JobSucceeded: 1,
     });
-    expect(transitions).toBe(8 + 3 * polls + recordProgress);
+    expect(transitions).toBe(9 + 3 * polls + recordProgress);
   });
 
   it('invokes each function as often as the job needs it, with its deployed memory', () => {
@@ -115,9 +116,11 @@ describe('the usage of one job', () => {
     expect(used.s3.free).toBe(0);
   });
 
-  it('publishes one completion event; the S3 events it causes and the end of its execution are service events', () => {
-    // The end of its execution reaches the admission function (the one rule delivery): it gives the slot back.
-    expect(used.eventBridge).toMatchObject({ putEventsRequests: 1, customEvents: 1, customEventUnits: 1, ruleDeliveries: 1 });
+  it('publishes one completion event and one word that its task ended; the S3 events it causes and the end of its execution are service events', () => {
+    // The end of its provider task (FreeSlot) and the end of its execution reach the admission function
+    // (the two rule deliveries): the first gives the slot back, the second finds it given back already.
+    // One PutEvents request is a function's (the announcer's); Step Functions puts FreeSlot's event itself.
+    expect(used.eventBridge).toMatchObject({ putEventsRequests: 1, customEvents: 2, customEventUnits: 2, ruleDeliveries: 2 });
     const { PutObject = 0, CopyObject = 0, CompleteMultipartUpload = 0 } = used.s3.requests;
     expect(used.eventBridge.serviceEvents).toEqual({ 'aws.s3': PutObject + CopyObject + CompleteMultipartUpload, 'aws.states': used.stepFunctions.executionsStarted });
   });
@@ -140,7 +143,7 @@ describe('the usage of more jobs on the same (warm) functions', () => {
       'store-video': { invocations: 3 },
       'announce-outcome': { invocations: 3 },
     });
-    expect(used.eventBridge.customEvents).toBe(3);
+    expect(used.eventBridge.customEvents).toBe(6);
     expect(used.secretsManager.getSecretValue).toBe(0);
   });
 });

@@ -118,41 +118,69 @@ function fadingLastFrame(input: string, spec: VideoSpec): string {
   ].join(',');
 }
 
+/** Lines of text read from a file, centred, on a dark box; `y` is an ffmpeg expression of h and text_h. */
+function textBlock(file: string, fontSize: number, height: number, y: string): string {
+  return drawtext({
+    ...TEXT_BOX,
+    textfile: filterValue(file),
+    expansion: 'none',
+    fontsize: fontSize,
+    boxborderw: Math.round(height / 60),
+    line_spacing: Math.round(height / 90),
+    x: '(w-text_w)/2',
+    y,
+  });
+}
+
 function overlays(spec: VideoSpec, files: RenderFiles): string[] {
   const { height } = spec;
   const filters = [
     // SMPTE hh:mm:ss:ff, so a person sees the clip run and where it ends.
-    drawtext({ ...TEXT_BOX, timecode: filterValue('00:00:00:00'), rate: FRAMES_PER_SECOND, fontsize: captionFontSize(height), boxborderw: Math.round(height / 120), x: margin(height), y: margin(height) }),
+    drawtext({
+      ...TEXT_BOX,
+      timecode: filterValue('00:00:00:00'),
+      rate: FRAMES_PER_SECOND,
+      fontsize: captionFontSize(height),
+      boxborderw: Math.round(height / 120),
+      x: margin(height),
+      y: margin(height),
+    }),
   ];
-  if (files.note) {
-    filters.push(
-      drawtext({ ...TEXT_BOX, textfile: filterValue(files.note), expansion: 'none', fontsize: noteFontSize(height), boxborderw: Math.round(height / 60), line_spacing: Math.round(height / 90), x: '(w-text_w)/2', y: '(h-text_h)/3' }),
-    );
-  }
-  if (files.caption) {
-    filters.push(
-      // Its bottom stays clear of the watermark's line.
-      drawtext({ ...TEXT_BOX, textfile: filterValue(files.caption), expansion: 'none', fontsize: captionFontSize(height), boxborderw: Math.round(height / 60), line_spacing: Math.round(height / 90), x: '(w-text_w)/2', y: `h-text_h-${Math.round(height / 8)}` }),
-    );
-  }
+  if (files.note) filters.push(textBlock(files.note, noteFontSize(height), height, '(h-text_h)/3'));
+  // The caption's bottom stays clear of the watermark's line.
+  if (files.caption) filters.push(textBlock(files.caption, captionFontSize(height), height, `h-text_h-${Math.round(height / 8)}`));
   if (spec.watermark) {
     filters.push(
-      drawtext({ text: filterValue(WATERMARK_TEXT), fontsize: Math.round(height / 24), fontcolor: 'white@0.8', x: `w-text_w-${margin(height)}`, y: `h-text_h-${margin(height)}` }),
+      drawtext({
+        text: filterValue(WATERMARK_TEXT),
+        fontsize: Math.round(height / 24),
+        fontcolor: 'white@0.8',
+        x: `w-text_w-${margin(height)}`,
+        y: `h-text_h-${margin(height)}`,
+      }),
     );
   }
   return filters;
 }
+
+/**
+ * An image file as an input: image2 would read `%d` in a path as a frame-number pattern, and the
+ * data folder is the user's to name.
+ */
+const imageInput = (file: string) => ['-f', 'image2', '-pattern_type', 'none', '-i', file];
 
 export function ffmpegArgs(spec: VideoSpec, files: RenderFiles, outputFile: string): string[] {
   const { width, height, durationSeconds: seconds } = spec;
   const inputs: string[][] = [];
   const graph: string[] = [];
 
-  inputs.push(files.firstFrame ? ['-i', files.firstFrame] : ['-f', 'lavfi', '-i', `color=c=${BACKGROUND}:s=${width}x${height}:r=${FRAMES_PER_SECOND}`]);
+  inputs.push(
+    files.firstFrame ? imageInput(files.firstFrame) : ['-f', 'lavfi', '-i', `color=c=${BACKGROUND}:s=${width}x${height}:r=${FRAMES_PER_SECOND}`],
+  );
   graph.push(files.firstFrame ? `${pannedImage('0:v', spec)}[picture]` : '[0:v]null[picture]');
   let picture = 'picture';
   if (files.lastFrame) {
-    inputs.push(['-i', files.lastFrame]);
+    inputs.push(imageInput(files.lastFrame));
     graph.push(`${fadingLastFrame(`${inputs.length - 1}:v`, spec)}[last]`, '[picture][last]overlay[ending]');
     picture = 'ending';
   }

@@ -12,7 +12,7 @@ import { loadImage } from './image-source.js';
 
 export type FrameRole = 'first_frame' | 'last_frame';
 
-export interface KeptImage extends ImageSize {
+interface KeptImage extends ImageSize {
   /** A file name in the folder of the task's video. */
   file: string;
 }

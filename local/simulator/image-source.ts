@@ -11,9 +11,9 @@ export type LoadedImage = ImageHeader & { bytes: Uint8Array };
 export type ImageLoad = { ok: true; image: LoadedImage } | { ok: false; problem: string };
 
 /** A bigger body is refused before it is read to the end: it would only hold a render back. */
-export const MAX_IMAGE_BYTES = 30 * 1024 * 1024;
+const MAX_IMAGE_BYTES = 30 * 1024 * 1024;
 /** A slow URL must not keep a task from rendering; the task goes on with the default picture. */
-export const IMAGE_FETCH_TIMEOUT_MS = 10_000;
+const IMAGE_FETCH_TIMEOUT_MS = 10_000;
 /** ffmpeg decodes the whole image into memory (4 bytes a pixel, more while scaling). */
 const MAX_IMAGE_PIXELS = 40_000_000;
 

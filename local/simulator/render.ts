@@ -98,8 +98,9 @@ export function createRenderer(ffmpegPath: string): Renderer {
           await encode(true, notes);
         } catch (error) {
           if (signal.aborted || (!spec.firstFrame && !spec.lastFrame)) throw error;
+          const message = error instanceof Error ? error.message : String(error);
           // One line, without the decoder's memory addresses (`[png @ 0x…]`).
-          const reason = (error instanceof Error ? error.message : String(error)).replace(/ @ 0x[0-9a-f]+/g, '').replace(/\s+/g, ' ');
+          const reason = message.replace(/ @ 0x[0-9a-f]+/g, '').replace(/\s+/g, ' ');
           imageNote = `images not shown: ffmpeg could not use them (${reason.slice(0, IMAGE_ERROR_CHARS)})`;
           await encode(false, [...notes, imageNote]);
         }

@@ -306,8 +306,10 @@ export class TaskStore {
       }
       const path = join(this.#options.dataDir, `${task.id}.mp4`);
       const { imageNote } = await this.#options.renderer.render(task.spec, path, signal);
-      if (imageNote && !task.spec.imageNotes?.includes(imageNote)) {
-        task.spec.imageNotes = [...(task.spec.imageNotes ?? []), imageNote];
+      if (imageNote) {
+        // The images ffmpeg refused leave the spec, so a render after a restart does not try them again.
+        const { firstFrame: _first, lastFrame: _last, ...withoutImages } = task.spec;
+        task.spec = { ...withoutImages, imageNotes: [...(withoutImages.imageNotes ?? []), imageNote] };
         this.#logImageNotes(task, [imageNote]);
       }
       task.video = { path, bytes: (await stat(path)).size, sha256: await sha256Of(path) };

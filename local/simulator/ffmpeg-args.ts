@@ -89,16 +89,22 @@ function drawtext(options: Record<string, string | number>): string {
     .join(':')}`;
 }
 
-/** The picture, looped from one decoded image (decoded and scaled once, not once a frame), then panned. */
+/**
+ * The picture, looped from one decoded image (decoded and scaled once, not once a frame), then
+ * panned: the window starts up and left of the centre and ends down and right of it, by the
+ * overscan only, so an image of another aspect than the frame still shows its middle.
+ */
 function pannedImage(input: string, spec: VideoSpec): string {
   const { width, height, durationSeconds: seconds } = spec;
+  const [coverWidth, coverHeight] = [even(width * PAN_OVERSCAN), even(height * PAN_OVERSCAN)];
+  const drift = (inner: string, outer: string, spare: number) => `'(${inner}-${outer})/2+${spare}*(t/${seconds}-0.5)'`;
   return [
-    `[${input}]scale=${even(width * PAN_OVERSCAN)}:${even(height * PAN_OVERSCAN)}:force_original_aspect_ratio=increase`,
+    `[${input}]scale=${coverWidth}:${coverHeight}:force_original_aspect_ratio=increase`,
     'setsar=1',
     'format=yuv420p',
     'loop=loop=-1:size=1',
     `setpts=N/(${FRAMES_PER_SECOND}*TB)`,
-    `crop=${width}:${height}:x='(iw-ow)*t/${seconds}':y='(ih-oh)*t/${seconds}'`,
+    `crop=${width}:${height}:x=${drift('iw', 'ow', coverWidth - width)}:y=${drift('ih', 'oh', coverHeight - height)}`,
   ].join(',');
 }
 

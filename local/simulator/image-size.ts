@@ -1,17 +1,20 @@
 /**
- * Reads the pixel size of a request's image from its file header only, so `ratio: "adaptive"`
- * can follow the image without an image library. EXIF orientation is ignored: the simulator only
- * needs a plausible frame shape, not the provider's exact choice.
+ * Reads the format and pixel size of a request's image from its file header, without an image
+ * library: enough to tell ffmpeg an image it can decode from anything else, to refuse one too large
+ * to decode, and to let `ratio: "adaptive"` follow the image. EXIF orientation is ignored: the
+ * simulator only needs a plausible frame shape, not the provider's exact choice.
  */
+
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
 export interface ImageSize {
   width: number;
   height: number;
 }
 
-/** Remote images are read only until their header decodes, and never past this many bytes. */
-const MAX_HEADER_BYTES = 1024 * 1024;
-const FETCH_TIMEOUT_MS = 2_000;
+export interface ImageHeader extends ImageSize {
+  format: ImageFormat;
+}
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -70,59 +73,15 @@ function webpSize(bytes: Uint8Array, view: DataView): ImageSize | undefined {
   }
 }
 
-/** The size from a PNG, JPEG or WebP header, or undefined when the bytes are none of these (yet). */
-function decodeImageSize(bytes: Uint8Array): ImageSize | undefined {
+function withFormat(format: ImageFormat, size: ImageSize | undefined): ImageHeader | undefined {
+  return size && { format, ...size };
+}
+
+/** The format and size from a PNG, JPEG or WebP header, or undefined when the bytes are none of these. */
+export function readImageHeader(bytes: Uint8Array): ImageHeader | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length >= 8 && PNG_SIGNATURE.every((byte, index) => bytes[index] === byte)) return pngSize(bytes, view);
-  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8) return jpegSize(bytes, view);
-  if (bytes.length >= 12 && ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return webpSize(bytes, view);
+  if (bytes.length >= 8 && PNG_SIGNATURE.every((byte, index) => bytes[index] === byte)) return withFormat('png', pngSize(bytes, view));
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8) return withFormat('jpeg', jpegSize(bytes, view));
+  if (bytes.length >= 12 && ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return withFormat('webp', webpSize(bytes, view));
   return undefined;
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
-}
-
-async function fetchImageSize(url: string, signal: AbortSignal): Promise<ImageSize | undefined> {
-  const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]) });
-  if (!response.ok || !response.body) return undefined;
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  try {
-    while (length < MAX_HEADER_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      length += value.length;
-      const size = decodeImageSize(concat(chunks, length));
-      if (size) return size;
-    }
-    return undefined;
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-}
-
-/**
- * The size of the image at a data: URI or http(s) URL; undefined when it cannot be read (unknown
- * format, unreachable, slower than 2 s), because the caller then falls back to a default frame.
- */
-export async function readImageSize(url: string, signal: AbortSignal): Promise<ImageSize | undefined> {
-  try {
-    if (url.startsWith('data:')) {
-      const comma = url.indexOf(',');
-      return comma < 0 ? undefined : decodeImageSize(Buffer.from(url.slice(comma + 1), 'base64'));
-    }
-    if (/^https?:\/\//i.test(url)) return await fetchImageSize(url, signal);
-    return undefined;
-  } catch {
-    return undefined;
-  }
 }

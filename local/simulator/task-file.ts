@@ -12,7 +12,8 @@ import { FAULT_NAMES } from './faults.js';
  * The file holds every task with what its future depends on: the request, the absolute (epoch ms)
  * creation time and planned generation time, the outcome once known, the fault draws that shape
  * it later (a drawn failure is an outcome from the start; `neverFinish` is kept as a flag), the
- * planned video and, once rendered, the file name, size and hash of the MP4 in the same folder.
+ * planned video (with the names of the copies of its frame images, in the same folder) and, once
+ * rendered, the file name, size and hash of the MP4 in the same folder.
  * Per-task counters (fault hits, full downloads, whether the create was answered) are kept as of
  * the last write; a crash may lose their latest increments.
  *
@@ -28,6 +29,7 @@ export const TASK_FILE_VERSION = 1;
 const epochMs = z.number().int().nonnegative();
 /** Only a plain file name inside dataDir, never a path. */
 const videoFileName = z.string().regex(/^[\w.-]+\.mp4$/);
+const imageFileName = z.string().regex(/^[\w.-]+\.(png|jpg|webp)$/);
 const fixedRatio = z.enum(RATIOS.filter((ratio) => ratio !== 'adaptive') as [Exclude<(typeof RATIOS)[number], 'adaptive'>]);
 const faultCounts = z.partialRecord(z.enum(FAULT_NAMES), z.number().int().nonnegative());
 
@@ -55,6 +57,9 @@ const persistedTaskSchema = z.strictObject({
       audio: z.boolean(),
       watermark: z.boolean(),
       prompt: z.string(),
+      firstFrame: imageFileName.optional(),
+      lastFrame: imageFileName.optional(),
+      imageNotes: z.array(z.string()).optional(),
     })
     .optional(),
   video: z

@@ -34,6 +34,8 @@ export interface SimulatedTaskView {
   fullDownloads: number;
   /** The injected faults that hit this task (its create, its polls, its downloads), with counts. */
   faults: Partial<Record<FaultName, number>>;
+  /** Why an image of the request is not in the video (unreadable, too large, not an image, ffmpeg refused it). */
+  imageNotes?: string[];
 }
 
 /** What fault injection decided for a new task. */
@@ -264,6 +266,7 @@ export class TaskStore {
       createAnswered: task.createAnswered,
       fullDownloads: task.fullDownloads,
       faults: { ...task.faults },
+      ...(task.spec?.imageNotes ? { imageNotes: [...task.spec.imageNotes] } : {}),
     }));
   }
 
@@ -281,6 +284,11 @@ export class TaskStore {
     return { version: TASK_FILE_VERSION, tasks: [...this.#tasks.values()].map(toPersisted) };
   }
 
+  /** Said once, where the person running the simulator looks, besides being drawn on the video. */
+  #logImageNotes(task: SimulatedTask, notes: readonly string[]): void {
+    for (const note of notes) this.#options.log(`provider simulator: task ${task.id}: ${note}`);
+  }
+
   #startRender(task: SimulatedTask): void {
     const render = this.#render(task).finally(() => this.#renders.delete(render));
     this.#renders.add(render);
@@ -290,12 +298,20 @@ export class TaskStore {
     const signal = this.#stopping.signal;
     try {
       if (!task.spec) {
-        // Kept at once: the media URLs (presigned, say) may be gone when a restart renders it again.
-        task.spec = await planVideo(task.request, signal);
+        // Kept at once, with copies of its images: the media URLs (presigned, say) may be gone when
+        // a restart renders it again.
+        task.spec = await planVideo(task.request, this.#options.dataDir, task.id, signal);
+        this.#logImageNotes(task, task.spec.imageNotes ?? []);
         void this.save();
       }
       const path = join(this.#options.dataDir, `${task.id}.mp4`);
-      await this.#options.renderer.render(task.spec, path, signal);
+      const { imageNote } = await this.#options.renderer.render(task.spec, path, signal);
+      if (imageNote) {
+        // The images ffmpeg refused leave the spec, so a render after a restart does not try them again.
+        const { firstFrame: _first, lastFrame: _last, ...withoutImages } = task.spec;
+        task.spec = { ...withoutImages, imageNotes: [...(withoutImages.imageNotes ?? []), imageNote] };
+        this.#logImageNotes(task, [imageNote]);
+      }
       task.video = { path, bytes: (await stat(path)).size, sha256: await sha256Of(path) };
       task.outcome = { kind: 'succeeded', at: Date.now() };
     } catch (error) {

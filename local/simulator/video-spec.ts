@@ -1,5 +1,7 @@
 import { RATIOS, type ProviderRequest } from '../../runtime/domain/request-schema.js';
-import { readImageSize } from './image-size.js';
+import { frameImageUrl, keepFrameImages, type FrameImages } from './frame-images.js';
+import type { ImageSize } from './image-size.js';
+import { loadImage } from './image-source.js';
 
 /** What the simulator renders for a request: the clip a real provider would have returned. */
 export interface VideoSpec {
@@ -11,6 +13,12 @@ export interface VideoSpec {
   audio: boolean;
   watermark: boolean;
   prompt: string;
+  /** The first_frame image, as a file next to the video: the picture. Without it, a flat colour. */
+  firstFrame?: string;
+  /** The last_frame image, as a file next to the video: blended in at the end. */
+  lastFrame?: string;
+  /** Why an image of the request is not in the video, one sentence each; also drawn on the frames. */
+  imageNotes?: string[];
 }
 
 export type FixedRatio = Exclude<(typeof RATIOS)[number], 'adaptive'>;
@@ -54,15 +62,30 @@ function nearestRatio(aspect: number): FixedRatio {
   return FIXED_RATIOS.reduce((best, ratio) => (distance(ratio) < distance(best) ? ratio : best));
 }
 
-async function resolveRatio(request: ProviderRequest, signal: AbortSignal): Promise<FixedRatio> {
-  if (request.ratio !== 'adaptive') return request.ratio;
+/**
+ * The image `adaptive` follows: the first frame when there is one, else the first image given
+ * (a reference: frame and reference images never mix, runtime/domain/request-schema.ts).
+ */
+async function adaptiveSource(request: ProviderRequest, frames: FrameImages, signal: AbortSignal): Promise<ImageSize | undefined> {
+  if (frameImageUrl(request, 'first_frame') !== undefined) return frames.first_frame;
   const image = request.content.find((item) => item.type === 'image_url');
-  const size = image ? await readImageSize(image.image_url.url, signal) : undefined;
-  return size ? nearestRatio(size.width / size.height) : FALLBACK_RATIO;
+  if (!image) return undefined;
+  const load = await loadImage(image.image_url.url, signal);
+  return load.ok ? load.image : undefined;
 }
 
-export async function planVideo(request: ProviderRequest, signal: AbortSignal): Promise<VideoSpec> {
-  const ratio = await resolveRatio(request, signal);
+/**
+ * What to render for a task. The request's first and last frame images are copied into
+ * `directory` (named after `taskId`) on the way, so the spec stays renderable after its URLs expire.
+ */
+export async function planVideo(request: ProviderRequest, directory: string, taskId: string, signal: AbortSignal): Promise<VideoSpec> {
+  const frames = await keepFrameImages(request, directory, taskId, signal);
+  let ratio: FixedRatio = FALLBACK_RATIO;
+  if (request.ratio !== 'adaptive') ratio = request.ratio;
+  else {
+    const size = await adaptiveSource(request, frames, signal);
+    if (size) ratio = nearestRatio(size.width / size.height);
+  }
   const height = frameHeight(request.resolution);
   return {
     width: frameWidth(height, ratio),
@@ -72,5 +95,8 @@ export async function planVideo(request: ProviderRequest, signal: AbortSignal): 
     audio: request.generate_audio,
     watermark: request.watermark,
     prompt: promptOf(request),
+    ...(frames.first_frame ? { firstFrame: frames.first_frame.file } : {}),
+    ...(frames.last_frame ? { lastFrame: frames.last_frame.file } : {}),
+    ...(frames.notes.length > 0 ? { imageNotes: frames.notes } : {}),
   };
 }

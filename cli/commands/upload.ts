@@ -45,6 +45,9 @@ export async function upload(args: string[]): Promise<ExitCode> {
     if (Object.keys(metadata).length > 0) throw new UsageError(`--${Object.keys(metadata)[0]} goes with an image: a spec carries its own fields\n${USAGE.upload}`);
   } else if (imageType) {
     if (!values.prompt) throw new UsageError(`an image needs --prompt: without one the pipeline takes it for media, not a job\n${USAGE.upload}`);
+    // The prompt travels as S3 object metadata, which S3 takes in US-ASCII only.
+    const nonAscii = Object.entries(metadata).find(([, value]) => /[^\x20-\x7e]/.test(value));
+    if (nonAscii) throw new UsageError(`--${nonAscii[0]}: S3 object metadata is US-ASCII only; put the request in a spec (.json) and upload that`);
   } else {
     throw new UsageError(`${file}: upload a job spec (.json) or an image (${Object.keys(IMAGE_TYPES).join(', ')}) with --prompt\n${USAGE.upload}`);
   }

@@ -4,6 +4,7 @@ import { consoleCommand } from './commands/console.js';
 import { download } from './commands/download.js';
 import { generate } from './commands/generate.js';
 import { list } from './commands/list.js';
+import { rerun } from './commands/rerun.js';
 import { status } from './commands/status.js';
 import { upload } from './commands/upload.js';
 import { CliError, EXIT, type ExitCode } from './errors.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<ExitCode>> = {
   list,
   download,
   cancel,
+  rerun,
   console: consoleCommand,
 };
 

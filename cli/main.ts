@@ -1,3 +1,4 @@
+import { batch } from './commands/batch.js';
 import { cancel } from './commands/cancel.js';
 import { consoleCommand } from './commands/console.js';
 import { download } from './commands/download.js';
@@ -5,12 +6,23 @@ import { generate } from './commands/generate.js';
 import { list } from './commands/list.js';
 import { rerun } from './commands/rerun.js';
 import { status } from './commands/status.js';
+import { upload } from './commands/upload.js';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { MAIN_USAGE, type CommandName } from './usage.js';
 
 /** `video-pipeline <command> …`: runs one command and exits with its code (README, "## CLI"). */
 
-const COMMANDS: Record<CommandName, (args: string[]) => Promise<ExitCode>> = { generate, status, list, download, cancel, rerun, console: consoleCommand };
+const COMMANDS: Record<CommandName, (args: string[]) => Promise<ExitCode>> = {
+  generate,
+  upload,
+  batch,
+  status,
+  list,
+  download,
+  cancel,
+  rerun,
+  console: consoleCommand,
+};
 
 // The SDK warns on Node 20 that its 2027 releases will need Node 22: nothing a user of this CLI acts on.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

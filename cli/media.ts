@@ -48,7 +48,8 @@ async function exists(store: MediaStore, key: string): Promise<boolean> {
   }
 }
 
-function uploadFailure(store: MediaStore, key: string, error: unknown): CliError {
+/** A failed S3 request about `key`, as the CLI's error: unreachable (3), refused (2) or unexpected (4). */
+export function uploadFailure(store: MediaStore, key: string, error: unknown): CliError {
   if (error instanceof CliError) return error;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const where = `s3://${store.bucket}/${key} (${store.endpoint})`;

@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { readStackFile, STACK_FILE, StackNotRunningError, type StackFile } from '../local/stack/stack-file.js';
+import { findRunningStack } from '../local/stack/find-stack.js';
+import { describeStack, StackNotRunningError, type RunningStack } from '../local/stack/stack-file.js';
 import { isLoopbackHost } from '../runtime/net/loopback.js';
 import { ApiClient } from './api-client.js';
 import { UnreachableError, UsageError } from './errors.js';
@@ -34,7 +34,7 @@ function once<T>(make: () => T): () => T {
 }
 
 /** The local stack's s3rver: fixed credentials, path-style addressing. */
-function localS3(stack: StackFile): S3Client {
+function localS3(stack: RunningStack): S3Client {
   return new S3Client({
     endpoint: stack.s3Url,
     forcePathStyle: true,
@@ -43,21 +43,19 @@ function localS3(stack: StackFile): S3Client {
   });
 }
 
+/** The stack npm start runs: on LOCAL_DATA_DIR, or on PORT when LOCAL_DATA_DIR is not set (local/stack/find-stack.ts). */
 async function localTarget(env: NodeJS.ProcessEnv): Promise<Target> {
-  const dataDir = resolve(env.LOCAL_DATA_DIR || '.local');
-  let stack: StackFile;
+  let stack: RunningStack;
   try {
-    stack = await readStackFile(dataDir);
+    stack = await findRunningStack(env);
   } catch (error) {
-    if (error instanceof StackNotRunningError) {
-      throw new UnreachableError(`${NO_STACK_MESSAGE}\n(looked for ${resolve(dataDir, STACK_FILE)})`, { cause: error });
-    }
+    if (error instanceof StackNotRunningError) throw new UnreachableError(`${NO_STACK_MESSAGE}\n(${error.message})`, { cause: error });
     throw error;
   }
   return {
     api: new ApiClient({
       apiUrl: stack.apiUrl,
-      unreachableHint: `the local stack described by ${resolve(dataDir, STACK_FILE)} does not answer: start it again with \`npm start\``,
+      unreachableHint: `the local stack of ${describeStack(stack)} does not answer: start it again with \`npm start\``,
     }),
     pollIntervalMs: 250,
     mediaStore: once(() => ({ bucket: stack.bucket, s3: localS3(stack), endpoint: stack.s3Url })),

@@ -1,7 +1,8 @@
 /** The help of each command: printed by `--help`, and after a usage error. */
 
-const TARGET = `Target: the local stack \`npm start\` runs (read from <LOCAL_DATA_DIR or .local>/stack.json), or a
-deployed API with --api <url> (or VIDEO_PIPELINE_API), every request signed with SigV4 (IAM auth).`;
+const TARGET = `Target: the local stack \`npm start\` runs (read from <LOCAL_DATA_DIR or .local>/stack.json; when
+LOCAL_DATA_DIR is not set, also the stack of this checkout on PORT, default 3000), or a deployed API with
+--api <url> (or VIDEO_PIPELINE_API), every request signed with SigV4 (IAM auth).`;
 
 export const USAGE = {
   generate: `usage: video-pipeline generate <prompt> [--image file|url ...] [--video file|url ...] [--audio file|url ...]
@@ -11,6 +12,14 @@ export const USAGE = {
   Local media files are uploaded to the bucket as s3://<bucket>/media/<sha256>.<ext> (against a deployed
   API: --bucket or VIDEO_PIPELINE_BUCKET). One image alone is the first frame; several are references.
   --wait shows the progress and downloads the MP4 (default ./out/<jobId>.mp4).`,
+  upload: `usage: video-pipeline upload <spec.json> [--api url] [--bucket name]
+       video-pipeline upload <image.png|.jpg|.jpeg|.webp> --prompt text [--ratio r] [--duration d] [--resolution r] [--api url] [--bucket name]
+  Puts the file under incoming/ of the bucket, where the upload trigger makes a job of it (README, "An
+  upload under incoming/"), and prints that job. A spec is the body of POST /jobs; an image starts an
+  image-to-video job with it as the first frame. A refused spec prints its issues (exit 2).`,
+  batch: `usage: video-pipeline batch <manifest.jsonl> [--api url] [--bucket name]
+  Puts the manifest under batches/, where its upload runs the batch function, and prints the job of
+  each line (README, "Scheduled batches"). A refused line prints its error (exit 2).`,
   status: `usage: video-pipeline status <jobId> [--json] [--api url]`,
   list: `usage: video-pipeline list [--status QUEUED|SUBMITTED|RUNNING|SUCCEEDED|FAILED|TIMED_OUT|CANCELLED]
          [--trigger http|s3|schedule] [--limit N] [--json] [--api url]`,
@@ -32,6 +41,8 @@ export const MAIN_USAGE = `usage: video-pipeline <command> [options]
 
 Commands:
   generate <prompt>   submit a job (--wait: follow it and download the MP4)
+  upload <file>       upload a job spec, or an image with --prompt, under incoming/; prints the job
+  batch <manifest>    upload a JSONL manifest under batches/ (it runs a batch); prints each line's job
   status <jobId>      show a job (--json: the raw record)
   list                list jobs, newest first
   download <jobId>    download a finished job's MP4

@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
 import { busEvent } from '../emulators/eventbridge/eventbridge-events.js';
-import { readStackFile, StackNotRunningError } from '../stack/stack-file.js';
+import { findRunningStack } from '../stack/find-stack.js';
+import { StackNotRunningError } from '../stack/stack-file.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../stack/template-resolver.js';
 
 /**
@@ -9,14 +9,22 @@ import { LOCAL_ACCOUNT, LOCAL_REGION } from '../stack/template-resolver.js';
  * talks to the same DynamoDB, S3 and Step Functions endpoint as the scheduled runs do.
  */
 
-async function main(): Promise<void> {
-  const dataDir = resolve(process.env.LOCAL_DATA_DIR || '.local');
-  const stack = await readStackFile(dataDir);
-  try {
-    await fetch(stack.s3Url, { signal: AbortSignal.timeout(2000) });
-  } catch {
-    throw new StackNotRunningError(`the local stack in ${dataDir}/stack.json does not answer at ${stack.s3Url}: start it with npm start`);
+const USAGE = `usage: npm run batch
+  Runs the batch function once now against the running npm start (found on LOCAL_DATA_DIR, or on PORT
+  when LOCAL_DATA_DIR is not set) and prints its report: manifests under batches/ and jobs posted with
+  ?schedule=batch join the admission line. To upload a manifest and run it: video-pipeline batch <file>.`;
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    return 0;
   }
+  if (args.length > 0) {
+    console.error(`npm run batch takes no arguments (got ${args.join(' ')})\n${USAGE}`);
+    return 2;
+  }
+  const stack = await findRunningStack();
   // Handlers read their settings at import: the environment goes in first.
   Object.assign(process.env, stack.environment);
   const { handler } = (await import('../../runtime/handlers/batch-runner.js')) as { handler: (event: unknown) => Promise<unknown> };
@@ -27,12 +35,12 @@ async function main(): Promise<void> {
     detail: {},
   });
   console.log(JSON.stringify(await handler(event), null, 2));
+  return 0;
 }
 
 try {
-  await main();
-  process.exit(0);
+  process.exit(await main());
 } catch (error) {
-  console.error(error instanceof StackNotRunningError ? error.message : error);
+  console.error(error instanceof StackNotRunningError ? `npm run batch: ${error.message}: start it with npm start` : error);
   process.exit(1);
 }

@@ -1,9 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CdkContextError, cdkContext } from '../stack/cdk-context.js';
-import { generateRequestFromArgs } from './generate-request.js';
+import { findRunningStack } from '../stack/find-stack.js';
+import { GenerateUsageError, generateRequestFromArgs, GENERATE_USAGE } from './generate-request.js';
 import { startLocalStack } from '../stack/local-stack.js';
 import { localSettings } from '../stack/local-settings.js';
+import { assertPortFree, PortBusyError } from '../stack/port-check.js';
+import { claimDataDir, DataDirBusyError, describeStack, StackNotRunningError } from '../stack/stack-file.js';
 
 /** A job takes a few seconds at this scale (the provider's typical 1–5 minutes × 0.05). */
 const GENERATE_TIME_SCALE = 0.05;
@@ -19,19 +22,79 @@ interface JobAnswer {
   warnings?: string[];
 }
 
-async function main(): Promise<number> {
-  const { body, outDir, contextAssignments } = await generateRequestFromArgs(process.argv.slice(2));
+/** A refusal of the command itself: one line, and its exit code. */
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+interface Api {
+  apiUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The stack `npm start` runs on this data directory (or finds by its port), else one of our own in
+ * this process, on the data directory and for as long as the job takes. `-c` shapes only a stack of
+ * our own: a running one keeps the context it was started with.
+ */
+async function stackToUse(contextAssignments: string[]): Promise<Api> {
   let context: Record<string, unknown>;
   try {
     context = cdkContext(contextAssignments);
   } catch (error) {
-    if (!(error instanceof CdkContextError)) throw error;
-    console.error(error.message);
-    return 2;
+    if (error instanceof CdkContextError) throw new Refusal(error.message, 2);
+    throw error;
+  }
+  const running = await findRunningStack().catch((error: unknown) => {
+    if (error instanceof StackNotRunningError) return undefined;
+    throw error;
+  });
+  if (running) {
+    if (contextAssignments.length > 0) {
+      throw new Refusal(`-c applies to a stack generate starts itself; ${describeStack(running)} runs already: pass -c to npm start instead`, 2);
+    }
+    console.log(`Using the local stack of ${describeStack(running)}`);
+    return { apiUrl: running.apiUrl, close: async () => undefined };
   }
   const settings = localSettings({ timeScale: GENERATE_TIME_SCALE, port: 0 });
+  const claim = await claimDataDir(settings.dataDir, 'npm run generate').catch((error: unknown) => {
+    // Claimed by an npm start that is still starting.
+    if (error instanceof DataDirBusyError) throw new Refusal(`npm run generate: ${error.message}`, 1);
+    throw error;
+  });
+  try {
+    await assertPortFree(settings.port, 'PORT');
+    await assertPortFree(settings.s3Port, 'S3_PORT');
+    const stack = await startLocalStack({ ...settings, context });
+    await claim.ready({ apiUrl: stack.apiUrl, s3Url: stack.s3Url, bucket: stack.bucket, environment: stack.environment });
+    return {
+      apiUrl: stack.apiUrl,
+      async close() {
+        await claim.release();
+        await stack.stop();
+      },
+    };
+  } catch (error) {
+    await claim.release();
+    if (error instanceof PortBusyError) throw new Refusal(`npm run generate: ${error.message}`, 1);
+    throw error;
+  }
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(GENERATE_USAGE);
+    return 0;
+  }
+  const { body, outDir, contextAssignments } = await generateRequestFromArgs(args);
   const started = Date.now();
-  const stack = await startLocalStack({ ...settings, port: 0, context });
+  const stack = await stackToUse(contextAssignments);
   try {
     const submitted = await fetch(`${stack.apiUrl}/jobs`, {
       method: 'POST',
@@ -68,13 +131,21 @@ async function main(): Promise<number> {
       await new Promise((resolveWait) => setTimeout(resolveWait, WATCH_INTERVAL_MS));
     }
   } finally {
-    await stack.stop();
+    await stack.close();
   }
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof GenerateUsageError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    if (error instanceof Refusal) {
+      console.error(error.message);
+      process.exit(error.code);
+    }
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
   },

@@ -11,6 +11,7 @@ import { createEventRouter } from '../emulators/eventbridge/event-router.js';
 import { executionStatusEvent, type BusEvent } from '../emulators/eventbridge/eventbridge-events.js';
 import { apiHandlerFile, createHandlerLoader } from './handler-modules.js';
 import { localConsoleRoute } from './console-routes.js';
+import { CHECKOUT } from './stack-file.js';
 import { startLocalHttpApi } from './http-api.js';
 import { pipelineDefinitionFrom } from './pipeline-definition.js';
 import { connectS3EventSource, eventBridgeEnabledBuckets } from '../emulators/s3/s3-event-source.js';
@@ -33,6 +34,8 @@ export interface LocalStackOptions {
   dataDir: string;
   /** Port of the HTTP API; 0 picks a free one. */
   port?: number;
+  /** Port of the local S3; 0 (the default) picks a free one. */
+  s3Port?: number;
   /** Scales simulated generation time, workflow waits and retry intervals. */
   timeScale: number;
   /** The key the provider simulator accepts. */
@@ -102,7 +105,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const definition = pipelineDefinitionFrom(template);
   const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
   const dynamoMeter = await startDynamoDbMeter(dynamo.url);
-  const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName });
+  const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName, port: options.s3Port ?? 0 });
 
   const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
   const deadlineSeconds =
@@ -197,7 +200,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const intake = (await loadHandler(apiHandlerFile(template))) as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   const api = await startLocalHttpApi(intake, {
     port: options.port ?? 0,
-    localRoute: localConsoleRoute({ endpoint: s3.url, bucket: definition.bucketName, region: LOCAL_REGION }),
+    localRoute: localConsoleRoute(
+      { endpoint: s3.url, bucket: definition.bucketName, region: LOCAL_REGION },
+      { pid: process.pid, dataDir: options.dataDir, checkout: CHECKOUT },
+    ),
   });
   // Executions do not outlive the process, but jobs (on disk) do: one sweep now resumes or ends
   // whatever was in flight when the stack last stopped.

@@ -107,7 +107,8 @@ async function listManifests(deps: BatchDeps): Promise<ListedManifest[]> {
   return manifests.sort((a, b) => a.key.localeCompare(b.key));
 }
 
-function lineJobId(bucket: string, manifest: ListedManifest, lineNumber: number, id: unknown): string {
+/** The job of a manifest line (1-based), as the batch function makes it; the CLI's `batch` prints them. */
+export function lineJobId(bucket: string, manifest: Pick<ListedManifest, 'key' | 'etag'>, lineNumber: number, id: unknown): string {
   // With an `id`, a line keeps its job across new versions of the manifest; without, its place does.
   const identity = typeof id === 'string' && id.length > 0 ? `id:${id}` : `${manifest.etag}#line:${lineNumber}`;
   return `batch-${createHash('sha256').update(`${bucket}/${manifest.key}#${identity}`).digest('hex').slice(0, 40)}`;

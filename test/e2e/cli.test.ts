@@ -253,6 +253,69 @@ describe('video-pipeline CLI against npm start', () => {
     expect(unknown.stderr.trim()).toBe('no job no-such-job (HTTP 404 NOT_FOUND)');
   });
 
+  it('upload: a spec and an image with --prompt each print the job the upload trigger made (exit 0); a refused spec prints its issues (exit 2)', async () => {
+    const spec = join(dataDir, 'boat.json');
+    await writeFile(spec, JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'A paper boat' }], duration: 4, metadata: { customer: 'acme' } }));
+    const uploaded = await cli(['upload', spec]);
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    const { bucket, apiUrl } = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as { bucket: string; apiUrl: string };
+    expect(uploaded.stdout).toContain(`Uploaded ${spec} to s3://${bucket}/incoming/boat.json\n`);
+    const specJob = /^Job (upload-[0-9a-f]{40}) (QUEUED|SUBMITTED|RUNNING|SUCCEEDED)$/m.exec(uploaded.stdout)?.[1];
+    expect(specJob, uploaded.stdout).toBeDefined();
+    expect(uploaded.stdout).toContain(`  status: ${apiUrl}/jobs/${specJob}`);
+    expect(await jobJson(specJob!)).toMatchObject({ trigger: { type: 's3', source: `s3://${bucket}/incoming/boat.json` }, metadata: { customer: 'acme' } });
+
+    const image = join(dataDir, 'sunset.png');
+    await writeFile(image, solidPng(64, 36));
+    const imaged = await cli(['upload', image, '--prompt', 'The sun sinks', '--duration', '4']);
+    expect(imaged.code, imaged.stderr).toBe(0);
+    const imageJob = /^Job (upload-[0-9a-f]{40}) \S+$/m.exec(imaged.stdout)?.[1];
+    const record = (await jobJson(imageJob!)) as unknown as { request: { content: { type: string; role?: string; text?: string }[]; duration: number } };
+    expect(record.request.content).toEqual([{ type: 'text', text: 'The sun sinks' }, expect.objectContaining({ type: 'image_url', role: 'first_frame' })]);
+    expect(record.request.duration).toBe(4);
+
+    const bad = join(dataDir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'Too short' }], duration: 3 }));
+    const refused = await cli(['upload', bad]);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toMatch(/^Job upload-[0-9a-f]{40} FAILED$/m);
+    expect(refused.stdout).toMatch(/^ {2}VALIDATION_ERROR: /m);
+    expect(refused.stdout).toMatch(/^ {4}duration: .*4 to 15$/m);
+
+    const noPrompt = await cli(['upload', image]);
+    expect(noPrompt.code).toBe(2);
+    expect(noPrompt.stderr).toContain('an image needs --prompt');
+  });
+
+  it('batch: uploads the manifest, whose upload runs the batch function, and prints each line\'s job (exit 0)', async () => {
+    const manifest = join(dataDir, 'night.jsonl');
+    await writeFile(
+      manifest,
+      [
+        JSON.stringify({ id: 'boat', model: 'seedance-fast', content: [{ type: 'text', text: 'A paper boat' }], duration: 4 }),
+        '',
+        JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'A red kite' }], duration: 4 }),
+      ].join('\n'),
+    );
+    const run = await cli(['batch', manifest]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const { bucket } = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as { bucket: string };
+    const jobs = [...run.stdout.matchAll(/^Job (batch-[0-9a-f]{40}) (QUEUED|SUBMITTED|RUNNING|SUCCEEDED) \(line (\d)\)$/gm)].map((match) => ({ jobId: match[1]!, line: match[3]! }));
+    // The blank line makes no job.
+    expect(jobs.map((job) => job.line), run.stdout).toEqual(['1', '3']);
+    for (const job of jobs) {
+      expect(await jobJson(job.jobId)).toMatchObject({ trigger: { type: 'schedule', source: `s3://${bucket}/batches/night.jsonl#L${job.line}` } });
+    }
+  });
+
+  it('every command answers --help with its usage (exit 0)', async () => {
+    for (const command of ['generate', 'upload', 'batch', 'status', 'list', 'download', 'cancel', 'rerun', 'console']) {
+      const run = await cli([command, '--help']);
+      expect(run.code, `${command}: ${run.stderr}`).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`^usage: video-pipeline ${command}\\b`));
+    }
+  });
+
   it('bad usage is exit 2 with the usage', async () => {
     const missing = await cli(['status']);
     expect(missing.code).toBe(2);
@@ -281,16 +344,36 @@ describe('video-pipeline CLI without a stack', () => {
     }
   });
 
-  it('a stack.json whose API does not answer: exit 3, naming the URL that failed', async () => {
+  it('a stack.json left by a process that no longer runs: exit 3, saying so', async () => {
     const stale = await mkdtemp(join(tmpdir(), 'video-pipeline-cli-stale-'));
     try {
-      // A port that was just free: nothing listens there any more, as after `npm start` was killed hard.
+      const gone = spawn(process.execPath, ['-e', '']);
+      await once(gone, 'exit');
+      await writeFile(
+        join(stale, 'stack.json'),
+        JSON.stringify({ state: 'ready', pid: gone.pid, command: 'npm start', checkout: ROOT, dataDir: stale, apiUrl: 'http://127.0.0.1:9', s3Url: 'http://127.0.0.1:9', bucket: 'b', environment: {} }),
+      );
+      const run = await cli(['list'], { LOCAL_DATA_DIR: stale });
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain(`(${join(stale, 'stack.json')} is left from npm start, pid ${gone.pid}, which no longer runs)`);
+    } finally {
+      await rm(stale, { recursive: true, force: true });
+    }
+  });
+
+  it('a running stack whose API does not answer: exit 3, naming the URL that failed', async () => {
+    const stale = await mkdtemp(join(tmpdir(), 'video-pipeline-cli-stale-'));
+    try {
+      // A port that was just free: nothing listens there any more, as when the stack hangs or is stopping.
       const server = createServer().listen(0, '127.0.0.1');
       await once(server, 'listening');
       const { port } = server.address() as AddressInfo;
       await new Promise((resolve) => server.close(resolve));
       const apiUrl = `http://127.0.0.1:${port}`;
-      await writeFile(join(stale, 'stack.json'), JSON.stringify({ apiUrl, s3Url: apiUrl, bucket: 'b', environment: {} }));
+      await writeFile(
+        join(stale, 'stack.json'),
+        JSON.stringify({ state: 'ready', pid: process.pid, command: 'npm start', checkout: ROOT, dataDir: stale, apiUrl, s3Url: apiUrl, bucket: 'b', environment: {} }),
+      );
       const run = await cli(['status', 'abc'], { LOCAL_DATA_DIR: stale });
       expect(run.code).toBe(3);
       expect(run.stderr).toContain(`cannot reach the API: GET ${apiUrl}/jobs/abc failed (ECONNREFUSED)`);

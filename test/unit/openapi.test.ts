@@ -14,12 +14,13 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../runtime/domain/errors.js';
-import { handleIntakeRequest, type HttpRequest, type HttpResponse, type IntakeRouteDeps } from '../../runtime/intake/intake-routes.js';
+import type { HttpRequest, HttpResponse, IntakeRouteDeps } from '../../runtime/intake/http-exchange.js';
+import { handleIntakeRequest } from '../../runtime/intake/intake-routes.js';
 import { createJobRepository } from '../../runtime/aws/job-repository.js';
 import type { JobRecord } from '../../runtime/domain/job.js';
 import { OPENAPI_PATH } from '../../runtime/intake/openapi.js';
 import { INTAKE_ERRORS, openApiDocument, renderOpenApiJson } from '../../scripts/openapi/document.js';
-import { createJobRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
+import { createJobRequestSchema, createProviderRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
 import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
 import { apiPathOf, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
 import { startJobsTable } from '../../testkit/jobs-table.js';
@@ -150,6 +151,7 @@ function unreachableDeps(): IntakeRouteDeps {
     workflow: refuse,
     announcer: refuse,
     schema: createJobRequestSchema(),
+    providerSchema: createProviderRequestSchema(),
     readMedia: async () => Promise.reject(new Error('not used')),
     deadlineSeconds: 1800,
     now: () => new Date('2026-11-24T12:00:00Z'),
@@ -416,6 +418,7 @@ describe('the intake answers what the document says', () => {
       },
       announcer: { announce: async () => {}, announceLateVideo: async () => {} },
       schema: createJobRequestSchema(),
+      providerSchema: createProviderRequestSchema(),
       readMedia: async () => Promise.reject(new Error('not used')),
       deadlineSeconds: 1800,
       maxQueueSeconds: 86_400,

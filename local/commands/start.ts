@@ -1,10 +1,9 @@
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { consoleAssets } from '../../console/build.js';
 import { CdkContextError, startContextFromArgs } from '../stack/cdk-context.js';
 import { startLocalStack } from '../stack/local-stack.js';
 import { localSettings } from '../stack/local-settings.js';
-import { STACK_FILE, type StackFile } from '../stack/stack-file.js';
+import { writeStackFile } from '../stack/stack-file.js';
 
 function contextFromCommandLine(): Record<string, unknown> {
   try {
@@ -20,9 +19,7 @@ const context = contextFromCommandLine();
 const settings = localSettings({ timeScale: 1, port: 3000 });
 const stack = await startLocalStack({ ...settings, context, schedules: true });
 // Other commands (npm run batch) find the running stack, and run handlers against it, through this file.
-const stackFile = join(settings.dataDir, STACK_FILE);
-const description: StackFile = { apiUrl: stack.apiUrl, s3Url: stack.s3Url, bucket: stack.bucket, environment: stack.environment };
-writeFileSync(stackFile, `${JSON.stringify(description, null, 2)}\n`);
+const stackFile = writeStackFile(settings.dataDir, { apiUrl: stack.apiUrl, s3Url: stack.s3Url, bucket: stack.bucket, environment: stack.environment });
 console.log(`API ready at ${stack.apiUrl}`);
 // Built now rather than on the first page load, so a broken build shows here and the first load is quick.
 await consoleAssets();

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -31,4 +32,11 @@ export async function readStackFile(dataDir: string): Promise<StackFile> {
     throw new StackNotRunningError(`no local stack is running (${file} is missing): start it with npm start`);
   }
   return JSON.parse(text) as StackFile;
+}
+
+/** Tells other local commands (the CLI, npm run batch) about a running stack; returns the file's path. */
+export function writeStackFile(dataDir: string, description: StackFile): string {
+  const file = join(dataDir, STACK_FILE);
+  writeFileSync(file, `${JSON.stringify(description, null, 2)}\n`);
+  return file;
 }

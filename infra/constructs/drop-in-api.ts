@@ -88,6 +88,7 @@ export class DropInApi extends Construct {
     addProviderRoutes(this.api.root, new LambdaIntegration(props.intake));
 
     // API Gateway's own answers, in the gateway's error shape a provider client reads (docs/provider-api.md, Errors).
+    // Gateway response templates take plain variable substitution, not VTL: the code is the response type as is.
     this.api.addGatewayResponse('Unauthorized', {
       type: ResponseType.UNAUTHORIZED,
       statusCode: '401',
@@ -101,13 +102,13 @@ export class DropInApi extends Construct {
     this.api.addGatewayResponse('Default4xx', {
       type: ResponseType.DEFAULT_4XX,
       templates: {
-        'application/json': '{"error":{"message":$context.error.messageString,"type":"invalid_request_error","code":"$context.error.responseType.toLowerCase()"}}',
+        'application/json': '{"error":{"message":$context.error.messageString,"type":"invalid_request_error","code":"$context.error.responseType"}}',
       },
     });
     this.api.addGatewayResponse('Default5xx', {
       type: ResponseType.DEFAULT_5XX,
       templates: {
-        'application/json': '{"error":{"message":$context.error.messageString,"type":"server_error","code":"$context.error.responseType.toLowerCase()"}}',
+        'application/json': '{"error":{"message":$context.error.messageString,"type":"server_error","code":"$context.error.responseType"}}',
       },
     });
 

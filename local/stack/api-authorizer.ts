@@ -44,7 +44,7 @@ function functionNamedIn(template: CfnTemplate, value: unknown): string | undefi
   return Object.values(value).map((item) => functionNamedIn(template, item)).find(Boolean);
 }
 
-/** A gateway response's body: its JSON template, with the two context variables ours use filled in. */
+/** A gateway response's body: its template (plain substitution, as API Gateway does), with the two context variables ours use. */
 function gatewayResponse(template: CfnTemplate, apiId: string, type: string, fallback: string, message: string): { statusCode: number; body: string } {
   const response = logicalIdsOfType(template, 'AWS::ApiGateway::GatewayResponse')
     .map((id) => template.Resources[id]!.Properties as Properties)
@@ -55,7 +55,7 @@ function gatewayResponse(template: CfnTemplate, apiId: string, type: string, fal
   const statusCode = Number(response?.StatusCode ?? (type === 'UNAUTHORIZED' ? 401 : type === 'ACCESS_DENIED' ? 403 : 500));
   const body = ((response?.ResponseTemplates as Record<string, string> | undefined)?.['application/json'] ?? '{"message":$context.error.messageString}')
     .replaceAll('$context.error.messageString', JSON.stringify(message))
-    .replaceAll('$context.error.responseType.toLowerCase()', type.toLowerCase());
+    .replaceAll('$context.error.responseType', type);
   return { statusCode, body };
 }
 

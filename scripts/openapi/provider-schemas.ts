@@ -48,7 +48,7 @@ export const providerTaskEnvelopeSchema = described(
 /** The gateway's error shape (docs/provider-api.md, Errors). */
 export const providerErrorSchema = described(
   z.object({ error: z.object({ message: z.string(), type: z.string(), code: z.string() }) }),
-  "The gateway's error: `type` is invalid_request_error, authentication_error, rate_limit_error or server_error; `code` names the error in lower case",
+  "The gateway's error: `type` is invalid_request_error, authentication_error, rate_limit_error or server_error; `code` names the error: ours in lower case (validation_error…), API Gateway's own as its response type (invalid_api_key, rate_limit_exceeded, MISSING_AUTHENTICATION_TOKEN…)",
 );
 
 /** The gateway's error shape on the task route. */

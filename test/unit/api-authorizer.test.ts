@@ -73,7 +73,7 @@ describe('local token authorizer', () => {
     answer = async (event) => allowPolicy((event as { methodArn: string }).methodArn, 'Deny');
     const denied = (await authorize('POST', '/v1/video/generations', `Bearer ${TOKEN}`)) as { statusCode: number; body: string };
     expect(denied.statusCode).toBe(403);
-    expect(JSON.parse(denied.body)).toMatchObject({ error: { type: 'invalid_request_error', code: 'access_denied' } });
+    expect(JSON.parse(denied.body)).toMatchObject({ error: { type: 'invalid_request_error', code: 'ACCESS_DENIED' } });
 
     // An Allow for another method is no Allow for this one.
     answer = async () => allowPolicy('arn:aws:execute-api:us-east-1:000000000000:other/provider/GET/*');
@@ -84,6 +84,6 @@ describe('local token authorizer', () => {
     };
     const failed = (await authorize('POST', '/v1/video/generations', `Bearer ${TOKEN}`)) as { statusCode: number; body: string };
     expect(failed.statusCode).toBe(500);
-    expect(JSON.parse(failed.body)).toMatchObject({ error: { type: 'server_error', code: 'authorizer_failure' } });
+    expect(JSON.parse(failed.body)).toMatchObject({ error: { type: 'server_error', code: 'AUTHORIZER_FAILURE' } });
   });
 });

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { PROVIDER_EXAMPLE_REQUEST } from '../../testkit/provider-fixtures.js';
 
 /**
  * The drop-in provider API on the local stack (README, Drop-in provider API): the provider's own
- * example request, byte for byte, sent with curl and a token the CLI issued, ends with a result_url
+ * example request, byte for byte, sent with curl (fetch where there is none) and a token the CLI issued, ends with a result_url
  * that downloads the MP4; our own provider client, pointed at our API instead of the provider,
  * drives a job to SUCCESS; a missing, wrong or revoked token gets the gateway's 401.
  */
@@ -49,11 +49,41 @@ async function createToken(name: string): Promise<{ token: string; tokenId: stri
   return { token: issued, tokenId: issued.slice(4, 20) };
 }
 
-/** curl, as a user of the provider's API would run it: the answer's body and status. */
-async function curl(args: string[]): Promise<{ status: number; body: string }> {
-  const { stdout } = await run('curl', ['-sS', '-w', '\n%{http_code}', ...args]);
-  const cut = stdout.lastIndexOf('\n');
-  return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+/** Whether curl is on this machine: `npm test` must pass with only Node and npm (README, Quick start). */
+const HAS_CURL = spawnSync('curl', ['--version']).status === 0;
+
+interface Call {
+  method?: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  /** Sent exactly as these bytes (curl --data-binary @file). */
+  bodyFile?: string;
+  /** Where the answer's body is written instead of returned (curl -o). */
+  outFile?: string;
+}
+
+/**
+ * One request as a user of the provider's API sends it, with curl; where there is no curl, with fetch
+ * and the same bytes.
+ */
+async function send(call: Call): Promise<{ status: number; body: string }> {
+  if (HAS_CURL) {
+    const args = ['-sS', '-w', '\n%{http_code}', '-X', call.method ?? 'GET', call.url];
+    for (const [name, value] of Object.entries(call.headers ?? {})) args.push('-H', `${name}: ${value}`);
+    if (call.bodyFile) args.push('--data-binary', `@${call.bodyFile}`);
+    if (call.outFile) args.push('-o', call.outFile);
+    const { stdout } = await run('curl', args);
+    const cut = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+  }
+  const response = await fetch(call.url, {
+    method: call.method ?? 'GET',
+    headers: call.headers ?? {},
+    ...(call.bodyFile ? { body: await readFile(call.bodyFile) } : {}),
+  });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (call.outFile) await writeFile(call.outFile, bytes);
+  return { status: response.status, body: call.outFile ? '' : bytes.toString('utf8') };
 }
 
 /** The provider's example request exactly as docs/provider-api.md §2.2 writes it (the provider's own documentation, restated verbatim). */
@@ -77,7 +107,7 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-describe("the provider's own example request, byte for byte, with curl", () => {
+describe(`the provider's own example request, byte for byte, with ${HAS_CURL ? 'curl' : 'fetch (no curl here)'}`, () => {
   it('is accepted in the provider shape and ends with a result_url that downloads the MP4', async () => {
     const bytes = await providerExampleBytes();
     // The documented request, not a re-serialisation: it parses to the fixture the unit tests use.
@@ -85,12 +115,12 @@ describe("the provider's own example request, byte for byte, with curl", () => {
     const file = join(fixture.dataDir, 'example-request.json');
     await writeFile(file, bytes);
 
-    const created = await curl([
-      '-X', 'POST', `${apiUrl}/v1/video/generations`,
-      '-H', `Authorization: Bearer ${token}`,
-      '-H', 'Content-Type: application/json',
-      '--data-binary', `@${file}`,
-    ]);
+    const created = await send({
+      method: 'POST',
+      url: `${apiUrl}/v1/video/generations`,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      bodyFile: file,
+    });
     expect(created.status, created.body).toBe(200);
     const answer = JSON.parse(created.body) as Record<string, unknown>;
     expect(Object.keys(answer).sort()).toEqual(['created_at', 'id', 'model', 'object', 'progress', 'status', 'task_id']);
@@ -102,7 +132,7 @@ describe("the provider's own example request, byte for byte, with curl", () => {
     const seen: string[] = [];
     const task = await vi.waitFor(
       async () => {
-        const polled = await curl([`${apiUrl}/v1/video/generations/${taskId}`, '-H', `Authorization: Bearer ${token}`]);
+        const polled = await send({ url: `${apiUrl}/v1/video/generations/${taskId}`, headers: { Authorization: `Bearer ${token}` } });
         expect(polled.status, polled.body).toBe(200);
         const envelope = JSON.parse(polled.body) as { code: string; message: string; data: Record<string, string | number> };
         expect(envelope).toMatchObject({ code: 'success', message: '' });
@@ -124,7 +154,7 @@ describe("the provider's own example request, byte for byte, with curl", () => {
     const resultUrl = task.result_url as string;
     expect(resultUrl.startsWith(fixture.stack.s3Url)).toBe(true);
     const video = join(fixture.dataDir, 'result.mp4');
-    const download = await curl(['-o', video, resultUrl]);
+    const download = await send({ url: resultUrl, outFile: video });
     expect(download.status).toBe(200);
     const probe = await probeMp4(await readFile(video));
     expect(probe).toMatchObject({ hasVideo: true, hasAudio: true, height: 720 });

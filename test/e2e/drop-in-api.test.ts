@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UNAUTHORIZED_BODY } from '../../contracts/drop-in.js';
 import { writeStackFile } from '../../local/stack/stack-file.js';
 import { ProviderAuthError } from '../../runtime/domain/errors.js';
+import { requestShape } from '../../runtime/domain/job.js';
+import { createProviderRequestSchema, parseWith } from '../../runtime/domain/request-schema.js';
+import { pollTask } from '../../runtime/workflow/poll-task.js';
+import { submitTask } from '../../runtime/workflow/submit-task.js';
 import { createProviderClient } from '../../runtime/provider/provider-client.js';
 import { getJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
 import { probeMp4 } from '../../testkit/probe-mp4.js';
@@ -184,12 +188,46 @@ describe('our own provider client, pointed at our API instead of the provider', 
       { timeout: 45_000, interval: 50 },
     );
     expect(snapshot).toMatchObject({ taskId, phase: 'succeeded', providerStatus: 'SUCCESS', progress: 100 });
-    expect(phases.at(-1)).toBe('succeeded');
     expect(snapshot.submitTime).toBeGreaterThan(0);
     const video = await fetch(snapshot.videoUrl!);
     expect(video.status).toBe(200);
     const probe = await probeMp4(new Uint8Array(await video.arrayBuffer()));
     expect(probe.durationSeconds).toBeCloseTo(4, 0);
+  });
+
+  it("one pipeline feeds another: a second pipeline's own SubmitTask and PollTask steps take this API for their provider", async () => {
+    // The second pipeline's workflow steps (runtime/workflow), with our client as their provider. Its own
+    // request store, slots and history are not what is under test: they answer as an empty pipeline's would.
+    const provider = createProviderClient({ baseUrl: apiUrl, apiKey: async () => token });
+    const request = parseWith(createProviderRequestSchema(), { model: 'seedance-fast', content: [{ type: 'text', text: 'A second pipeline' }], duration: 4 });
+    const input = { jobId: 'downstream-job', requestKey: 'requests/downstream-job/x.json', shape: requestShape(request), deadlineAt: new Date(Date.now() + 60_000).toISOString() };
+    const created: string[] = [];
+    let poll = await submitTask(input, {
+      provider,
+      loadRequest: async () => request,
+      presign: async () => Promise.reject(new Error('no s3:// media here')),
+      loadHistory: async () => undefined,
+      slots: { recordCreated: async (jobId) => void created.push(jobId), recordRefused: async () => Promise.reject(new Error('the first pipeline refused no create')) },
+      now: () => new Date(),
+      random: Math.random,
+    });
+    expect(created).toEqual(['downstream-job']);
+    const statuses = [poll.jobStatus];
+    while (poll.jobStatus !== 'SUCCEEDED') {
+      // The second pipeline would wait poll.waitSeconds (adaptive, from these answers); here the local stack is fast.
+      expect(poll.waitSeconds).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      poll = await pollTask({ jobId: input.jobId, shape: input.shape, deadlineAt: input.deadlineAt, poll }, { provider, now: () => new Date(), random: Math.random, lateFollowSeconds: 60 });
+      if (statuses.at(-1) !== poll.jobStatus) statuses.push(poll.jobStatus);
+      expect(poll.overdue).toBeUndefined();
+    }
+    expect(statuses[0]).toBe('SUBMITTED');
+    expect(poll).toMatchObject({ jobStatus: 'SUCCEEDED', providerStatus: 'SUCCESS', progress: 100 });
+    // What its StoreVideo would copy: our copy of the video, in the first pipeline's bucket.
+    expect(poll.videoUrl!.startsWith(fixture.stack.s3Url)).toBe(true);
+    expect((await fetch(poll.videoUrl!)).status).toBe(200);
+    const upstream = await getJob(apiUrl, poll.providerTaskId);
+    expect(upstream).toMatchObject({ status: 'SUCCEEDED', trigger: { type: 'http', source: `token:${tokenId}` } });
   });
 });
 

@@ -131,6 +131,9 @@ describe('routes', () => {
     const destination = render((stage.Properties!.AccessLogSetting as { DestinationArn: unknown }).DestinationArn);
     const logGroup = /log-group:\$\{(\w+)\}$/.exec(destination);
     expect(json.Resources[logGroup![1]!]?.Type).toBe('AWS::Logs::LogGroup');
+    // API Gateway's logging role is account-wide and made once, by the IAM API: this stage logs through it, so it waits for it.
+    const [accountId] = onlyResourceOfType(json, 'AWS::ApiGateway::Account');
+    expect((stage as { DependsOn?: string[] }).DependsOn).toContain(accountId);
   });
 
   it('answers a missing, malformed, unknown or revoked token with the gateway’s 401 shape, and its other errors in the gateway’s shape', () => {

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+import { get, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -120,7 +120,7 @@ if (variant === 'ours') {
   await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(rawFile));
   bytes = statSync(rawFile).size;
 } else if (variant === 'raw-http') {
-  const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
+  const response = await new Promise<IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
   if (response.statusCode !== 200) throw new Error(`download answered ${response.statusCode}`);
   await pipeline(response, createWriteStream(rawFile));
   bytes = statSync(rawFile).size;

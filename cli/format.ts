@@ -63,6 +63,7 @@ export function jobSummary(job: JobView, now: Date = new Date()): string {
     ['Priority', job.priority],
     ['In line since', job.waiting && job.queuedAt ? `${timestamp(job.queuedAt)} (${age(job.queuedAt, now)} ago)` : undefined],
     ['Submitted', job.submittedAt && timestamp(job.submittedAt)],
+    ['Estimated finish', job.estimatedFinishAt && `${timestamp(job.estimatedFinishAt)} (${timeLeft(job.estimatedFinishAt, now.getTime())})`],
     ['Finished', job.finishedAt && timestamp(job.finishedAt)],
     ['Deadline', job.finishedAt ? undefined : timestamp(job.deadlineAt)],
     ['Provider', job.providerTaskId && `task ${job.providerTaskId}${job.polls !== undefined ? `, ${job.polls} polls` : ''}`],
@@ -85,4 +86,14 @@ export function jobTable(jobs: JobView[], now: Date = new Date()): string {
     ['JOB ID', 'STATUS', 'PROGRESS', 'TRIGGER', 'CREATED', 'AGE'],
     jobs.map((job) => [job.jobId, job.waiting ? 'WAITING' : job.status, `${job.progress}%`, job.trigger.type, timestamp(job.createdAt), age(job.createdAt, now)]),
   );
+}
+
+/** `about 1 min 20 s left`, from the job's estimate; empty when it has none. */
+export function timeLeft(estimatedFinishAt: string | undefined, now: number = Date.now()): string {
+  if (!estimatedFinishAt) return '';
+  const left = Math.round((Date.parse(estimatedFinishAt) - now) / 1000);
+  if (!Number.isFinite(left)) return '';
+  if (left <= 0) return 'due now';
+  const minutes = Math.floor(left / 60);
+  return `about ${minutes > 0 ? `${minutes} min ` : ''}${left % 60} s left`;
 }

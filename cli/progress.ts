@@ -1,8 +1,11 @@
 import cliProgress from 'cli-progress';
+import { timeLeft } from './format.js';
 
 export interface ProgressState {
   status: string;
   progress: number;
+  /** The job's estimatedFinishAt, while its provider task runs. */
+  estimatedFinishAt?: string;
 }
 
 /** How `--wait` shows a job moving: a live bar on a terminal, a line per change otherwise (logs, CI). */
@@ -21,7 +24,7 @@ function liveBar(stream: NodeJS.WriteStream): ProgressView {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{status} |{bar}| {percentage}% | {duration_formatted} elapsed',
+      format: '{status} |{bar}| {percentage}% | {duration_formatted} elapsed{left}',
       hideCursor: true,
       barsize: 30,
       clearOnComplete: false,
@@ -30,8 +33,9 @@ function liveBar(stream: NodeJS.WriteStream): ProgressView {
   );
   let started = false;
   return {
-    update({ status, progress }) {
-      const payload = { status: status.padEnd(9) };
+    update({ status, progress, estimatedFinishAt }) {
+      const left = timeLeft(estimatedFinishAt);
+      const payload = { status: status.padEnd(9), left: left ? ` | ${left}` : '' };
       if (!started) {
         bar.start(100, progress, payload);
         started = true;
@@ -48,11 +52,12 @@ function liveBar(stream: NodeJS.WriteStream): ProgressView {
 function lines(stream: NodeJS.WritableStream, since: number): ProgressView {
   let last = '';
   return {
-    update({ status, progress }) {
+    update({ status, progress, estimatedFinishAt }) {
       const line = `${status.padEnd(9)} ${String(progress).padStart(3)}%`;
       if (line === last) return;
       last = line;
-      stream.write(`${seconds(since).padStart(8)}  ${line}\n`);
+      const left = timeLeft(estimatedFinishAt);
+      stream.write(`${seconds(since).padStart(8)}  ${line}${left ? `  (${left})` : ''}\n`);
     },
     stop() {},
   };

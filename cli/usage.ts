@@ -16,6 +16,9 @@ export const USAGE = {
          [--trigger http|s3|schedule] [--limit N] [--json] [--api url]`,
   download: `usage: video-pipeline download <jobId> [--out file|dir/] [--api url]`,
   cancel: `usage: video-pipeline cancel <jobId> [--api url]`,
+  rerun: `usage: video-pipeline rerun <jobId> [--idempotency-key key] [--wait [--out file|dir/]] [--api url]
+  A new job from the stored request of <jobId> (its media, metadata and lane), linked both ways (rerunOf).
+  --wait shows the progress and downloads the MP4 (default ./out/<newJobId>.mp4).`,
   console: `usage: video-pipeline console --api url [--port N]
   Serves the web console of a deployed stack on 127.0.0.1 (default: a free port) and signs its API calls
   with SigV4 from your AWS credentials. Open the address it prints: its #token is what the proxy asks for,
@@ -40,6 +43,7 @@ Commands:
   list                list jobs, newest first
   download <jobId>    download a finished job's MP4
   cancel <jobId>      cancel a job
+  rerun <jobId>       run a job again, from its stored request
   console             the web console of a deployed stack, on 127.0.0.1
   token create|list|revoke   API tokens for the drop-in provider API
 

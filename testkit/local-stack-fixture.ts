@@ -10,6 +10,9 @@ export interface JobAnswer {
   createdAt: string;
   request: { content: { type: string; image_url?: { url: string } }[] };
   providerTaskId?: string;
+  submittedAt?: string;
+  estimatedFinishAt?: string;
+  deadlineAt: string;
   output?: { bucket: string; key: string; bytes: number; contentType: string; sha256: string };
   error?: { code: string; message: string };
   downloadUrl?: string;

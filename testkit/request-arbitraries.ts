@@ -316,12 +316,6 @@ function bodyWith(slots: fc.Arbitrary<Slot[]>) {
 const optionalText = fc.boolean().map((text): Slot[] => (text ? ['text'] : []));
 const count = (min: number, max: number) => fc.integer({ min, max });
 
-/** Slots of a valid reference-mode content that has at least one image or video (so audio may join). */
-const referenceSlots: fc.Arbitrary<Slot[]> = fc
-  .tuple(optionalText, count(0, MAX_IMAGES), count(0, MAX_VIDEOS), count(0, MAX_AUDIO))
-  .filter(([, images, videos]) => images + videos > 0)
-  .map(([text, images, videos, audio]) => [...text, ...repeat('ref_image', images), ...repeat('video', videos), ...repeat('audio', audio)]);
-
 const anySlots: fc.Arbitrary<Slot[]> = fc.constantFrom(...COMBINATIONS).chain((combination) => combinationSlotsArb(combination).map(({ slots }) => slots));
 const mediaSlots = anySlots.filter((slots) => slots.some((slot) => slot !== 'text'));
 

@@ -78,7 +78,8 @@ const validValueOf = (name: string): fc.Arbitrary<string> =>
   })[name] ?? fc.string({ maxLength: 10 });
 
 const refused = (path: string): SurfaceExpectation => ({ status: 400, code: 'VALIDATION_ERROR', path });
-const pathMethod = fc.constantFrom('GET', 'DELETE');
+/** The routes that take a job id in the path: the job itself, and running it again. */
+const pathMethod = fc.constantFrom(['GET', ''] as const, ['DELETE', ''] as const, ['POST', '/rerun'] as const);
 
 // ---- The job id in the path ---------------------------------------------------------------------
 
@@ -90,17 +91,17 @@ const badEscapeArb = fc.oneof(
 
 const badPercentEncoding = fc
   .tuple(pathMethod, fc.string({ unit: idChar, maxLength: 8 }), badEscapeArb, fc.string({ unit: idChar, maxLength: 8 }))
-  .map(([method, before, escape, after]): SurfaceCase => ({
+  .map(([[method, route], before, escape, after]): SurfaceCase => ({
     kind: 'path:bad-percent-encoding',
-    request: { method, target: `/jobs/${before}${escape}${after}` },
+    request: { method, target: `/jobs/${before}${escape}${after}${route}` },
     expected: refused('path.jobId'),
   }));
 
 const overLongId = fc
   .tuple(pathMethod, fc.oneof(fc.integer({ min: MAX_ID_CHARS + 1, max: 2048 }), fc.integer({ min: 2049, max: 8000 })), idChar)
-  .map(([method, length, char]): SurfaceCase => ({
+  .map(([[method, route], length, char]): SurfaceCase => ({
     kind: 'path:over-long-id',
-    request: { method, target: `/jobs/a${char.repeat(length - 1)}` },
+    request: { method, target: `/jobs/a${char.repeat(length - 1)}${route}` },
     expected: refused('path.jobId'),
   }));
 
@@ -112,18 +113,18 @@ const oddCharArb = fc.oneof(
 
 const oddCharacters = fc
   .tuple(pathMethod, fc.string({ unit: idChar, maxLength: 10 }), oddCharArb, fc.string({ unit: idChar, maxLength: 10 }))
-  .map(([method, before, odd, after]) => [method, `a${before}${odd}${after}`] as const)
-  .chain(([method, id]) =>
+  .map(([[method, route], before, odd, after]) => [method, route, `a${before}${odd}${after}`] as const)
+  .chain(([method, route, id]) =>
     fc.oneof(
       fc.constant(id),
       // The first character is narrower: never `.`, so neither `.` nor `..` is an id.
       fc.constantFrom('.', '..', '_job', '-job', ':job', '.job'),
-    ).map((odd): SurfaceCase => ({ kind: 'path:odd-characters', request: { method, target: `/jobs/${encodeURIComponent(odd)}` }, expected: refused('path.jobId') })),
+    ).map((odd): SurfaceCase => ({ kind: 'path:odd-characters', request: { method, target: `/jobs/${encodeURIComponent(odd)}${route}` }, expected: refused('path.jobId') })),
   );
 
 const unknownId = fc
   .tuple(pathMethod, fc.oneof(wellFormedIdArb, fc.uuid().map(String)))
-  .map(([method, id]): SurfaceCase => ({ kind: 'path:unknown-id', request: { method, target: `/jobs/${id}` }, expected: { status: 404, code: 'NOT_FOUND' } }));
+  .map(([[method, route], id]): SurfaceCase => ({ kind: 'path:unknown-id', request: { method, target: `/jobs/${id}${route}` }, expected: { status: 404, code: 'NOT_FOUND' } }));
 
 // ---- The query string ---------------------------------------------------------------------------
 
@@ -288,7 +289,7 @@ const notUtf8Body = fc
 /** Methods Node's parser knows (others never reach the API) that no route serves. */
 const wrongMethod = fc
   .tuple(
-    fc.constantFrom('/jobs', '/jobs/job-1', '/jobs/%', '/openapi.json'),
+    fc.constantFrom('/jobs', '/jobs/job-1', '/jobs/%', '/jobs/job-1/rerun', '/openapi.json'),
     fc.constantFrom('PUT', 'PATCH', 'OPTIONS', 'PROPFIND', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'REPORT', 'PURGE'),
   )
   .map(([target, method]): SurfaceCase => ({ kind: 'method:not-allowed', request: { method, target }, expected: { status: 405, code: 'METHOD_NOT_ALLOWED' } }));

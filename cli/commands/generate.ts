@@ -1,12 +1,10 @@
 import { parseCommandArgs, TARGET_OPTIONS } from '../args.js';
-import { downloadVideo, outputPath } from '../download.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import type { JobView, SubmitAnswer } from '../job-view.js';
-import { progressView } from '../progress.js';
+import { followAccepted } from '../follow.js';
+import type { SubmitAnswer } from '../job-view.js';
 import { buildRequestBody } from '../request-body.js';
 import { resolveTarget } from '../target.js';
 import { USAGE } from '../usage.js';
-import { watchJob } from '../watch.js';
 
 const OPTIONS = {
   ...TARGET_OPTIONS,
@@ -66,42 +64,5 @@ export async function generate(args: string[]): Promise<ExitCode> {
     body,
     ...(key !== undefined ? { headers: { 'idempotency-key': key } } : {}),
   });
-  const replayed = status === 200 ? ' (already submitted with this Idempotency-Key)' : '';
-  console.log(`Job ${answer.jobId} accepted: ${answer.status}${replayed}`);
-  console.log(`  status: ${answer.links.self}`);
-  for (const warning of answer.warnings ?? []) console.error(`  warning: ${warning}`);
-  if (!values.wait) {
-    console.log(`  follow it with: video-pipeline status ${answer.jobId}`);
-    return EXIT.OK;
-  }
-
-  const file = await outputPath(answer.jobId, values.out);
-  const view = progressView(process.stderr, started);
-  // Ctrl-C stops the watching, not the job.
-  const interrupted = () => {
-    view.stop();
-    console.error(`\nStopped waiting; job ${answer.jobId} goes on: video-pipeline status ${answer.jobId}`);
-    process.exit(130);
-  };
-  process.once('SIGINT', interrupted);
-  let job: JobView;
-  try {
-    job = await watchJob(target.api, answer.jobId, {
-      intervalMs: target.pollIntervalMs,
-      // While it waits in the admission line, its place: `WAITING (3 ahead)`.
-      onUpdate: (update) => view.update({ status: update.waiting ? `WAITING (${update.ahead ?? '?'} ahead)` : update.status, progress: update.progress }),
-    });
-  } finally {
-    view.stop();
-    process.off('SIGINT', interrupted);
-  }
-  const elapsed = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  if (job.status !== 'SUCCEEDED') {
-    console.error(`Job ${job.jobId} ended ${job.status} after ${elapsed}${job.error ? `: ${job.error.code}: ${job.error.message}` : ''}`);
-    return EXIT.JOB_ENDED_UNSUCCESSFULLY;
-  }
-  const video = await downloadVideo(job, file);
-  console.log(`Job ${job.jobId} SUCCEEDED in ${elapsed}`);
-  console.log(`Video written to ${video.file} (${video.bytes} bytes, sha256 ${video.sha256})`);
-  return EXIT.OK;
+  return followAccepted(target, { status, answer, wait: values.wait, out: values.out, started });
 }

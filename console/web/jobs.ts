@@ -40,6 +40,7 @@ export interface Job {
   createdAt: string;
   updatedAt: string;
   submittedAt?: string;
+  estimatedFinishAt?: string;
   finishedAt?: string;
   deadlineAt?: string;
   polls?: number;
@@ -48,8 +49,6 @@ export interface Job {
   error?: { code: string; message: string; issues?: FieldIssue[] };
   lateVideoAt?: string;
   downloadUrl?: string;
-  /** Not in every API version: shown when present. */
-  estimatedFinishAt?: string;
   /** POST /jobs/{jobId}/rerun: the job this one runs again, and the jobs that ran this one again. */
   rerunOf?: string;
   reruns?: string[];

@@ -342,7 +342,7 @@ export class GenerationWorkflow extends Construct {
     const recordSubmitted = new DynamoUpdateItem(this, 'RecordSubmitted', {
       table,
       key: jobKey,
-      updateExpression: 'SET #status = :submitted, providerTaskId = :taskId, submittedAt = :at, updatedAt = :at',
+      updateExpression: 'SET #status = :submitted, providerTaskId = :taskId, submittedAt = :at, estimatedFinishAt = :eta, updatedAt = :at',
       conditionExpression: '#status = :queued',
       expressionAttributeNames: statusName,
       expressionAttributeValues: {
@@ -350,6 +350,7 @@ export class GenerationWorkflow extends Construct {
         ':queued': literal('QUEUED'),
         ':taskId': text('$.poll.providerTaskId'),
         ':at': text('$.poll.submittedAt'),
+        ':eta': text('$.poll.estimatedFinishAt'),
       },
       resultPath: JsonPath.DISCARD,
     });
@@ -375,7 +376,7 @@ export class GenerationWorkflow extends Construct {
     const recordProgress = new DynamoUpdateItem(this, 'RecordProgress', {
       table,
       key: jobKey,
-      updateExpression: 'SET #status = :status, progress = :progress, polls = :polls, updatedAt = :at',
+      updateExpression: 'SET #status = :status, progress = :progress, polls = :polls, estimatedFinishAt = :eta, updatedAt = :at',
       // Progress only moves forward, and a finished job is never touched.
       conditionExpression: '#status IN (:submitted, :running) AND (attribute_not_exists(progress) OR progress <= :progress)',
       expressionAttributeNames: statusName,
@@ -386,6 +387,7 @@ export class GenerationWorkflow extends Construct {
         ':submitted': literal('SUBMITTED'),
         ':running': literal('RUNNING'),
         ':at': text('$.poll.checkedAt'),
+        ':eta': text('$.poll.estimatedFinishAt'),
       },
       resultPath: JsonPath.DISCARD,
     });

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
+import type {
+  Alarm} from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  Alarm,
   ComparisonOperator,
   Dashboard,
   GraphWidget,

@@ -162,7 +162,7 @@ export function createRenderer(ffmpegPath: string): Renderer {
         await rename(partialFile, outputPath);
       } finally {
         release();
-        await Promise.all([promptFile, partialFile].map((file) => file && rm(file, { force: true })));
+        await Promise.all([promptFile, partialFile].flatMap((file) => (file ? [rm(file, { force: true })] : [])));
       }
     },
   };

@@ -1,6 +1,7 @@
+import type {
+  DynamoDBClient} from '@aws-sdk/client-dynamodb';
 import {
   DeleteItemCommand,
-  DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,

@@ -78,6 +78,8 @@ export interface JobRecord {
   createdAt: string;
   updatedAt: string;
   submittedAt?: string;
+  /** While the provider task runs: when it will most likely end (the poll policy's estimate, runtime/workflow/polling/poll-policy.ts). */
+  estimatedFinishAt?: string;
   finishedAt?: string;
   deadlineAt: string;
   polls?: number;

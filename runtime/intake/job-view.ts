@@ -11,9 +11,11 @@ export interface JobView extends Omit<JobRecord, 'requestKey' | 'kind' | 'reques
 
 /** The job as the API shows it: internal bookkeeping out, links in. */
 export function presentJob(job: JobRecord, selfUrl: string, extra: { downloadUrl?: string; ahead?: number } = {}): JobView {
-  const { requestKey: _bodyLocation, kind: _indexPartition, requestHash: _identity, inLine, lineKey: _place, ...visible } = job;
+  const { requestKey: _bodyLocation, kind: _indexPartition, requestHash: _identity, inLine, lineKey: _place, estimatedFinishAt, ...visible } = job;
   return {
     ...visible,
+    // An estimate of a job that has ended is noise: it is kept on the record, shown only while the task runs.
+    ...(estimatedFinishAt && (job.status === 'SUBMITTED' || job.status === 'RUNNING') ? { estimatedFinishAt } : {}),
     waiting: inLine !== undefined,
     ...(extra.ahead !== undefined ? { ahead: extra.ahead } : {}),
     links: { self: selfUrl },

@@ -1,5 +1,6 @@
+import type {
+  PipelineError} from '../domain/errors.js';
 import {
-  PipelineError,
   ProviderAuthError,
   ProviderBadResponseError,
   ProviderBusyError,

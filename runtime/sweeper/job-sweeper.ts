@@ -168,6 +168,8 @@ async function resume(job: JobRecord, deps: SweepDeps): Promise<boolean> {
     polls: job.polls ?? 0,
     waitSeconds: 0,
     checkedAt: deps.now().toISOString(),
+    // The next poll estimates again; until then, the last estimate the job showed.
+    estimatedFinishAt: job.estimatedFinishAt ?? deps.now().toISOString(),
     changed: false,
   };
   const resumedArn = await deps.workflow.start({ jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt: job.deadlineAt, poll }, name);

@@ -1,6 +1,7 @@
 import { DeadlineExceededError, PipelineError, ProviderTaskFailedError, VideoUnavailableError } from '../domain/errors.js';
 import type { RequestShape } from '../domain/job.js';
-import { nextPollSeconds, pollContext, rememberAnswer, retryPollSeconds } from './polling/poll-policy.js';
+import { estimatedEndSeconds, nextPollSeconds, pollContext, rememberAnswer, retryPollSeconds } from './polling/poll-policy.js';
+import { secondsAfter } from './polling/poll-state.js';
 import type { PollState } from './polling/poll-state.js';
 import type { ProviderClient } from '../provider/provider-client.js';
 import type { ProviderTaskSnapshot } from '../provider/task-snapshot.js';
@@ -81,6 +82,7 @@ async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollS
     polls: previous.polls + 1,
     waitSeconds: 0,
     checkedAt: now.toISOString(),
+    estimatedFinishAt: previous.estimatedFinishAt,
     changed: jobStatus !== previous.jobStatus || progress !== previous.progress,
     ...(snapshot.videoUrl ? { videoUrl: snapshot.videoUrl } : {}),
     ...(generationSeconds !== undefined ? { generationSeconds } : {}),
@@ -90,7 +92,12 @@ async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollS
   };
   // Past the deadline the follow-up polls wait as a late task deserves: the window runs from the deadline.
   const windowSeconds = overdue ? deps.lateFollowSeconds : remainingSeconds;
-  return { ...next, waitSeconds: nextPollSeconds(pollContext(policy, input.shape, elapsedSeconds, windowSeconds, deps.random())) };
+  const context = pollContext(policy, input.shape, elapsedSeconds, windowSeconds, deps.random());
+  return {
+    ...next,
+    waitSeconds: nextPollSeconds(context),
+    estimatedFinishAt: snapshot.phase === 'succeeded' ? now.toISOString() : secondsAfter(new Date(previous.submittedAt), estimatedEndSeconds(context)),
+  };
 }
 
 function overdueAt(now: Date, message: string): NonNullable<PollState['overdue']> {

@@ -1,6 +1,7 @@
 import type { Slots } from '../admission/admission-slots.js';
 import { ProviderBusyError } from '../domain/errors.js';
-import { nextPollSeconds, pollContext, startMemory, type GenerationEstimate } from './polling/poll-policy.js';
+import { estimatedEndSeconds, nextPollSeconds, pollContext, startMemory, type GenerationEstimate } from './polling/poll-policy.js';
+import { secondsAfter } from './polling/poll-state.js';
 import type { PollState } from './polling/poll-state.js';
 import type { WorkflowInput } from './workflow-input.js';
 import type { ProviderClient } from '../provider/provider-client.js';
@@ -50,9 +51,11 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
     polls: 0,
     waitSeconds: 0,
     checkedAt: submittedAt.toISOString(),
+    estimatedFinishAt: submittedAt.toISOString(),
     changed: true,
     policy: startMemory(history),
   };
   const remainingSeconds = (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000;
-  return { ...state, waitSeconds: nextPollSeconds(pollContext(state.policy, input.shape, 0, remainingSeconds, deps.random())) };
+  const context = pollContext(state.policy, input.shape, 0, remainingSeconds, deps.random());
+  return { ...state, waitSeconds: nextPollSeconds(context), estimatedFinishAt: secondsAfter(submittedAt, estimatedEndSeconds(context)) };
 }

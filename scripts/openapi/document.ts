@@ -628,7 +628,7 @@ function buildDocument() {
       schemas: components.schemas,
       responses: {
         ...Object.fromEntries(
-          [...errorCodesByStatus()].map(([status, codes]) => [
+          [...errorCodesByStatus()].map(([status]) => [
             `Error${status}`,
             {
               description: INTAKE_ERRORS.filter((error) => error.status === status)

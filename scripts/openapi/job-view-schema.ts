@@ -43,6 +43,7 @@ export const jobViewSchema = described(
     createdAt: timestamp('when the job was recorded'),
     updatedAt: timestamp('the last write'),
     submittedAt: z.optional(timestamp('when the provider accepted the task')),
+    estimatedFinishAt: z.optional(timestamp('SUBMITTED or RUNNING only: when the provider task will most likely end (the poll policy’s estimate from the shape’s history, the provider’s start_time and progress), updated with the progress')),
     finishedAt: z.optional(timestamp('when the job ended')),
     deadlineAt: timestamp('past it the job ends TIMED_OUT'),
     polls: z.optional(count()),

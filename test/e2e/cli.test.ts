@@ -49,7 +49,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> 
 }
 
 function jobIdOf(run: CliRun): string {
-  const match = /^Job (\S+) accepted: QUEUED$/m.exec(run.stdout);
+  const match = /^Job (\S+) accepted: QUEUED( \(already submitted with this Idempotency-Key\))?$/m.exec(run.stdout);
   if (!match) throw new Error(`no job id in:\n${run.stdout}\n${run.stderr}`);
   return match[1]!;
 }
@@ -96,8 +96,9 @@ describe('video-pipeline CLI against npm start', () => {
     const run = await cli(['generate', 'A cat playing piano', '--image', image, '--resolution', '480p', '--duration', '4', '--no-audio', '--wait', '--out', out]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const jobId = jobIdOf(run);
-    // Progress lines (stderr is not a terminal here): elapsed, status, percent; it ends at 100 %.
-    expect(run.stderr).toMatch(/^\s+\d+\.\d s {2}(SUBMITTED|RUNNING) +\d+%$/m);
+    // Progress lines (stderr is not a terminal here): elapsed, status, percent and, while the task runs,
+    // the time left to the job's estimatedFinishAt; it ends at 100 %.
+    expect(run.stderr).toMatch(/^\s+\d+\.\d s {2}(SUBMITTED|RUNNING) +\d+% {2}\((about (\d+ min )?\d+ s left|due now)\)$/m);
     expect(run.stderr).toMatch(/^\s+\d+\.\d s {2}SUCCEEDED 100%$/m);
     expect(run.stdout).toContain(`Job ${jobId} SUCCEEDED in`);
     expect(run.stdout).toMatch(new RegExp(`^Video written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+ bytes, sha256 [0-9a-f]{64}\\)$`, 'm'));
@@ -165,6 +166,39 @@ describe('video-pipeline CLI against npm start', () => {
     const job = (await jobJson(jobId)) as unknown as { output: { bytes: number; sha256: string } };
     expect(job.output).toEqual(expect.objectContaining({ bytes: video.length, sha256: createHash('sha256').update(video).digest('hex') }));
     expect((await probeMp4(video)).hasAudio).toBe(true);
+  });
+
+  it('rerun --wait runs a job again from its stored request (its uploaded image too), linked both ways; with the same Idempotency-Key it is one job', async () => {
+    const image = join(dataDir, 'portrait.png');
+    await writeFile(image, solidPng(48, 64));
+    const original = await cli(['generate', 'A heron taking off', '--image', image, '--resolution', '480p', '--duration', '4', '--no-audio']);
+    expect(original.code, original.stderr).toBe(0);
+    const originalId = jobIdOf(original);
+
+    const out = join(dataDir, 'videos', 'heron-again.mp4');
+    const again = await cli(['rerun', originalId, '--idempotency-key', 'heron-1', '--wait', '--out', out]);
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`^Runs ${originalId} again$`, 'm'));
+    const rerunId = jobIdOf(again);
+    expect(rerunId).not.toBe(originalId);
+    expect(again.stdout).toContain(`Job ${rerunId} SUCCEEDED in`);
+    // The same request: the first frame made it a 3:4 portrait clip again.
+    expect(await probeMp4(await readFile(out))).toMatchObject({ hasVideo: true, hasAudio: false, width: 360, height: 480 });
+
+    const rerun = (await jobJson(rerunId)) as unknown as { rerunOf?: string; request: unknown };
+    const first = (await jobJson(originalId)) as unknown as { reruns?: string[]; request: unknown };
+    expect(rerun.rerunOf).toBe(originalId);
+    expect(first.reruns).toEqual([rerunId]);
+    expect(rerun.request).toEqual(first.request);
+
+    const replay = await cli(['rerun', originalId, '--idempotency-key', 'heron-1']);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toContain(`Job ${rerunId} accepted`);
+    expect(replay.stdout).toContain('(already submitted with this Idempotency-Key)');
+    expect(((await jobJson(originalId)) as unknown as { reruns?: string[] }).reruns).toEqual([rerunId]);
+
+    const unknown = await cli(['rerun', 'no-such-job']);
+    expect(unknown.code).toBe(2);
   });
 
   it('cancel stops a running job (exit 0), its --wait ends with exit 1, a second cancel is the 409 (exit 2)', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pngDataUri } from '../../testkit/png.js';
 import { PROVIDER_EXAMPLE_REQUEST } from '../../testkit/provider-fixtures.js';
 import { probeMp4 } from '../../testkit/probe-mp4.js';
@@ -38,8 +38,22 @@ describe('a text-only job', () => {
     expect(json.links.self).toBe(`${apiUrl}/jobs/${json.jobId}`);
     expect(response.headers.get('location')).toBe(json.links.self);
 
+    // While the provider task runs, the job says when it will most likely be done; once ended, no more.
+    const running = await vi.waitFor(
+      async () => {
+        const current = await getJob(apiUrl, json.jobId);
+        if (current.status !== 'SUBMITTED' && current.status !== 'RUNNING') throw new Error(`still ${current.status}`);
+        return current;
+      },
+      { timeout: 10_000, interval: 10 },
+    );
+    // In the provider's time: the prior for a 720p clip with audio, since no job of its shape ended yet
+    // (LOCAL_TIME_SCALE scales the waits and the deadline, not the estimate of a shape never seen).
+    expect(Date.parse(running.estimatedFinishAt!) - Date.parse(running.submittedAt!)).toBeGreaterThan(60_000);
+
     const { job, seen } = await waitForJob(apiUrl, json.jobId);
     expect(job.status).toBe('SUCCEEDED');
+    expect(job).not.toHaveProperty('estimatedFinishAt');
     const ranks = seen.map((entry) => STATUS_ORDER.indexOf(entry.status));
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
     expect(seen.map((entry) => entry.progress)).toEqual([...seen.map((entry) => entry.progress)].sort((a, b) => a - b));

@@ -1132,6 +1132,7 @@ describe('bounds', () => {
       polls: 7,
       waitSeconds: 9,
       checkedAt: '2026-01-01T00:28:51Z',
+      estimatedFinishAt: '2026-01-01T00:29:30Z',
       changed: true,
     };
     for (const provider of [taskProvider('running'), failingProvider(new ProviderUnavailableError('HTTP 503'))]) {
@@ -1177,6 +1178,7 @@ describe('bounds', () => {
       polls: 7,
       waitSeconds: 9,
       checkedAt: '2026-01-01T00:09:51Z',
+      estimatedFinishAt: '2026-01-01T00:11:00Z',
       changed: true,
     };
     const deps = (error: PipelineError, random: number) => ({ provider: failingProvider(error), now: () => now, random: () => random, lateFollowSeconds: 3600 });

@@ -9,7 +9,7 @@ import { pipelineConfigFrom } from '../../infra/config.js';
 import { featureFlags } from '../../infra/feature-flags.js';
 import { createPipelineApp } from '../../infra/pipeline-app.js';
 import { VideoPipelineStack } from '../../infra/stack.js';
-import { handlerFileOf, logicalIdOf, onlyResourceOfType, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
+import { handlerFileOf, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
 
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const CLI_TIMEOUT_MS = 90_000;

@@ -1,6 +1,5 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobRecord } from '../../runtime/domain/job.js';
 import { acceptJob, type IntakeDeps } from '../../runtime/intake/job-intake.js';
 import { intakeTestDeps } from '../../testkit/intake-deps.js';
 import { startJobsTable } from '../../testkit/jobs-table.js';

@@ -1,4 +1,3 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../runtime/domain/errors.js';
 import { JOB_KIND, type JobRecord, type JobStatus } from '../../runtime/domain/job.js';

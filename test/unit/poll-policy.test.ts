@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { RequestShape } from '../../runtime/domain/job.js';
 import {
+  estimatedEndSeconds,
   MAX_POLL_SECONDS,
   MIN_POLL_SECONDS,
   nextPollSeconds,
@@ -393,6 +394,37 @@ describe('jitter', () => {
 
   test('the same random gives the same wait', () => {
     expect(nextPollSeconds(context({ random: 0.37 }))).toBe(nextPollSeconds(context({ random: 0.37 })));
+  });
+});
+
+describe('the estimated end (the job’s estimatedFinishAt)', () => {
+  test('at submission it is the median of the shape: the prior, or the history once learned', () => {
+    expect(estimatedEndSeconds(context())).toBe(PRIOR.medianSeconds);
+    expect(estimatedEndSeconds(context({ shape: SLOWEST }))).toBe(priorGenerationEstimate(SLOWEST).medianSeconds);
+    expect(estimatedEndSeconds(context({ history: { medianSeconds: 200, sigma: 0.2, samples: 20 } }))).toBe(200);
+  });
+
+  test('a task that waited at the provider before it began ends that much later', () => {
+    expect(estimatedEndSeconds(context({ elapsedSeconds: 40, startedNotBeforeSeconds: 30, startReported: true }))).toBe(30 + PRIOR.medianSeconds);
+  });
+
+  test('a progress that says it has further to go moves it later: start + run / share done at most', () => {
+    // Started at 10 s, at most 30 % done after 60 s of running: 10 + 60 / 0.3 = 210 s, past the median (100 s).
+    expect(estimatedEndSeconds(context({ elapsedSeconds: 70, startedNotBeforeSeconds: 10, startReported: true, shareDoneAtMost: 0.3 }))).toBeCloseTo(210);
+  });
+
+  test('a task past its median is never shown as due already: at least one steady poll from now', () => {
+    expect(estimatedEndSeconds(context({ elapsedSeconds: 500 }))).toBe(500 + STEADY_POLL_SECONDS);
+  });
+
+  test('for any context it is a finite time after now', () => {
+    fc.assert(
+      fc.property(contextArb, (input) => {
+        const end = estimatedEndSeconds(input);
+        expect(end).toBeGreaterThan(input.elapsedSeconds);
+        expect(Number.isFinite(end)).toBe(true);
+      }),
+    );
   });
 });
 

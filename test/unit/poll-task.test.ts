@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { PipelineError, ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../runtime/domain/errors.js';
+import type { PipelineError} from '../../runtime/domain/errors.js';
+import { ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../runtime/domain/errors.js';
 import type { RequestShape } from '../../runtime/domain/job.js';
 import {
   MAX_POLL_SECONDS,
@@ -61,6 +62,7 @@ function pollState(overrides: Partial<PollState> = {}): PollState {
     polls: 0,
     waitSeconds: 60,
     checkedAt: SUBMITTED_AT.toISOString(),
+    estimatedFinishAt: new Date(SUBMITTED_AT.getTime() + 90_000).toISOString(),
     changed: true,
     ...overrides,
   };
@@ -262,6 +264,25 @@ describe('pollTask', () => {
   test('a provider error passes through unchanged', async () => {
     const notFound = new ProviderTaskNotFoundError('gone');
     expect(await pollError(pollState(), notFound)).toBe(notFound);
+  });
+});
+
+describe('pollTask: the estimated finish', () => {
+  test('a running task’s estimate moves with what the provider says: later when its progress says it has further to go', async () => {
+    const median = priorGenerationEstimate(SHAPE).medianSeconds;
+    const early = await poll(pollState(), { phase: 'running', providerStatus: 'IN_PROGRESS', startTime: SUBMITTED_EPOCH + 10 }, { now: 40 });
+    expect(Date.parse(early.next.estimatedFinishAt) - SUBMITTED_AT.getTime()).toBe(Math.round(10 + median) * 1000);
+    // At most 55 % done after 190 s of running (the gateway's "30%"): 10 + 190 / 0.55 s from submission.
+    const slow = await poll(early.next, { phase: 'running', providerStatus: 'IN_PROGRESS', progress: 30, startTime: SUBMITTED_EPOCH + 10 }, { now: 200 });
+    expect(Date.parse(slow.next.estimatedFinishAt) - SUBMITTED_AT.getTime()).toBe(Math.round(10 + 190 / 0.55) * 1000);
+  });
+
+  test('a poll the provider failed keeps the last estimate; a success says now', async () => {
+    const previous = pollState({ jobStatus: 'RUNNING', progress: 30 });
+    const failed = await poll(previous, new ProviderUnavailableError('502'));
+    expect(failed.next.estimatedFinishAt).toBe(previous.estimatedFinishAt);
+    const done = await poll(previous, { phase: 'succeeded', providerStatus: 'SUCCESS', progress: 100, videoUrl: VIDEO_URL });
+    expect(done.next.estimatedFinishAt).toBe(at(90)().toISOString());
   });
 });
 
@@ -471,6 +492,9 @@ describe('submitTask', () => {
     // The first poll of a 5 s clip skips the minute in which no clip is ever done.
     expect(state.waitSeconds).toBeGreaterThanOrEqual(30);
     expect(state.waitSeconds).toBeLessThanOrEqual(MAX_POLL_SECONDS);
+    // The job shows when it will most likely be done: the prior median of its shape, from now.
+    const median = priorGenerationEstimate(workflowInput.shape).medianSeconds;
+    expect(Date.parse(state.estimatedFinishAt) - SUBMITTED_AT.getTime()).toBe(Math.round(median) * 1000);
   });
 
   test('hands the provider presigned URLs for s3:// media and leaves other URLs alone', async () => {

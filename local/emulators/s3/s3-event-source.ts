@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { S3rverEvent } from 's3rver';
 import type { CfnTemplate } from '../../stack/cloud-assembly.js';
 import { busEvent, type BusEvent } from '../eventbridge/eventbridge-events.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, localPhysicalName, logicalIdsOfType, resolveIntrinsics } from '../../stack/template-resolver.js';
+import { LOCAL_ACCOUNT, localPhysicalName, logicalIdsOfType, resolveIntrinsics } from '../../stack/template-resolver.js';
 
 /**
  * S3 → EventBridge: turns what s3rver emits for a new object into the "Object Created" event S3 sends

@@ -108,6 +108,18 @@ export function pollContext(memory: PolicyMemory | undefined, shape: RequestShap
   };
 }
 
+/**
+ * When the task will most likely end, in seconds after its creation (the job's `estimatedFinishAt`):
+ * the median of its shape's generation time from when it began, later if its progress says it has
+ * further to go, and never before the next poll could see it, so a task past its median is not
+ * shown as due already.
+ */
+export function estimatedEndSeconds(context: PollContext): number {
+  const estimate = context.history ?? priorGenerationEstimate(context.shape);
+  const start = Math.min(context.startedNotBeforeSeconds, context.elapsedSeconds);
+  return Math.max(start + estimate.medianSeconds, earliestEndFromProgress(context, start), context.elapsedSeconds + STEADY_POLL_SECONDS);
+}
+
 export function nextPollSeconds(context: PollContext): number {
   const estimate = context.history ?? priorGenerationEstimate(context.shape);
   const start = Math.min(context.startedNotBeforeSeconds, context.elapsedSeconds);

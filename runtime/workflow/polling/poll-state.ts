@@ -17,6 +17,8 @@ export interface PollState {
   /** Seconds the Wait state sleeps before the next poll. */
   waitSeconds: number;
   checkedAt: string;
+  /** When the task will most likely end (the poll policy's estimate): written with the status, shown while the job runs. */
+  estimatedFinishAt: string;
   /** True when status or progress moved, so the state machine writes the job record only then. */
   changed: boolean;
   videoUrl?: string;
@@ -35,4 +37,9 @@ export interface PollState {
   lateEnded?: string;
   /** The poll policy's own memory (poll-memory.ts), carried from poll to poll unread. Absent on a resumed job. */
   policy?: PolicyMemory;
+}
+
+/** The ISO time `seconds` after `from`, to the second: what the job record shows. */
+export function secondsAfter(from: Date, seconds: number): string {
+  return new Date(from.getTime() + Math.round(seconds) * 1000).toISOString();
 }

@@ -6,6 +6,7 @@ import { generate } from './commands/generate.js';
 import { list } from './commands/list.js';
 import { rerun } from './commands/rerun.js';
 import { status } from './commands/status.js';
+import { token } from './commands/token.js';
 import { upload } from './commands/upload.js';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { MAIN_USAGE, type CommandName } from './usage.js';
@@ -22,6 +23,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<ExitCode>> = {
   cancel,
   rerun,
   console: consoleCommand,
+  token,
 };
 
 // The SDK warns on Node 20 that its 2027 releases will need Node 22: nothing a user of this CLI acts on.

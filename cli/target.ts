@@ -1,6 +1,9 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { findRunningStack } from '../local/stack/find-stack.js';
 import { describeStack, StackNotRunningError, type RunningStack } from '../local/stack/stack-file.js';
+import { createTokenRepository, type TokenRepository } from '../runtime/aws/token-repository.js';
 import { isLoopbackHost } from '../runtime/net/loopback.js';
 import { ApiClient } from './api-client.js';
 import { UnreachableError, UsageError } from './errors.js';
@@ -100,4 +103,49 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (!apiUrl) return localTarget(env);
   const url = parseApiUrl(apiUrl);
   return url.protocol === 'http:' && isLoopbackHost(url.hostname) ? loopbackTarget(url, env) : awsTarget(url, bucket, env);
+}
+
+/** Where `token` commands keep the operator's API tokens: the local stack's Tokens table, or a deployed one. */
+export interface TokenTarget {
+  tokens: TokenRepository;
+  /** Said in messages: which table. */
+  where: string;
+}
+
+export interface TokenTargetOptions {
+  /** `--table`, else VIDEO_PIPELINE_TOKENS_TABLE: the deployed stack's TokensTableName output. */
+  table?: string | undefined;
+  /** `--region`, else AWS_REGION / AWS_DEFAULT_REGION (deployed table only). */
+  region?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A table name means a deployed stack: the operator's own AWS credentials reach DynamoDB directly
+ * (no function of the stack may write tokens, docs/security.md). Without one, the running local
+ * stack's table on its DynamoDB, found as every local command finds the stack.
+ */
+export async function resolveTokenTarget(options: TokenTargetOptions): Promise<TokenTarget> {
+  const env = options.env ?? process.env;
+  const table = options.table ?? env.VIDEO_PIPELINE_TOKENS_TABLE;
+  if (table) {
+    const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    if (!region) throw new UsageError(`cannot tell the AWS region of table ${table}: pass --region or set AWS_REGION`);
+    const client = new DynamoDBClient({ region, credentials: defaultCredentials() });
+    return { tokens: createTokenRepository(DynamoDBDocumentClient.from(client), table), where: `table ${table} in ${region}` };
+  }
+  let stack: RunningStack;
+  try {
+    stack = await findRunningStack(env);
+  } catch (error) {
+    if (error instanceof StackNotRunningError) {
+      throw new UnreachableError(`no local stack is running: start one with \`npm start\`, or pass --table <TokensTableName>\n(${error.message})`, { cause: error });
+    }
+    throw error;
+  }
+  const { AWS_ENDPOINT_URL_DYNAMODB: endpoint, TOKENS_TABLE: localTable } = stack.environment;
+  if (!endpoint || !localTable) throw new UnreachableError(`the local stack of ${describeStack(stack)} has no Tokens table: restart it with \`npm start\``);
+  // dynalite takes any credentials.
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return { tokens: createTokenRepository(DynamoDBDocumentClient.from(client), localTable), where: 'the local stack' };
 }

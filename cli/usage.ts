@@ -33,6 +33,13 @@ export const USAGE = {
   with SigV4 from your AWS credentials. Open the address it prints: its #token is what the proxy asks for,
   so no other page or site can use your credentials through it. (The local stack's console is at
   npm start's API address.)`,
+  token: `usage: video-pipeline token create [--name label] [--json] [--table name [--region r]]
+       video-pipeline token list [--json] [--table name [--region r]]
+       video-pipeline token revoke <tokenId> [--table name [--region r]]
+  API tokens for the drop-in provider API (POST /v1/video/generations with Authorization: Bearer <token>).
+  create prints the token once (only its SHA-256 is kept); revoke refuses it from its next request.
+  Target: the local stack's Tokens table, or a deployed stack's with --table <TokensTableName output>
+  (or VIDEO_PIPELINE_TOKENS_TABLE), reached with your AWS credentials (dynamodb:PutItem, Scan, UpdateItem).`,
 } as const;
 
 export type CommandName = keyof typeof USAGE;
@@ -49,6 +56,7 @@ Commands:
   cancel <jobId>      cancel a job
   rerun <jobId>       run a job again, from its stored request
   console             the web console of a deployed stack, on 127.0.0.1
+  token create|list|revoke   API tokens for the drop-in provider API
 
 ${TARGET}
 

@@ -73,6 +73,7 @@ export const FUNCTION_ENVIRONMENTS = {
   }),
   [HANDLER.describeFailure]: z.object({}),
   [HANDLER.announceOutcome]: z.object({ JOBS_TABLE: requiredSetting, EVENT_BUS_NAME: requiredSetting }),
+  [HANDLER.tokenAuthorizer]: z.object({ TOKENS_TABLE: requiredSetting }),
 } as const satisfies Record<HandlerFile, z.ZodMiniObject>;
 
 type EnvironmentSchema = z.ZodMiniObject;

@@ -36,3 +36,9 @@ export const SLOTS_ITEM = 'slots';
 
 /** The batch manifests' progress: one item per version of a manifest (`<key>#<etag>`). */
 export const MANIFESTS_TABLE = { partitionKey: 'manifestId' } as const;
+
+/**
+ * The API tokens of the drop-in provider API: one item per token, keyed by its public id. The secret
+ * is never stored, only its SHA-256 (runtime/auth/api-token.ts).
+ */
+export const TOKENS_TABLE = { partitionKey: 'tokenId' } as const;

@@ -4,6 +4,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AdmissionControl } from './constructs/admission-control.js';
 import { CompletionEvents } from './constructs/completion-events.js';
+import { DropInApi } from './constructs/drop-in-api.js';
 import { GenerationWorkflow } from './constructs/generation-workflow.js';
 import { IntakeApi } from './constructs/intake-api.js';
 import { JobStore } from './constructs/job-store.js';
@@ -41,6 +42,7 @@ export class VideoPipelineStack extends Stack {
   public readonly store: JobStore;
   public readonly workflow: GenerationWorkflow;
   public readonly intake: IntakeApi;
+  public readonly dropIn: DropInApi;
   public readonly events: CompletionEvents;
   public readonly triggers: JobTriggers;
   public readonly sweeper: JobSweeper;
@@ -76,6 +78,11 @@ export class VideoPipelineStack extends Stack {
       maxQueue: config.maxQueue,
     };
     this.intake = new IntakeApi(this, 'Intake', intakeResources);
+    this.dropIn = new DropInApi(this, 'DropIn', {
+      intake: this.intake.handler,
+      retainData: config.retainData,
+      logsAccount: this.intake.logsAccount,
+    });
     this.triggers = new JobTriggers(this, 'Triggers', {
       ...intakeResources,
       manifests: this.store.manifests,
@@ -89,6 +96,8 @@ export class VideoPipelineStack extends Stack {
       queueAgeAlarm: config.queueAgeAlarm,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.intake.api.url });
+    new CfnOutput(this, 'DropInApiUrl', { value: this.dropIn.api.url });
+    new CfnOutput(this, 'TokensTableName', { value: this.dropIn.tokens.tableName });
     new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });
     new CfnOutput(this, 'JobsTableName', { value: this.store.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });

@@ -3,14 +3,18 @@ import {
   AccessLogFormat,
   AuthorizationType,
   type CfnMethod,
+  type IResource,
+  type Integration,
   LambdaIntegration,
+  type MethodOptions,
   LogGroupLogDestination,
   MethodLoggingLevel,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { VIDEO_PREFIX } from '../../contracts/bucket.js';
+import { PROVIDER_GENERATIONS_PATH } from '../../contracts/drop-in.js';
 import { HANDLER } from '../../contracts/handlers.js';
 import { grantObjects } from './bucket-access.js';
 import { HouseFunction } from './house-function.js';
@@ -19,10 +23,22 @@ import { acknowledge, objectsUnder, policyOf } from './nag.js';
 
 export type IntakeApiProps = JobIntakeResources;
 
+/**
+ * `POST /v1/video/generations` and `GET /v1/video/generations/{task_id}` under `root`, proxied to the
+ * intake, each with the authorization of `options` (the API's default when none is given).
+ */
+export function addProviderRoutes(root: IResource, integration: Integration, options?: MethodOptions): void {
+  const generations = root.resourceForPath(PROVIDER_GENERATIONS_PATH);
+  generations.addMethod('POST', integration, options);
+  generations.addResource('{task_id}').addMethod('GET', integration, options);
+}
+
 /** The HTTP way in: API Gateway (IAM auth, SigV4) in front of the intake function. */
 export class IntakeApi extends Construct {
   public readonly api: RestApi;
   public readonly handler: HouseFunction;
+  /** API Gateway's account-level logging role (AWS::ApiGateway::Account) this API sets: every stage that logs needs it first. */
+  public readonly logsAccount: IConstruct;
 
   constructor(scope: Construct, id: string, props: IntakeApiProps) {
     super(scope, id);
@@ -57,6 +73,7 @@ export class IntakeApi extends Construct {
       },
       cloudWatchRole: true,
     });
+    this.logsAccount = this.api.node.findChild('Account');
     const integration = new LambdaIntegration(this.handler);
     const jobs = this.api.root.addResource('jobs');
     jobs.addMethod('POST', integration);
@@ -68,6 +85,9 @@ export class IntakeApi extends Construct {
     // The API's OpenAPI document, served by the intake: IAM like every other route (it is the same API,
     // and its callers sign anyway); the same document is committed as openapi.json for everyone else.
     this.api.root.addResource('openapi.json').addMethod('GET', integration);
+    // The provider's own routes, in its shapes (README, Drop-in provider API), for SigV4 callers; the
+    // drop-in API (drop-in-api.ts) serves the same routes to Bearer tokens.
+    addProviderRoutes(this.api.root, integration);
 
     acknowledge(
       this.api,

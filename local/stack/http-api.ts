@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { LocalAuthorizer } from './api-authorizer.js';
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
@@ -91,10 +92,13 @@ function answer(response: ServerResponse, statusCode: number, body: unknown): vo
   response.end(JSON.stringify(body));
 }
 
-/** The local stand-in for API Gateway: same event shape, same handler, no auth (loopback only). */
+/**
+ * The local stand-in for API Gateway: same event shape, same handler, loopback only. No IAM: the routes
+ * that take SigV4 on AWS are open here; the ones with a token authorizer run it (api-authorizer.ts).
+ */
 export async function startLocalHttpApi(
   handler: ApiHandler,
-  options: { port: number; host?: string; localRoute?: LocalRoute },
+  options: { port: number; host?: string; localRoute?: LocalRoute; authorizer?: LocalAuthorizer },
 ): Promise<LocalHttpApi> {
   const server: Server = createServer((request, response) => {
     void (async () => {
@@ -106,7 +110,14 @@ export async function startLocalHttpApi(
       if (!target) return answer(response, 400, { message: 'the request target must be a path' });
       if (!body) return answer(response, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is too large' } });
       if (await options.localRoute?.(request.method ?? 'GET', target.path, response)) return;
-      const result = await handler(toProxyEvent(request, target, body));
+      const event = toProxyEvent(request, target, body);
+      const authorized = await options.authorizer?.authorize(event.httpMethod, event.path, event.multiValueHeaders as Record<string, string[]>);
+      if (authorized && !authorized.allowed) {
+        response.writeHead(authorized.statusCode, { 'content-type': 'application/json' });
+        return response.end(authorized.body);
+      }
+      if (authorized) event.requestContext.authorizer = authorized.authorizer;
+      const result = await handler(event);
       response.writeHead(result.statusCode, result.headers as Record<string, string>);
       response.end(result.body);
     })().catch((error: unknown) => answer(response, 500, { error: { code: 'INTERNAL_ERROR', message: String(error) } }));

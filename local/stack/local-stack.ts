@@ -13,6 +13,7 @@ import { apiHandlerFile, createHandlerLoader } from './handler-modules.js';
 import { localConsoleRoute } from './console-routes.js';
 import { CHECKOUT } from './stack-file.js';
 import { startLocalHttpApi } from './http-api.js';
+import { localAuthorizerOf } from './api-authorizer.js';
 import { pipelineDefinitionFrom } from './pipeline-definition.js';
 import { connectS3EventSource, eventBridgeEnabledBuckets } from '../emulators/s3/s3-event-source.js';
 import { crashingLoader, type ChaosOptions, type ChaosStats } from './chaos.js';
@@ -197,6 +198,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ? startSchedules({ template, timeScale: options.timeScale, invoke })
     : undefined;
 
+  const authorizer = localAuthorizerOf(template, loadHandler);
   const intake = (await loadHandler(apiHandlerFile(template))) as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   const api = await startLocalHttpApi(intake, {
     port: options.port ?? 0,
@@ -204,6 +206,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       { endpoint: s3.url, bucket: definition.bucketName, region: LOCAL_REGION },
       { pid: process.pid, dataDir: options.dataDir, checkout: CHECKOUT },
     ),
+    // The drop-in API's provider routes take the operator's tokens here too, through the same authorizer function.
+    ...(authorizer ? { authorizer } : {}),
   });
   // Executions do not outlive the process, but jobs (on disk) do: one sweep now resumes or ends
   // whatever was in flight when the stack last stopped.

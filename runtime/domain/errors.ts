@@ -55,6 +55,12 @@ export class NotFoundError extends PipelineError {
   readonly httpStatus = 404;
 }
 
+/** The provider's routes: no task of that id, or none the caller's token made (the gateway's `task_not_exist`). */
+export class TaskNotExistError extends PipelineError {
+  readonly code = 'TASK_NOT_EXIST';
+  readonly httpStatus = 404;
+}
+
 export class MethodNotAllowedError extends PipelineError {
   readonly code = 'METHOD_NOT_ALLOWED';
   readonly httpStatus = 405;

@@ -5,13 +5,16 @@ import { HANDLER } from '../../contracts/handlers.js';
 import { SERVICE_NAMES } from '../../contracts/telemetry.js';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { intakeFromEnv } from '../compose/intake-deps.js';
-import { handleIntakeRequest, type IntakeRouteDeps } from '../intake/intake-routes.js';
-import { MAX_BODY_BYTES } from '../domain/request-schema.js';
+import type { IntakeRouteDeps } from '../intake/http-exchange.js';
+import { handleIntakeRequest } from '../intake/intake-routes.js';
+import { createProviderRequestSchema, MAX_BODY_BYTES } from '../domain/request-schema.js';
+import { TOKEN_CONTEXT_KEY } from '../../contracts/drop-in.js';
 
 const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.intake] });
 const { env, s3, deps: intakeDeps } = intakeFromEnv(HANDLER.intake);
 const deps: IntakeRouteDeps = {
   ...intakeDeps,
+  providerSchema: createProviderRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET }),
   maxBodyBytes: MAX_BODY_BYTES,
   downloadUrlFor: (output) =>
     getSignedUrl(s3, new GetObjectCommand({ Bucket: output.bucket, Key: output.key }), { expiresIn: env.DOWNLOAD_URL_TTL_SECONDS }),
@@ -36,6 +39,8 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   const headers = headerValues(event);
   const protocol = headers['x-forwarded-proto']?.at(-1) ?? 'https';
   const stage = event.requestContext?.stage && event.requestContext.stage !== '$default' ? `/${event.requestContext.stage}` : '';
+  // Set by the drop-in API's token authorizer (runtime/handlers/token-authorizer.ts): the token's id, never the token.
+  const tokenId: unknown = event.requestContext?.authorizer?.[TOKEN_CONTEXT_KEY];
   const body = event.body === null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
   const response = await handleIntakeRequest(
     {
@@ -45,7 +50,11 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       query: { ...event.multiValueQueryStringParameters },
       body,
       baseUrl: `${protocol}://${headers.host?.at(-1)}${stage}`,
-      caller: event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.sourceIp ?? 'unknown',
+      caller:
+        typeof tokenId === 'string'
+          ? `token:${tokenId}`
+          : (event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.sourceIp ?? 'unknown'),
+      ...(typeof tokenId === 'string' ? { tokenId } : {}),
     },
     deps,
   );

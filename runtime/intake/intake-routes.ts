@@ -1,70 +1,23 @@
-import { createHash } from 'node:crypto';
 import { MethodNotAllowedError, NotFoundError, PipelineError, toErrorBody, ValidationError } from '../domain/errors.js';
 import { readJsonBody } from './http-body.js';
-import { parseJobIdSegment, parseListQuery, parseNoQuery, parseSubmitQuery, singleHeader, type MultiValues } from './intake-query.js';
-import type { JobOutput } from '../domain/job.js';
+import { parseJobIdSegment, parseListQuery, parseNoQuery, parseSubmitQuery, singleHeader } from './intake-query.js';
 import { cancelJob } from './job-cancel.js';
-import { acceptJob, type AcceptedJob, type IntakeDeps } from './job-intake.js';
+import { acceptJob, type AcceptedJob } from './job-intake.js';
 import { rerunJob } from './job-rerun.js';
 import { presentJob } from './job-view.js';
 import { OPENAPI_DOCUMENT, OPENAPI_PATH } from './openapi.js';
-import type { WorkflowExecutions } from '../aws/workflow-executions.js';
-
-export interface HttpRequest {
-  method: string;
-  /** The path below the API's base, e.g. `/jobs/123`, percent-encoded as sent (API Gateway REST does not decode it). */
-  path: string;
-  /** Header names in lower case, each with every value it was sent with. */
-  headers: MultiValues;
-  /** Each query parameter, decoded, with every value it was given. */
-  query: MultiValues;
-  /** Text, or the bytes when the gateway passed them base64-encoded. */
-  body: string | Uint8Array | undefined;
-  /** Where the API is reached from outside, e.g. `https://abc.execute-api.../prod`; links are built on it. */
-  baseUrl: string;
-  /** Who called: the IAM principal on AWS, else the source address. Recorded as the job's trigger source. */
-  caller: string;
-}
-
-export interface HttpResponse {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-export interface IntakeRouteDeps extends IntakeDeps {
-  workflow: WorkflowExecutions;
-  maxBodyBytes: number;
-  downloadUrlFor: (output: JobOutput) => Promise<string>;
-  onUnexpectedError: (error: unknown) => void;
-}
-
-const JSON_HEADERS = { 'content-type': 'application/json' };
-
-function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
-}
+import { idempotentJobId, json, type HttpRequest, type HttpResponse, type IntakeRouteDeps } from './http-exchange.js';
+import { isProviderPath, routeProviderRequest } from './provider-routes.js';
 
 const JOB_PATH = /^\/jobs\/([^/]+)\/?$/;
 const RERUN_PATH = /^\/jobs\/([^/]+)\/rerun\/?$/;
 const JOBS_PATH = /^\/jobs\/?$/;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
-
-/**
- * An Idempotency-Key names one request of one caller: the job id derives from both, so a retried
- * POST finds the job its first attempt made, whichever instance answers it.
- */
-function idempotentJobId(caller: string, key: string | undefined): string | undefined {
-  if (key === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new ValidationError([{ path: 'headers.idempotency-key', message: 'must be 1 to 128 visible ASCII characters' }]);
-  }
-  return `idem-${createHash('sha256').update(`${caller}\n${key}`).digest('hex').slice(0, 40)}`;
-}
 
 async function route(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpResponse> {
   const jobsUrl = `${request.baseUrl}/jobs`;
   const selfUrl = (jobId: string) => `${jobsUrl}/${encodeURIComponent(jobId)}`;
+  // A token opens the provider's routes only (the drop-in API routes nothing else to us; this holds even if it did).
+  if (request.tokenId !== undefined) throw new NotFoundError(`no route for ${request.method} ${request.path} with an API token`);
   if (request.path === OPENAPI_PATH) {
     if (request.method !== 'GET') throw new MethodNotAllowedError(`${request.method} is not allowed on ${OPENAPI_PATH}; use GET`);
     parseNoQuery(request.query);
@@ -149,6 +102,8 @@ function jobCreated({ job, replayed }: AcceptedJob, selfUrl: (jobId: string) => 
 
 /** Every answer, error or not, is JSON; only a bug in our code is a 500. */
 export async function handleIntakeRequest(request: HttpRequest, deps: IntakeRouteDeps): Promise<HttpResponse> {
+  // The provider's routes answer in the provider's shapes, errors included.
+  if (isProviderPath(request.path)) return routeProviderRequest(request, deps);
   try {
     return await route(request, deps);
   } catch (error) {

@@ -13,8 +13,11 @@ import { DEFAULT_PAGE_SIZE, jobIdSchema, listQuery, MAX_PAGE_SIZE, submitQuery }
 import { JOB_ID_RULE, JOB_STATUSES } from '../../runtime/domain/job.js';
 import { OPENAPI_PATH } from '../../runtime/intake/openapi.js';
 import { described, jobViewSchema } from './job-view-schema.js';
+import { providerCreatedSchema, providerErrorSchema, providerTaskEnvelopeSchema, providerTaskErrorSchema } from './provider-schemas.js';
+import { DROP_IN_STAGE, PROVIDER_GENERATIONS_PATH, UNAUTHORIZED_BODY } from '../../contracts/drop-in.js';
 import {
   createJobRequestSchema,
+  createProviderRequestSchema,
   DEFAULT_MODELS,
   MAX_AUDIO_CLIPS,
   MAX_BODY_BYTES,
@@ -236,6 +239,7 @@ function buildComponents(): Components {
   // What callers send: the input side (fields with defaults are optional).
   const requests = z.registry<{ id: string }>();
   requests.add(createJobRequestSchema(), { id: 'JobRequest' });
+  requests.add(createProviderRequestSchema(), { id: 'GenerationRequest' });
   const requestSchemas = z.toJSONSchema(requests, { target: 'draft-2020-12', io: 'input', uri: COMPONENT_URI }).schemas;
 
   // What we answer: the output side (defaults filled). Plain z.object()s may gain fields, so they stay
@@ -247,6 +251,10 @@ function buildComponents(): Components {
   responses.add(jobPageSchema, { id: 'JobPage' });
   responses.add(fieldIssueSchema, { id: 'FieldIssue' });
   responses.add(gatewayErrorSchema, { id: 'GatewayError' });
+  responses.add(providerCreatedSchema, { id: 'GenerationCreated' });
+  responses.add(providerTaskEnvelopeSchema, { id: 'GenerationTask' });
+  responses.add(providerErrorSchema, { id: 'ProviderError' });
+  responses.add(providerTaskErrorSchema, { id: 'ProviderTaskError' });
   for (const [status, codes] of errorCodesByStatus()) {
     responses.add(described(errorBodySchema(z.enum(codes)), `Error answer ${status}: ${codes.join(', ')}`), { id: `Error${status}` });
   }
@@ -264,6 +272,7 @@ function buildComponents(): Components {
   for (const [id, schema] of Object.entries({ ...requestSchemas, ...responseSchemas })) schemas[id] = withoutSchemaHeader(schema as Json);
   tightenJobRequestSchema(child(schemas, 'JobRequest'));
   tightenRequestSchema(child(schemas, 'ProviderRequest'));
+  tightenRequestSchema(child(schemas, 'GenerationRequest'));
 
   const idempotencyKey = withoutSchemaHeader(
     z.toJSONSchema(z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/)), { target: 'draft-2020-12', io: 'input' }) as Json,
@@ -323,6 +332,41 @@ const EXAMPLE_REQUEST = {
   metadata: { customer: 'acme' },
 };
 
+/** The provider's own example create body (docs/provider-api.md §2.2). */
+const PROVIDER_EXAMPLE = {
+  model: DEFAULT_MODELS[0],
+  content: [
+    { type: 'text', text: 'A cat playing piano in a sunlit room' },
+    { type: 'image_url', image_url: { url: 'https://example.com/reference.jpg' }, role: 'reference_image' },
+  ],
+  generate_audio: true,
+  resolution: '720p',
+  ratio: 'adaptive',
+  duration: 5,
+  tools: [{ type: 'web_search' }],
+  watermark: false,
+};
+
+/** The provider routes are served by both APIs: Bearer tokens on the drop-in API, SigV4 on the IAM API. */
+const PROVIDER_SECURITY = [{ bearer: [] }, { sigv4: [] }];
+
+const PROVIDER_SERVERS = [
+  {
+    url: `https://{dropInApiId}.execute-api.{region}.amazonaws.com/${DROP_IN_STAGE}`,
+    description: `The drop-in API (stage ${DROP_IN_STAGE}, stack output DropInApiUrl): a provider client's base URL; Bearer tokens`,
+    variables: { dropInApiId: { default: 'def456', description: 'the drop-in RestApi id (stack output DropInApiUrl)' }, region: { default: 'us-east-1' } },
+  },
+  {
+    url: 'https://{apiId}.execute-api.{region}.amazonaws.com/v1',
+    description: 'The IAM API (stage v1): the same routes for SigV4 callers',
+    variables: { apiId: { default: 'abc123', description: 'the RestApi id (stack output ApiUrl)' }, region: { default: 'us-east-1' } },
+  },
+  { url: 'http://127.0.0.1:3000', description: 'The local stack (`npm start`): the provider routes take the same tokens' },
+];
+
+const providerError = (description: string) => ({ description, ...json(ref('ProviderError')) });
+const providerTaskError = (description: string) => ({ description, ...json(ref('ProviderTaskError')) });
+
 function buildDocument() {
   const components = buildComponents();
   const jobIdParameter = {
@@ -348,7 +392,9 @@ function buildDocument() {
         '',
         "API Gateway answers some requests itself, before the intake runs, with its own `{ \"message\" }` body: 403 for a missing or bad SigV4 signature (and for methods or paths it has no route for), 429 when throttled, 413 past its 10 MB body limit.",
         '',
-        'The local stack (`npm start`) serves the same routes on `http://127.0.0.1:3000` without authentication.',
+        "The provider's own routes (`/v1/video/generations`, tag provider) answer in the provider's shapes and take the provider's auth too, `Authorization: Bearer <token>`, on the drop-in API; their errors are the gateway's.",
+        '',
+        'The local stack (`npm start`) serves the same routes on `http://127.0.0.1:3000` without authentication, except the provider routes, which take the same tokens.',
       ].join('\n'),
       license: { name: 'MIT', identifier: 'MIT' },
     },
@@ -363,6 +409,7 @@ function buildDocument() {
     security: [{ sigv4: [] }],
     tags: [
       { name: 'jobs', description: 'Video generation jobs' },
+      { name: 'provider', description: "The provider's own routes, in its shapes, for programs written against the provider (drop-in provider API)" },
       { name: 'meta', description: 'About this API' },
     ],
     paths: {
@@ -496,6 +543,72 @@ function buildDocument() {
           },
         },
       },
+      [PROVIDER_GENERATIONS_PATH]: {
+        servers: PROVIDER_SERVERS,
+        post: {
+          tags: ['provider'],
+          operationId: 'createGeneration',
+          summary: "Submit a task the provider's way (drop-in provider API)",
+          description: [
+            "The provider's own create route (docs/provider-api.md), served by the pipeline so a program written for the provider changes only its base URL. The body is the provider's request exactly: the same fields and defaults as `POST /jobs`, without our `metadata` and `priority` (an unknown field here). Behind it the task is an ordinary job, with the same admission line, idempotency and completion events; its task id is the job id.",
+            '',
+            ...CONTENT_RULES.filter((rule) => !rule.startsWith('**metadata**')).map((rule) => `- ${rule}`),
+            '',
+            `Auth: \`Authorization: Bearer <token>\` (a token from \`video-pipeline token create\`) on the drop-in API (stage \`${DROP_IN_STAGE}\`), or SigV4 on the IAM API. A missing, unknown or revoked token is API Gateway's 401 \`${JSON.stringify(UNAUTHORIZED_BODY)}\`. Errors are the gateway's \`{ "error": { "message", "type", "code" } }\`.`,
+          ].join('\n'),
+          security: PROVIDER_SECURITY,
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: "Ours, not the provider's (1 to 128 visible ASCII characters): with it, a retry finds the task its first attempt made",
+              schema: components.idempotencyKey,
+            },
+          ],
+          requestBody: { required: true, ...json(ref('GenerationRequest'), { examples: { providerExample: { summary: "The provider's own example", value: PROVIDER_EXAMPLE } } }) },
+          responses: {
+            '200': { description: 'The task (a new job, or the one an Idempotency-Key found)', ...json(ref('GenerationCreated')) },
+            '400': providerError('validation_error (the message names each field), malformed_json'),
+            '401': { $ref: '#/components/responses/ProviderUnauthorized' },
+            '403': { $ref: '#/components/responses/GatewayForbidden' },
+            '409': providerError('conflict: an Idempotency-Key reused with another body'),
+            '413': providerError('payload_too_large: the body is over 10 MB'),
+            '415': providerError('unsupported_media_type: Content-Type is not application/json'),
+            '429': { $ref: '#/components/responses/ProviderThrottled' },
+            '500': providerError('internal_error: a bug on our side, logged'),
+          },
+        },
+      },
+      [`${PROVIDER_GENERATIONS_PATH}/{task_id}`]: {
+        servers: PROVIDER_SERVERS,
+        parameters: [
+          {
+            name: 'task_id',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            description: 'The `task_id` the create answered (our job id). Any other value, or a task another token made, is 404 `task_not_exist`',
+          },
+        ],
+        get: {
+          tags: ['provider'],
+          operationId: 'getGeneration',
+          summary: "Poll a task the provider's way (drop-in provider API)",
+          description:
+            "The provider's own poll route, in the gateway's `{ code, message, data }` envelope. On SUCCESS, `result_url` is our copy of the video in S3, presigned for 1 hour. A token sees only the tasks it made; SigV4 callers see every job. It takes no query parameter: any is a 400.",
+          security: PROVIDER_SECURITY,
+          responses: {
+            '200': { description: 'The task', ...json(ref('GenerationTask')) },
+            '400': providerTaskError('validation_error: a query parameter was given'),
+            '401': { $ref: '#/components/responses/ProviderUnauthorized' },
+            '403': { $ref: '#/components/responses/GatewayForbidden' },
+            '404': providerTaskError('task_not_exist: no such task, or one another token made'),
+            '429': { $ref: '#/components/responses/ProviderThrottled' },
+            '500': providerTaskError('internal_error: a bug on our side, logged'),
+          },
+        },
+      },
       [OPENAPI_PATH]: {
         get: {
           tags: ['meta'],
@@ -529,6 +642,14 @@ function buildDocument() {
         ),
         GatewayForbidden: { description: 'API Gateway: a missing or bad SigV4 signature, a caller without execute-api:Invoke, or no such route', ...json(ref('GatewayError')) },
         GatewayThrottled: { description: 'API Gateway: throttled (the stage allows 50 requests/s, bursts of 100)', ...json(ref('GatewayError')) },
+        ProviderUnauthorized: {
+          description: "The drop-in API's token authorizer (API Gateway): a missing, malformed, unknown or revoked Bearer token",
+          ...json(ref('ProviderError'), { example: UNAUTHORIZED_BODY }),
+        },
+        ProviderThrottled: {
+          description: 'API Gateway: throttled (each stage allows 50 requests/s, bursts of 100); the drop-in API answers in the gateway\'s shape (`rate_limit_error`)',
+          ...json({ anyOf: [ref('ProviderError'), ref('GatewayError')] }),
+        },
       },
       headers: {
         Location: { description: 'The job: `links.self`', schema: { type: 'string', format: 'uri' } },
@@ -540,6 +661,11 @@ function buildDocument() {
           in: 'header',
           description: 'The deployed API uses IAM auth: sign every request with AWS Signature Version 4 (service `execute-api`); the caller needs execute-api:Invoke',
           'x-amazon-apigateway-authtype': 'awsSigv4',
+        },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: `The provider's own auth, on the provider routes only: a token from \`video-pipeline token create\`, sent to the drop-in API (stage \`${DROP_IN_STAGE}\`, stack output DropInApiUrl); locally, to the local API`,
         },
       },
     },

@@ -28,7 +28,7 @@ export const jobViewSchema = described(
     ),
     trigger: z.object({
       type: z.enum(['http', 's3', 'schedule']),
-      source: described(z.string(), 'the caller (http: its IAM principal), `s3://bucket/key` (s3), `s3://bucket/manifest#L<line>` (schedule)'),
+      source: described(z.string(), 'the caller (http: its IAM principal, or `token:<token id>` for an API token on the provider routes), `s3://bucket/key` (s3), `s3://bucket/manifest#L<line>` (schedule)'),
     }),
     metadata: z.optional(z.record(z.string(), z.string())),
     warnings: z.optional(z.array(z.string())),

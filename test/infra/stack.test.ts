@@ -92,8 +92,8 @@ beforeAll(() => {
 
 describe('Jobs table', () => {
   it('is keyed by jobId, on demand, with point-in-time recovery', () => {
-    // The Jobs table, the batch manifests' table and the admission slots, nothing else.
-    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    // The Jobs table, the batch manifests' table, the admission slots and the API tokens, nothing else.
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       AttributeDefinitions: Match.arrayWith([{ AttributeName: 'jobId', AttributeType: 'S' }]),
@@ -293,16 +293,18 @@ describe('video bucket', () => {
 describe('Lambda functions', () => {
   it('every function is one of ours (a HouseFunction): CDK adds none of its own', () => {
     const functions = resourcesOfType(json, 'AWS::Lambda::Function').map(([id]) => id);
-    // The five task functions, the intake, the upload trigger, the batch runner, the sweeper and the admission function: none may be missed below.
+    // The five task functions, the intake, the upload trigger, the batch runner, the sweeper, the admission function and the
+    // drop-in API's token authorizer: none may be missed below.
     expect(houseFunctionIds).toEqual(
       expect.arrayContaining([
         ...Object.values(taskFunctionIds),
         intakeFunctionId,
         functionOfHandler(json, HANDLER.sweeper),
         functionOfHandler(json, HANDLER.admission),
+        functionOfHandler(json, HANDLER.tokenAuthorizer),
       ]),
     );
-    expect(houseFunctionIds).toHaveLength(10);
+    expect(houseFunctionIds).toHaveLength(11);
     expect(functions.filter((id) => !houseFunctionIds.includes(id))).toEqual([]);
   });
 
@@ -350,7 +352,8 @@ describe('Lambda functions', () => {
     expect(JSON.stringify(json)).not.toMatch(/\{\{resolve:secretsmanager/);
     for (const [functionId] of resourcesOfType(json, 'AWS::Lambda::Function')) {
       const variables = environmentOf(functionId);
-      const sensitive = Object.keys(variables).filter((name) => /KEY|SECRET|TOKEN|PASSWORD|BEARER/i.test(name));
+      // TOKENS_TABLE names the table of token hashes (test/infra/drop-in-api.test.ts), no secret.
+      const sensitive = Object.keys(variables).filter((name) => /KEY|SECRET|TOKEN|PASSWORD|BEARER/i.test(name) && name !== 'TOKENS_TABLE');
       expect(sensitive, functionId).toEqual(sensitive.length ? ['PROVIDER_API_KEY_SECRET_ID'] : []);
       for (const value of Object.values(variables)) expect(render(value)).not.toMatch(/resolve:|SecretString/);
     }
@@ -392,8 +395,15 @@ describe('state machine', () => {
 });
 
 describe('HTTP API', () => {
+  // The IAM API; the drop-in API (Bearer tokens, test/infra/drop-in-api.test.ts) is the other RestApi.
+  const iamApiId = () => onlyResourceOfType(json, 'AWS::ApiGateway::RestApi', {
+      description: 'with IAM auth',
+      test: (api) => !String(api.Properties!.Description).includes('Bearer'),
+    })[0];
+  const iamMethods = () => resourcesOfType(json, 'AWS::ApiGateway::Method').filter(([, method]) => logicalIdOf(method.Properties!.RestApiId) === iamApiId());
+  const iamStage = () => onlyResourceOfType(json, 'AWS::ApiGateway::Stage', { description: 'of the IAM API', test: (stage) => logicalIdOf(stage.Properties!.RestApiId) === iamApiId() });
   const methodAt = (httpMethod: string, path: string) => {
-    const found = resourcesOfType(json, 'AWS::ApiGateway::Method').filter(
+    const found = iamMethods().filter(
       ([, method]) => method.Properties!.HttpMethod === httpMethod && apiPathOf(json, method.Properties!.ResourceId) === path,
     );
     expect(found, `${httpMethod} ${path}`).toHaveLength(1);
@@ -406,9 +416,11 @@ describe('HTTP API', () => {
     ['GET', '/jobs/{jobId}'],
     ['DELETE', '/jobs/{jobId}'],
     ['GET', '/openapi.json'],
+    ['POST', '/v1/video/generations'],
+    ['GET', '/v1/video/generations/{task_id}'],
   ])('%s %s requires IAM (SigV4) and proxies to the intake function', (httpMethod, path) => {
     const [, method] = methodAt(httpMethod, path);
-    const [apiId] = onlyResourceOfType(json, 'AWS::ApiGateway::RestApi');
+    const apiId = iamApiId();
     expect(method.Properties!.RestApiId).toEqual({ Ref: apiId });
     expect(method.Properties).toMatchObject({
       AuthorizationType: 'AWS_IAM',
@@ -418,7 +430,7 @@ describe('HTTP API', () => {
       `arn:\${AWS::Partition}:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${${intakeFunctionId}.Arn}/invocations`,
     );
     // API Gateway's deployed stage may invoke the function for this route (path parameters become `*`).
-    const [stageId] = onlyResourceOfType(json, 'AWS::ApiGateway::Stage');
+    const [stageId] = iamStage();
     const sourceArns = resourcesOfType(json, 'AWS::Lambda::Permission')
       .filter(([, permission]) => render(permission.Properties!.FunctionName) === `\${${intakeFunctionId}.Arn}`)
       .filter(([, permission]) => permission.Properties!.Principal === 'apigateway.amazonaws.com')
@@ -429,22 +441,32 @@ describe('HTTP API', () => {
   });
 
   it('writes access logs to its own log group, named by the ARN API Gateway stores (no trailing :*, so drift detection sees no change)', () => {
-    const [, stage] = onlyResourceOfType(json, 'AWS::ApiGateway::Stage');
+    const [, stage] = iamStage();
     const destination = render((stage.Properties!.AccessLogSetting as { DestinationArn: unknown }).DestinationArn);
     const logGroup = /^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\$\{(\w+)\}$/.exec(destination);
     expect(logGroup, destination).not.toBeNull();
     expect(json.Resources[logGroup![1]!]?.Type).toBe('AWS::Logs::LogGroup');
   });
 
-  it('no method is open: every method of the API requires IAM auth', () => {
-    template.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' });
+  it('no method is open: every method of the API requires IAM auth (and every other method a token: drop-in-api.test.ts)', () => {
+    const methods = iamMethods();
+    expect(methods.length).toBeGreaterThan(0);
+    for (const [id, method] of methods) expect(method.Properties!.AuthorizationType, id).toBe('AWS_IAM');
+    for (const [id, method] of resourcesOfType(json, 'AWS::ApiGateway::Method')) expect(method.Properties!.AuthorizationType, id).not.toBe('NONE');
   });
 
   it('has exactly the designed routes', () => {
-    const routes = resourcesOfType(json, 'AWS::ApiGateway::Method').map(
-      ([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(json, method.Properties!.ResourceId)}`,
-    );
-    expect(routes.sort()).toEqual(['DELETE /jobs/{jobId}', 'GET /jobs', 'GET /jobs/{jobId}', 'GET /openapi.json', 'POST /jobs', 'POST /jobs/{jobId}/rerun']);
+    const routes = iamMethods().map(([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(json, method.Properties!.ResourceId)}`);
+    expect(routes.sort()).toEqual([
+      'DELETE /jobs/{jobId}',
+      'GET /jobs',
+      'GET /jobs/{jobId}',
+      'GET /openapi.json',
+      'GET /v1/video/generations/{task_id}',
+      'POST /jobs',
+      'POST /jobs/{jobId}/rerun',
+      'POST /v1/video/generations',
+    ]);
   });
 });
 

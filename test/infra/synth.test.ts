@@ -116,6 +116,7 @@ describe('cdk CLI', () => {
         'store-video',
         'submit-task',
         'sweeper',
+        'token-authorizer',
       ]);
       const others = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) => handlerFileOf(fn) === undefined);
       expect(others).toEqual([]);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { handleIntakeRequest, type HttpRequest, type IntakeRouteDeps } from '../../runtime/intake/intake-routes.js';
+import type { HttpRequest, IntakeRouteDeps } from '../../runtime/intake/http-exchange.js';
+import { handleIntakeRequest } from '../../runtime/intake/intake-routes.js';
 import { OPENAPI_PATH } from '../../runtime/intake/openapi.js';
-import { createJobRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
+import { createJobRequestSchema, createProviderRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
 
 /**
  * What the router makes of the parts of a request a client controls besides the body: the job id in
@@ -24,6 +25,7 @@ function deps(): IntakeRouteDeps {
     workflow: refuse,
     announcer: refuse,
     schema: createJobRequestSchema(),
+    providerSchema: createProviderRequestSchema(),
     deadlineSeconds: 1800,
     now: () => new Date('2026-11-24T12:00:00Z'),
     newJobId: () => 'job-1',

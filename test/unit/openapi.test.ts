@@ -14,12 +14,14 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../runtime/domain/errors.js';
-import { handleIntakeRequest, type HttpRequest, type HttpResponse, type IntakeRouteDeps } from '../../runtime/intake/intake-routes.js';
+import type { HttpRequest, HttpResponse, IntakeRouteDeps } from '../../runtime/intake/http-exchange.js';
+import { handleIntakeRequest } from '../../runtime/intake/intake-routes.js';
 import { createJobRepository } from '../../runtime/aws/job-repository.js';
 import type { JobRecord } from '../../runtime/domain/job.js';
 import { OPENAPI_PATH } from '../../runtime/intake/openapi.js';
+import { PROVIDER_GENERATIONS_PATH, UNAUTHORIZED_BODY } from '../../contracts/drop-in.js';
 import { INTAKE_ERRORS, openApiDocument, renderOpenApiJson } from '../../scripts/openapi/document.js';
-import { createJobRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
+import { createJobRequestSchema, createProviderRequestSchema, MAX_BODY_BYTES } from '../../runtime/domain/request-schema.js';
 import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
 import { apiPathOf, resourcesOfType, type CfnJson } from '../../testkit/cfn-template.js';
 import { startJobsTable } from '../../testkit/jobs-table.js';
@@ -118,9 +120,13 @@ describe('the document is valid OpenAPI 3.1', () => {
       'x-amazon-apigateway-authtype': 'awsSigv4',
     });
     expect(document.security).toEqual([{ sigv4: [] }]);
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    // The provider's routes take a Bearer token too (the drop-in API); every other operation SigV4 only.
     for (const operation of documentedOperations()) {
       const [method, path] = operation.split(' ') as [string, string];
-      expect(document.paths[path][method.toLowerCase()].security, operation).toBeUndefined();
+      const security = document.paths[path][method.toLowerCase()].security;
+      if (path.startsWith(PROVIDER_GENERATIONS_PATH)) expect(security, operation).toEqual([{ bearer: [] }, { sigv4: [] }]);
+      else expect(security, operation).toBeUndefined();
     }
   });
 });
@@ -150,6 +156,7 @@ function unreachableDeps(): IntakeRouteDeps {
     workflow: refuse,
     announcer: refuse,
     schema: createJobRequestSchema(),
+    providerSchema: createProviderRequestSchema(),
     readMedia: async () => Promise.reject(new Error('not used')),
     deadlineSeconds: 1800,
     now: () => new Date('2026-11-24T12:00:00Z'),
@@ -164,7 +171,12 @@ function httpRequest(method: string, path: string, extra: Partial<HttpRequest> =
   return { method, path, headers: {}, query: {}, body: undefined, baseUrl: 'https://api.example.com/v1', caller: 'arn:aws:iam::123456789012:user/test', ...extra };
 }
 
-const errorCodeOf = (response: HttpResponse) => (JSON.parse(response.body) as { error?: { code: string; message: string } }).error;
+/** The error of an answer, in our shape or the provider routes' two gateway shapes (their codes in lower case). */
+function errorCodeOf(response: HttpResponse): { code: string; message: string } | undefined {
+  const body = JSON.parse(response.body) as { error?: { code: string; message: string }; code?: string; message?: string; data?: unknown };
+  const error = body.error ?? (body.data === null && body.code !== undefined ? { code: body.code, message: body.message ?? '' } : undefined);
+  return error && { code: error.code.toUpperCase(), message: error.message };
+}
 
 describe('every route is documented', () => {
   const instance = (path: string) => path.replace(/\{[^}]+\}/g, 'probe-job');
@@ -184,12 +196,12 @@ describe('every route is documented', () => {
     expect(served.sort()).toEqual(documentedOperations().sort());
   });
 
-  it('every path the router matches is a documented path (a new route in intake-routes.ts fails here until documented)', () => {
-    const source = readFileSync(new URL('runtime/intake/intake-routes.ts', ROOT), 'utf8');
+  it('every path the router matches is a documented path (a new route in intake-routes.ts or provider-routes.ts fails here until documented)', () => {
+    const source = ['runtime/intake/intake-routes.ts', 'runtime/intake/provider-routes.ts'].map((file) => readFileSync(new URL(file, ROOT), 'utf8')).join('\n');
     const documentedPaths = Object.keys(document.paths as Json).map(instance);
     // Regex literals that match paths: `/^\/jobs\/?$/`.
     const pathRegexes = [...source.matchAll(/\/(\^\\\/[^\n]*?\$)\/[a-z]*/g)].map((match) => new RegExp(match[1]!));
-    expect(pathRegexes.length).toBeGreaterThanOrEqual(2);
+    expect(pathRegexes.length).toBeGreaterThanOrEqual(5);
     for (const regex of pathRegexes) expect(documentedPaths.some((path) => regex.test(path)), String(regex)).toBe(true);
     // Path string literals, and constants compared with the path.
     for (const [, literal] of source.matchAll(/'(\/[^']*)'/g)) expect(documentedPaths, literal).toContain(literal);
@@ -198,12 +210,17 @@ describe('every route is documented', () => {
     expect(documentedPaths).toContain(OPENAPI_PATH);
   });
 
-  it('API Gateway routes exactly the documented operations to the intake, each with IAM auth', () => {
+  it('API Gateway routes exactly the documented operations to the intake: all with IAM auth, and the provider routes with a token too', () => {
     const template = synthesizePipelineTemplate() as unknown as CfnJson;
     const methods = resourcesOfType(template, 'AWS::ApiGateway::Method');
-    const routes = methods.map(([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(template, method.Properties!.ResourceId)}`);
-    expect(routes.sort()).toEqual(documentedOperations().sort());
-    for (const [, method] of methods) expect(method.Properties!.AuthorizationType).toBe('AWS_IAM');
+    const routesWith = (authorization: string) =>
+      methods
+        .filter(([, method]) => method.Properties!.AuthorizationType === authorization)
+        .map(([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(template, method.Properties!.ResourceId)}`)
+        .sort();
+    expect(routesWith('AWS_IAM')).toEqual(documentedOperations().sort());
+    expect(routesWith('CUSTOM')).toEqual(documentedOperations().filter((operation) => operation.includes(PROVIDER_GENERATIONS_PATH)).sort());
+    expect(methods.length).toBe(routesWith('AWS_IAM').length + routesWith('CUSTOM').length);
   });
 });
 
@@ -276,6 +293,8 @@ describe('every error code is documented with its status', () => {
     expect(statuses('get', '/jobs/{jobId}')).toEqual(['200', '400', '403', '404', '429', '500']);
     expect(statuses('delete', '/jobs/{jobId}')).toEqual(['200', '400', '403', '404', '409', '429', '500']);
     expect(statuses('get', OPENAPI_PATH)).toEqual(['200', '400', '403', '429', '500']);
+    expect(statuses('post', PROVIDER_GENERATIONS_PATH)).toEqual(['200', '400', '401', '403', '409', '413', '415', '429', '500']);
+    expect(statuses('get', `${PROVIDER_GENERATIONS_PATH}/{task_id}`)).toEqual(['200', '400', '401', '403', '404', '429', '500']);
     expect(document.paths['/jobs'].post.parameters.map((parameter: Json) => `${parameter.in}:${parameter.name}`)).toEqual([
       'query:schedule',
       'header:Idempotency-Key',
@@ -416,6 +435,7 @@ describe('the intake answers what the document says', () => {
       },
       announcer: { announce: async () => {}, announceLateVideo: async () => {} },
       schema: createJobRequestSchema(),
+      providerSchema: createProviderRequestSchema(),
       readMedia: async () => Promise.reject(new Error('not used')),
       deadlineSeconds: 1800,
       maxQueueSeconds: 86_400,
@@ -452,7 +472,8 @@ describe('the intake answers what the document says', () => {
     }
     const validate = schemas.at(at);
     expect(validate(body), `${method} ${path} → ${response.statusCode} ${response.body.slice(0, 300)}: ${explain(validate)}`).toBe(true);
-    if (response.statusCode >= 400) seen.push([body.error.code as string, response.statusCode]);
+    // The provider routes' errors are the gateway's, not ours: checked on their own below.
+    if (response.statusCode >= 400 && !path.startsWith(PROVIDER_GENERATIONS_PATH)) seen.push([body.error.code as string, response.statusCode]);
     return { status: response.statusCode, headers: response.headers, body };
   }
 
@@ -534,6 +555,62 @@ describe('the intake answers what the document says', () => {
     expect((await call('GET', '/jobs/job-1', {}, broken)).status).toBe(500);
 
     expect([...new Map(seen.map(([code, status]) => [`${code} ${status}`, [code, status]])).values()].sort()).toEqual([...README_ERRORS].sort());
+  });
+
+  it("the provider routes answer the provider's shapes as documented, errors included", async () => {
+    const viaToken = { caller: 'token:0123456789abcdef', tokenId: '0123456789abcdef' };
+    const created = await call('POST', PROVIDER_GENERATIONS_PATH, { ...json(PROVIDER_EXAMPLE_REQUEST), ...viaToken });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ object: 'video', model: 'seedance-fast', status: '', progress: 0, task_id: created.body.id });
+    const taskPath = `${PROVIDER_GENERATIONS_PATH}/${created.body.task_id as string}`;
+    const task = await call('GET', taskPath, viaToken);
+    expect(task.body).toMatchObject({ code: 'success', message: '', data: { task_id: created.body.task_id, result_url: '', fail_reason: '' } });
+    // SigV4 callers (no token) see every job; another token sees none of this one's.
+    expect((await call('GET', taskPath)).status).toBe(200);
+    const other = await call('GET', taskPath, { caller: 'token:fedcba9876543210', tokenId: 'fedcba9876543210' });
+    expect(other).toMatchObject({ status: 404, body: { code: 'task_not_exist', data: null } });
+
+    const finished = await call('GET', `${PROVIDER_GENERATIONS_PATH}/job-finished`);
+    expect(finished.body.data).toMatchObject({ status: 'SUCCESS', progress: '100%', fail_reason: '' });
+    expect(finished.body.data.result_url).toMatch(/^https:\/\//);
+
+    const keyed = { ...json({ model: 'seedance-fast', content: [{ type: 'text', text: 'A fox' }] }, { 'idempotency-key': ['task-1'] }), ...viaToken };
+    const first = await call('POST', PROVIDER_GENERATIONS_PATH, keyed);
+    expect((await call('POST', PROVIDER_GENERATIONS_PATH, keyed)).body.task_id).toBe(first.body.task_id);
+    const errors: Array<[number, string]> = [];
+    const refused = async (...args: Parameters<typeof call>) => {
+      const answer = await call(...args);
+      errors.push([answer.status, (answer.body.error?.code ?? answer.body.code) as string]);
+      return answer;
+    };
+    const conflicting = { ...json({ model: 'seedance-fast', content: [{ type: 'text', text: 'A wolf' }] }, { 'idempotency-key': ['task-1'] }), ...viaToken };
+    expect((await refused('POST', PROVIDER_GENERATIONS_PATH, conflicting)).body.error.type).toBe('invalid_request_error');
+    const withMetadata = await refused('POST', PROVIDER_GENERATIONS_PATH, json({ ...PROVIDER_EXAMPLE_REQUEST, metadata: { a: 'b' } }));
+    expect(withMetadata.body.error.message).toContain('metadata: unknown field');
+    await refused('POST', PROVIDER_GENERATIONS_PATH, { headers: { 'content-type': ['application/json'] }, body: '{' });
+    await refused('POST', PROVIDER_GENERATIONS_PATH, { headers: { 'content-type': ['text/plain'] }, body: '{}' });
+    await refused('POST', PROVIDER_GENERATIONS_PATH, json(PROVIDER_EXAMPLE_REQUEST), { maxBodyBytes: 100 });
+    await refused('GET', `${PROVIDER_GENERATIONS_PATH}/nope`);
+    await refused('GET', `${PROVIDER_GENERATIONS_PATH}/${encodeURIComponent('a b')}`);
+    await refused('GET', taskPath, { query: { verbose: ['1'] } });
+    const broken = { jobs: { ...deps.jobs, get: async () => Promise.reject(new Error('a bug')) } };
+    const crashed = await refused('GET', taskPath, {}, broken);
+    expect(crashed.body).toMatchObject({ code: 'internal_error', data: null });
+    expect(errors).toEqual([
+      [409, 'conflict'],
+      [400, 'validation_error'],
+      [400, 'malformed_json'],
+      [415, 'unsupported_media_type'],
+      [413, 'payload_too_large'],
+      [404, 'task_not_exist'],
+      [404, 'task_not_exist'],
+      [400, 'validation_error'],
+      [500, 'internal_error'],
+    ]);
+    // A token opens the provider's routes and nothing else.
+    const jobsWithToken = await handleIntakeRequest(httpRequest('GET', '/jobs', viaToken), deps);
+    expect(jobsWithToken.statusCode).toBe(404);
+    expect(document.components.responses.ProviderUnauthorized.content['application/json'].example).toEqual(UNAUTHORIZED_BODY);
   });
 
   it('GET /openapi.json serves the committed document', async () => {

@@ -100,7 +100,10 @@ describe('the line', () => {
     const waiting = await deps.jobs.nextInLine(100);
     expect(waiting.filter((job) => deps.started.some((start) => start.input.jobId === job.jobId))).toEqual([]);
     expect(waiting).toHaveLength(35);
-    expect(accepted.filter(({ job }) => job.inLine).length).toBe(35);
+    // An answer says "started" only of a job that did start; one that says "waiting" may have been
+    // started a moment later by another intake's dispatch (its record says so, not the answer).
+    const answeredStarted = accepted.filter(({ job }) => !job.inLine).map(({ job }) => job.jobId);
+    expect(answeredStarted.every((jobId) => deps.started.some((start) => start.input.jobId === jobId))).toBe(true);
     // A job ends (cancelled: its execution is stopped), and the end arrives twice, as EventBridge may
     // deliver it: it frees one slot and starts the next in line, once.
     const first = deps.started[0]!;

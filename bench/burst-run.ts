@@ -48,7 +48,7 @@ const MAX_DRAIN_RATIO = 1.25;
 const LATE_RENDER_MS = 100;
 
 /**
- * Why 0.05: the simulator's tasks (median 120 s, unscaled) last about 6 s, so 1,000 of them over 30
+ * Why 0.05: the simulator's tasks (median 104 s for a 5 s 480p silent clip, unscaled) last about 5 s, so 1,000 of them over 30
  * slots drain in about 200 s, two runs within the 15 minutes the bench may take; a 480p, 4 s, silent
  * clip renders in about 0.13 CPU-s (measured per run below), so 1,000 renders are far from the two
  * cores' budget over 200 s. Each run prints whether renders, CPU or the event loop held it back.
@@ -538,7 +538,7 @@ export async function runBurstBench(log: Log): Promise<BurstReport> {
   ]);
   const notes = [
     ...runs.map(formatRun),
-    `burst: time scale ${timeScale}${timeScale === DEFAULT_TIME_SCALE ? ' (the default)' : ' (BURST_TIME_SCALE)'}: it scales the simulated generation time (median 120 s → ${round(120 * timeScale, 1)} s), the workflow's waits and retries, and the deadline; the handlers' clock is not scaled. Chosen so the machine is not the bottleneck: see each run's "machine" line (renders that made a task late, CPU shares, event-loop delay).`,
+    `burst: time scale ${timeScale}${timeScale === DEFAULT_TIME_SCALE ? ' (the default)' : ' (BURST_TIME_SCALE)'}: it scales the simulated generation time (a 5 s 480p silent clip: median 104 s → ${round(104 * timeScale, 1)} s), the workflow's waits and retries, and the deadline; the handlers' clock is not scaled. Chosen so the machine is not the bottleneck: see each run's "machine" line (renders that made a task late, CPU shares, event-loop delay).`,
     ...crashed.map((run) => `burst: maxJobsInFlight ${run.maxJobsInFlight}: the run failed before its figures: ${run.error}`),
     `burst: ${passed ? 'PASS' : 'FAIL'}: ${runs.map((run) => `cap ${run.maxJobsInFlight} ${run.passed ? 'pass' : `FAIL (${run.checks.filter((check) => !check.met).map((check) => `${check.check} ${check.value}, target ${check.target}`).join('; ')})`}`).join('; ')}`,
   ];

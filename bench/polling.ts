@@ -72,7 +72,7 @@ const lognormalText = (m: LognormalSeconds) => `lognormal median ${Math.round(m.
 export const LATENCY_MODELS: LatencyModel[] = [
   {
     id: 'a',
-    label: '(a) simulator: total median 120 s, p5–p95 55–260 s',
+    label: '(a) simulator: a 5 s 480p silent clip',
     shape: BASE_SHAPE,
     queue: QUIET_QUEUE,
     generation: simulatorGeneration(BASE_SHAPE),
@@ -88,7 +88,7 @@ export const LATENCY_MODELS: LatencyModel[] = [
   },
   {
     id: 'c',
-    label: '(c) default request 5 s 720p audio: total median 185 s',
+    label: '(c) simulator: the default request, 5 s 720p with audio',
     shape: DEFAULT_SHAPE,
     queue: QUIET_QUEUE,
     generation: simulatorGeneration(DEFAULT_SHAPE),
@@ -365,7 +365,7 @@ export async function runPollingBench(log: Log): Promise<SectionReport> {
   notes.push(
     `polling: ${jobCount} jobs per model, seed ${seed} (BENCH_POLL_JOBS, BENCH_SEED); simulated clock, ${round((performance.now() - started) / 1000, 1)} s of CPU.`,
     `polling: prices: Step Functions Standard $0.025 / 1,000 transitions; PollTask Lambda arm64 256 MB at $0.20 / 1M requests + $0.0000133334 / GB-s with an ASSUMED 200 ms billed per poll (= $${(USD_PER_POLL * 1e6).toFixed(3)} / 1M polls). Fixed per-job work (SubmitTask, StoreVideo, AnnounceOutcome Lambdas, DynamoDB writes) is the same for every poller and left out.`,
-    `polling: transitions per job = 8 fixed (IsResume, SubmitTask, RecordSubmitted, StoreVideo, RecordSucceeded, AnnounceOutcome, HowDidItEnd, JobSucceeded) + 3 per poll (WaitBeforePoll, PollTask, IsVideoReady) + RecordProgress whenever PollTask says changed (the status/progress steps 0 → 10 → 30 → 50 a poller happens to see).`,
+    `polling: transitions per job = 9 fixed (IsResume, SubmitTask, RecordSubmitted, FreeSlot, StoreVideo, RecordSucceeded, AnnounceOutcome, HowDidItEnd, JobSucceeded) + 3 per poll (WaitBeforePoll, PollTask, IsVideoReady) + RecordProgress whenever PollTask says changed (the status/progress steps 0 → 10 → 30 → 50 a poller happens to see).`,
     ...models.map((m) => `polling ${m.model.slice(0, 3)}: ${m.describe}; drawn p5/p50/p95/p99/max = total (wait + generation) p5/p50/p95/p99/max = ${[m.totalSeconds.p5, m.totalSeconds.p50, m.totalSeconds.p95, m.totalSeconds.p99, m.totalSeconds.max].map((s) => Math.round(s)).join('/')} s, ${m.totalSeconds.overDeadline} over the 30-min deadline; our prior for this shape: generation median ${m.prior.medianSeconds.toFixed(1)} s, sigma ${m.prior.sigma} (until ${MIN_HISTORY_SAMPLES} jobs of the shape have finished).`),
     ...models.map((m) => {
       const v = m.verdict;

@@ -31,8 +31,8 @@ export const REFERENCE_INTERVAL = 15;
 /** A 5 s 480p silent clip from a text prompt. */
 export const BASE_SHAPE: RequestShape = { duration: 5, resolution: '480p', generateAudio: false, media: 'text' };
 
-/** Success path outside the poll loop: IsResume, SubmitTask, RecordSubmitted, StoreVideo, RecordSucceeded, AnnounceOutcome, HowDidItEnd, JobSucceeded. */
-const FIXED_SUCCESS_TRANSITIONS = 8;
+/** Success path outside the poll loop: IsResume, SubmitTask, RecordSubmitted, FreeSlot, StoreVideo, RecordSucceeded, AnnounceOutcome, HowDidItEnd, JobSucceeded. */
+const FIXED_SUCCESS_TRANSITIONS = 9;
 /**
  * Timeout path: IsResume, SubmitTask, RecordSubmitted, then (after the last WaitBeforePoll + PollTask,
  * which throws DEADLINE_EXCEEDED into the Catch) DescribeFailure, IsTimedOut, RecordTimedOut,

@@ -1,9 +1,22 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeliveryFailure } from '../emulators/eventbridge/async-invoke.js';
 import { putEvents, startAwsJsonEndpoint, type EventBusesOptions } from '../emulators/stepfunctions/aws-json-endpoint.js';
-import { synthesizePipelineTemplate } from './cloud-assembly.js';
+import { synthesizeBundledPipeline, synthesizePipelineTemplate } from './cloud-assembly.js';
+import { createAccessCheck, type AccessCheck } from './access/access-check.js';
+import { accessKeyIdOf } from './access/aws-call.js';
+import { dynamoDbCalls } from './access/dynamodb-calls.js';
+import { jsonServiceCalls } from './access/json-service-calls.js';
+import { partitionKeys } from './access/role-policies.js';
+import { s3Calls } from './access/s3-calls.js';
+import { startBundledFunctions } from './bundled/bundled-functions.js';
+import { provideRuntimeModules } from './bundled/runtime-modules.js';
+import { functionVariables, lambdaRuntimeVariables } from './function-environment.js';
+import { signingAsItsFunction } from './function-credentials.js';
+import type { S3RequestLine } from '../emulators/s3/s3-requests.js';
 import { startDynamoDbMeter } from '../emulators/dynamodb/dynamodb-meter.js';
 import { createTables, startDynamoDb, startS3 } from '../emulators/emulators.js';
 import { createEventLog } from '../emulators/eventbridge/event-log.js';
@@ -22,7 +35,7 @@ import type { SimulatorFaultsInput } from '../simulator/faults.js';
 import { startProviderSimulator, type ProviderSimulator } from '../simulator/server.js';
 import { StepFunctionsEngine } from '../emulators/stepfunctions/step-functions-engine.js';
 import { bindTaskStates } from './task-bindings.js';
-import { LOCAL_REGION, localPhysicalName, logicalIdsOfType } from './template-resolver.js';
+import { LOCAL_REGION, localPhysicalName, logicalIdsOfType, onlyLogicalIdOfType } from './template-resolver.js';
 import { functionMemoryMb, UsageMeter, type Usage } from './usage.js';
 
 export const DEFAULT_PROVIDER_KEY = 'local-provider-key';
@@ -51,6 +64,14 @@ export interface LocalStackOptions {
   simulatorMaxActiveTasks?: number;
   /** Crashes and duplicate deliveries around the functions (the chaos run). */
   chaos?: ChaosOptions;
+  /**
+   * Run every function from its deployable bundle (the esbuild output of `cdk synth`), each in a
+   * process of its own with only the Lambda runtime's environment and SDK (local/stack/bundled/),
+   * instead of importing the handler sources in-process. Bundling adds seconds to the start.
+   */
+  bundled?: boolean;
+  /** Record every AWS call of the functions and the state machine, to judge it against their roles (LocalStack.access). */
+  checkAccess?: boolean;
 }
 
 export interface LocalStack {
@@ -79,6 +100,8 @@ export interface LocalStack {
   invokeFunction(handlerFile: string, event: unknown): Promise<unknown>;
   /** What the pipeline used of each AWS service since the start, in billing units (local/stack/usage.ts). */
   usage(): Usage;
+  /** With `checkAccess`: the calls recorded so far and those their role would deny (local/stack/access/access-check.ts). */
+  access?: Pick<AccessCheck, 'callsByPrincipal' | 'denials'>;
   stop(): Promise<void>;
 }
 
@@ -98,11 +121,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.simulatorFaults ? { faults: options.simulatorFaults } : {}),
     ...(options.simulatorMaxActiveTasks ? { maxActiveTasks: options.simulatorMaxActiveTasks } : {}),
   });
-  const template = synthesizePipelineTemplate({ ...options.context, providerBaseUrl: simulator.url });
+  const context = { ...options.context, providerBaseUrl: simulator.url };
+  // The cloud assembly and the runtime's modules live side by side, so a bundle resolves only those.
+  const bundleRoot = options.bundled ? await mkdtemp(join(tmpdir(), 'video-pipeline-bundled-')) : undefined;
+  const { template, bundles } = bundleRoot
+    ? synthesizeBundledPipeline(join(bundleRoot, 'cdk.out'), context)
+    : { template: synthesizePipelineTemplate(context), bundles: undefined };
+  if (bundleRoot) await provideRuntimeModules(bundleRoot);
   const definition = pipelineDefinitionFrom(template);
+  // Each function and the state machine sign their calls with an access key of their own (their logical id).
+  const stateMachineId = onlyLogicalIdOfType(template, 'AWS::StepFunctions::StateMachine');
+  const accessKeyIds = [...logicalIdsOfType(template, 'AWS::Lambda::Function'), stateMachineId];
+  const access = options.checkAccess ? createAccessCheck(template) : undefined;
+  const tableKeys = partitionKeys(template);
   const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
-  const dynamoMeter = await startDynamoDbMeter(dynamo.url);
-  const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName });
+  const dynamoMeter = await startDynamoDbMeter(
+    dynamo.url,
+    access && ((target, body, authorization) => access.record(accessKeyIdOf(authorization, new URLSearchParams()), dynamoDbCalls(target, body, tableKeys))),
+  );
+  const s3 = await startS3({
+    directory: join(options.dataDir, 's3'),
+    bucket: definition.bucketName,
+    accessKeys: accessKeyIds,
+    ...(access ? { onRequest: (request: S3RequestLine & { authorization: string | undefined }) => access.record(accessKeyIdOf(request.authorization, request.query), s3Calls(request)) } : {}),
+  });
 
   const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
   const deadlineSeconds =
@@ -136,10 +178,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const dynamoClient = new DynamoDBClient({});
   await createTables(dynamoClient, template);
+  // The state machine's native DynamoDB tasks, signed as its role.
+  const stateMachineDynamoDb = new DynamoDBClient({ credentials: { accessKeyId: stateMachineId, secretAccessKey: 'S3RVER' } });
 
-  // One loader for every function, whoever invokes it: each handler module is imported once, as in
-  // a warm Lambda container.
-  const handlerModules = createHandlerLoader();
+  // One loader for every function, whoever invokes it: each handler module is imported once (or each
+  // bundle's process started once), as in a warm Lambda container.
+  const bundledFunctions = bundles
+    ? startBundledFunctions({
+        template,
+        bundles,
+        // Read at the cold start, when every local endpoint has its address: the function's own
+        // variables (NODE_OPTIONS included) with the local stack's values for them (scaled times,
+        // no history table off scale 1), and the local endpoints and flags; no other function's.
+        environmentOf: (logicalId) => ({
+          ...lambdaRuntimeVariables(template, logicalId),
+          ...Object.fromEntries(
+            Object.entries(functionVariables(template, logicalId)).flatMap(([name, value]) =>
+              name === 'NODE_OPTIONS' ? [[name, value]] : name in environment ? [[name, environment[name]!]] : [],
+            ),
+          ),
+          ...Object.fromEntries(Object.entries(environment).filter(([name]) => !(name in definition.functionEnvironment))),
+          AWS_ACCESS_KEY_ID: logicalId,
+        }),
+      })
+    : undefined;
+  const handlerModules = bundledFunctions?.loader ?? signingAsItsFunction(createHandlerLoader(), template);
   const meter = new UsageMeter(functionMemoryMb(template));
   const loadHandler = meter.meterLambda(handlerModules);
   const chaosStats: ChaosStats = { taskInvocations: 0, crashedBeforeWork: 0, crashedAfterWork: 0 };
@@ -162,10 +225,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     taskHandlers: await bindTaskStates(
       definition.asl,
       template,
-      dynamoClient,
+      stateMachineDynamoDb,
       // A crash is still an invocation Lambda bills: meter outside it.
       options.chaos ? meter.meterLambda(crashingLoader(handlerModules, options.chaos, chaosStats)) : loadHandler,
       putEvents(eventBuses),
+      (calls) => access?.record(stateMachineId, calls),
     ),
     timeScale: options.timeScale,
     // Step Functions publishes every end of an execution to the default bus; the admission rule listens.
@@ -176,6 +240,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     engine,
     secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
     onRequest: (target) => meter.awsRequest(target),
+    ...(access ? { onCall: (target: string, body: Record<string, unknown>, authorization: string | undefined) => access.record(accessKeyIdOf(authorization, new URLSearchParams()), jsonServiceCalls(target, body)) } : {}),
     eventBuses,
   });
   for (const service of ['SFN', 'SECRETS_MANAGER', 'EVENTBRIDGE']) {
@@ -230,6 +295,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     usage: () => meter.snapshot({ dynamodb: dynamoMeter.usage(), s3Requests: s3.requests() }),
     recovered,
     chaosStats,
+    ...(access ? { access } : {}),
     async stop() {
       await schedules?.stop();
       await api.close();
@@ -238,12 +304,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Executions still running are aborted; a task that was mid-flight may still publish, so wait again.
       await engine.close();
       await router.idle();
+      await bundledFunctions?.close();
       await awsEndpoint.close();
       await simulator.stop();
       await s3.close();
       await dynamoMeter.close();
       await dynamo.close();
       dynamoClient.destroy();
+      stateMachineDynamoDb.destroy();
+      if (bundleRoot) await rm(bundleRoot, { recursive: true, force: true });
     },
   };
 }

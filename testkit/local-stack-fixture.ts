@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatDenials } from '../local/stack/access/access-check.js';
+import { describeDenial } from '../local/stack/access/access-check.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack/local-stack.js';
 
 export interface JobAnswer {
@@ -43,7 +43,7 @@ export async function startStackFixture(options: Partial<LocalStackOptions> = {}
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });
       const denials = (await stack.access?.denials()) ?? [];
-      if (denials.length > 0) throw new Error(`AWS calls the stack's roles would deny (a grant is missing in infra/):\n${formatDenials(denials)}`);
+      if (denials.length > 0) throw new Error(`AWS calls the stack's roles would deny (a grant is missing in infra/):\n${denials.map(describeDenial).join('\n')}`);
     },
   };
 }

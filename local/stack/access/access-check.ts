@@ -95,9 +95,8 @@ export function createAccessCheck(template: CfnTemplate): AccessCheck {
   };
 }
 
-/** One line per denied call, for a failure message. */
-export function formatDenials(denials: AccessDenial[]): string {
-  return denials
-    .map((denial) => `${denial.principal}: ${denial.action} on ${denial.resource}${Object.keys(denial.context).length ? ` ${JSON.stringify(denial.context)}` : ''} → ${denial.result} (${denial.times}×)`)
-    .join('\n');
+/** A denied call in one line: who, what, on what, the verdict and how often. */
+export function describeDenial(denial: AccessDenial): string {
+  const context = Object.keys(denial.context).length > 0 ? ` ${JSON.stringify(denial.context)}` : '';
+  return `${denial.principal}: ${denial.action} on ${denial.resource}${context} → ${denial.result} (${denial.times}×)`;
 }

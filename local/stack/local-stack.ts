@@ -7,16 +7,11 @@ import type { DeliveryFailure } from '../emulators/eventbridge/async-invoke.js';
 import { putEvents, startAwsJsonEndpoint, type EventBusesOptions } from '../emulators/stepfunctions/aws-json-endpoint.js';
 import { synthesizeBundledPipeline, synthesizePipelineTemplate } from './cloud-assembly.js';
 import { createAccessCheck, type AccessCheck } from './access/access-check.js';
-import { accessKeyIdOf } from './access/aws-call.js';
-import { dynamoDbCalls } from './access/dynamodb-calls.js';
-import { jsonServiceCalls } from './access/json-service-calls.js';
-import { partitionKeys } from './access/role-policies.js';
-import { s3Calls } from './access/s3-calls.js';
+import { endpointObservers } from './access/endpoint-observers.js';
 import { startBundledFunctions } from './bundled/bundled-functions.js';
 import { provideRuntimeModules } from './bundled/runtime-modules.js';
 import { functionVariables, lambdaRuntimeVariables } from './function-environment.js';
 import { signingAsItsFunction } from './function-credentials.js';
-import type { S3RequestLine } from '../emulators/s3/s3-requests.js';
 import { startDynamoDbMeter } from '../emulators/dynamodb/dynamodb-meter.js';
 import { createTables, startDynamoDb, startS3 } from '../emulators/emulators.js';
 import { createEventLog } from '../emulators/eventbridge/event-log.js';
@@ -133,17 +128,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const stateMachineId = onlyLogicalIdOfType(template, 'AWS::StepFunctions::StateMachine');
   const accessKeyIds = [...logicalIdsOfType(template, 'AWS::Lambda::Function'), stateMachineId];
   const access = options.checkAccess ? createAccessCheck(template) : undefined;
-  const tableKeys = partitionKeys(template);
+  const observe = access && endpointObservers(access, template);
   const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
-  const dynamoMeter = await startDynamoDbMeter(
-    dynamo.url,
-    access && ((target, body, authorization) => access.record(accessKeyIdOf(authorization, new URLSearchParams()), dynamoDbCalls(target, body, tableKeys))),
-  );
+  const dynamoMeter = await startDynamoDbMeter(dynamo.url, observe?.dynamoDb);
   const s3 = await startS3({
     directory: join(options.dataDir, 's3'),
     bucket: definition.bucketName,
     accessKeys: accessKeyIds,
-    ...(access ? { onRequest: (request: S3RequestLine & { authorization: string | undefined }) => access.record(accessKeyIdOf(request.authorization, request.query), s3Calls(request)) } : {}),
+    ...(observe ? { onRequest: observe.s3 } : {}),
   });
 
   const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
@@ -240,7 +232,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     engine,
     secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
     onRequest: (target) => meter.awsRequest(target),
-    ...(access ? { onCall: (target: string, body: Record<string, unknown>, authorization: string | undefined) => access.record(accessKeyIdOf(authorization, new URLSearchParams()), jsonServiceCalls(target, body)) } : {}),
+    ...(observe ? { onCall: observe.awsJson } : {}),
     eventBuses,
   });
   for (const service of ['SFN', 'SECRETS_MANAGER', 'EVENTBRIDGE']) {

@@ -9,7 +9,7 @@ import { waitForJob } from './wait-for-job.js';
 
 const STATUS_ORDER = ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED'];
 
-export async function download(url: string): Promise<Buffer> {
+async function download(url: string): Promise<Buffer> {
   const response = await fetch(url);
   expect(response.status).toBe(200);
   return Buffer.from(await response.arrayBuffer());

@@ -31,3 +31,24 @@ export function lambdaRuntimeVariables(template: CfnTemplate, logicalId: string)
     PATH: '/usr/local/bin:/usr/bin:/bin',
   };
 }
+
+/**
+ * The whole environment of a function run from its bundle, in a process of its own: what Lambda
+ * sets, the function's own variables (NODE_OPTIONS included) with the local stack's values for them
+ * (`stackEnvironment`: scaled times, no history table off time scale 1), and the stack's local-only
+ * settings (endpoints, flags: the names no function of the template has). Never another function's
+ * variables. It signs its AWS calls with its own access key, its logical id (as in-process:
+ * local/stack/function-credentials.ts).
+ */
+export function bundledFunctionEnvironment(
+  template: CfnTemplate,
+  logicalId: string,
+  stackEnvironment: Record<string, string>,
+  templateVariableNames: ReadonlySet<string>,
+): Record<string, string> {
+  const own = Object.entries(functionVariables(template, logicalId)).flatMap(([name, value]): [string, string][] =>
+    name === 'NODE_OPTIONS' ? [[name, value]] : name in stackEnvironment ? [[name, stackEnvironment[name]!]] : [],
+  );
+  const localOnly = Object.entries(stackEnvironment).filter(([name]) => !templateVariableNames.has(name));
+  return { ...lambdaRuntimeVariables(template, logicalId), ...Object.fromEntries(own), ...Object.fromEntries(localOnly), AWS_ACCESS_KEY_ID: logicalId };
+}

@@ -10,7 +10,7 @@ import { createAccessCheck, type AccessCheck } from './access/access-check.js';
 import { endpointObservers } from './access/endpoint-observers.js';
 import { startBundledFunctions } from './bundled/bundled-functions.js';
 import { provideRuntimeModules } from './bundled/runtime-modules.js';
-import { functionVariables, lambdaRuntimeVariables } from './function-environment.js';
+import { bundledFunctionEnvironment } from './function-environment.js';
 import { signingAsItsFunction } from './function-credentials.js';
 import { startDynamoDbMeter } from '../emulators/dynamodb/dynamodb-meter.js';
 import { createTables, startDynamoDb, startS3 } from '../emulators/emulators.js';
@@ -179,19 +179,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ? startBundledFunctions({
         template,
         bundles,
-        // Read at the cold start, when every local endpoint has its address: the function's own
-        // variables (NODE_OPTIONS included) with the local stack's values for them (scaled times,
-        // no history table off scale 1), and the local endpoints and flags; no other function's.
-        environmentOf: (logicalId) => ({
-          ...lambdaRuntimeVariables(template, logicalId),
-          ...Object.fromEntries(
-            Object.entries(functionVariables(template, logicalId)).flatMap(([name, value]) =>
-              name === 'NODE_OPTIONS' ? [[name, value]] : name in environment ? [[name, environment[name]!]] : [],
-            ),
-          ),
-          ...Object.fromEntries(Object.entries(environment).filter(([name]) => !(name in definition.functionEnvironment))),
-          AWS_ACCESS_KEY_ID: logicalId,
-        }),
+        // Read at the cold start, when every local endpoint has its address.
+        environmentOf: (logicalId) => bundledFunctionEnvironment(template, logicalId, environment, new Set(Object.keys(definition.functionEnvironment))),
       })
     : undefined;
   const handlerModules = bundledFunctions?.loader ?? signingAsItsFunction(createHandlerLoader(), template);

@@ -23,8 +23,8 @@ function copySource(header: string): AwsCall {
 }
 
 /**
- * The IAM calls of one request to the local S3, as the S3 documentation lists the permission each
- * operation needs: a HEAD needs s3:GetObject, every step of a multipart upload s3:PutObject, a copy
+ * The IAM calls of one request to the local S3, by the permission S3 checks for each operation:
+ * a HEAD needs s3:GetObject, every step of a multipart upload s3:PutObject, a copy
  * s3:GetObject on its source and s3:PutObject on its target, tags on a write s3:PutObjectTagging, a
  * listing s3:ListBucket with its `s3:prefix`. What it cannot name is a call of `s3:<operation>` on the
  * bucket, so that no grant allows it by accident.

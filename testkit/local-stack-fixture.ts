@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeDenial } from '../local/stack/access/access-check.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack/local-stack.js';
 
 export interface JobAnswer {
@@ -26,18 +27,23 @@ export interface StackFixture {
   close(): Promise<void>;
 }
 
-/** A local stack in a temp folder, as fast as the simulator allows. */
+/**
+ * A local stack in a temp folder, as fast as the simulator allows. Every AWS call its functions and
+ * state machine make is recorded, and closing it fails if their role in the template would deny one.
+ */
 export async function startStackFixture(options: Partial<LocalStackOptions> = {}): Promise<StackFixture> {
   // Handlers log failures the tests provoke on purpose; POWERTOOLS_LOG_LEVEL=INFO shows them.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   const dataDir = await mkdtemp(join(tmpdir(), 'video-pipeline-'));
-  const stack = await startLocalStack({ dataDir, timeScale: 0.01, port: 0, ...options });
+  const stack = await startLocalStack({ dataDir, timeScale: 0.01, port: 0, checkAccess: true, ...options });
   return {
     stack,
     dataDir,
     async close() {
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });
+      const denials = (await stack.access?.denials()) ?? [];
+      if (denials.length > 0) throw new Error(`AWS calls the stack's roles would deny (a grant is missing in infra/):\n${denials.map(describeDenial).join('\n')}`);
     },
   };
 }

@@ -7,6 +7,7 @@ import { TASK_ENDED_DETAIL_TYPE, WORKFLOW_EVENT_SOURCE } from '../../contracts/e
 import { HANDLER } from '../../contracts/handlers.js';
 import { JOBS_TABLE } from '../../contracts/tables.js';
 import { HouseFunction } from './house-function.js';
+import { acknowledge, policyOf, resourcesOf, wildcardResource } from './nag.js';
 import { jobIntakeEnvironment, type JobIntakeResources } from './job-intake-access.js';
 
 /**
@@ -29,13 +30,22 @@ export class AdmissionControl extends Construct {
       // The handler builds the intake's dependencies (runtime/handlers/admission.ts), so it reads the same settings.
       environment: jobIntakeEnvironment(props),
     });
-    // Not grantJobIntake: this function records no job, keeps no request body, checks no media, stops
-    // nothing and announces nothing. It reads a job and the line, moves jobs in and out of the line
-    // (runtime/admission/execution-ended.ts, dispatch.ts), takes and gives back slots, and starts executions.
+    // Not grantJobIntake: this function records no job, keeps no request body, checks no media and
+    // announces nothing. It reads a job and the line, moves jobs in and out of the line
+    // (runtime/admission/execution-ended.ts, dispatch.ts), takes and gives back slots, starts executions,
+    // and stops one it just started for a job that was cancelled meanwhile (dispatch.ts, startAdmitted).
     Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [props.table.tableArn] });
     Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:Query'], resourceArns: [`${props.table.tableArn}/index/${JOBS_TABLE.indexes.byLine.name}`] });
     Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [props.admission.tableArn] });
     props.stateMachine.grantStartExecution(this.handler);
+    for (const resource of resourcesOf(props.stateMachine.grantExecution(this.handler, 'states:StopExecution'))) {
+      acknowledge(
+        policyOf(this.handler),
+        wildcardResource(props.stateMachine, resource),
+        'StopExecution on executions of this one state machine, named after job ids (<jobId>-admission-N) at run time, ' +
+          'so the ARN ends in a wildcard for the name',
+      );
+    }
     this.executionEndRule = new Rule(this, 'ExecutionEndRule', {
       description: 'video-pipeline: an execution that ended frees its slot and starts the next waiting jobs',
       eventPattern: {

@@ -8,7 +8,7 @@ import type { DynamoDBClient} from '@aws-sdk/client-dynamodb';
 import { CreateTableCommand, ListTablesCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { CfnTemplate } from '../stack/cloud-assembly.js';
-import { readS3Requests, s3RequestCounters, type S3Operation } from './s3/s3-requests.js';
+import { readS3Requests, s3RequestCounters, type S3Operation, type S3RequestLine } from './s3/s3-requests.js';
 import type { S3rverThreadCommand, S3rverThreadMessage, S3rverThreadOptions } from './s3/s3rver-thread.js';
 import { resolveIntrinsics } from '../stack/template-resolver.js';
 
@@ -62,13 +62,23 @@ function workerExecArgv(): string[] {
  * s3rver keeps objects on disk under `directory`, so videos outlive a restart of the stack. It runs on
  * a thread of its own (local/emulators/s3/s3rver-thread.ts says why and how its events keep their order).
  */
-export async function startS3(options: { directory: string; bucket: string; port?: number }): Promise<S3Emulator> {
+export async function startS3(options: {
+  directory: string;
+  bucket: string;
+  port?: number;
+  /** Access keys it accepts besides S3RVER (with the secret S3RVER). */
+  accessKeys?: string[];
+  /** Sees each request (signed, presigned or not) before it is served. */
+  onRequest?: (request: S3RequestLine & { authorization: string | undefined }) => void;
+}): Promise<S3Emulator> {
   await mkdir(options.directory, { recursive: true });
   const requestCounters = s3RequestCounters();
   const threadOptions: S3rverThreadOptions = {
     directory: options.directory,
     bucket: options.bucket,
     requestCounters,
+    reportRequests: options.onRequest !== undefined,
+    ...(options.accessKeys ? { accessKeys: options.accessKeys } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
   };
   const worker = new Worker(new URL('./s3/s3rver-thread.ts', import.meta.url), {
@@ -87,6 +97,9 @@ export async function startS3(options: { directory: string; bucket: string; port
         worker.off('error', failed);
         worker.off('exit', exitedEarly);
         resolve(message.port);
+      } else if (message.type === 'request') {
+        const { method, path, querystring, headers } = message.request;
+        options.onRequest?.({ method, path, query: new URLSearchParams(querystring), header: (name) => headers[name], authorization: headers.authorization });
       } else if (message.type === 'event') {
         try {
           events.emit('event', message.event);

@@ -24,6 +24,13 @@ export function handlerFileOfFunction(template: CfnTemplate, logicalId: string):
   return handlerFile;
 }
 
+/** The function whose metadata names `handlerFile`: each handler file is one function of the template. */
+export function functionOfHandlerFile(template: CfnTemplate, handlerFile: string): string {
+  const matches = logicalIdsOfType(template, 'AWS::Lambda::Function').filter((id) => template.Resources[id]!.Metadata?.[HANDLER_METADATA_KEY] === handlerFile);
+  if (matches.length !== 1) throw new Error(`expected one function with handler file ${handlerFile}, found ${matches.length}`);
+  return matches[0]!;
+}
+
 /** The function a (local) ARN designates; qualified ARNs (`:$LATEST`, an alias) name the same code. */
 export function functionLogicalIdOfArn(template: CfnTemplate, arn: string): string {
   const unqualified = arn.split(':').slice(0, 7).join(':');

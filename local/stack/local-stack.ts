@@ -1,9 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeliveryFailure } from '../emulators/eventbridge/async-invoke.js';
 import { putEvents, startAwsJsonEndpoint, type EventBusesOptions } from '../emulators/stepfunctions/aws-json-endpoint.js';
-import { synthesizePipelineTemplate } from './cloud-assembly.js';
+import { synthesizeBundledPipeline, synthesizePipelineTemplate } from './cloud-assembly.js';
+import { createAccessCheck, type AccessCheck } from './access/access-check.js';
+import { endpointObservers } from './access/endpoint-observers.js';
+import { startBundledFunctions } from './bundled/bundled-functions.js';
+import { provideRuntimeModules } from './bundled/runtime-modules.js';
+import { bundledFunctionEnvironment } from './function-environment.js';
+import { signingAsItsFunction } from './function-credentials.js';
 import { startDynamoDbMeter } from '../emulators/dynamodb/dynamodb-meter.js';
 import { createTables, startDynamoDb, startS3 } from '../emulators/emulators.js';
 import { createEventLog } from '../emulators/eventbridge/event-log.js';
@@ -24,7 +32,7 @@ import type { SimulatorFaultsInput } from '../simulator/faults.js';
 import { startProviderSimulator, type ProviderSimulator } from '../simulator/server.js';
 import { StepFunctionsEngine } from '../emulators/stepfunctions/step-functions-engine.js';
 import { bindTaskStates } from './task-bindings.js';
-import { LOCAL_REGION, localPhysicalName, logicalIdsOfType } from './template-resolver.js';
+import { LOCAL_REGION, localPhysicalName, logicalIdsOfType, onlyLogicalIdOfType } from './template-resolver.js';
 import { functionMemoryMb, UsageMeter, type Usage } from './usage.js';
 
 export const DEFAULT_PROVIDER_KEY = 'local-provider-key';
@@ -55,6 +63,14 @@ export interface LocalStackOptions {
   simulatorMaxActiveTasks?: number;
   /** Crashes and duplicate deliveries around the functions (the chaos run). */
   chaos?: ChaosOptions;
+  /**
+   * Run every function from its deployable bundle (the esbuild output of `cdk synth`), each in a
+   * process of its own with only the Lambda runtime's environment and SDK (local/stack/bundled/),
+   * instead of importing the handler sources in-process. Bundling adds seconds to the start.
+   */
+  bundled?: boolean;
+  /** Record every AWS call of the functions and the state machine, to judge it against their roles (LocalStack.access). */
+  checkAccess?: boolean;
 }
 
 export interface LocalStack {
@@ -83,6 +99,8 @@ export interface LocalStack {
   invokeFunction(handlerFile: string, event: unknown): Promise<unknown>;
   /** What the pipeline used of each AWS service since the start, in billing units (local/stack/usage.ts). */
   usage(): Usage;
+  /** With `checkAccess`: the calls recorded so far and those their role would deny (local/stack/access/access-check.ts). */
+  access?: Pick<AccessCheck, 'callsByPrincipal' | 'denials'>;
   stop(): Promise<void>;
 }
 
@@ -102,11 +120,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.simulatorFaults ? { faults: options.simulatorFaults } : {}),
     ...(options.simulatorMaxActiveTasks ? { maxActiveTasks: options.simulatorMaxActiveTasks } : {}),
   });
-  const template = synthesizePipelineTemplate({ ...options.context, providerBaseUrl: simulator.url });
+  const context = { ...options.context, providerBaseUrl: simulator.url };
+  // The cloud assembly and the runtime's modules live side by side, so a bundle resolves only those.
+  const bundleRoot = options.bundled ? await mkdtemp(join(tmpdir(), 'video-pipeline-bundled-')) : undefined;
+  const { template, bundles } = bundleRoot
+    ? synthesizeBundledPipeline(join(bundleRoot, 'cdk.out'), context)
+    : { template: synthesizePipelineTemplate(context), bundles: undefined };
+  if (bundleRoot) await provideRuntimeModules(bundleRoot);
   const definition = pipelineDefinitionFrom(template);
+  // Each function and the state machine sign their calls with an access key of their own (their logical id).
+  const stateMachineId = onlyLogicalIdOfType(template, 'AWS::StepFunctions::StateMachine');
+  const accessKeyIds = [...logicalIdsOfType(template, 'AWS::Lambda::Function'), stateMachineId];
+  const access = options.checkAccess ? createAccessCheck(template) : undefined;
+  const observe = access && endpointObservers(access, template);
   const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
-  const dynamoMeter = await startDynamoDbMeter(dynamo.url);
-  const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName, port: options.s3Port ?? 0 });
+  const dynamoMeter = await startDynamoDbMeter(dynamo.url, observe?.dynamoDb);
+  const s3 = await startS3({
+    directory: join(options.dataDir, 's3'),
+    bucket: definition.bucketName,
+    port: options.s3Port ?? 0,
+    accessKeys: accessKeyIds,
+    ...(observe ? { onRequest: observe.s3 } : {}),
+  });
 
   const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
   const deadlineSeconds =
@@ -140,10 +175,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const dynamoClient = new DynamoDBClient({});
   await createTables(dynamoClient, template);
+  // The state machine's native DynamoDB tasks, signed as its role.
+  const stateMachineDynamoDb = new DynamoDBClient({ credentials: { accessKeyId: stateMachineId, secretAccessKey: 'S3RVER' } });
 
-  // One loader for every function, whoever invokes it: each handler module is imported once, as in
-  // a warm Lambda container.
-  const handlerModules = createHandlerLoader();
+  // One loader for every function, whoever invokes it: each handler module is imported once (or each
+  // bundle's process started once), as in a warm Lambda container.
+  const bundledFunctions = bundles
+    ? startBundledFunctions({
+        template,
+        bundles,
+        // Read at the cold start, when every local endpoint has its address.
+        environmentOf: (logicalId) => bundledFunctionEnvironment(template, logicalId, environment, new Set(Object.keys(definition.functionEnvironment))),
+      })
+    : undefined;
+  const handlerModules = bundledFunctions?.loader ?? signingAsItsFunction(createHandlerLoader(), template);
   const meter = new UsageMeter(functionMemoryMb(template));
   const loadHandler = meter.meterLambda(handlerModules);
   const chaosStats: ChaosStats = { taskInvocations: 0, crashedBeforeWork: 0, crashedAfterWork: 0 };
@@ -166,10 +211,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     taskHandlers: await bindTaskStates(
       definition.asl,
       template,
-      dynamoClient,
+      stateMachineDynamoDb,
       // A crash is still an invocation Lambda bills: meter outside it.
       options.chaos ? meter.meterLambda(crashingLoader(handlerModules, options.chaos, chaosStats)) : loadHandler,
       putEvents(eventBuses),
+      (calls) => access?.record(stateMachineId, calls),
     ),
     timeScale: options.timeScale,
     // Step Functions publishes every end of an execution to the default bus; the admission rule listens.
@@ -180,6 +226,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     engine,
     secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
     onRequest: (target) => meter.awsRequest(target),
+    ...(observe ? { onCall: observe.awsJson } : {}),
     eventBuses,
   });
   for (const service of ['SFN', 'SECRETS_MANAGER', 'EVENTBRIDGE']) {
@@ -240,6 +287,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     usage: () => meter.snapshot({ dynamodb: dynamoMeter.usage(), s3Requests: s3.requests() }),
     recovered,
     chaosStats,
+    ...(access ? { access } : {}),
     async stop() {
       await schedules?.stop();
       await api.close();
@@ -248,12 +296,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Executions still running are aborted; a task that was mid-flight may still publish, so wait again.
       await engine.close();
       await router.idle();
+      await bundledFunctions?.close();
       await awsEndpoint.close();
       await simulator.stop();
       await s3.close();
       await dynamoMeter.close();
       await dynamo.close();
       dynamoClient.destroy();
+      stateMachineDynamoDb.destroy();
+      if (bundleRoot) await rm(bundleRoot, { recursive: true, force: true });
     },
   };
 }

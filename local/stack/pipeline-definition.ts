@@ -1,5 +1,6 @@
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CfnTemplate } from './cloud-assembly.js';
+import { functionVariables } from './function-environment.js';
 import { localPhysicalName, logicalIdsOfType, onlyLogicalIdOfType, resolveIntrinsics } from './template-resolver.js';
 
 /** What the local stack needs from the synthesized template: the ASL, the names, each function's environment. */
@@ -17,13 +18,11 @@ export function pipelineDefinitionFrom(template: CfnTemplate): PipelineDefinitio
   const definitionString = resolveIntrinsics(template, template.Resources[stateMachineId]!.Properties!.DefinitionString);
   const functionEnvironment: Record<string, string> = {};
   for (const logicalId of logicalIdsOfType(template, 'AWS::Lambda::Function')) {
-    const properties = template.Resources[logicalId]!.Properties as { Environment?: { Variables?: Record<string, unknown> } };
-    const variables = resolveIntrinsics(template, properties.Environment?.Variables ?? {}) as Record<string, unknown>;
-    for (const [name, value] of Object.entries(variables)) {
-      if (name in functionEnvironment && functionEnvironment[name] !== String(value)) {
-        throw new Error(`functions disagree on ${name}: ${functionEnvironment[name]} vs ${String(value)}`);
+    for (const [name, value] of Object.entries(functionVariables(template, logicalId))) {
+      if (name in functionEnvironment && functionEnvironment[name] !== value) {
+        throw new Error(`functions disagree on ${name}: ${functionEnvironment[name]} vs ${value}`);
       }
-      functionEnvironment[name] = String(value);
+      functionEnvironment[name] = value;
     }
   }
   return {

@@ -11,6 +11,8 @@ import type { CfnTemplate } from './cloud-assembly.js';
 import { handlerFileOfArn, type HandlerLoader } from './handler-modules.js';
 import type { Operation } from '../emulators/stepfunctions/aws-json-endpoint.js';
 import type { TaskHandler } from '../emulators/stepfunctions/step-functions-engine.js';
+import type { AwsCall } from './access/aws-call.js';
+import { jsonServiceCalls } from './access/json-service-calls.js';
 
 const DYNAMODB_ACTIONS = {
   updateItem: UpdateItemCommand,
@@ -51,9 +53,10 @@ function dynamoDbTask(client: DynamoDBClient, action: string, stateName: string)
  * The optimised PutEvents integration: entries carry Detail as JSON (the API takes it as text), and
  * an entry EventBridge refused fails the task as `EventBridge.FailedEntriesException`.
  */
-function putEventsTask(putEvents: Operation): TaskHandler {
+function putEventsTask(putEvents: Operation, onCall: (calls: AwsCall[]) => void): TaskHandler {
   return async (input) => {
     const { Entries: entries } = input as { Entries: Record<string, unknown>[] };
+    onCall(jsonServiceCalls('AWSEvents.PutEvents', { Entries: entries }));
     const answer = putEvents({ Entries: entries.map((entry) => ({ ...entry, Detail: JSON.stringify(entry.Detail) })) }) as { FailedEntryCount: number };
     if (answer.FailedEntryCount > 0) {
       const failed = new Error(`${answer.FailedEntryCount} of ${entries.length} events were refused: ${JSON.stringify(answer)}`);
@@ -68,7 +71,9 @@ function putEventsTask(putEvents: Operation): TaskHandler {
  * Binds every Task state of the synthesized definition to what runs it locally: native DynamoDB
  * tasks to the real SDK client (against dynalite), PutEvents to the local buses, Lambda tasks to the handler module the function's
  * template metadata names, found from the ARN the state invokes (as Step Functions resolves it).
- * A Task with no binding is an error at start-up, not a surprise mid-execution.
+ * A Task with no binding is an error at start-up, not a surprise mid-execution. What the state machine's
+ * role must allow for its tasks goes to `onCall`: invoking a function, putting events (the DynamoDB
+ * tasks' requests are seen at the local DynamoDB endpoint, signed as the state machine).
  */
 export async function bindTaskStates(
   definition: StateMachineDefinition,
@@ -76,7 +81,9 @@ export async function bindTaskStates(
   dynamodb: DynamoDBClient,
   loadHandler: HandlerLoader,
   putEvents: Operation,
+  onCall: (calls: AwsCall[]) => void = () => {},
 ): Promise<Record<string, TaskHandler>> {
+  const invoking = (functionArn: string): AwsCall[] => [{ action: 'lambda:InvokeFunction', resource: functionArn, context: {} }];
   const bindings: Record<string, TaskHandler> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
     if (state.Type !== 'Task') continue;
@@ -86,16 +93,23 @@ export async function bindTaskStates(
       bindings[stateName] = dynamoDbTask(dynamodb, dynamoAction, stateName);
     } else if (LAMBDA_FUNCTION_RESOURCE.test(resource)) {
       const handler = await loadHandler(handlerFileOfArn(template, resource));
-      bindings[stateName] = (input) => handler(input);
+      bindings[stateName] = (input) => {
+        onCall(invoking(resource));
+        return handler(input);
+      };
     } else if (LAMBDA_INVOKE_RESOURCE.test(resource) && typeof parameters?.FunctionName === 'string') {
-      const handler = await loadHandler(handlerFileOfArn(template, parameters.FunctionName));
-      bindings[stateName] = async (input) => ({
-        ExecutedVersion: '$LATEST',
-        Payload: await handler((input as { Payload?: unknown }).Payload),
-        StatusCode: 200,
-      });
+      const functionArn = parameters.FunctionName;
+      const handler = await loadHandler(handlerFileOfArn(template, functionArn));
+      bindings[stateName] = async (input) => {
+        onCall(invoking(functionArn));
+        return {
+          ExecutedVersion: '$LATEST',
+          Payload: await handler((input as { Payload?: unknown }).Payload),
+          StatusCode: 200,
+        };
+      };
     } else if (PUT_EVENTS_RESOURCE.test(resource)) {
-      bindings[stateName] = putEventsTask(putEvents);
+      bindings[stateName] = putEventsTask(putEvents, onCall);
     } else {
       throw new Error(`state ${stateName} (${resource}) has no local binding`);
     }

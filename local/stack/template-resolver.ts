@@ -42,6 +42,10 @@ export function localArn(template: CfnTemplate, logicalId: string): string {
       return `arn:aws:s3:::${name}`;
     case 'AWS::SQS::Queue':
       return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+    case 'AWS::Logs::LogGroup':
+      return `arn:aws:logs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:log-group:${name}:*`;
+    case 'AWS::IAM::Role':
+      return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}`;
     case 'AWS::Events::EventBus':
       return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`;
     case 'AWS::Events::Rule': {
@@ -77,6 +81,17 @@ export function resolveIntrinsics(template: CfnTemplate, value: unknown): unknow
   if ('Fn::Join' in object) {
     const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
     return parts.map((part) => String(resolveIntrinsics(template, part))).join(separator);
+  }
+  // IAM grants on executions name the state machine by splitting its ARN (infra's grants on StopExecution).
+  if ('Fn::Select' in object) {
+    const [index, list] = object['Fn::Select'] as [number | string, unknown];
+    const items = resolveIntrinsics(template, list);
+    if (!Array.isArray(items) || items[Number(index)] === undefined) throw new Error(`Fn::Select ${index} out of ${JSON.stringify(items)}`);
+    return items[Number(index)];
+  }
+  if ('Fn::Split' in object) {
+    const [separator, text] = object['Fn::Split'] as [string, unknown];
+    return String(resolveIntrinsics(template, text)).split(separator);
   }
   return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, resolveIntrinsics(template, item)]));
 }

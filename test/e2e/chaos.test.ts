@@ -71,6 +71,9 @@ describe(`a chaos run of ${JOBS} jobs`, () => {
     expect(report.intact.offenders).toEqual([]);
     expect(report.intact.intact).toBe(report.statuses.SUCCEEDED);
     expect(report.events.offenders).toEqual([]);
+    // Every AWS call of the functions and the state machine, failures and retries included, is one their role allows.
+    expect(report.access.calls).toBeGreaterThan(0);
+    expect(report.access.denials).toEqual([]);
     // Every hostile class was sent and none got through; a violation names the case and what it saw.
     expect(report.hostile.map((row) => row.kind).sort()).toEqual(['bad-media', 'id-conflict', 'oversized', 'overwrite', 'same-key']);
     for (const row of report.hostile) {

@@ -435,12 +435,12 @@ describe('job-creating functions (intake, upload trigger, batch runner, sweeper)
     expect([...new Set(states)].sort()).toEqual(['states:DescribeExecution', 'states:StartExecution', 'states:StopExecution']);
   });
 
-  it('no function outside the job-creating ones may start, stop or describe executions; the admission function may only start them', () => {
+  it('no function outside the job-creating ones may start, stop or describe executions; the admission function may only start and stop them', () => {
     const creatorIds = creators.map(([, functionId]) => functionId());
     for (const [functionId] of resourcesOfType(stack.json, 'AWS::Lambda::Function')) {
       if (creatorIds.includes(functionId)) continue;
       for (const action of ['states:StartExecution', 'states:StopExecution', 'states:DescribeExecution']) {
-        const expected = functionId === stack.admissionId && action === 'states:StartExecution';
+        const expected = functionId === stack.admissionId && action !== 'states:DescribeExecution';
         expect(allows(statementsOf(functionId), action, () => true), `${functionId} ${action}`).toBe(expected);
       }
     }
@@ -703,7 +703,7 @@ describe('admission control', () => {
 
   // It reads the job that ended and the head of the line, moves jobs in and out of the line, takes and
   // gives back slots, and starts executions (runtime/admission/execution-ended.ts, dispatch.ts): nothing else.
-  it('the admission function may read and update jobs, read the line, use the slots and start executions, and nothing more', () => {
+  it('the admission function may read and update jobs, read the line, use the slots, start executions and stop them, and nothing more', () => {
     const statements = statementsOf(stack.admissionId);
     for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, jobsTable), action).toBe(true);
     const lineIndex = (rendered: string) => rendered === `\${${stack.jobsTableId}.Arn}/index/${JOBS_TABLE.indexes.byLine.name}`;
@@ -717,8 +717,12 @@ describe('admission control', () => {
     }
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, admissionTable), action).toBe(true);
     expect(allows(statements, 'states:StartExecution', stateMachine)).toBe(true);
-    for (const action of ['states:StopExecution', 'states:DescribeExecution']) expect(allows(statements, action, () => true), action).toBe(false);
-    // Exactly these grants: DynamoDB on the Jobs table, its line and the admission table, and the start.
+    // A job cancelled between its admission and its start: the dispatch stops the execution it just
+    // started (runtime/admission/dispatch.ts), an execution of this state machine only.
+    expect(allows(statements, 'states:StopExecution', execution('job-1-admission-2'))).toBe(true);
+    expect(allows(statements, 'states:StopExecution', otherMachineExecution)).toBe(false);
+    expect(allows(statements, 'states:DescribeExecution', () => true)).toBe(false);
+    // Exactly these grants: DynamoDB on the Jobs table, its line and the admission table, the start and the stop.
     const granted = statements
       .filter((statement) => statement.Effect === 'Allow')
       .flatMap((statement) => [statement.Action].flat().flatMap((action) => renderedResources(statement).map((resource) => `${action} ${resource}`)))
@@ -732,6 +736,7 @@ describe('admission control', () => {
         `dynamodb:PutItem \${${stack.admissionTableId}.Arn}`,
         `dynamodb:UpdateItem \${${stack.admissionTableId}.Arn}`,
         `states:StartExecution \${${stack.stateMachineId}}`,
+        `states:StopExecution ${executionArnOf(stack.stateMachineId, '*')}`,
       ].sort(),
     );
     // No S3 (no request bodies, no media), no events, no secret.

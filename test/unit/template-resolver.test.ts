@@ -24,3 +24,11 @@ describe('resolveIntrinsics for the event resources', () => {
     expect(eventBusNameOf('arn:aws:events:us-east-1:000000000000:event-bus/CompletionBus')).toBe('CompletionBus');
   });
 });
+
+describe('resolveIntrinsics for IAM grants', () => {
+  it('splits and selects, as a grant on executions takes the state machine name out of its ARN', () => {
+    const arn = 'arn:aws:states:us-east-1:000000000000:stateMachine:Flow';
+    expect(resolve({ 'Fn::Join': ['', ['executions:', { 'Fn::Select': [6, { 'Fn::Split': [':', arn] }] }, ':*']] })).toBe('executions:Flow:*');
+    expect(() => resolve({ 'Fn::Select': [9, { 'Fn::Split': [':', arn] }] })).toThrow(/out of/);
+  });
+});

@@ -93,6 +93,11 @@ export function formatReport(report: ChaosReport, maxOffenders = 20): string {
     lines.push(`Delivery failures (${report.deliveryFailures.length})`);
     for (const failure of report.deliveryFailures.slice(0, maxOffenders)) lines.push(`  ${failure}`);
   }
+  if (report.access.denials.length > 0) {
+    lines.push('');
+    lines.push(`AWS calls a role would deny (${report.access.denials.length})`);
+    for (const denial of report.access.denials.slice(0, maxOffenders)) lines.push(`  ${denial}`);
+  }
   if (report.batch.errors.length > 0) {
     lines.push('');
     lines.push(`Batch run errors (${report.batch.errors.length})`);

@@ -55,6 +55,8 @@ export interface ChaosReport {
   batch: { runs: number; errors: string[]; manifests: number; startedFromManifests: number };
   sweeper: { report?: SweepReport; error?: string };
   deliveryFailures: string[];
+  /** The AWS calls the functions and the state machine made, and those their role in the template would deny. */
+  access: { calls: number; denials: string[] };
   injected: { simulator: SimulatorStats; chaos: ChaosStats; duplicatedS3Deliveries: number };
   timings: { submitSeconds: number; allStartedSeconds: number; settledSeconds: number; wallSeconds: number };
   pass: PassCondition[];

@@ -39,6 +39,7 @@ export async function withChaosStack<T>(config: ChaosConfig, run: (chaos: ChaosS
       context: { maxJobsInFlight: config.maxJobsInFlight, lateFollowMinutes: config.lateFollowMinutes },
       simulatorFaults: config.faults,
       chaos: { ...config.chaos, random: chaosRandom },
+      checkAccess: true,
     });
     s3 = new S3Client({
       endpoint: stack.s3Url,

@@ -1,4 +1,5 @@
 /** The verdict: every check on the run's jobs, the pass conditions, and the report with what was sent and injected. */
+import { describeDenial } from '../../local/stack/access/access-check.js';
 import { checkEvents, checkObjects, checkProviderTasks, nonTerminalJobs, outcomes } from './checks.js';
 import { uploadsOf } from './hostile-cases.js';
 import { matchJobs } from './matching.js';
@@ -29,6 +30,9 @@ export async function judgeRun(chaos: ChaosStack, submitted: Submitted, { waited
   const s3Uploads = submissions.filter((submission) => submission.kind === 's3').length;
   const wallSeconds = (Date.now() - started) / 1000;
   const { maxPerJob } = providerTasks.report;
+  if (!stack.access) throw new Error('the chaos stack records no AWS calls: start it with checkAccess');
+  const denials = (await stack.access.denials()).map(describeDenial);
+  const calls = Object.values(stack.access.callsByPrincipal()).reduce((sum, count) => sum + count, 0);
 
   const pass: PassCondition[] = [
     { name: 'lost jobs', ok: lost.length === 0, value: `${lost.length} (must be 0)` },
@@ -49,6 +53,7 @@ export async function judgeRun(chaos: ChaosStack, submitted: Submitted, { waited
       value: `${events.exactlyOne}/${events.terminalJobs}`,
     },
     // A class none of whose cases was sent proves nothing: it fails rather than passes.
+    { name: 'AWS calls a role would deny', ok: denials.length === 0, value: `${denials.length} of ${calls} calls (must be 0)` },
     ...hostile.rows.map((row) => ({
       name: `hostile: ${row.label}`,
       ok: row.cases > 0 && row.violations.length === 0,
@@ -83,6 +88,7 @@ export async function judgeRun(chaos: ChaosStack, submitted: Submitted, { waited
     batch: { ...batches.stats, manifests: manifests.length },
     sweeper,
     deliveryFailures: stack.deliveryFailures().map((failure) => JSON.stringify(failure).slice(0, 400)),
+    access: { calls, denials },
     injected: {
       simulator: stack.simulator.stats(),
       chaos: { ...stack.chaosStats },

@@ -157,7 +157,10 @@ const SIGNED_LOOKING = {
   'content-type': 'application/x-amz-json-1.0',
 };
 
-export async function startDynamoDbMeter(targetUrl: string): Promise<DynamoDbMeter> {
+/** Sees every request as it arrives: its X-Amz-Target, its parsed body, and who signed it (the Authorization header). */
+export type DynamoDbRequestObserver = (target: string, body: Record<string, unknown>, authorization: string | undefined) => void;
+
+export async function startDynamoDbMeter(targetUrl: string, onRequest?: DynamoDbRequestObserver): Promise<DynamoDbMeter> {
   const target = new URL(targetUrl);
   const agent = new Agent({ keepAlive: true });
   const byOperation: Record<string, DynamoDbOperationUsage> = {};
@@ -294,10 +297,11 @@ export async function startDynamoDbMeter(targetUrl: string): Promise<DynamoDbMet
       const path = incoming.url ?? '/';
       let request: Record<string, unknown> | undefined;
       try {
-        request = READS.has(operation) || WRITES.has(operation) ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : undefined;
+        request = READS.has(operation) || WRITES.has(operation) || onRequest ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : undefined;
       } catch {
         request = undefined;
       }
+      onRequest?.(String(incoming.headers['x-amz-target'] ?? ''), request ?? {}, incoming.headers.authorization);
       let answer: Answer;
       // The body is forwarded whole, with its own length.
       const { 'transfer-encoding': _chunked, ...headers } = incoming.headers;

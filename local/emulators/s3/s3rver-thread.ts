@@ -28,7 +28,15 @@ export interface S3rverThreadOptions {
   port?: number;
   /** Where each request is counted by operation (local/emulators/s3/s3-requests.ts), shared with the stack's thread. */
   requestCounters: SharedArrayBuffer;
+  /** Access keys accepted besides s3rver's own (S3RVER), each with the secret S3RVER. */
+  accessKeys?: string[];
+  /** Post each request's line and the headers that say who sent it and what it asks (S3_REQUEST_HEADERS) to the stack's thread. */
+  reportRequests?: boolean;
 }
+
+/** What a reported request carries: who signed it, and what changes the permission it needs. */
+export const S3_REQUEST_HEADERS = ['authorization', 'x-amz-copy-source', 'x-amz-tagging', 'x-amz-tagging-directive'] as const;
+export type S3RequestSeen = { method: string; path: string; querystring: string; headers: Record<string, string> };
 
 /** The part of Koa's context the request counting reads. */
 interface KoaContext {
@@ -39,7 +47,10 @@ interface KoaContext {
 }
 
 /** Messages from the thread: listening, or an event (acknowledge it with its id). */
-export type S3rverThreadMessage = { type: 'listening'; port: number } | { type: 'event'; id: number; event: S3rverEvent };
+export type S3rverThreadMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'event'; id: number; event: S3rverEvent }
+  | { type: 'request'; request: S3RequestSeen };
 /** Messages to the thread. */
 export type S3rverThreadCommand = { type: 'ack'; id: number } | { type: 'close' };
 
@@ -98,6 +109,9 @@ async function main(options: S3rverThreadOptions, port: NonNullable<typeof paren
   serveObjectsLikeS3();
   const requests = new AsyncLocalStorage<RequestEvents>();
   keepCopiedEtags(requests);
+  // s3rver checks every signature against its registry of accounts; the stack signs as each function.
+  const accounts = createRequire(import.meta.url)('s3rver/lib/models/account.js') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
+  for (const key of options.accessKeys ?? []) accounts.DUMMY_ACCOUNT.createKeyPair(key, 'S3RVER');
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,
@@ -130,6 +144,10 @@ async function main(options: S3rverThreadOptions, port: NonNullable<typeof paren
   middleware.unshift(async (ctx, next) => {
     const request = { method: ctx.method, path: ctx.path, query: new URLSearchParams(ctx.querystring), header: (name: string) => ctx.get(name) || undefined };
     countS3Request(options.requestCounters, s3Operation(request));
+    if (options.reportRequests) {
+      const headers = Object.fromEntries(S3_REQUEST_HEADERS.flatMap((name) => (ctx.get(name) ? [[name, ctx.get(name)]] : [])));
+      port.postMessage({ type: 'request', request: { method: ctx.method, path: ctx.path, querystring: ctx.querystring, headers } } satisfies S3rverThreadMessage);
+    }
     await next();
   });
   port.on('message', (command: S3rverThreadCommand) => {

@@ -26,6 +26,8 @@ export interface AwsJsonEndpointOptions {
   eventBuses?: EventBusesOptions;
   /** Sees the X-Amz-Target of every request, answered or refused, e.g. to count billed API calls. */
   onRequest?: (target: string) => void;
+  /** Sees every request with a readable body before it is answered: its target, its body, and who signed it (the Authorization header). */
+  onCall?: (target: string, body: Body, authorization: string | undefined) => void;
   host?: string;
   port?: number;
 }
@@ -186,7 +188,9 @@ export async function startAwsJsonEndpoint(options: AwsJsonEndpointOptions): Pro
         const operation = table[target];
         if (!operation) throw new ServiceError('UnknownOperationException', `the local endpoint does not implement ${target}`);
         const raw = await readBody(request);
-        send(200, operation(raw ? (JSON.parse(raw) as Body) : {}) ?? {});
+        const body = raw ? (JSON.parse(raw) as Body) : {};
+        options.onCall?.(target, body, request.headers.authorization);
+        send(200, operation(body) ?? {});
       } catch (error) {
         const serviceError = error instanceof ServiceError ? error : new ServiceError('InternalFailure', String(error), 500);
         send(serviceError.statusCode, { __type: serviceError.type, message: serviceError.message });

@@ -14,6 +14,7 @@ export const HANDLER = {
   storeVideo: 'store-video',
   describeFailure: 'describe-failure',
   announceOutcome: 'announce-outcome',
+  deliverWebhook: 'deliver-webhook',
 } as const;
 
 export type HandlerFile = (typeof HANDLER)[keyof typeof HANDLER];

@@ -17,6 +17,7 @@ export const SERVICE_NAMES = {
   [HANDLER.pollTask]: 'video-pipeline-poll-task',
   [HANDLER.storeVideo]: 'video-pipeline-store-video',
   [HANDLER.announceOutcome]: 'video-pipeline-announce-outcome',
+  [HANDLER.deliverWebhook]: 'video-pipeline-deliver-webhook',
 } as const satisfies Record<Exclude<HandlerFile, typeof HANDLER.describeFailure>, string>;
 
 export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES];

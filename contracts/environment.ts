@@ -70,10 +70,14 @@ export const FUNCTION_ENVIRONMENTS = {
     S3_FORCE_PATH_STYLE: booleanFlag,
     ADMISSION_TABLE: requiredSetting,
     MAX_JOBS_IN_FLIGHT: positiveIntegerSetting,
+    /** `Job Started` goes there (webhooks). */
+    EVENT_BUS_NAME: requiredSetting,
   }),
   [HANDLER.pollTask]: z.object({
     ...providerSettings,
     ...historySettings,
+    /** `Job Progress` goes there (webhooks). */
+    EVENT_BUS_NAME: requiredSetting,
     /** How long past its deadline a job's provider task is still followed. */
     LATE_FOLLOW_SECONDS: positiveIntegerSetting,
   }),

@@ -1,4 +1,6 @@
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeliveryFailure } from '../emulators/eventbridge/async-invoke.js';
@@ -12,7 +14,10 @@ import { executionStatusEvent, type BusEvent } from '../emulators/eventbridge/ev
 import { apiHandlerFile, createHandlerLoader } from './handler-modules.js';
 import { localConsoleRoute } from './console-routes.js';
 import { startLocalHttpApi } from './http-api.js';
-import { pipelineDefinitionFrom } from './pipeline-definition.js';
+import { pipelineDefinitionFrom, webhookDeliveryDefinitionFrom } from './pipeline-definition.js';
+import { localWebhookSecret } from './webhook-secret.js';
+import { WEBHOOK_TIMEOUT_MS } from '../../contracts/webhooks.js';
+import { receiverSecret } from '../../runtime/webhooks/signing.js';
 import { connectS3EventSource, eventBridgeEnabledBuckets } from '../emulators/s3/s3-event-source.js';
 import { crashingLoader, type ChaosOptions, type ChaosStats } from './chaos.js';
 import { scheduledEvent, startSchedules, type Schedules } from '../emulators/eventbridge/schedules.js';
@@ -63,6 +68,12 @@ export interface LocalStack {
   engine: StepFunctionsEngine;
   /** Environment the handlers run with (the SDK endpoints, credentials, names). */
   environment: Record<string, string>;
+  /** The webhook delivery state machine's engine (a second one, on the same template). */
+  webhookEngine: StepFunctionsEngine;
+  /** The signing secret as receivers hold it (`whsec_…`), kept in the data directory across restarts. */
+  webhookSecret: string;
+  /** Webhook events whose every attempt failed (the dead-letter queue's messages), oldest first. */
+  webhookDeadLetters(): unknown[];
   /** Events published with PutEvents (the completion events) since the start, oldest first. */
   events(): BusEvent[];
   /** Where each published event is appended as a JSON line. */
@@ -100,6 +111,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const template = synthesizePipelineTemplate({ ...options.context, providerBaseUrl: simulator.url });
   const definition = pipelineDefinitionFrom(template);
+  const delivery = webhookDeliveryDefinitionFrom(template);
+  const storedWebhookSecret = await localWebhookSecret(options.dataDir);
   const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
   const dynamoMeter = await startDynamoDbMeter(dynamo.url);
   const s3 = await startS3({ directory: join(options.dataDir, 's3'), bucket: definition.bucketName });
@@ -126,6 +139,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_S3: s3.url,
     S3_FORCE_PATH_STYLE: 'true',
     ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: 'true',
+    // A receiver that hangs is a failed attempt after this long; scaled with the waits between attempts.
+    WEBHOOK_TIMEOUT_MS: String(Math.max(500, Math.round(WEBHOOK_TIMEOUT_MS * options.timeScale))),
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     // Metrics go to CloudWatch through the log on AWS; locally they would only clutter the terminal.
     POWERTOOLS_METRICS_DISABLED: 'true',
@@ -144,7 +159,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const loadHandler = meter.meterLambda(handlerModules);
   const chaosStats: ChaosStats = { taskInvocations: 0, crashedBeforeWork: 0, crashedAfterWork: 0 };
   const invoke = async (handlerFile: string, event: unknown) => (await loadHandler(handlerFile))(event);
-  const router = meter.meterEvents(createEventRouter({ template, invoke }));
+  // The delivery engine starts after the API (its function reads the API's address at import).
+  let webhookEngine: StepFunctionsEngine | undefined;
+  const router = meter.meterEvents(
+    createEventRouter({
+      template,
+      invoke,
+      startExecution: async (stateMachineArn, input) => {
+        if (!webhookEngine) throw new Error('the webhook delivery engine is not started yet');
+        return webhookEngine.startExecution(stateMachineArn, randomUUID(), JSON.stringify(input));
+      },
+    }),
+  );
 
   const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
   // PutEvents from a function (through the endpoint) or from a state (the engine's binding) alike.
@@ -174,7 +200,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const awsEndpoint = await startAwsJsonEndpoint({
     engine,
-    secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
+    secrets: {
+      [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey,
+      [functionEnvironment.WEBHOOK_SECRET_ID ?? '']: storedWebhookSecret,
+    },
     onRequest: (target) => meter.awsRequest(target),
     eventBuses,
   });
@@ -199,6 +228,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     port: options.port ?? 0,
     localRoute: localConsoleRoute({ endpoint: s3.url, bucket: definition.bucketName, region: LOCAL_REGION }),
   });
+  process.env.PUBLIC_API_URL = environment.PUBLIC_API_URL = api.url;
+  const deadLetters: unknown[] = [];
+  const deadLettersFile = join(options.dataDir, 'webhook-dead-letters.jsonl');
+  webhookEngine = new StepFunctionsEngine({
+    stateMachineArn: delivery.stateMachineArn,
+    definition: delivery.asl,
+    taskHandlers: await bindTaskStates(delivery.asl, template, dynamoClient, loadHandler, putEvents(eventBuses), (_queueUrl, body) => {
+      deadLetters.push(body);
+      appendFileSync(deadLettersFile, `${JSON.stringify(body)}\n`);
+    }),
+    timeScale: options.timeScale,
+    onExecutionEnded: (execution) => router.putEvent(executionStatusEvent(execution)),
+    onEvent: (event) => meter.stateMachineEvent(event),
+  });
   // Executions do not outlive the process, but jobs (on disk) do: one sweep now resumes or ends
   // whatever was in flight when the stack last stopped.
   const recovered = (await invoke(HANDLER.sweeper, scheduledEvent(`arn:aws:events:${LOCAL_REGION}:local:rule/startup-sweep`))) as SweepReport;
@@ -221,6 +264,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stateMachineArn: definition.stateMachineArn,
     simulator,
     engine,
+    webhookEngine,
+    webhookSecret: receiverSecret(storedWebhookSecret),
+    webhookDeadLetters: () => [...deadLetters],
     environment,
     events: () => eventLog.events(),
     eventsFile: eventLog.file,
@@ -237,6 +283,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await deliveriesIdle();
       // Executions still running are aborted; a task that was mid-flight may still publish, so wait again.
       await engine.close();
+      await webhookEngine?.close();
       await router.idle();
       await awsEndpoint.close();
       await simulator.stop();

@@ -1,6 +1,7 @@
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CfnTemplate } from './cloud-assembly.js';
 import { localPhysicalName, logicalIdsOfType, onlyLogicalIdOfType, resolveIntrinsics } from './template-resolver.js';
+import { STATE_MACHINE_METADATA_KEY, WEBHOOK_DELIVERY_MACHINE } from '../../contracts/webhooks.js';
 
 /** What the local stack needs from the synthesized template: the ASL, the names, each function's environment. */
 export interface PipelineDefinition {
@@ -12,8 +13,32 @@ export interface PipelineDefinition {
   functionEnvironment: Record<string, string>;
 }
 
+/** A state machine of the template: its ASL (intrinsics resolved to local names) and its local ARN. */
+export interface LocalStateMachine {
+  asl: StateMachineDefinition;
+  stateMachineArn: string;
+}
+
+const isWebhookDelivery = (template: CfnTemplate, logicalId: string) =>
+  template.Resources[logicalId]!.Metadata?.[STATE_MACHINE_METADATA_KEY] === WEBHOOK_DELIVERY_MACHINE;
+
+function onlyStateMachine(template: CfnTemplate, delivery: boolean): string {
+  const ids = logicalIdsOfType(template, 'AWS::StepFunctions::StateMachine').filter((id) => isWebhookDelivery(template, id) === delivery);
+  if (ids.length !== 1) throw new Error(`expected one ${delivery ? 'webhook delivery' : 'generation'} state machine in the template, found ${ids.length}`);
+  return ids[0]!;
+}
+
+/** The webhook delivery state machine (infra/constructs/webhook-delivery.ts), marked by its metadata. */
+export function webhookDeliveryDefinitionFrom(template: CfnTemplate): LocalStateMachine {
+  const logicalId = onlyStateMachine(template, true);
+  return {
+    asl: JSON.parse(String(resolveIntrinsics(template, template.Resources[logicalId]!.Properties!.DefinitionString))) as StateMachineDefinition,
+    stateMachineArn: String(resolveIntrinsics(template, { Ref: logicalId })),
+  };
+}
+
 export function pipelineDefinitionFrom(template: CfnTemplate): PipelineDefinition {
-  const stateMachineId = onlyLogicalIdOfType(template, 'AWS::StepFunctions::StateMachine');
+  const stateMachineId = onlyStateMachine(template, false);
   const definitionString = resolveIntrinsics(template, template.Resources[stateMachineId]!.Properties!.DefinitionString);
   const functionEnvironment: Record<string, string> = {};
   for (const logicalId of logicalIdsOfType(template, 'AWS::Lambda::Function')) {

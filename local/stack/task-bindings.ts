@@ -5,6 +5,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CfnTemplate } from './cloud-assembly.js';
 import { handlerFileOfArn, type HandlerLoader } from './handler-modules.js';
@@ -23,6 +24,10 @@ const LAMBDA_FUNCTION_RESOURCE = /^arn:aws:lambda:[^:]+:\d+:function:/;
 // The optimised integration: the function ARN sits in Parameters and the answer is wrapped.
 const LAMBDA_INVOKE_RESOURCE = /^arn:aws:states:::lambda:invoke$/;
 const PUT_EVENTS_RESOURCE = /^arn:aws:states:::events:putEvents$/;
+const SEND_MESSAGE_RESOURCE = /^arn:aws:states:::sqs:sendMessage$/;
+
+/** Where an SQS SendMessage state puts its message locally (the webhook dead letters: LocalStack.webhookDeadLetters). */
+export type SendMessage = (queueUrl: string, body: unknown) => void;
 
 /** Step Functions names a service error `DynamoDB.<ExceptionName>`; Retry and Catch match on that. */
 function asStepFunctionsError(error: unknown): Error {
@@ -75,6 +80,7 @@ export async function bindTaskStates(
   dynamodb: DynamoDBClient,
   loadHandler: HandlerLoader,
   putEvents: Operation,
+  sendMessage?: SendMessage,
 ): Promise<Record<string, TaskHandler>> {
   const bindings: Record<string, TaskHandler> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
@@ -95,6 +101,12 @@ export async function bindTaskStates(
       });
     } else if (PUT_EVENTS_RESOURCE.test(resource)) {
       bindings[stateName] = putEventsTask(putEvents);
+    } else if (SEND_MESSAGE_RESOURCE.test(resource) && sendMessage) {
+      bindings[stateName] = async (input) => {
+        const { QueueUrl: queueUrl, MessageBody: body } = input as { QueueUrl: string; MessageBody: unknown };
+        sendMessage(queueUrl, body);
+        return { MessageId: randomUUID() };
+      };
     } else {
       throw new Error(`state ${stateName} (${resource}) has no local binding`);
     }

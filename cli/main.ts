@@ -4,12 +4,21 @@ import { download } from './commands/download.js';
 import { generate } from './commands/generate.js';
 import { list } from './commands/list.js';
 import { status } from './commands/status.js';
+import { webhookSecret } from './commands/webhook-secret.js';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { MAIN_USAGE, type CommandName } from './usage.js';
 
 /** `video-pipeline <command> …`: runs one command and exits with its code (README, "## CLI"). */
 
-const COMMANDS: Record<CommandName, (args: string[]) => Promise<ExitCode>> = { generate, status, list, download, cancel, console: consoleCommand };
+const COMMANDS: Record<CommandName, (args: string[]) => Promise<ExitCode>> = {
+  generate,
+  status,
+  list,
+  download,
+  cancel,
+  console: consoleCommand,
+  'webhook-secret': (args) => webhookSecret(args),
+};
 
 // The SDK warns on Node 20 that its 2027 releases will need Node 22: nothing a user of this CLI acts on.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -16,6 +16,11 @@ export const USAGE = {
          [--trigger http|s3|schedule] [--limit N] [--json] [--api url]`,
   download: `usage: video-pipeline download <jobId> [--out file|dir/] [--api url]`,
   cancel: `usage: video-pipeline cancel <jobId> [--api url]`,
+  'webhook-secret': `usage: video-pipeline webhook-secret [--api url [--secret-id name|arn]]
+  Prints the secret webhook receivers verify deliveries with (whsec_…, Standard Webhooks). Local stack: the
+  one in <LOCAL_DATA_DIR or .local>. Deployed: Secrets Manager's GetSecretValue with your AWS credentials, on
+  --secret-id, else VIDEO_PIPELINE_WEBHOOK_SECRET, else video-pipeline/webhook-signing-secret (the stack's
+  WebhookSecretArn output names it).`,
   console: `usage: video-pipeline console --api url [--port N]
   Serves the web console of a deployed stack on 127.0.0.1 (default: a free port) and signs its API calls
   with SigV4 from your AWS credentials. Open the address it prints: its #token is what the proxy asks for,
@@ -34,6 +39,7 @@ Commands:
   download <jobId>    download a finished job's MP4
   cancel <jobId>      cancel a job
   console             the web console of a deployed stack, on 127.0.0.1
+  webhook-secret      print the whsec_ secret webhook receivers verify deliveries with
 
 ${TARGET}
 

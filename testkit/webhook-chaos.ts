@@ -24,7 +24,7 @@ export interface WebhookChaosOptions {
   seed: number;
   /** Share of deliveries answered 500 or left hanging (half each). */
   failureRate: number;
-  /** The receiver's outage: from this long after the first job is posted, for this long (real time). */
+  /** The receiver's outage: from this long after its first delivery (so it meets events in flight), for this long (real time). */
   downAfterMs: number;
   downForMs: number;
   timeScale: number;
@@ -81,6 +81,7 @@ export async function runWebhookChaos(options: WebhookChaosOptions): Promise<Web
   try {
     const apiUrl = fixture.stack.apiUrl;
     const outage = (async () => {
+      while (receiver.deliveries.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       await new Promise((resolve) => setTimeout(resolve, options.downAfterMs));
       log(`receiver down for ${options.downForMs} ms`);
       await receiver.down();

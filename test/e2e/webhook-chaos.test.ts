@@ -8,7 +8,7 @@ import { formatWebhookChaos, runWebhookChaos } from '../../testkit/webhook-chaos
  * runs the same with more jobs and prints the figures.
  */
 it('every event arrives through 500s, hangs and an outage; duplicates share their webhook-id; nothing is lost', async () => {
-  const figures = await runWebhookChaos({ jobs: 12, seed: 14, failureRate: 0.3, downAfterMs: 300, downForMs: 1500, timeScale: 0.0002 });
+  const figures = await runWebhookChaos({ jobs: 12, seed: 14, failureRate: 0.3, downAfterMs: 200, downForMs: 1500, timeScale: 0.0002 });
   console.log(formatWebhookChaos(figures));
   // started and completed for each job, and progress for those the poll saw move.
   expect(figures.events).toBeGreaterThanOrEqual(12 * 2);

@@ -8,6 +8,8 @@
 export const WEBHOOK_EVENTS = ['started', 'progress', 'completed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export const DEFAULT_WEBHOOK_EVENTS: readonly WebhookEvent[] = ['completed'];
+/** The events the workflow itself announces (`Job Started`, `Job Progress`), only for jobs whose webhook takes them. */
+export type WorkflowWebhookEvent = Exclude<WebhookEvent, 'completed'>;
 
 /**
  * The wait before each retry of one event's delivery (retry n waits entry n-1): 27 h 35 min in all,

@@ -337,6 +337,7 @@ export class GenerationWorkflow extends Construct {
         requestKey: JsonPath.stringAt('$.requestKey'),
         shape: JsonPath.objectAt('$.shape'),
         deadlineAt: JsonPath.stringAt('$.deadlineAt'),
+        notify: JsonPath.listAt('$.notify'),
       }),
       resultPath: '$.poll',
       taskTimeout: Timeout.duration(Duration.seconds(340)),

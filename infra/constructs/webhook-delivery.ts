@@ -57,8 +57,8 @@ export const RETRY_WAIT_STATE = 'WaitBeforeRetry';
 export const DEAD_LETTER_STATE = 'DeadLetter';
 
 /**
- * Webhooks, delivered at least once (README "Webhooks", docs/architecture.md "Webhook delivery"): a
- * rule on the stack's bus starts one execution of a small Standard state machine per event; its
+ * Webhooks, delivered at least once (README "Webhooks", docs/architecture.md "Webhook delivery"): two
+ * rules on the stack's bus start one execution of a small Standard state machine per event; its
  * Lambda makes one signed attempt and answers the wait before the next, a Wait state waits it
  * (up to 10 h: no process of ours waits, and none is billed while it waits), and after the last
  * attempt the event goes to a dead-letter queue, which Monitoring alarms on.
@@ -68,7 +68,8 @@ export class WebhookDelivery extends Construct {
   public readonly deadLetters: Queue;
   public readonly deliverer: HouseFunction<typeof HANDLER.deliverWebhook>;
   public readonly stateMachine: StateMachine;
-  public readonly rule: Rule;
+  public readonly completedRule: Rule;
+  public readonly progressRule: Rule;
 
   constructor(scope: Construct, id: string, props: WebhookDeliveryProps) {
     super(scope, id);
@@ -182,14 +183,25 @@ export class WebhookDelivery extends Construct {
         'they are the same function, and no other function is invocable',
     );
 
-    this.rule = new Rule(this, 'DeliveryRule', {
-      description: 'video-pipeline: deliver job events to webhooks',
+    const target = () => new SfnStateMachine(this.stateMachine, { deadLetterQueue: this.deadLetters, retryAttempts: 185, maxEventAge: Duration.hours(24) });
+    // Only jobs whose webhook takes `completed`: the completion event carries the job's webhook, so
+    // the others start no execution at all.
+    this.completedRule = new Rule(this, 'CompletedRule', {
+      description: 'video-pipeline: deliver the end of a job to its webhook',
       eventBus: props.eventBus,
       eventPattern: {
         source: [EVENT_SOURCE],
-        detailType: [...Object.values(COMPLETION_DETAIL_TYPES), JOB_STARTED_DETAIL_TYPE, JOB_PROGRESS_DETAIL_TYPE],
+        detailType: Object.values(COMPLETION_DETAIL_TYPES),
+        detail: { webhook: { events: ['completed'] } },
       },
-      targets: [new SfnStateMachine(this.stateMachine, { deadLetterQueue: this.deadLetters, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+      targets: [target()],
+    });
+    // Published only for jobs whose webhook takes them (WorkflowInput.notify).
+    this.progressRule = new Rule(this, 'ProgressRule', {
+      description: 'video-pipeline: deliver the start and the progress of a job to its webhook',
+      eventBus: props.eventBus,
+      eventPattern: { source: [EVENT_SOURCE], detailType: [JOB_STARTED_DETAIL_TYPE, JOB_PROGRESS_DETAIL_TYPE] },
+      targets: [target()],
     });
   }
 }

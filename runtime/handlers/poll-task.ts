@@ -34,7 +34,7 @@ export async function handler(input: PollTaskInput): Promise<PollState> {
     });
     // `progress` webhooks: a live job whose status or progress changed (RecordProgress writes it
     // next; SUCCEEDED is announced as the job's completion instead). Best effort, like the history.
-    if (state.changed && !state.late && !state.overdue && state.jobStatus !== 'SUCCEEDED') {
+    if (state.notify?.includes('progress') && state.changed && !state.late && !state.overdue && state.jobStatus !== 'SUCCEEDED') {
       await progress.progressed(input.jobId, state.jobStatus, state.progress).catch((error: unknown) => {
         logger.warn('Job Progress not published', error as Error);
       });

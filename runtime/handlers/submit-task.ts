@@ -45,7 +45,9 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
     logger.info('provider task created', { providerTaskId: state.providerTaskId, waitSeconds: state.waitSeconds });
     metrics.addMetric(METRIC.ProviderTasksCreated, MetricUnit.Count, 1);
     // `started` webhooks. The task exists and is billed: an event that cannot be published must not fail the job.
-    await progress.started(input.jobId).catch((error: unknown) => logger.warn('Job Started not published', error as Error));
+    if (input.notify?.includes('started')) {
+      await progress.started(input.jobId).catch((error: unknown) => logger.warn('Job Started not published', error as Error));
+    }
     return state;
   } catch (error) {
     logger.error('submit failed', error as Error);

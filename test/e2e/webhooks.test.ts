@@ -1,4 +1,6 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { localS3Client } from '../../testkit/local-s3.js';
 import { Webhook } from 'standardwebhooks';
 import { getJob, postJob, startStackFixture, type StackFixture } from '../../testkit/local-stack-fixture.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../testkit/webhook-receiver.js';
@@ -141,6 +143,40 @@ describe('a job with a webhook', () => {
     expect(shown.webhook.attempts.every((attempt) => attempt.status === 500)).toBe(true);
     receiver.answerWith(() => 200);
   }, 60_000);
+});
+
+describe('the same field in an upload’s spec and on a manifest line', () => {
+  it('a spec under incoming/ and a manifest line under batches/ each name their webhook, and get `completed`', async () => {
+    const s3 = localS3Client(fixture.stack);
+    const marker = `spec-${Date.now()}`;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: fixture.stack.bucket,
+        Key: `incoming/${marker}.json`,
+        Body: JSON.stringify({ ...text(`An uploaded ${marker}`), webhook: { url: `${receiver.url}/upload` } }),
+      }),
+    );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: fixture.stack.bucket,
+        Key: `batches/${marker}.jsonl`,
+        Body: `${JSON.stringify({ id: 'one', ...text(`A batched ${marker}`), webhook: { url: `${receiver.url}/batch`, events: ['started', 'completed'] } })}\n`,
+      }),
+    );
+    const arrived = (path: string) => receiver.deliveries.filter((delivery) => delivery.path === path && delivery.body.includes(marker));
+    await vi.waitFor(
+      () => {
+        expect(arrived('/upload').map((delivery) => delivery.event)).toEqual(['completed']);
+        expect(arrived('/batch').map((delivery) => delivery.event).sort()).toEqual(['completed', 'started']);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    const uploaded = JSON.parse(arrived('/upload')[0]!.body) as { trigger: { type: string }; webhook: { url: string } };
+    expect(uploaded.trigger.type).toBe('s3');
+    expect(uploaded.webhook.url).toBe(`${receiver.url}/upload`);
+    expect((JSON.parse(arrived('/batch')[0]!.body) as { trigger: { type: string } }).trigger.type).toBe('schedule');
+    expect([...arrived('/upload'), ...arrived('/batch')].every((delivery) => delivery.verified)).toBe(true);
+  }, 40_000);
 });
 
 describe('webhook URLs are checked at submission', () => {

@@ -97,7 +97,7 @@ describe('cdk CLI', () => {
       expect(existsSync(templatePath), output).toBe(true);
       const template = JSON.parse(readFileSync(templatePath, 'utf8')) as CfnJson;
       // The generation workflow and the webhook delivery machine.
-    expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
+      expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
       // Every validation plugin passed, cdk-nag's included (the next test shows it runs here).
       expect(violationsIn(outdir)).toEqual([]);
 
@@ -111,6 +111,7 @@ describe('cdk CLI', () => {
         'admission',
         'announce-outcome',
         'batch-runner',
+        'deliver-webhook',
         'describe-failure',
         'intake',
         'poll-task',

@@ -127,26 +127,45 @@ describe('the delivery state machine', () => {
 });
 
 describe('the rule, the queue, the alarm and the secret', () => {
-  it('a rule on the stack’s bus takes the completion, Job Started and Job Progress events and starts the delivery machine', () => {
+  const rulesToMachine = () =>
+    resourcesOfType(json, 'AWS::Events::Rule').filter(([, candidate]) =>
+      ((candidate.Properties?.Targets as { Arn: unknown }[]) ?? []).some((target) => logicalIdOf(target.Arn) === machineId),
+    );
+
+  it('two rules on the stack’s bus start the delivery machine: ends of jobs whose webhook takes `completed`, and Job Started / Job Progress', () => {
     const [busId] = onlyResourceOfType(json, 'AWS::Events::EventBus');
-    const [, rule] = onlyResourceOfType(json, 'AWS::Events::Rule', {
-      description: 'that starts webhook deliveries',
-      test: (candidate) => ((candidate.Properties?.Targets as { Arn: unknown }[]) ?? []).some((target) => logicalIdOf(target.Arn) === machineId),
-    });
-    expect(logicalIdOf(rule.Properties!.EventBusName)).toBe(busId);
-    expect(rule.Properties!.EventPattern).toEqual({
-      source: [EVENT_SOURCE],
-      'detail-type': ['Job Succeeded', 'Job Failed', 'Job Timed Out', 'Job Cancelled', 'Job Started', 'Job Progress'],
-    });
-    const [target] = rule.Properties!.Targets as { RoleArn: unknown; DeadLetterConfig: { Arn: unknown }; RetryPolicy: Record<string, number>; Input?: unknown }[];
-    // The event itself is the input (no transformer), so the local router can hand it over as it is.
-    expect(target!.Input).toBeUndefined();
-    expect(logicalIdOf(target!.DeadLetterConfig.Arn)).toBe(queueId);
-    expect(target!.RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 });
-    // The rule's role may start this machine and nothing else.
-    const ruleRole = statementsOfRole(json, logicalIdOf(target!.RoleArn)!);
-    expect(allowedActions(ruleRole)).toEqual(['states:StartExecution']);
-    expect(allows(ruleRole, 'states:StartExecution', (rendered) => rendered === `\${${machineId}}`)).toBe(true);
+    const rules = rulesToMachine();
+    expect(rules).toHaveLength(2);
+    const patterns = rules.map(([, rule]) => rule.Properties!.EventPattern);
+    expect(patterns).toEqual(
+      expect.arrayContaining([
+        {
+          source: [EVENT_SOURCE],
+          'detail-type': ['Job Succeeded', 'Job Failed', 'Job Timed Out', 'Job Cancelled'],
+          // A job without a webhook (or one that does not take `completed`) starts no execution.
+          detail: { webhook: { events: ['completed'] } },
+        },
+        // Published only for jobs whose webhook takes them (WorkflowInput.notify).
+        { source: [EVENT_SOURCE], 'detail-type': ['Job Started', 'Job Progress'] },
+      ]),
+    );
+    for (const [ruleId, rule] of rules) {
+      expect(logicalIdOf(rule.Properties!.EventBusName), ruleId).toBe(busId);
+      const [target] = rule.Properties!.Targets as { RoleArn: unknown; DeadLetterConfig: { Arn: unknown }; RetryPolicy: Record<string, number>; Input?: unknown; InputTransformer?: unknown }[];
+      // The event itself is the input (no transformer), so the local router can hand it over as it is.
+      expect(target!.Input ?? target!.InputTransformer).toBeUndefined();
+      expect(logicalIdOf(target!.DeadLetterConfig.Arn)).toBe(queueId);
+      expect(target!.RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 });
+      // The rules' role may start this machine and nothing else.
+      const ruleRole = statementsOfRole(json, logicalIdOf(target!.RoleArn)!);
+      expect(allowedActions(ruleRole)).toEqual(['states:StartExecution']);
+      expect(allows(ruleRole, 'states:StartExecution', (rendered) => rendered === `\${${machineId}}`)).toBe(true);
+    }
+  });
+
+  it('the generation workflow hands SubmitTask the job’s notifications (which of Job Started / Job Progress to publish)', () => {
+    const [, generation] = onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine', stateMachineRole(false));
+    expect(render(generation.Properties!.DefinitionString)).toContain('"notify.$":"$.notify"');
   });
 
   it('the dead-letter queue is encrypted, SSL-only, keeps messages 14 days, and an alarm fires on its first message', () => {

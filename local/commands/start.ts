@@ -34,6 +34,7 @@ if (started.length + resumed.length + ended.length > 0) {
 console.log(`S3 ready at ${stack.s3Url} bucket ${stack.bucket} (credentials S3RVER/S3RVER, path-style)`);
 console.log(`Provider simulator at ${stack.simulator.url}; time scale ${settings.timeScale}; data in ${settings.dataDir}`);
 console.log(`Completion events appended to ${stack.eventsFile}`);
+console.log('Webhooks are signed with the secret `npx video-pipeline webhook-secret` prints (README, Webhooks)');
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

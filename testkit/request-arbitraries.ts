@@ -253,9 +253,9 @@ export const metadataArb: fc.Arbitrary<Record<string, string>> = fc
   .map((entries) => Object.fromEntries(entries));
 
 /**
- * Webhook receivers the API must accept (README, Webhooks): https to a public address. Offline, only
- * an IP literal is sure to resolve, so the public ones are literals (outside every special-purpose
- * range); on the local stack, http to a loopback host is accepted too (its switch for local URLs).
+ * Webhook receivers the API must accept, deployed or local (README, Webhooks): https to a public
+ * address. Offline, only an IP literal is sure to resolve, so they are literals (outside every
+ * special-purpose range). The local stack's loopback exception is test/e2e/webhooks.test.ts's.
  */
 const publicIpv4 = fc
   .tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 254 }))
@@ -265,7 +265,7 @@ export const webhookUrlArb: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(publicIpv4, fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }), fc.array(pathSegment, { maxLength: 3 })).map(
     ([host, port, segments]) => `https://${host}${port ? `:${port}` : ''}/${segments.join('/')}`,
   ),
-  fc.constantFrom('https://[2606:4700:4700::1111]/hook', 'http://127.0.0.1:9/hook', 'http://localhost:9/video-ready?x=1'),
+  fc.constantFrom('https://[2606:4700:4700::1111]/hook', 'https://[2a00:1450:4001:80b::200e]:8443/video-ready?x=1'),
 );
 export const webhookArb: fc.Arbitrary<NonNullable<CreateBody['webhook']>> = fc.record(
   { url: webhookUrlArb, events: fc.subarray([...WEBHOOK_EVENT_NAMES], { minLength: 1 }).chain((events) => fc.shuffledSubarray(events, { minLength: events.length })) },

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
 /**
- * Standard Webhooks signatures (https://www.standardwebhooks.com): each delivery carries
+ * Standard Webhooks signatures (README "Webhooks"): each delivery carries
  * `webhook-id`, `webhook-timestamp` (seconds) and `webhook-signature`, `v1,` + the base64 HMAC-SHA256
  * of `{id}.{timestamp}.{body}`, keyed with the bytes a `whsec_` secret encodes in base64.
  * test/unit/webhook-signing.test.ts checks these against the `standardwebhooks` package.

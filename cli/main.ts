@@ -8,6 +8,7 @@ import { rerun } from './commands/rerun.js';
 import { status } from './commands/status.js';
 import { token } from './commands/token.js';
 import { upload } from './commands/upload.js';
+import { webhookSecret } from './commands/webhook-secret.js';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { MAIN_USAGE, type CommandName } from './usage.js';
 
@@ -24,6 +25,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<ExitCode>> = {
   rerun,
   console: consoleCommand,
   token,
+  'webhook-secret': (args) => webhookSecret(args),
 };
 
 // The SDK warns on Node 20 that its 2027 releases will need Node 22: nothing a user of this CLI acts on.

@@ -96,13 +96,21 @@ function awsTarget(url: URL, bucket: string | undefined, env: NodeJS.ProcessEnv)
   };
 }
 
-export async function resolveTarget(options: TargetOptions): Promise<Target> {
+/** Which stack the options name: the local one (no --api, or a loopback http one), or a deployed API. */
+export function targetKind(options: TargetOptions): { kind: 'local'; url?: URL } | { kind: 'aws'; url: URL } {
   const env = options.env ?? process.env;
   const apiUrl = options.api ?? env.VIDEO_PIPELINE_API;
-  const bucket = options.bucket ?? env.VIDEO_PIPELINE_BUCKET;
-  if (!apiUrl) return localTarget(env);
+  if (!apiUrl) return { kind: 'local' };
   const url = parseApiUrl(apiUrl);
-  return url.protocol === 'http:' && isLoopbackHost(url.hostname) ? loopbackTarget(url, env) : awsTarget(url, bucket, env);
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname) ? { kind: 'local', url } : { kind: 'aws', url };
+}
+
+export async function resolveTarget(options: TargetOptions): Promise<Target> {
+  const env = options.env ?? process.env;
+  const bucket = options.bucket ?? env.VIDEO_PIPELINE_BUCKET;
+  const target = targetKind(options);
+  if (target.kind === 'aws') return awsTarget(target.url, bucket, env);
+  return target.url ? loopbackTarget(target.url, env) : localTarget(env);
 }
 
 /** Where `token` commands keep the operator's API tokens: the local stack's Tokens table, or a deployed one. */

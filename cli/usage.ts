@@ -28,6 +28,11 @@ export const USAGE = {
   rerun: `usage: video-pipeline rerun <jobId> [--idempotency-key key] [--wait [--out file|dir/]] [--api url]
   A new job from the stored request of <jobId> (its media, metadata and lane), linked both ways (rerunOf).
   --wait shows the progress and downloads the MP4 (default ./out/<newJobId>.mp4).`,
+  'webhook-secret': `usage: video-pipeline webhook-secret [--api url [--secret-id name|arn]]
+  Prints the secret webhook receivers verify deliveries with (whsec_…, Standard Webhooks). Local stack: the
+  one in <LOCAL_DATA_DIR or .local>. Deployed: Secrets Manager's GetSecretValue with your AWS credentials, on
+  --secret-id, else VIDEO_PIPELINE_WEBHOOK_SECRET, else video-pipeline/webhook-signing-secret (the stack's
+  WebhookSecretArn output names it).`,
   console: `usage: video-pipeline console --api url [--port N]
   Serves the web console of a deployed stack on 127.0.0.1 (default: a free port) and signs its API calls
   with SigV4 from your AWS credentials. Open the address it prints: its #token is what the proxy asks for,
@@ -57,6 +62,7 @@ Commands:
   rerun <jobId>       run a job again, from its stored request
   console             the web console of a deployed stack, on 127.0.0.1
   token create|list|revoke   API tokens for the drop-in provider API
+  webhook-secret      print the whsec_ secret webhook receivers verify deliveries with
 
 ${TARGET}
 

@@ -1,5 +1,6 @@
 import { HANDLER, type HandlerFile } from './handlers.js';
 import * as z from './zod.js';
+import { WEBHOOK_EVENTS } from './webhooks.js';
 
 /**
  * The environment of every function: which variables it reads and how each is parsed. Infrastructure
@@ -32,6 +33,16 @@ const jobIntakeEnvironment = z.object({
   ADMISSION_TABLE: requiredSetting,
   MAX_JOBS_IN_FLIGHT: positiveIntegerSetting,
   MAX_QUEUE_SECONDS: positiveIntegerSetting,
+  /** The stack's default webhook (context webhookUrl, webhookEvents comma-separated) for jobs that name none. */
+  WEBHOOK_URL: z.optional(requiredSetting),
+  WEBHOOK_EVENTS: z.optional(
+    z.pipe(
+      requiredSetting,
+      z.pipe(z.transform((value: string) => value.split(',').map((event) => event.trim())), z.array(z.enum(WEBHOOK_EVENTS))),
+    ),
+  ),
+  /** The local stack's switch: loopback webhook receivers are accepted, as its plain-http video URLs are. */
+  ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: booleanFlag,
 });
 
 /** SubmitTask and PollTask reach the provider the same way: base URL, and the key from Secrets Manager. */
@@ -59,10 +70,14 @@ export const FUNCTION_ENVIRONMENTS = {
     S3_FORCE_PATH_STYLE: booleanFlag,
     ADMISSION_TABLE: requiredSetting,
     MAX_JOBS_IN_FLIGHT: positiveIntegerSetting,
+    /** `Job Started` goes there (webhooks). */
+    EVENT_BUS_NAME: requiredSetting,
   }),
   [HANDLER.pollTask]: z.object({
     ...providerSettings,
     ...historySettings,
+    /** `Job Progress` goes there (webhooks). */
+    EVENT_BUS_NAME: requiredSetting,
     /** How long past its deadline a job's provider task is still followed. */
     LATE_FOLLOW_SECONDS: positiveIntegerSetting,
   }),
@@ -74,6 +89,18 @@ export const FUNCTION_ENVIRONMENTS = {
   [HANDLER.describeFailure]: z.object({}),
   [HANDLER.announceOutcome]: z.object({ JOBS_TABLE: requiredSetting, EVENT_BUS_NAME: requiredSetting }),
   [HANDLER.tokenAuthorizer]: z.object({ TOKENS_TABLE: requiredSetting }),
+  [HANDLER.deliverWebhook]: z.object({
+    JOBS_TABLE: requiredSetting,
+    VIDEO_BUCKET: requiredSetting,
+    S3_FORCE_PATH_STYLE: booleanFlag,
+    /** The secret Secrets Manager generated at deploy; receivers hold it as `whsec_` + its base64. */
+    WEBHOOK_SECRET_ID: requiredSetting,
+    /** Where the API is reached: the body's `links.self`. */
+    PUBLIC_API_URL: z.url(),
+    DOWNLOAD_URL_TTL_SECONDS: z._default(positiveIntegerSetting, 3600),
+    WEBHOOK_TIMEOUT_MS: positiveIntegerSetting,
+    ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: booleanFlag,
+  }),
 } as const satisfies Record<HandlerFile, z.ZodMiniObject>;
 
 type EnvironmentSchema = z.ZodMiniObject;

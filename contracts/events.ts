@@ -22,3 +22,10 @@ export const LATE_VIDEO_DETAIL_TYPE = 'Job Late Video Stored';
  */
 export const WORKFLOW_EVENT_SOURCE = 'video-pipeline.workflow';
 export const TASK_ENDED_DETAIL_TYPE = 'Provider Task Ended';
+
+/**
+ * On the pipeline's bus beside the completion events: the provider accepted a job's task (`started`
+ * webhooks), and a job's recorded progress changed (`progress` webhooks). Detail: jobId, status, progress.
+ */
+export const JOB_STARTED_DETAIL_TYPE = 'Job Started';
+export const JOB_PROGRESS_DETAIL_TYPE = 'Job Progress';

@@ -15,6 +15,7 @@ export const HANDLER = {
   describeFailure: 'describe-failure',
   announceOutcome: 'announce-outcome',
   tokenAuthorizer: 'token-authorizer',
+  deliverWebhook: 'deliver-webhook',
 } as const;
 
 export type HandlerFile = (typeof HANDLER)[keyof typeof HANDLER];

@@ -18,6 +18,7 @@ export const SERVICE_NAMES = {
   [HANDLER.storeVideo]: 'video-pipeline-store-video',
   [HANDLER.announceOutcome]: 'video-pipeline-announce-outcome',
   [HANDLER.tokenAuthorizer]: 'video-pipeline-token-authorizer',
+  [HANDLER.deliverWebhook]: 'video-pipeline-deliver-webhook',
 } as const satisfies Record<Exclude<HandlerFile, typeof HANDLER.describeFailure>, string>;
 
 export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES];

@@ -2,6 +2,22 @@ import { Duration } from 'aws-cdk-lib';
 import * as z from '../contracts/zod.js';
 import { MAX_JOB_DEADLINE_MINUTES, MAX_LATE_FOLLOW_MINUTES } from './constructs/generation-workflow.js';
 import type { PipelineConfig } from './stack.js';
+import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS } from '../contracts/webhooks.js';
+
+/**
+ * The stack's default webhook: https, or http to a loopback host (a local stack's receiver; on AWS
+ * the delivery guard refuses loopback at connect). Its host's addresses are checked at each connect.
+ */
+const webhookUrl = z.url().check(
+  z.refine((value) => value.startsWith('https://') || /^http:\/\/(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?(\/|$)/.test(value), {
+    message: 'must be an https:// URL (or http:// to a loopback host, for a local stack)',
+  }),
+);
+/** A list in cdk.json, or `-c webhookEvents=started,completed` as text. */
+const webhookEvents = z.pipe(
+  z.union([z.array(z.string()), z.pipe(z.string(), z.transform((value: string) => value.split(',').map((event) => event.trim())))]),
+  z.array(z.enum(WEBHOOK_EVENTS)).check(z.minLength(1)),
+);
 
 const scheduleExpression = z
   .string()
@@ -21,6 +37,9 @@ const contextSchema = z.object({
   lateFollowMinutes: z._default(wholeNumber(1, MAX_LATE_FOLLOW_MINUTES), 60),
   queueAgeAlarmMinutes: z._default(wholeNumber(1, 24 * 60 * 14), 60),
   sweepSchedule: z._default(scheduleExpression, 'rate(5 minutes)'),
+  webhookUrl: z.optional(webhookUrl),
+  webhookEvents: z._default(webhookEvents, [...DEFAULT_WEBHOOK_EVENTS]),
+  webhookSecretName: z._default(z.string().check(z.minLength(1)), 'video-pipeline/webhook-signing-secret'),
   retainData: z._default(
     z.union([z.boolean(), z.pipe(z.enum(['true', 'false']), z.transform((value) => value === 'true'))]),
     true,
@@ -42,5 +61,7 @@ export function pipelineConfigFrom(tryGetContext: (key: string) => unknown): Pip
     lateFollow: Duration.minutes(context.lateFollowMinutes),
     queueAgeAlarm: Duration.minutes(context.queueAgeAlarmMinutes),
     sweepSchedule: context.sweepSchedule,
+    ...(context.webhookUrl ? { defaultWebhook: { url: context.webhookUrl, events: [...new Set(context.webhookEvents)] } } : {}),
+    webhookSecretName: context.webhookSecretName,
   };
 }

@@ -11,6 +11,8 @@ import { JobStore } from './constructs/job-store.js';
 import { JobSweeper } from './constructs/job-sweeper.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { JobTriggers } from './constructs/triggers.js';
+import { WebhookDelivery } from './constructs/webhook-delivery.js';
+import type { WebhookEvent } from '../contracts/webhooks.js';
 
 export interface PipelineConfig {
   providerBaseUrl: string;
@@ -31,6 +33,10 @@ export interface PipelineConfig {
   queueAgeAlarm: Duration;
   /** EventBridge schedule expression for the stuck-job sweep. */
   sweepSchedule: string;
+  /** Where the events of jobs that name no webhook go (context webhookUrl, webhookEvents). */
+  defaultWebhook?: { url: string; events: WebhookEvent[] };
+  /** The name of the webhook signing secret generated at deploy. */
+  webhookSecretName: string;
 }
 
 export interface VideoPipelineStackProps extends StackProps {
@@ -48,6 +54,7 @@ export class VideoPipelineStack extends Stack {
   public readonly sweeper: JobSweeper;
   public readonly admission: AdmissionControl;
   public readonly monitoring: Monitoring;
+  public readonly webhooks: WebhookDelivery;
 
   constructor(scope: Construct, id: string, props: VideoPipelineStackProps) {
     super(scope, id, props);
@@ -76,6 +83,7 @@ export class VideoPipelineStack extends Stack {
       admission: this.store.admission,
       maxJobsInFlight: config.maxJobsInFlight,
       maxQueue: config.maxQueue,
+      ...(config.defaultWebhook ? { defaultWebhook: config.defaultWebhook } : {}),
     };
     this.intake = new IntakeApi(this, 'Intake', intakeResources);
     this.dropIn = new DropInApi(this, 'DropIn', {
@@ -90,9 +98,17 @@ export class VideoPipelineStack extends Stack {
     });
     this.admission = new AdmissionControl(this, 'Admission', intakeResources);
     this.sweeper = new JobSweeper(this, 'Sweeper', { ...intakeResources, sweepSchedule: config.sweepSchedule });
+    this.webhooks = new WebhookDelivery(this, 'Webhooks', {
+      table: this.store.table,
+      bucket: this.store.bucket,
+      eventBus: this.events.bus,
+      apiUrl: this.intake.api.url,
+      secretName: config.webhookSecretName,
+    });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachine: this.workflow.stateMachine,
       uploadDeadLetters: this.triggers.uploadDeadLetters,
+      webhookDeadLetters: this.webhooks.deadLetters,
       queueAgeAlarm: config.queueAgeAlarm,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.intake.api.url });
@@ -101,5 +117,6 @@ export class VideoPipelineStack extends Stack {
     new CfnOutput(this, 'VideoBucketName', { value: this.store.bucket.bucketName });
     new CfnOutput(this, 'JobsTableName', { value: this.store.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'WebhookSecretArn', { value: this.webhooks.secret.secretArn });
   }
 }

@@ -1,3 +1,5 @@
+import { STATE_MACHINE_METADATA_KEY, WEBHOOK_DELIVERY_MACHINE } from '../contracts/webhooks.js';
+
 /**
  * Small, read-only helpers over a synthesized CloudFormation template, for the infra tests: find
  * resources by type and by what they reference (never by a hard-coded logical id), render intrinsics
@@ -199,4 +201,12 @@ export function apiPathOf(template: CfnJson, resourceIdValue: unknown): string {
   const resource = resourceId ? template.Resources[resourceId] : undefined;
   if (resource?.Type !== 'AWS::ApiGateway::Resource') throw new Error(`not an API resource: ${render(resourceIdValue)}`);
   return `${apiPathOf(template, resource.Properties!.ParentId)}/${String(resource.Properties!.PathPart)}`;
+}
+
+/** The generation workflow's state machine, or (delivery: true) the webhook delivery one, told apart by their metadata. */
+export function stateMachineRole(delivery: boolean) {
+  return {
+    description: delivery ? 'that delivers webhooks' : 'that runs jobs',
+    test: (resource: CfnResource) => (resource.Metadata?.[STATE_MACHINE_METADATA_KEY] === WEBHOOK_DELIVERY_MACHINE) === delivery,
+  };
 }

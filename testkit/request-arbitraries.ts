@@ -35,7 +35,9 @@ export const MAX_METADATA_VALUE_CHARS = 512;
 /** API Gateway's limit, which the API applies to the whole body (README, HTTP API). */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-const TOP_LEVEL_FIELDS = ['model', 'content', 'generate_audio', 'resolution', 'ratio', 'duration', 'tools', 'watermark', 'metadata'];
+const TOP_LEVEL_FIELDS = ['model', 'content', 'generate_audio', 'resolution', 'ratio', 'duration', 'tools', 'watermark', 'metadata', 'webhook'];
+/** README, Webhooks: the events a webhook may name; `completed` when it names none. */
+export const WEBHOOK_EVENT_NAMES = ['started', 'progress', 'completed'] as const;
 
 export type Item = Record<string, unknown>;
 export interface CreateBody {
@@ -48,6 +50,7 @@ export interface CreateBody {
   tools?: { type: string }[];
   watermark?: boolean;
   metadata?: Record<string, string>;
+  webhook?: { url: string; events?: string[] };
 }
 
 /** What a content item is for: its type and, for an image, its mode. */
@@ -249,6 +252,26 @@ export const metadataArb: fc.Arbitrary<Record<string, string>> = fc
   .uniqueArray(fc.tuple(metadataKeyArb, metadataValueArb), { maxLength: MAX_METADATA_ENTRIES, selector: ([key]) => key })
   .map((entries) => Object.fromEntries(entries));
 
+/**
+ * Webhook receivers the API must accept, deployed or local (README, Webhooks): https to a public
+ * address. Offline, only an IP literal is sure to resolve, so they are literals (outside every
+ * special-purpose range). The local stack's loopback exception is test/e2e/webhooks.test.ts's.
+ */
+const publicIpv4 = fc
+  .tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 254 }))
+  .filter(([a]) => ![10, 100, 127, 169, 172, 192, 198, 203].includes(a) && !(a === 0))
+  .map((octets) => octets.join('.'));
+export const webhookUrlArb: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(publicIpv4, fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }), fc.array(pathSegment, { maxLength: 3 })).map(
+    ([host, port, segments]) => `https://${host}${port ? `:${port}` : ''}/${segments.join('/')}`,
+  ),
+  fc.constantFrom('https://[2606:4700:4700::1111]/hook', 'https://[2a00:1450:4001:80b::200e]:8443/video-ready?x=1'),
+);
+export const webhookArb: fc.Arbitrary<NonNullable<CreateBody['webhook']>> = fc.record(
+  { url: webhookUrlArb, events: fc.subarray([...WEBHOOK_EVENT_NAMES], { minLength: 1 }).chain((events) => fc.shuffledSubarray(events, { minLength: events.length })) },
+  { requiredKeys: ['url'] },
+);
+
 /** Everything but model and content; each field optional. */
 export const fieldsArb = fc.record(
   {
@@ -259,6 +282,7 @@ export const fieldsArb = fc.record(
     tools: fc.constant(null).map((): { type: string }[] => [{ type: 'web_search' }]),
     watermark: fc.boolean(),
     metadata: metadataArb,
+    webhook: webhookArb,
   },
   { requiredKeys: [] },
 );
@@ -641,6 +665,40 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
       const key = 'k'.repeat(length);
       return { body: { ...body, metadata: { [key]: 'v' } }, paths: [`metadata.${key}`] };
     }),
+
+  // --- webhook (README, Webhooks)
+  'webhook-not-object': fc
+    .tuple(validBodyArb, fc.constantFrom('https://93.184.216.34/hook', 1, true, null, [], [{ url: 'https://93.184.216.34/hook' }]))
+    .map(([body, webhook]) => ({ body: { ...body, webhook }, paths: ['webhook'] })),
+  'webhook-url-missing': fc
+    .tuple(validBodyArb, fc.constantFrom({}, { events: ['completed'] }))
+    .map(([body, webhook]) => ({ body: { ...body, webhook }, paths: ['webhook.url'] })),
+  'webhook-url-not-https': fc
+    .tuple(validBodyArb, fc.constantFrom('http://93.184.216.34/hook', 'ftp://93.184.216.34/hook', 'https:/93.184.216.34/x', 'not a url', '', 'wss://93.184.216.34/', 'https://93.184.216.34/a b'))
+    .map(([body, url]) => ({ body: { ...body, webhook: { url } }, paths: ['webhook.url'] })),
+  'webhook-url-not-public': fc
+    .tuple(
+      validBodyArb,
+      fc.constantFrom('10.0.0.1', '10.255.1.2', '172.16.0.9', '172.31.255.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '192.0.2.10', '[fd00::1]', '[fe80::1]', '[::ffff:10.0.0.1]'),
+    )
+    .map(([body, host]) => ({ body: { ...body, webhook: { url: `https://${host}/hook` } }, paths: ['webhook.url'] })),
+  'webhook-url-credentials': validBodyArb.map((body) => ({ body: { ...body, webhook: { url: 'https://user:secret@93.184.216.34/hook' } }, paths: ['webhook.url'] })),
+  'webhook-url-unresolvable': fc
+    .tuple(validBodyArb, fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/))
+    .map(([body, name]) => ({ body: { ...body, webhook: { url: `https://${name}.invalid/hook` } }, paths: ['webhook.url'] })),
+  'webhook-url-too-long': validBodyArb.map((body) => ({ body: { ...body, webhook: { url: padUrl('https://93.184.216.34/', MAX_URL_CHARS + 1) } }, paths: ['webhook.url'] })),
+  'webhook-events-unknown': fc
+    .tuple(validBodyArb, fc.oneof(fc.constantFrom('finished', 'COMPLETED', 'succeeded', 'progress ', ''), fc.string({ maxLength: 8 }).filter((event) => !(WEBHOOK_EVENT_NAMES as readonly string[]).includes(event))))
+    .map(([body, event]) => ({ body: { ...body, webhook: { url: 'https://93.184.216.34/hook', events: ['completed', event] } }, paths: ['webhook.events[1]'] })),
+  'webhook-events-empty-or-twice': fc
+    .tuple(validBodyArb, fc.constantFrom([], ['completed', 'completed'], ['started', 'progress', 'started']))
+    .map(([body, events]) => ({ body: { ...body, webhook: { url: 'https://93.184.216.34/hook', events } }, paths: ['webhook.events'] })),
+  'webhook-events-not-array': fc
+    .tuple(validBodyArb, fc.constantFrom('completed', null, 1, { completed: true }))
+    .map(([body, events]) => ({ body: { ...body, webhook: { url: 'https://93.184.216.34/hook', events } }, paths: ['webhook.events'] })),
+  'webhook-unknown-field': fc
+    .tuple(validBodyArb, fc.constantFrom('secret', 'headers', 'method', 'Url', 'event'))
+    .map(([body, key]) => ({ body: { ...body, webhook: { url: 'https://93.184.216.34/hook', [key]: 'x' } }, paths: [`webhook.${key}`] })),
 };
 
 export const MUTATION_KINDS = Object.keys(MUTATIONS);

@@ -79,7 +79,10 @@ function sameJson(a: unknown, b: unknown): boolean {
  * provider's defaults"), data: URIs elided to their media type and size, prompts possibly trimmed.
  */
 export function judgeRecord(valid: ValidCase, job: Record<string, unknown>): string | undefined {
-  const { metadata: sentMetadata, ...sent } = valid.body;
+  const { metadata: sentMetadata, webhook: sentWebhook, ...sent } = valid.body;
+  // README, Webhooks: kept on the job as sent, its events `completed` when it named none (the fuzz stack has no default webhook).
+  const expectedWebhook = sentWebhook ? { url: sentWebhook.url, events: sentWebhook.events ?? ['completed'] } : undefined;
+  if (!sameJson(job.webhook, expectedWebhook)) return `webhook recorded as ${describeBody(job.webhook)}, expected ${describeBody(expectedWebhook)}`;
   if (sentMetadata !== undefined) {
     if (!sameJson(job.metadata, sentMetadata)) {
       const recorded = (job.metadata ?? {}) as Record<string, unknown>;

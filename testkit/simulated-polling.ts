@@ -138,7 +138,7 @@ export async function runJob(job: SimulatedJob, poller: Poller, shape: RequestSh
     getTask: async () => snapshotAt(job, now),
   };
   let state = await submitTask(
-    { jobId: `bench-${job.index}`, requestKey: 'bench', shape, deadlineAt },
+    { jobId: `bench-${job.index}`, requestKey: 'bench', shape, deadlineAt, notify: [] },
     { provider, loadRequest: async () => BENCH_REQUEST, presign: async () => '', loadHistory: async () => history, slots: unlimitedSlots, now: () => new Date(now), random },
   );
   if (poller.next) state = { ...state, waitSeconds: poller.next(contextAt(state)) };

@@ -28,6 +28,13 @@ export interface Job {
   request?: JobRequest;
   trigger: { type: string; source: string };
   metadata?: Record<string, string>;
+  /** Where its events go, and each delivery attempt (README, Webhooks). */
+  webhook?: {
+    url: string;
+    events: string[];
+    attempts?: { event: string; webhookId: string; attempt: number; at: string; status?: number; error?: string }[];
+    goneAt?: string;
+  };
   warnings?: string[];
   deferred?: boolean;
   priority?: string;

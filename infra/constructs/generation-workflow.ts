@@ -166,12 +166,18 @@ export class GenerationWorkflow extends Construct {
           GENERATION_HISTORY_TABLE: props.table.tableName,
           ADMISSION_TABLE: props.admission.tableName,
           MAX_JOBS_IN_FLIGHT: String(props.maxJobsInFlight),
+          EVENT_BUS_NAME: props.eventBus.eventBusName,
         },
       }),
       PollTask: new HouseFunction(this, 'PollTaskFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.PollTask,
         timeout: Duration.seconds(45),
-        environment: { ...providerEnv, GENERATION_HISTORY_TABLE: props.table.tableName, LATE_FOLLOW_SECONDS: String(props.lateFollow.toSeconds()) },
+        environment: {
+          ...providerEnv,
+          GENERATION_HISTORY_TABLE: props.table.tableName,
+          LATE_FOLLOW_SECONDS: String(props.lateFollow.toSeconds()),
+          EVENT_BUS_NAME: props.eventBus.eventBusName,
+        },
       }),
       StoreVideo: new HouseFunction(this, 'StoreVideoFunction', {
         handlerFile: WORKFLOW_TASK_HANDLERS.StoreVideo,
@@ -201,6 +207,9 @@ export class GenerationWorkflow extends Construct {
       resourceArns: [props.table.tableArn],
     });
     props.eventBus.grantPutEventsTo(this.functions.AnnounceOutcome);
+    // `Job Started` and `Job Progress`, which the webhook delivery rule turns into started/progress webhooks.
+    props.eventBus.grantPutEventsTo(this.functions.SubmitTask);
+    props.eventBus.grantPutEventsTo(this.functions.PollTask);
     // The generation-time history per request shape (generation-history.ts): SubmitTask reads it,
     // PollTask appends the sample of a finished task. Only those items, never a job's.
     const historyItems = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${HISTORY_KEY_PREFIX}*`] } };
@@ -328,6 +337,7 @@ export class GenerationWorkflow extends Construct {
         requestKey: JsonPath.stringAt('$.requestKey'),
         shape: JsonPath.objectAt('$.shape'),
         deadlineAt: JsonPath.stringAt('$.deadlineAt'),
+        notify: JsonPath.listAt('$.notify'),
       }),
       resultPath: '$.poll',
       taskTimeout: Timeout.duration(Duration.seconds(340)),

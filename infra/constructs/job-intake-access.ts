@@ -21,6 +21,8 @@ export interface JobIntakeResources {
   admission: ITable;
   maxJobsInFlight: number;
   maxQueue: Duration;
+  /** The stack's default webhook, for jobs that name none. */
+  defaultWebhook?: { url: string; events: readonly string[] };
 }
 
 export function jobIntakeEnvironment(resources: JobIntakeResources): JobIntakeVariables {
@@ -34,6 +36,7 @@ export function jobIntakeEnvironment(resources: JobIntakeResources): JobIntakeVa
     ADMISSION_TABLE: resources.admission.tableName,
     MAX_JOBS_IN_FLIGHT: String(resources.maxJobsInFlight),
     MAX_QUEUE_SECONDS: String(resources.maxQueue.toSeconds()),
+    ...(resources.defaultWebhook ? { WEBHOOK_URL: resources.defaultWebhook.url, WEBHOOK_EVENTS: resources.defaultWebhook.events.join(',') } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export interface MonitoringProps {
   stateMachine: IStateMachine;
   /** Uploads the trigger could not handle. */
   uploadDeadLetters: IQueue;
+  /** Webhook events whose every delivery attempt failed. */
+  webhookDeadLetters: IQueue;
   /** The oldest waiting job's age that raises the alarm. */
   queueAgeAlarm: Duration;
 }
@@ -45,6 +47,7 @@ export class Monitoring extends Construct {
   public readonly failedExecutionsAlarm: Alarm;
   public readonly providerFailureRateAlarm: Alarm;
   public readonly deadLettersAlarm: Alarm;
+  public readonly webhookDeadLettersAlarm: Alarm;
   public readonly queueAgeAlarm: Alarm;
   public readonly dashboard: Dashboard;
 
@@ -90,6 +93,12 @@ export class Monitoring extends Construct {
       ...alarmAtLeastOnce,
     });
 
+    const webhookDeadLetters = props.webhookDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' });
+    this.webhookDeadLettersAlarm = webhookDeadLetters.createAlarm(this, 'WebhookDeadLettersAlarm', {
+      alarmDescription: 'Webhook events that could not be delivered after every retry (about 27 h) wait in the dead-letter queue',
+      ...alarmAtLeastOnce,
+    });
+
     // The admission line, as each sweep sees it (runtime/handlers/sweeper.ts): a full line is fine, a stale one is not.
     const line = (metricName: string, statistic: string) =>
       new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { [DIMENSION.service]: SWEEPER }, statistic, period: Duration.minutes(5) });
@@ -125,7 +134,7 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({ title: 'Provider failures per poll (%)', left: [providerFailureRate], width: 12 }),
       new GraphWidget({ title: 'Bytes stored', left: [pipelineMetric(METRIC.BytesStored, ANNOUNCE)], width: 12 }),
-      new SingleValueWidget({ title: 'Stuck jobs, upload dead letters', metrics: [stuckJobs, deadLetters], width: 12 }),
+      new SingleValueWidget({ title: 'Stuck jobs, upload and webhook dead letters', metrics: [stuckJobs, deadLetters, webhookDeadLetters], width: 12 }),
       new GraphWidget({
         title: 'Admission line: waiting jobs and slots',
         left: [line(METRIC.LineLength, 'Maximum'), line(METRIC.SlotsHeld, 'Maximum')],

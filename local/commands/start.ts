@@ -63,6 +63,7 @@ if (started.length + resumed.length + ended.length > 0) {
 console.log(`S3 ready at ${stack.s3Url} bucket ${stack.bucket} (credentials S3RVER/S3RVER, path-style)`);
 console.log(`Provider simulator at ${stack.simulator.url}; time scale ${settings.timeScale}; data in ${settings.dataDir}`);
 console.log(`Completion events appended to ${stack.eventsFile}`);
+console.log('Webhooks are signed with the secret `npx video-pipeline webhook-secret` prints (README, Webhooks)');
 // The aws CLI reads AWS_DEFAULT_REGION, the SDKs AWS_REGION; AWS_ENDPOINT_URL_S3 points both at the local S3.
 console.log('For the aws CLI, paste into another terminal:');
 console.log(`export AWS_ENDPOINT_URL_S3=${stack.s3Url} AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER`);

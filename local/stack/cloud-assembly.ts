@@ -6,10 +6,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { pipelineConfigFrom } from '../../infra/config.js';
 import { featureFlags } from '../../infra/feature-flags.js';
 import { VideoPipelineStack } from '../../infra/stack.js';
-import { logicalIdsOfType } from './template-resolver.js';
+import { logicalIdsOfType, type CfnTemplate } from './template-resolver.js';
 
-export type CfnResource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
-export type CfnTemplate = { Resources: Record<string, CfnResource> };
+export type { CfnResource, CfnTemplate } from './template-resolver.js';
 
 const STACK_NAME = 'VideoPipeline';
 

@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DeliveryFailure } from '../emulators/eventbridge/async-invoke.js';
@@ -22,7 +24,10 @@ import { localConsoleRoute } from './console-routes.js';
 import { CHECKOUT } from './stack-file.js';
 import { startLocalHttpApi } from './http-api.js';
 import { localAuthorizerOf } from './api-authorizer.js';
-import { pipelineDefinitionFrom } from './pipeline-definition.js';
+import { pipelineDefinitionFrom, webhookDeliveryDefinitionFrom } from './pipeline-definition.js';
+import { localWebhookSecret } from './webhook-secret.js';
+import { WEBHOOK_TIMEOUT_MS } from '../../contracts/webhooks.js';
+import { receiverSecret } from '../../runtime/webhooks/signing.js';
 import { connectS3EventSource, eventBridgeEnabledBuckets } from '../emulators/s3/s3-event-source.js';
 import { crashingLoader, type ChaosOptions, type ChaosStats } from './chaos.js';
 import { scheduledEvent, startSchedules, type Schedules } from '../emulators/eventbridge/schedules.js';
@@ -32,7 +37,7 @@ import type { SimulatorFaultsInput } from '../simulator/faults.js';
 import { startProviderSimulator, type ProviderSimulator } from '../simulator/server.js';
 import { StepFunctionsEngine } from '../emulators/stepfunctions/step-functions-engine.js';
 import { bindTaskStates } from './task-bindings.js';
-import { LOCAL_REGION, localPhysicalName, logicalIdsOfType, onlyLogicalIdOfType } from './template-resolver.js';
+import { LOCAL_REGION, localPhysicalName, logicalIdsOfType } from './template-resolver.js';
 import { functionMemoryMb, UsageMeter, type Usage } from './usage.js';
 
 export const DEFAULT_PROVIDER_KEY = 'local-provider-key';
@@ -83,6 +88,12 @@ export interface LocalStack {
   engine: StepFunctionsEngine;
   /** Environment the handlers run with (the SDK endpoints, credentials, names). */
   environment: Record<string, string>;
+  /** The webhook delivery state machine's engine (a second one, on the same template). */
+  webhookEngine: StepFunctionsEngine;
+  /** The signing secret as receivers hold it (`whsec_…`), kept in the data directory across restarts. */
+  webhookSecret: string;
+  /** Webhook events whose every attempt failed (the dead-letter queue's messages), oldest first. */
+  webhookDeadLetters(): unknown[];
   /** Events published with PutEvents (the completion events) since the start, oldest first. */
   events(): BusEvent[];
   /** Where each published event is appended as a JSON line. */
@@ -128,11 +139,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     : { template: synthesizePipelineTemplate(context), bundles: undefined };
   if (bundleRoot) await provideRuntimeModules(bundleRoot);
   const definition = pipelineDefinitionFrom(template);
-  // Each function and the state machine sign their calls with an access key of their own (their logical id).
-  const stateMachineId = onlyLogicalIdOfType(template, 'AWS::StepFunctions::StateMachine');
-  const accessKeyIds = [...logicalIdsOfType(template, 'AWS::Lambda::Function'), stateMachineId];
+  const delivery = webhookDeliveryDefinitionFrom(template);
+  // Each function and each state machine sign their calls with an access key of their own (their logical id).
+  const { stateMachineId } = definition;
+  const accessKeyIds = [...logicalIdsOfType(template, 'AWS::Lambda::Function'), stateMachineId, delivery.logicalId];
   const access = options.checkAccess ? createAccessCheck(template) : undefined;
   const observe = access && endpointObservers(access, template);
+  const storedWebhookSecret = await localWebhookSecret(options.dataDir);
   const dynamo = await startDynamoDb({ directory: join(options.dataDir, 'dynamodb') });
   const dynamoMeter = await startDynamoDbMeter(dynamo.url, observe?.dynamoDb);
   const s3 = await startS3({
@@ -165,6 +178,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_S3: s3.url,
     S3_FORCE_PATH_STYLE: 'true',
     ALLOW_INSECURE_LOOPBACK_VIDEO_URLS: 'true',
+    // A receiver that hangs is a failed attempt after this long; scaled with the waits between attempts.
+    WEBHOOK_TIMEOUT_MS: String(Math.max(500, Math.round(WEBHOOK_TIMEOUT_MS * options.timeScale))),
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     // Metrics go to CloudWatch through the log on AWS; locally they would only clutter the terminal.
     POWERTOOLS_METRICS_DISABLED: 'true',
@@ -193,7 +208,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const loadHandler = meter.meterLambda(handlerModules);
   const chaosStats: ChaosStats = { taskInvocations: 0, crashedBeforeWork: 0, crashedAfterWork: 0 };
   const invoke = async (handlerFile: string, event: unknown) => (await loadHandler(handlerFile))(event);
-  const router = meter.meterEvents(createEventRouter({ template, invoke }));
+  // The delivery engine starts after the API (its function reads the API's address at import).
+  let webhookEngine: StepFunctionsEngine | undefined;
+  const router = meter.meterEvents(
+    createEventRouter({
+      template,
+      invoke,
+      startExecution: async (stateMachineArn, input) => {
+        if (!webhookEngine) throw new Error('the webhook delivery engine is not started yet');
+        return webhookEngine.startExecution(stateMachineArn, randomUUID(), JSON.stringify(input));
+      },
+    }),
+  );
 
   const eventLog = createEventLog(join(options.dataDir, 'events.jsonl'));
   // PutEvents from a function (through the endpoint) or from a state (the engine's binding) alike.
@@ -224,7 +250,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const awsEndpoint = await startAwsJsonEndpoint({
     engine,
-    secrets: { [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey },
+    secrets: {
+      [functionEnvironment.PROVIDER_API_KEY_SECRET_ID ?? '']: options.workflowApiKey ?? providerApiKey,
+      [functionEnvironment.WEBHOOK_SECRET_ID ?? '']: storedWebhookSecret,
+    },
     onRequest: (target) => meter.awsRequest(target),
     ...(observe ? { onCall: observe.awsJson } : {}),
     eventBuses,
@@ -256,6 +285,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The drop-in API's provider routes take the operator's tokens here too, through the same authorizer function.
     ...(authorizer ? { authorizer } : {}),
   });
+  process.env.PUBLIC_API_URL = environment.PUBLIC_API_URL = api.url;
+  const deadLetters: unknown[] = [];
+  const deadLettersFile = join(options.dataDir, 'webhook-dead-letters.jsonl');
+  webhookEngine = new StepFunctionsEngine({
+    stateMachineArn: delivery.stateMachineArn,
+    definition: delivery.asl,
+    taskHandlers: await bindTaskStates(
+      delivery.asl,
+      template,
+      new DynamoDBClient({ credentials: { accessKeyId: delivery.logicalId, secretAccessKey: 'S3RVER' } }),
+      loadHandler,
+      putEvents(eventBuses),
+      (calls) => access?.record(delivery.logicalId, calls),
+      (_queueUrl, body) => {
+        deadLetters.push(body);
+        appendFileSync(deadLettersFile, `${JSON.stringify(body)}\n`);
+      },
+    ),
+    timeScale: options.timeScale,
+    onExecutionEnded: (execution) => router.putEvent(executionStatusEvent(execution)),
+    onEvent: (event) => meter.stateMachineEvent(event),
+  });
   // Executions do not outlive the process, but jobs (on disk) do: one sweep now resumes or ends
   // whatever was in flight when the stack last stopped.
   const recovered = (await invoke(HANDLER.sweeper, scheduledEvent(`arn:aws:events:${LOCAL_REGION}:local:rule/startup-sweep`))) as SweepReport;
@@ -278,6 +329,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stateMachineArn: definition.stateMachineArn,
     simulator,
     engine,
+    webhookEngine,
+    webhookSecret: receiverSecret(storedWebhookSecret),
+    webhookDeadLetters: () => [...deadLetters],
     environment,
     events: () => eventLog.events(),
     eventsFile: eventLog.file,
@@ -295,6 +349,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await deliveriesIdle();
       // Executions still running are aborted; a task that was mid-flight may still publish, so wait again.
       await engine.close();
+      await webhookEngine?.close();
       await router.idle();
       await bundledFunctions?.close();
       await awsEndpoint.close();

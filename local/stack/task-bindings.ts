@@ -6,6 +6,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { CfnTemplate } from './cloud-assembly.js';
 import { handlerFileOfArn, type HandlerLoader } from './handler-modules.js';
@@ -26,6 +27,10 @@ const LAMBDA_FUNCTION_RESOURCE = /^arn:aws:lambda:[^:]+:\d+:function:/;
 // The optimised integration: the function ARN sits in Parameters and the answer is wrapped.
 const LAMBDA_INVOKE_RESOURCE = /^arn:aws:states:::lambda:invoke$/;
 const PUT_EVENTS_RESOURCE = /^arn:aws:states:::events:putEvents$/;
+const SEND_MESSAGE_RESOURCE = /^arn:aws:states:::sqs:sendMessage$/;
+
+/** Where an SQS SendMessage state puts its message locally (the webhook dead letters: LocalStack.webhookDeadLetters). */
+export type SendMessage = (queueUrl: string, body: unknown) => void;
 
 /** Step Functions names a service error `DynamoDB.<ExceptionName>`; Retry and Catch match on that. */
 function asStepFunctionsError(error: unknown): Error {
@@ -82,6 +87,7 @@ export async function bindTaskStates(
   loadHandler: HandlerLoader,
   putEvents: Operation,
   onCall: (calls: AwsCall[]) => void = () => {},
+  sendMessage?: SendMessage,
 ): Promise<Record<string, TaskHandler>> {
   const invoking = (functionArn: string): AwsCall[] => [{ action: 'lambda:InvokeFunction', resource: functionArn, context: {} }];
   const bindings: Record<string, TaskHandler> = {};
@@ -110,6 +116,12 @@ export async function bindTaskStates(
       };
     } else if (PUT_EVENTS_RESOURCE.test(resource)) {
       bindings[stateName] = putEventsTask(putEvents, onCall);
+    } else if (SEND_MESSAGE_RESOURCE.test(resource) && sendMessage) {
+      bindings[stateName] = async (input) => {
+        const { QueueUrl: queueUrl, MessageBody: body } = input as { QueueUrl: string; MessageBody: unknown };
+        sendMessage(queueUrl, body);
+        return { MessageId: randomUUID() };
+      };
     } else {
       throw new Error(`state ${stateName} (${resource}) has no local binding`);
     }

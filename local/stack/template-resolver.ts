@@ -1,4 +1,5 @@
-import type { CfnTemplate } from './cloud-assembly.js';
+export type CfnResource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
+export type CfnTemplate = { Resources: Record<string, CfnResource> };
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';

@@ -1,3 +1,4 @@
+import type { WorkflowWebhookEvent } from '../../contracts/webhooks.js';
 import { executionNameFor } from './admission-line.js';
 import type { Slots } from './admission-slots.js';
 import { isTerminal, requestShape, type JobRecord } from '../domain/job.js';
@@ -108,7 +109,13 @@ async function admit(candidate: JobRecord, deps: DispatchDeps): Promise<Admissio
 export function workflowInputOf(job: JobRecord): WorkflowInput {
   const { jobId, request, requestKey, deadlineAt } = job;
   if (!request || !requestKey) throw new Error(`job ${jobId} has no request to start`);
-  return { jobId, requestKey, shape: requestShape(request), deadlineAt };
+  return { jobId, requestKey, shape: requestShape(request), deadlineAt, notify: workflowNotifications(job) };
+}
+
+/** The webhook events the workflow announces for this job: those its webhook takes, unless its receiver said 410. */
+export function workflowNotifications(job: JobRecord): WorkflowWebhookEvent[] {
+  if (!job.webhook || job.webhook.goneAt) return [];
+  return job.webhook.events.filter((event): event is WorkflowWebhookEvent => event !== 'completed');
 }
 
 /**

@@ -18,6 +18,7 @@ import { createRequestStore } from '../aws/request-store.js';
 import { createS3MediaReader } from '../aws/stored-media.js';
 import { createJobRequestSchema } from '../domain/request-schema.js';
 import { createWorkflowExecutions, type WorkflowExecutions } from '../aws/workflow-executions.js';
+import { DEFAULT_WEBHOOK_EVENTS } from '../../contracts/webhooks.js';
 
 /** Built once per cold start from the environment. */
 export function intakeFromEnv<H extends JobIntakeHandler>(
@@ -39,7 +40,11 @@ export function intakeFromEnv<H extends JobIntakeHandler>(
       requests: createRequestStore(s3, env.VIDEO_BUCKET),
       workflow: createWorkflowExecutions(new SFNClient({}), env.STATE_MACHINE_ARN),
       announcer: createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME),
-      schema: createJobRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET }),
+      schema: createJobRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET, allowLoopbackWebhooks: env.ALLOW_INSECURE_LOOPBACK_VIDEO_URLS }),
+      webhooks: {
+        allowLoopback: env.ALLOW_INSECURE_LOOPBACK_VIDEO_URLS,
+        ...(env.WEBHOOK_URL ? { default: { url: env.WEBHOOK_URL, events: env.WEBHOOK_EVENTS ?? [...DEFAULT_WEBHOOK_EVENTS] } } : {}),
+      },
       readMedia: createS3MediaReader(s3),
       deadlineSeconds: env.JOB_DEADLINE_SECONDS,
       maxQueueSeconds: env.MAX_QUEUE_SECONDS,

@@ -1,6 +1,7 @@
 import type { FieldIssue } from './errors.js';
 import type { ProviderRequest } from './request-schema.js';
 import type { Priority, WAITING } from '../admission/admission-line.js';
+import type { WebhookEvent } from '../../contracts/webhooks.js';
 
 export const JOB_STATUSES = ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -31,6 +32,30 @@ export interface RequestShape {
   media: 'text' | 'image' | 'video';
 }
 
+/** One try at delivering one event to the job's webhook. */
+export interface WebhookAttempt {
+  event: WebhookEvent;
+  /** The event's `webhook-id`, the same for every attempt at it. */
+  webhookId: string;
+  /** 1 for the first try. */
+  attempt: number;
+  at: string;
+  /** The receiver's HTTP status, when it answered. */
+  status?: number;
+  /** Why there is no status: refused address, timeout, connection error. */
+  error?: string;
+}
+
+/** Where a job's events go (its own, or the stack's default), and how their deliveries went. */
+export interface JobWebhook {
+  url: string;
+  events: WebhookEvent[];
+  /** The newest attempts, oldest first (at most MAX_WEBHOOK_ATTEMPTS_KEPT). */
+  attempts?: WebhookAttempt[];
+  /** The receiver answered 410 Gone: no more deliveries for this job. */
+  goneAt?: string;
+}
+
 /** The constant partition of the byCreatedAt index: every job, newest first. */
 export const JOB_KIND = 'job';
 
@@ -57,6 +82,7 @@ export interface JobRecord {
   requestKey?: string;
   trigger: { type: TriggerType; source: string };
   metadata?: Record<string, string>;
+  webhook?: JobWebhook;
   warnings?: string[];
   /** Waiting for the next batch run to put it in the admission line (POST /jobs?schedule=batch). */
   deferred?: boolean;

@@ -1,7 +1,10 @@
+import { isIP } from 'node:net';
 import { MEDIA_PREFIXES } from '../../contracts/bucket.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { PRIORITIES, type Priority } from '../admission/admission-line.js';
 import { isLoopbackHost } from '../net/loopback.js';
+import { nonPublicReason } from '../net/address-ranges.js';
+import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENTS, type WebhookEvent } from '../../contracts/webhooks.js';
 import * as z from './zod.js';
 
 /**
@@ -50,6 +53,8 @@ export interface RequestSchemaOptions {
   mediaBucket?: string;
   /** The local stack's S3 has no TLS: its presigned http://127.0.0.1 URLs pass only where this is set. */
   allowLoopbackHttp?: boolean;
+  /** The local stack's switch for plain-http loopback video URLs (ALLOW_INSECURE_LOOPBACK_VIDEO_URLS): webhook receivers on loopback too. */
+  allowLoopbackWebhooks?: boolean;
 }
 
 function isLoopbackHttpUrl(value: string): boolean {
@@ -180,6 +185,53 @@ const metadata = z.pipe(
     .check(z.refine((value) => Object.keys(value).length <= MAX_METADATA_ENTRIES, { message: `at most ${MAX_METADATA_ENTRIES} entries` })),
 );
 
+/**
+ * Why a webhook URL is refused as written, or undefined: https (or, under the local switch, http to
+ * a loopback host), no credentials in it, and an IP literal must be public. The names it resolves to
+ * are checked at submission too (runtime/intake/job-intake.ts) and at every connect (runtime/net/).
+ */
+export function webhookUrlProblem(value: string, allowLoopback: boolean): string | undefined {
+  if (value.length > MAX_URL_CHARS || /\s/.test(value)) return `must be a URL of at most ${MAX_URL_CHARS} characters, without spaces`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an https:// URL';
+  }
+  const loopback = allowLoopback && isLoopbackHost(url.hostname);
+  if (!(url.protocol === 'https:' && value.startsWith('https://')) && !(loopback && url.protocol === 'http:')) {
+    return allowLoopback ? 'must be an https:// URL (or http:// to a loopback host, locally)' : 'must be an https:// URL';
+  }
+  if (url.username || url.password) return 'must not carry credentials';
+  if (loopback) return undefined;
+  if (url.hostname.toLowerCase() === 'localhost' || url.hostname.toLowerCase().endsWith('.localhost')) return 'must name a public host, not localhost';
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  // A name is resolved and checked at submission; an IP literal can be judged here.
+  if (isIP(literal) === 0) return undefined;
+  const reason = nonPublicReason(literal);
+  return reason ? `must name a public address; ${literal} is ${reason}` : undefined;
+}
+
+function webhookSchema(options: RequestSchemaOptions) {
+  return z.strictObject({
+    url: z.string().check(
+      z.superRefine((value, ctx) => {
+        const problem = webhookUrlProblem(value, options.allowLoopbackWebhooks === true);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+      }),
+    ),
+    events: z._default(
+      z.array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(', ')}` })).check(
+        z.minLength(1, `must name at least one of ${WEBHOOK_EVENTS.join(', ')}`),
+        z.refine((events) => new Set(events).size === events.length, { message: 'must not name an event twice' }),
+      ),
+      () => [...DEFAULT_WEBHOOK_EVENTS],
+    ),
+  });
+}
+
+export type WebhookRequest = { url: string; events: WebhookEvent[] };
+
 type ContentRulesInput = { content: ContentItem[] };
 
 /** The rules that span several content items: combinations, counts and role mixing. */
@@ -245,6 +297,7 @@ export function createJobRequestSchema(options: RequestSchemaOptions = {}) {
       ...providerShape(options),
       metadata: z.optional(metadata),
       priority: z.optional(z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(', ')}` })),
+      webhook: z.optional(webhookSchema(options)),
     })
     .check(z.superRefine(checkContentRules));
 }
@@ -289,7 +342,12 @@ export function requestWarnings(request: Pick<ProviderRequest, 'tools' | 'conten
 }
 
 /** Splits our job body into what goes to the provider and what stays with us. */
-export function splitJobRequest(request: JobRequest): { providerRequest: ProviderRequest; metadata?: Record<string, string>; priority?: Priority } {
-  const { metadata: jobMetadata, priority, ...providerRequest } = request;
-  return { providerRequest, ...(jobMetadata ? { metadata: jobMetadata } : {}), ...(priority ? { priority } : {}) };
+export function splitJobRequest(request: JobRequest): {
+  providerRequest: ProviderRequest;
+  metadata?: Record<string, string>;
+  priority?: Priority;
+  webhook?: WebhookRequest;
+} {
+  const { metadata: jobMetadata, priority, webhook, ...providerRequest } = request;
+  return { providerRequest, ...(jobMetadata ? { metadata: jobMetadata } : {}), ...(priority ? { priority } : {}), ...(webhook ? { webhook } : {}) };
 }

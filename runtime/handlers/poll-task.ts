@@ -8,12 +8,15 @@ import { createMetrics } from '../aws/metrics.js';
 import type { PollState } from '../workflow/polling/poll-state.js';
 import { pollTask, type PollTaskInput } from '../workflow/poll-task.js';
 import { providerClientFrom } from '../compose/provider-env.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { createProgressAnnouncer } from '../aws/progress-announcer.js';
 
 const env = functionEnv(HANDLER.pollTask);
 const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.pollTask] });
 const metrics = createMetrics(SERVICE_NAMES[HANDLER.pollTask]);
 const provider = providerClientFrom(env);
 const history = generationHistoryFrom(env);
+const progress = createProgressAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME);
 
 export async function handler(input: PollTaskInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId, providerTaskId: input.poll.providerTaskId });
@@ -29,6 +32,13 @@ export async function handler(input: PollTaskInput): Promise<PollState> {
       waitSeconds: state.waitSeconds,
       ...(failed ? { consecutiveFailures: state.consecutiveFailures } : {}),
     });
+    // `progress` webhooks: a live job whose status or progress changed (RecordProgress writes it
+    // next; SUCCEEDED is announced as the job's completion instead). Best effort, like the history.
+    if (state.notify?.includes('progress') && state.changed && !state.late && !state.overdue && state.jobStatus !== 'SUCCEEDED') {
+      await progress.progressed(input.jobId, state.jobStatus, state.progress).catch((error: unknown) => {
+        logger.warn('Job Progress not published', error as Error);
+      });
+    }
     if (history && state.generationSeconds !== undefined) {
       // A statistic: a sample that cannot be written must not fail the job it came from.
       await history.record(input.shape, state.generationSeconds).catch((error: unknown) => {

@@ -15,6 +15,8 @@ import { providerClientFrom } from '../compose/provider-env.js';
 import { createRequestStore } from '../aws/request-store.js';
 import { MEDIA_URL_TTL_SECONDS } from '../aws/s3-media.js';
 import { submitTask } from '../workflow/submit-task.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { createProgressAnnouncer } from '../aws/progress-announcer.js';
 
 const env = functionEnv(HANDLER.submitTask);
 const logger = new Logger({ serviceName: SERVICE_NAMES[HANDLER.submitTask] });
@@ -24,6 +26,7 @@ const s3 = createS3Client(env.S3_FORCE_PATH_STYLE);
 const requests = createRequestStore(s3, env.VIDEO_BUCKET);
 const history = generationHistoryFrom(env);
 const slots = slotsFrom(env);
+const progress = createProgressAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME);
 
 export async function handler(input: WorkflowInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId });
@@ -41,6 +44,10 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
     });
     logger.info('provider task created', { providerTaskId: state.providerTaskId, waitSeconds: state.waitSeconds });
     metrics.addMetric(METRIC.ProviderTasksCreated, MetricUnit.Count, 1);
+    // `started` webhooks. The task exists and is billed: an event that cannot be published must not fail the job.
+    if (input.notify?.includes('started')) {
+      await progress.started(input.jobId).catch((error: unknown) => logger.warn('Job Started not published', error as Error));
+    }
     return state;
   } catch (error) {
     logger.error('submit failed', error as Error);

@@ -10,6 +10,8 @@ import type { JobAnnouncer } from '../aws/job-announcer.js';
 import type { RequestStore } from '../aws/request-store.js';
 import { parseWith, requestWarnings, splitJobRequest, type createJobRequestSchema } from '../domain/request-schema.js';
 import type * as z from '../domain/zod.js';
+import type { WebhookRequest } from '../domain/request-schema.js';
+import { webhookTargetIssues, type WebhookTargetOptions } from '../webhooks/webhook-target.js';
 
 export interface IntakeDeps extends DispatchDeps {
   requests: RequestStore;
@@ -22,6 +24,8 @@ export interface IntakeDeps extends DispatchDeps {
   newJobId: () => string;
   /** Told when the dispatch after a new job failed: the job waits in the line for the next one. */
   onDispatchError?: (error: unknown) => void;
+  /** How webhook URLs are checked at submission, and the stack's default webhook for jobs that name none. */
+  webhooks?: WebhookTargetOptions & { default?: WebhookRequest };
 }
 
 export interface JobSubmission {
@@ -57,14 +61,17 @@ function requestHashOf(parsed: unknown, deferred: boolean, rerunOf: string | und
  */
 export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Promise<AcceptedJob> {
   const parsed: z.output<IntakeDeps['schema']> = parseWith(deps.schema, submission.body);
-  const mediaIssues = await checkS3Media(parsed, deps.readMedia);
+  const mediaIssues = [
+    ...(await checkS3Media(parsed, deps.readMedia)),
+    ...(parsed.webhook ? await webhookTargetIssues(parsed.webhook.url, 'webhook.url', deps.webhooks ?? { allowLoopback: false }) : []),
+  ];
   if (mediaIssues.length > 0) throw new ValidationError(mediaIssues);
   const requestHash = requestHashOf(parsed, submission.deferred ?? false, submission.rerunOf);
   if (submission.jobId) {
     const existing = await deps.jobs.get(submission.jobId);
     if (existing) return replay(existing, requestHash);
   }
-  const { providerRequest, metadata, priority = submission.defaultPriority ?? 'normal' } = splitJobRequest(parsed);
+  const { providerRequest, metadata, priority = submission.defaultPriority ?? 'normal', webhook = deps.webhooks?.default } = splitJobRequest(parsed);
   const jobId = submission.jobId ?? deps.newJobId();
   const createdAt = deps.now();
   const timestamp = createdAt.toISOString();
@@ -80,6 +87,7 @@ export async function acceptJob(submission: JobSubmission, deps: IntakeDeps): Pr
     trigger: submission.trigger,
     ...(submission.rerunOf ? { rerunOf: submission.rerunOf } : {}),
     ...(metadata ? { metadata } : {}),
+    ...(webhook ? { webhook: { url: webhook.url, events: [...webhook.events] } } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
     priority,
     ...(submission.deferred ? { deferred: true } : { queuedAt: timestamp, inLine: WAITING, lineKey: lineKeyFor(createdAt, priority, jobId) }),
@@ -132,7 +140,7 @@ function replay(existing: JobRecord, requestHash: string): AcceptedJob {
 export async function rejectJob(
   submission: Required<Pick<JobSubmission, 'jobId' | 'trigger'>>,
   error: PipelineError & { issues?: ValidationError['issues'] },
-  deps: Pick<IntakeDeps, 'jobs' | 'announcer' | 'now'>,
+  deps: Pick<IntakeDeps, 'jobs' | 'announcer' | 'now' | 'webhooks'>,
 ): Promise<AcceptedJob> {
   const existing = await deps.jobs.get(submission.jobId);
   if (existing) return { job: existing, replayed: true };
@@ -143,6 +151,8 @@ export async function rejectJob(
     status: 'FAILED',
     progress: 0,
     trigger: submission.trigger,
+    // Its body was refused, so only the stack's default webhook can tell anyone.
+    ...(deps.webhooks?.default ? { webhook: { url: deps.webhooks.default.url, events: [...deps.webhooks.default.events] } } : {}),
     error: { code: error.code, message: error.message, ...(error.issues ? { issues: error.issues } : {}) },
     createdAt: timestamp,
     updatedAt: timestamp,

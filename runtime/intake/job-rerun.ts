@@ -3,7 +3,7 @@ import { acceptJob, type AcceptedJob, type IntakeDeps } from './job-intake.js';
 
 /**
  * Runs a job again: a new job from the request it stored (the copy in S3, with its `data:` media,
- * not the record, which elides them), its metadata and its lane, linked both ways (`rerunOf` on the
+ * not the record, which elides them), its metadata, its lane and its webhook, linked both ways (`rerunOf` on the
  * new job, `reruns` on the old). It goes through the same intake as any request: the contract, the
  * `s3://` media check, the admission line, and its Idempotency-Key.
  */
@@ -14,7 +14,12 @@ export async function rerunJob(jobId: string, submission: { caller: string; jobI
     throw new ConflictError(`job ${jobId} was refused before it had a request (${original.error?.code ?? 'no request'}): there is nothing to run again`);
   }
   const request = await deps.requests.load(original.requestKey);
-  const body = { ...request, ...(original.metadata ? { metadata: original.metadata } : {}), ...(original.priority ? { priority: original.priority } : {}) };
+  const body = {
+    ...request,
+    ...(original.metadata ? { metadata: original.metadata } : {}),
+    ...(original.priority ? { priority: original.priority } : {}),
+    ...(original.webhook ? { webhook: { url: original.webhook.url, events: original.webhook.events } } : {}),
+  };
   const accepted = await acceptJob(
     { body, trigger: { type: 'http', source: submission.caller }, rerunOf: jobId, ...(submission.jobId ? { jobId: submission.jobId } : {}) },
     deps,

@@ -26,9 +26,12 @@ export interface UrlGuardOptions {
   allowInsecureLoopback?: boolean;
   /** Defaults to the system resolver (`dns.lookup` with `all: true`, as connections resolve). */
   resolve?: Resolve;
+  /** What a refusal says is refused (default `fetch the video from`; webhooks: `deliver a webhook to`). */
+  refusing?: string;
 }
 
-const refuse = (host: string, why: string) => new VideoUnavailableError(`refusing to fetch the video from ${host}: ${why}`);
+const refuse = (host: string, why: string, options: UrlGuardOptions = {}) =>
+  new VideoUnavailableError(`refusing to ${options.refusing ?? 'fetch the video from'} ${host}: ${why}`);
 
 /** Throws when an address the host resolved to (or is) may not be connected to under these options. */
 export function assertAddressAllowed(hostname: string, address: string, options: UrlGuardOptions): void {
@@ -36,10 +39,10 @@ export function assertAddressAllowed(hostname: string, address: string, options:
   const literal = isIP(plainHost) !== 0;
   if (options.allowInsecureLoopback && isLoopbackHost(hostname)) {
     if (isLoopbackAddress(address)) return;
-    throw refuse(hostname, `${literal ? '' : `it resolves to ${address}, `}which is not a loopback address (the local exception covers loopback only)`);
+    throw refuse(hostname, `${literal ? '' : `it resolves to ${address}, `}which is not a loopback address (the local exception covers loopback only)`, options);
   }
   const reason = nonPublicReason(address);
-  if (reason) throw refuse(hostname, literal ? `${address} is ${reason}` : `it resolves to ${address}, ${reason}`);
+  if (reason) throw refuse(hostname, literal ? `${address} is ${reason}` : `it resolves to ${address}, ${reason}`, options);
 }
 
 /** Resolves a host name and checks every address; an IP literal is checked as it is. */
@@ -58,7 +61,7 @@ export async function checkedAddresses(hostname: string, options: UrlGuardOption
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new VideoCopyError(`could not resolve ${hostname}: ${code}`, { cause: error });
   }
-  if (addresses.length === 0) throw refuse(hostname, 'it resolves to no address');
+  if (addresses.length === 0) throw refuse(hostname, 'it resolves to no address', options);
   // Every address, not just the first: a connection may use any of them (happy eyeballs, retries).
   for (const { address } of addresses) assertAddressAllowed(hostname, address, options);
   return addresses;
@@ -88,9 +91,10 @@ export async function checkVideoUrl(raw: string | URL, options: UrlGuardOptions 
       url.host || raw.toString().slice(0, 200),
       `only https URLs are fetched, not ${url.protocol.replace(/:$/, '')}` +
         (url.protocol === 'http:' && options.allowInsecureLoopback ? ' (plain http only for loopback hosts)' : ''),
+      options,
     );
   }
-  if (!url.hostname) throw refuse(raw.toString().slice(0, 200), 'the URL names no host');
+  if (!url.hostname) throw refuse(raw.toString().slice(0, 200), 'the URL names no host', options);
   return { url, addresses: await checkedAddresses(url.hostname, options) };
 }
 

@@ -1,3 +1,4 @@
+import { workflowNotifications } from '../admission/dispatch.js';
 import { executionNameFor } from '../admission/admission-line.js';
 import { announceOnce } from '../workflow/announce-outcome.js';
 import { admitWaiting, startAdmitted, type DispatchReport } from '../admission/dispatch.js';
@@ -172,7 +173,10 @@ async function resume(job: JobRecord, deps: SweepDeps): Promise<boolean> {
     estimatedFinishAt: job.estimatedFinishAt ?? deps.now().toISOString(),
     changed: false,
   };
-  const resumedArn = await deps.workflow.start({ jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt: job.deadlineAt, poll }, name);
+  // A resumed job is past its start: only `progress` can still be announced.
+  const notify = workflowNotifications(job).filter((event) => event === 'progress');
+  if (notify.length > 0) poll.notify = notify;
+  const resumedArn = await deps.workflow.start({ jobId: job.jobId, requestKey, shape: requestShape(request), deadlineAt: job.deadlineAt, notify, poll }, name);
   await deps.jobs.recordResumed(job.jobId, { executionArn: resumedArn, attempt });
   return true;
 }

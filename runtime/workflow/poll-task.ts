@@ -88,6 +88,7 @@ async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollS
     ...(generationSeconds !== undefined ? { generationSeconds } : {}),
     ...(previous.late ? { late: true } : {}),
     ...(overdue ? { overdue } : {}),
+    ...(previous.notify ? { notify: previous.notify } : {}),
     policy,
   };
   // Past the deadline the follow-up polls wait as a late task deserves: the window runs from the deadline.

@@ -53,6 +53,7 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
     checkedAt: submittedAt.toISOString(),
     estimatedFinishAt: submittedAt.toISOString(),
     changed: true,
+    ...(input.notify?.includes('progress') ? { notify: ['progress' as const] } : {}),
     policy: startMemory(history),
   };
   const remainingSeconds = (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000;

@@ -196,6 +196,20 @@ function tightenJobRequestSchema(schema: Json): void {
     maxProperties: MAX_METADATA_ENTRIES,
     description: `Ours, not the provider's: at most ${MAX_METADATA_ENTRIES} entries, keys of 1 to ${MAX_METADATA_KEY_CHARS} characters (a letter or digit, then letters, digits, _ . : -), values of at most ${MAX_METADATA_VALUE_CHARS} characters. Kept on the job record`,
   });
+  const webhook = child(schema, 'properties', 'webhook');
+  Object.assign(webhook, {
+    description:
+      "Ours: where the job's events are POSTed, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); the body is the job as GET /jobs/{jobId} answers it. " +
+      "Without it, the stack's default webhook (if one is configured) is used. Kept on the job record, with every delivery attempt",
+  });
+  Object.assign(child(webhook, 'properties', 'url'), {
+    maxLength: MAX_URL_CHARS,
+    description: 'https:// to a host whose every address is public (checked at submission and at every connect, redirects included); no credentials in it',
+  });
+  Object.assign(child(webhook, 'properties', 'events'), {
+    uniqueItems: true,
+    description: '`started` (the provider accepted the task), `progress` (the recorded progress changed), `completed` (the job ended: SUCCEEDED, FAILED, TIMED_OUT or CANCELLED)',
+  });
 }
 
 function withoutSchemaHeader(schema: Json): Json {
@@ -318,6 +332,7 @@ const CONTENT_RULES = [
   `**duration**: an integer from ${MIN_DURATION_SECONDS} to ${MAX_DURATION_SECONDS}, or -1 (the model decides).`,
   '**tools**: only `[{"type":"web_search"}]`; accepted with media too, passed on, and answered with a `warnings` entry (web search applies to text-only requests).',
   `**metadata**: a flat string map of at most ${MAX_METADATA_ENTRIES} entries.`,
+  '**webhook**: `{ url, events? }`: https to a public address (a 400 naming `webhook.url` otherwise); events among started, progress, completed (default completed).',
   '**unknown fields** are rejected, at any depth.',
 ];
 
@@ -330,6 +345,7 @@ const EXAMPLE_REQUEST = {
   resolution: '720p',
   duration: 5,
   metadata: { customer: 'acme' },
+  webhook: { url: 'https://hooks.example.com/video-ready', events: ['completed'] },
 };
 
 /** The provider's own example create body (docs/provider-api.md §2.2). */
@@ -419,7 +435,7 @@ function buildDocument() {
           operationId: 'createJob',
           summary: 'Submit a job',
           description: [
-            "The body is the provider's create body plus an optional `metadata` map. Parsing fills the provider's defaults, so the stored and forwarded request is explicit.",
+            "The body is the provider's create body plus optional `metadata`, `priority` and `webhook`. Parsing fills the provider's defaults, so the stored and forwarded request is explicit.",
             '',
             'Besides the JSON Schema below, the intake checks these rules (JSON Schema cannot express the ones that span several items); each broken one is a VALIDATION_ERROR issue naming the field:',
             '',

@@ -3,6 +3,7 @@ import { JOB_STATUSES } from '../../runtime/domain/job.js';
 import { createProviderRequestSchema } from '../../runtime/domain/request-schema.js';
 import type { JobView } from '../../runtime/intake/job-view.js';
 import * as z from '../../runtime/domain/zod.js';
+import { MAX_WEBHOOK_ATTEMPTS_KEPT, WEBHOOK_EVENTS } from '../../contracts/webhooks.js';
 
 /** Classic zod's `schema.describe(text)`: the description the OpenAPI document shows for a schema. */
 export function described<T extends z.ZodMiniType>(schema: T, description: string): T {
@@ -31,6 +32,31 @@ export const jobViewSchema = described(
       source: described(z.string(), 'the caller (http: its IAM principal, or `token:<token id>` for an API token on the provider routes), `s3://bucket/key` (s3), `s3://bucket/manifest#L<line>` (schedule)'),
     }),
     metadata: z.optional(z.record(z.string(), z.string())),
+    webhook: described(
+      z.optional(
+        z.object({
+          url: z.string(),
+          events: z.array(z.enum(WEBHOOK_EVENTS)),
+          attempts: described(
+            z.optional(
+              z.array(
+                z.object({
+                  event: z.enum(WEBHOOK_EVENTS),
+                  webhookId: described(z.string(), 'the `webhook-id` header: the same for every attempt at one event'),
+                  attempt: described(z.number().check(z.int(), z.minimum(1)), '1 for the first try'),
+                  at: timestamp('when the attempt was sent'),
+                  status: described(z.optional(z.number().check(z.int())), "the receiver's HTTP status"),
+                  error: described(z.optional(z.string()), 'why there is no status: a refused address, a timeout, a connection error'),
+                }),
+              ),
+            ),
+            `the newest ${MAX_WEBHOOK_ATTEMPTS_KEPT} delivery attempts, oldest first`,
+          ),
+          goneAt: z.optional(timestamp('the receiver answered 410 Gone: no more deliveries for this job')),
+        }),
+      ),
+      "where the job's events are delivered (its own webhook, or the stack's default), and how each attempt went",
+    ),
     warnings: z.optional(z.array(z.string())),
     deferred: described(z.optional(z.boolean()), 'waiting for the next batch run to join the admission line (POST /jobs?schedule=batch)'),
     priority: described(z.optional(z.enum(PRIORITIES)), 'its lane in the admission line: high, normal (HTTP and uploads by default) or low (manifest lines by default)'),

@@ -204,7 +204,7 @@ describe('our own provider client, pointed at our API instead of the provider', 
     // request store, slots and history are not what is under test: they answer as an empty pipeline's would.
     const provider = createProviderClient({ baseUrl: apiUrl, apiKey: async () => token });
     const request = parseWith(createProviderRequestSchema(), { model: 'seedance-fast', content: [{ type: 'text', text: 'A second pipeline' }], duration: 4 });
-    const input = { jobId: 'downstream-job', requestKey: 'requests/downstream-job/x.json', shape: requestShape(request), deadlineAt: new Date(Date.now() + 60_000).toISOString() };
+    const input = { jobId: 'downstream-job', requestKey: 'requests/downstream-job/x.json', shape: requestShape(request), deadlineAt: new Date(Date.now() + 60_000).toISOString(), notify: [] };
     const created: string[] = [];
     let poll = await submitTask(input, {
       provider,

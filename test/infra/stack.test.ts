@@ -26,6 +26,7 @@ import {
   statementsOfRole,
   type CfnJson,
   type PolicyStatement,
+  stateMachineRole,
 } from '../../testkit/cfn-template.js';
 
 const SWEEPER_SERVICE = SERVICE_NAMES[HANDLER.sweeper];
@@ -64,7 +65,7 @@ beforeAll(() => {
   tableId = onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('jobId'))[0];
   admissionTableId = onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('name'))[0];
   bucketId = onlyResourceOfType(json, 'AWS::S3::Bucket')[0];
-  const [machineId, machine] = onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine');
+  const [machineId, machine] = onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine', stateMachineRole(false));
   stateMachineId = machineId;
 
   // Which function each task state runs, read from the definition itself: `"Resource": "${<fn>.Arn}"`.
@@ -293,8 +294,8 @@ describe('video bucket', () => {
 describe('Lambda functions', () => {
   it('every function is one of ours (a HouseFunction): CDK adds none of its own', () => {
     const functions = resourcesOfType(json, 'AWS::Lambda::Function').map(([id]) => id);
-    // The five task functions, the intake, the upload trigger, the batch runner, the sweeper, the admission function and the
-    // drop-in API's token authorizer: none may be missed below.
+    // The five task functions, the intake, the upload trigger, the batch runner, the sweeper, the admission function,
+    // the drop-in API's token authorizer and the webhook deliverer: none may be missed below.
     expect(houseFunctionIds).toEqual(
       expect.arrayContaining([
         ...Object.values(taskFunctionIds),
@@ -302,9 +303,10 @@ describe('Lambda functions', () => {
         functionOfHandler(json, HANDLER.sweeper),
         functionOfHandler(json, HANDLER.admission),
         functionOfHandler(json, HANDLER.tokenAuthorizer),
+        functionOfHandler(json, HANDLER.deliverWebhook),
       ]),
     );
-    expect(houseFunctionIds).toHaveLength(11);
+    expect(houseFunctionIds).toHaveLength(12);
     expect(functions.filter((id) => !houseFunctionIds.includes(id))).toEqual([]);
   });
 
@@ -347,14 +349,19 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('no function carries the provider key: only the secret id, and no secret is in the template', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+  it('no function carries the provider key or the webhook secret: only secret ids; the one secret of the template is generated at deploy', () => {
+    // The webhook signing secret: Secrets Manager generates its value, so the template holds none.
+    const [, signing] = onlyResourceOfType(json, 'AWS::SecretsManager::Secret');
+    expect(signing.Properties).toMatchObject({ GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true } });
+    expect(signing.Properties).not.toHaveProperty('SecretString');
     expect(JSON.stringify(json)).not.toMatch(/\{\{resolve:secretsmanager/);
     for (const [functionId] of resourcesOfType(json, 'AWS::Lambda::Function')) {
       const variables = environmentOf(functionId);
       // TOKENS_TABLE names the table of token hashes (test/infra/drop-in-api.test.ts), no secret.
       const sensitive = Object.keys(variables).filter((name) => /KEY|SECRET|TOKEN|PASSWORD|BEARER/i.test(name) && name !== 'TOKENS_TABLE');
-      expect(sensitive, functionId).toEqual(sensitive.length ? ['PROVIDER_API_KEY_SECRET_ID'] : []);
+      expect(sensitive, functionId).toEqual(
+        sensitive.length ? [functionId === functionOfHandler(json, HANDLER.deliverWebhook) ? 'WEBHOOK_SECRET_ID' : 'PROVIDER_API_KEY_SECRET_ID'] : [],
+      );
       for (const value of Object.values(variables)) expect(render(value)).not.toMatch(/resolve:|SecretString/);
     }
     for (const state of ['SubmitTask', 'PollTask'] as const) {
@@ -518,10 +525,11 @@ describe('IAM (least privilege)', () => {
     for (const state of ['SubmitTask', 'PollTask'] as const) {
       expect(allows(statementsOfFunction(taskFunctionIds[state]), 'secretsmanager:GetSecretValue', isProviderSecret), state).toBe(true);
     }
-    // Every other function of the stack, the trigger functions and CDK's own included.
+    // Every other function of the stack, the trigger functions and CDK's own included; the webhook
+    // deliverer reads its own secret only (test/infra/webhooks.test.ts).
     const others = resourcesOfType(json, 'AWS::Lambda::Function')
       .map(([id]) => id)
-      .filter((id) => id !== taskFunctionIds.SubmitTask && id !== taskFunctionIds.PollTask);
+      .filter((id) => id !== taskFunctionIds.SubmitTask && id !== taskFunctionIds.PollTask && id !== functionOfHandler(json, HANDLER.deliverWebhook));
     expect(others).toEqual(expect.arrayContaining([taskFunctionIds.StoreVideo, taskFunctionIds.DescribeFailure, taskFunctionIds.AnnounceOutcome, intakeFunctionId]));
     for (const functionId of others) {
       expect(allowedActions(statementsOfFunction(functionId)).filter((action) => action.startsWith('secretsmanager:')), functionId).toEqual([]);
@@ -672,10 +680,12 @@ describe('IAM (least privilege)', () => {
 });
 
 describe('monitoring', () => {
-  const alarmOn = (metricName: string) =>
+  const alarmOn = (metricName: string, queue?: string) =>
     onlyResourceOfType(json, 'AWS::CloudWatch::Alarm', {
-      description: `on ${metricName}`,
-      test: (candidate) => candidate.Properties?.MetricName === metricName,
+      description: `on ${metricName}${queue ? ` of ${queue}` : ''}`,
+      test: (candidate) =>
+        candidate.Properties?.MetricName === metricName &&
+        (!queue || (candidate.Properties.Dimensions as { Value: unknown }[] | undefined)?.some((dimension) => render(dimension.Value).includes(queue)) === true),
     })[1].Properties!;
   const alarm = () => alarmOn('StuckJobs');
 
@@ -713,7 +723,7 @@ describe('monitoring', () => {
     const expression = (rate!.Metrics as Array<{ Expression?: string; MetricStat?: { Metric: { MetricName: string } } }>);
     expect(expression.find((metric) => metric.Expression)?.Expression).toBe('100 * failures / (polls + failures)');
     expect(expression.flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Metric.MetricName] : [])).sort()).toEqual(['ProviderPollFailures', 'ProviderPolls']);
-    expect(alarmOn('ApproximateNumberOfMessagesVisible')).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1 });
+    expect(alarmOn('ApproximateNumberOfMessagesVisible', 'TriggersUploadDeadLetters')).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1 });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 

@@ -505,8 +505,15 @@ const NOT_THROWN: Partial<Record<TaskName, Record<string, string>>> = {
     CONFLICT: "the repository's create; the announcement only reads one job",
   },
 };
-/** Retryable errors a task's handler absorbs instead of throwing: PollTask goes round the loop again with a backoff (runtime/workflow/poll-task.ts). */
-const ABSORBED: Partial<Record<TaskName, string[]>> = { PollTask: ['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE'] };
+/**
+ * Retryable errors a task's handler absorbs instead of throwing: PollTask goes round the loop again with a backoff
+ * (runtime/workflow/poll-task.ts); SubmitTask and PollTask log a `Job Started`/`Job Progress` event they could not
+ * publish (runtime/handlers/submit-task.ts, poll-task.ts): a webhook event must not fail the job.
+ */
+const ABSORBED: Partial<Record<TaskName, string[]>> = {
+  PollTask: ['PROVIDER_UNAVAILABLE', 'PROVIDER_BAD_RESPONSE', 'EVENT_NOT_PUBLISHED'],
+  SubmitTask: ['EVENT_NOT_PUBLISHED'],
+};
 /** Retryable errors thrown outside the workflow: they never reach a task. */
 const OUTSIDE_THE_WORKFLOW = {};
 const throwable = (task: TaskName) => [...thrownBy[task]].filter((code) => !(code in (NOT_THROWN[task] ?? {})));

@@ -55,7 +55,8 @@ describe('synthesis with CloudFormation validation on (the closest thing to a de
     const artifact = assembly.getStackArtifact(stack.artifactId);
     expect(artifact.messages.filter((message) => message.level === 'error').map((message) => `${message.id}: ${String(message.entry.data)}`)).toEqual([]);
     const template = artifact.template as CfnJson;
-    expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+    // The generation workflow and the webhook delivery machine.
+    expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
   });
 
   it('the validation is live: a resource that breaks its schema is reported (control)', () => {
@@ -95,7 +96,8 @@ describe('cdk CLI', () => {
       const templatePath = join(outdir, 'VideoPipeline.template.json');
       expect(existsSync(templatePath), output).toBe(true);
       const template = JSON.parse(readFileSync(templatePath, 'utf8')) as CfnJson;
-      expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+      // The generation workflow and the webhook delivery machine.
+      expect(resourcesOfType(template, 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
       // Every validation plugin passed, cdk-nag's included (the next test shows it runs here).
       expect(violationsIn(outdir)).toEqual([]);
 
@@ -109,6 +111,7 @@ describe('cdk CLI', () => {
         'admission',
         'announce-outcome',
         'batch-runner',
+        'deliver-webhook',
         'describe-failure',
         'intake',
         'poll-task',

@@ -29,6 +29,7 @@ import {
   type CfnJson,
   type CfnResource,
   type PolicyStatement,
+  stateMachineRole,
 } from '../../testkit/cfn-template.js';
 
 const HANDLERS_DIR = fileURLToPath(new URL('../../runtime/handlers/', import.meta.url));
@@ -74,6 +75,17 @@ interface Stack {
   deadLettersId: string;
 }
 
+/** The upload trigger's dead-letter queue: the one a function names as its DeadLetterConfig (the webhooks' is the delivery rule's). */
+function uploadDeadLetters(json: CfnJson) {
+  const named = new Set(
+    resourcesOfType(json, 'AWS::Lambda::Function').flatMap(([, fn]) => {
+      const target = (fn.Properties?.DeadLetterConfig as { TargetArn?: { 'Fn::GetAtt'?: [string, string] } } | undefined)?.TargetArn?.['Fn::GetAtt']?.[0];
+      return target ? [target] : [];
+    }),
+  );
+  return { description: 'a function names as its dead-letter queue', test: (_resource: unknown, logicalId: string) => named.has(logicalId) };
+}
+
 function inspect(json: CfnJson): Stack {
   /** The one rule with `property` (EventPattern or ScheduleExpression) whose targets include the function. */
   const ruleWith = (property: string, functionId: string, source?: string) =>
@@ -96,7 +108,7 @@ function inspect(json: CfnJson): Stack {
     manifestsTableId: onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('manifestId'))[0],
     admissionTableId: onlyResourceOfType(json, 'AWS::DynamoDB::Table', keyedBy('name'))[0],
     busId: onlyResourceOfType(json, 'AWS::Events::EventBus')[0],
-    stateMachineId: onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine')[0],
+    stateMachineId: onlyResourceOfType(json, 'AWS::StepFunctions::StateMachine', stateMachineRole(false))[0],
     uploadTriggerId,
     batchRunnerId,
     sweeperId,
@@ -110,7 +122,7 @@ function inspect(json: CfnJson): Stack {
     sweepRuleId: ruleWith('ScheduleExpression', sweeperId),
     executionEndRuleId: ruleWith('EventPattern', admissionId, 'aws.states'),
     taskEndRuleId: ruleWith('EventPattern', admissionId, WORKFLOW_EVENT_SOURCE),
-    deadLettersId: onlyResourceOfType(json, 'AWS::SQS::Queue')[0],
+    deadLettersId: onlyResourceOfType(json, 'AWS::SQS::Queue', uploadDeadLetters(json))[0],
   };
 }
 
@@ -255,9 +267,14 @@ describe('manifest rule', () => {
 });
 
 describe('upload trigger', () => {
-  it('there are exactly the six rules: uploads, manifests, the batch schedule, the sweep, the ends of provider tasks and the ends of executions', () => {
-    stack.template.resourceCountIs('AWS::Events::Rule', 6);
-    expect(new Set([stack.uploadRuleId, stack.manifestRuleId, stack.batchRuleId, stack.sweepRuleId, stack.taskEndRuleId, stack.executionEndRuleId]).size).toBe(6);
+  it('there are exactly the eight rules: uploads, manifests, the batch schedule, the sweep, the ends of provider tasks and of executions, and two for webhooks', () => {
+    stack.template.resourceCountIs('AWS::Events::Rule', 8);
+    const [deliveryMachineId] = onlyResourceOfType(stack.json, 'AWS::StepFunctions::StateMachine', stateMachineRole(true));
+    const webhookRuleIds = resourcesOfType(stack.json, 'AWS::Events::Rule')
+      .filter(([, rule]) => ((rule.Properties?.Targets as { Arn: unknown }[]) ?? []).some((target) => JSON.stringify(target.Arn) === JSON.stringify({ Ref: deliveryMachineId })))
+      .map(([id]) => id);
+    expect(webhookRuleIds).toHaveLength(2);
+    expect(new Set([stack.uploadRuleId, stack.manifestRuleId, stack.batchRuleId, stack.sweepRuleId, stack.taskEndRuleId, stack.executionEndRuleId, ...webhookRuleIds]).size).toBe(8);
   });
 
   it('the rule takes exactly Object Created events of our bucket under incoming/', () => {
@@ -312,7 +329,10 @@ describe('upload trigger', () => {
   });
 
   it('the queue policy lets only the upload rule send (events.amazonaws.com) and denies anything not over TLS', () => {
-    const [, policy] = onlyResourceOfType(stack.json, 'AWS::SQS::QueuePolicy');
+    const [, policy] = onlyResourceOfType(stack.json, 'AWS::SQS::QueuePolicy', {
+      description: 'of the upload dead-letter queue',
+      test: (resource) => JSON.stringify(resource.Properties?.Queues) === JSON.stringify([{ Ref: stack.deadLettersId }]),
+    });
     expect(policy.Properties!.Queues).toEqual([{ Ref: stack.deadLettersId }]);
     const statements = (policy.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
     expect(statements).toContainEqual(

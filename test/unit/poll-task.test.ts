@@ -329,7 +329,7 @@ describe('pollTask: when generation began', () => {
     expect(told(queued).startReported).toBe(false);
     // As if the task had just been submitted: the early window starts when it leaves the queue.
     const fresh = await submitTask(
-      { jobId: 'job-1', requestKey: 'requests/job-1.json', shape: SHAPE, deadlineAt: DEADLINE_AT },
+      { jobId: 'job-1', requestKey: 'requests/job-1.json', shape: SHAPE, deadlineAt: DEADLINE_AT, notify: [] },
       {
         provider: { createTask: async () => ({ taskId: TASK_ID }), getTask: async () => ({ taskId: TASK_ID, phase: 'queued', providerStatus: 'QUEUED' }) },
         loadRequest: async () => ({ model: 'seedance-fast', content: [{ type: 'text', text: 'a cat' }] }) as ProviderRequest,
@@ -451,6 +451,7 @@ describe('submitTask', () => {
     requestKey: 'requests/job-1.json',
     shape: { duration: 5, resolution: '480p', generateAudio: false, media: 'text' },
     deadlineAt: DEADLINE_AT,
+    notify: [],
   };
 
   test('creates the task from the stored request and starts the poll state SUBMITTED', async () => {

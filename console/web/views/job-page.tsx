@@ -180,6 +180,29 @@ function RequestFields({ job }: { job: Job }) {
       ) : (
         <p class="muted">None.</p>
       )}
+      {job.webhook && (
+        <>
+          <h3>Webhook</h3>
+          <dl class="fields">
+            <Field name="URL">
+              <code class="url">{job.webhook.url}</code>
+            </Field>
+            <Field name="Events">{job.webhook.events.join(', ')}</Field>
+            {job.webhook.goneAt && <Field name="Stopped">the receiver answered 410 Gone at {job.webhook.goneAt}</Field>}
+          </dl>
+          {job.webhook.attempts && job.webhook.attempts.length > 0 ? (
+            <ol class="timeline" aria-label="Webhook deliveries">
+              {job.webhook.attempts.map((attempt) => (
+                <li>
+                  {attempt.event}, attempt {attempt.attempt}: {attempt.status !== undefined ? `HTTP ${attempt.status}` : attempt.error} ({attempt.at})
+                </li>
+              ))}
+            </ol>
+          ) : (
+            <p class="muted">No delivery yet.</p>
+          )}
+        </>
+      )}
       {job.warnings && (
         <ul class="warnings">
           {job.warnings.map((warning) => (

@@ -17,6 +17,8 @@ import type { BusEvent } from './eventbridge-events.js';
 export interface EventRouterOptions {
   template: CfnTemplate;
   invoke: (handlerFile: string, event: unknown) => Promise<unknown>;
+  /** Starts an execution of a state machine target with the event as its input (a fresh name each time, as EventBridge does). */
+  startExecution?: (stateMachineArn: string, input: unknown) => Promise<unknown>;
   /** Delay before the first retry of a failed delivery (then doubled); 20 ms by default. */
   retryBaseDelayMs?: number;
   log?: (line: string) => void;
@@ -46,7 +48,13 @@ export function createEventRouter(options: EventRouterOptions): EventRouter {
   async function deliver(ruleId: string, target: (typeof routes)[number]['targets'][number], event: BusEvent): Promise<void> {
     // Never inside the caller's stack: PutEvents and S3 answer before any target runs.
     await new Promise((resolve) => setImmediate(resolve));
-    const failure = await deliverToTarget({ ruleId, target, event, invoke: options.invoke, baseDelayMs });
+    const invoke = target.stateMachineArn
+      ? (_file: string, input: unknown) => {
+          if (!options.startExecution) throw new Error(`rule ${ruleId} targets a state machine, and the router was given no way to start one`);
+          return options.startExecution(target.stateMachineArn!, input);
+        }
+      : options.invoke;
+    const failure = await deliverToTarget({ ruleId, target, event, invoke, baseDelayMs });
     if (!failure) return;
     failures.push(failure);
     log(`[event-router] rule ${ruleId} target ${target.id} (${target.handlerFile}) gave up on event ${event.id} after ${failure.attempts} attempts: ${failure.error}`);

@@ -11,8 +11,12 @@ import { eventBusNameOf, localArn, logicalIdsOfType, resolveIntrinsics } from '.
 
 export interface LocalRuleTarget {
   id: string;
+  /** Empty for a state machine target. */
   functionLogicalId: string;
+  /** The handler file of a function target; for a state machine target, `states:<its ARN>` (logs, failures). */
   handlerFile: string;
+  /** Set for a state machine target: EventBridge starts an execution with the event as its input. */
+  stateMachineArn?: string;
   /** Retries after a failed attempt: Lambda's asynchronous invocation makes 2 unless an EventInvokeConfig says otherwise. */
   retries: number;
   /** What the function receives for an event: the event itself, a constant (Input) or a part of it (InputPath). */
@@ -40,6 +44,7 @@ interface CfnTarget {
 
 export function rulesOf(template: CfnTemplate): LocalRule[] {
   const retriesByFunction = asyncRetriesByFunction(template);
+  const stateMachineArns = new Set(logicalIdsOfType(template, 'AWS::StepFunctions::StateMachine').map((id) => localArn(template, id)));
   return logicalIdsOfType(template, 'AWS::Events::Rule').flatMap((ruleId): LocalRule[] => {
     const properties = template.Resources[ruleId]!.Properties ?? {};
     if (properties.State === 'DISABLED') return [];
@@ -48,11 +53,15 @@ export function rulesOf(template: CfnTemplate): LocalRule[] {
       const id = String(target.Id);
       if (target.InputTransformer !== undefined) throw new Error(`rule ${ruleId} target ${id}: InputTransformer is not supported locally`);
       const arn = String(resolveIntrinsics(template, target.Arn));
+      if (stateMachineArns.has(arn)) {
+        // Step Functions takes the event (StartExecution): EventBridge retries a refusal, as it does Lambda's.
+        return { id, functionLogicalId: '', handlerFile: `states:${arn}`, stateMachineArn: arn, retries: LAMBDA_ASYNC_RETRIES, inputFor: inputSelector(template, ruleId, id, target) };
+      }
       let functionLogicalId: string;
       try {
         functionLogicalId = functionLogicalIdOfArn(template, arn);
       } catch {
-        throw new Error(`rule ${ruleId} target ${id} (${arn}): the local stack only delivers to Lambda functions of the template`);
+        throw new Error(`rule ${ruleId} target ${id} (${arn}): the local stack only delivers to Lambda functions and state machines of the template`);
       }
       return {
         id,

@@ -1,3 +1,4 @@
+import type { WorkflowWebhookEvent } from '../../../contracts/webhooks.js';
 import type { JobStatus } from '../../domain/job.js';
 import type { PolicyMemory } from './poll-policy.js';
 
@@ -35,6 +36,8 @@ export interface PollState {
   late?: boolean;
   /** Following a late task stopped: it failed, vanished, or outlived the follow window. Nothing more to do. */
   lateEnded?: string;
+  /** Publish `Job Progress` when status or progress moves: the job's webhook takes `progress` (WorkflowInput.notify). */
+  notify?: WorkflowWebhookEvent[];
   /** The poll policy's own memory (poll-memory.ts), carried from poll to poll unread. Absent on a resumed job. */
   policy?: PolicyMemory;
 }

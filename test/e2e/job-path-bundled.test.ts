@@ -1,5 +1,12 @@
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { issueToken } from '../../runtime/auth/api-token.js';
+import { createTokenRepository } from '../../runtime/aws/token-repository.js';
 import { handlerFileOfFunction } from '../../local/stack/handler-modules.js';
 import { logicalIdsOfType } from '../../local/stack/template-resolver.js';
 import { synthesizePipelineTemplate } from '../../local/stack/cloud-assembly.js';
@@ -50,11 +57,42 @@ describe('the triggers, from their bundles', () => {
     expect((await getJob(stack.apiUrl, uploaded!.jobId)).output?.contentType).toBe('video/mp4');
   });
 
+  it('a drop-in request with a token passes the token authorizer, and a job with a webhook is delivered to its receiver', async () => {
+    const { stack } = fixture();
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    const { token, record } = issueToken('bundled', new Date());
+    await createTokenRepository(documents, stack.environment.TOKENS_TABLE!).create(record);
+    documents.destroy();
+    const unknown = await fetch(`${stack.apiUrl}/v1/video/generations/no-such-task`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await unknown.json()) as { code?: string }).code).toBe('task_not_exist');
+
+    const received: string[] = [];
+    const receiver = createServer((request, response) => {
+      received.push(String(request.headers['webhook-event']));
+      request.resume();
+      response.writeHead(204).end();
+    }).listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+      const posted = await fetch(`${stack.apiUrl}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...JSON.parse(spec('A lantern, told by webhook')), webhook: { url } }),
+      });
+      const { jobId } = (await posted.json()) as { jobId: string };
+      expect((await waitForJob(stack.apiUrl, jobId)).job.status).toBe('SUCCEEDED');
+      await vi.waitFor(() => expect(received).toContain('completed'), { timeout: 20_000, interval: 50 });
+    } finally {
+      receiver.close();
+    }
+  });
+
   it('every function of the template ran from its bundle, and no delivery to one failed', () => {
     const usage = fixture().stack.usage();
     const template = synthesizePipelineTemplate();
     const files = logicalIdsOfType(template, 'AWS::Lambda::Function').map((id) => handlerFileOfFunction(template, id));
-    expect(files).toHaveLength(10);
+    expect(files).toHaveLength(12);
     for (const file of files) expect({ file, invoked: (usage.lambda[file]?.invocations ?? 0) > 0 }).toEqual({ file, invoked: true });
     expect(fixture().stack.deliveryFailures()).toEqual([]);
   });

@@ -7,6 +7,7 @@ import { partitionKeys } from '../../local/stack/access/role-policies.js';
 import { s3Calls } from '../../local/stack/access/s3-calls.js';
 import { synthesizePipelineTemplate, type CfnTemplate } from '../../local/stack/cloud-assembly.js';
 import { handlerFileOfFunction } from '../../local/stack/handler-modules.js';
+import { pipelineDefinitionFrom } from '../../local/stack/pipeline-definition.js';
 import { localArn, localPhysicalName, logicalIdsOfType, onlyLogicalIdOfType } from '../../local/stack/template-resolver.js';
 
 /**
@@ -18,7 +19,7 @@ import { localArn, localPhysicalName, logicalIdsOfType, onlyLogicalIdOfType } fr
 let template: CfnTemplate;
 let bucket: string;
 let jobsTable: string;
-const executionArn = (name: string) => `arn:aws:states:us-east-1:000000000000:execution:${onlyLogicalIdOfType(template, 'AWS::StepFunctions::StateMachine')}:${name}`;
+const executionArn = (name: string) => `arn:aws:states:us-east-1:000000000000:execution:${pipelineDefinitionFrom(template).stateMachineId}:${name}`;
 const fn = (handlerFile: string) => logicalIdsOfType(template, 'AWS::Lambda::Function').find((id) => handlerFileOfFunction(template, id) === handlerFile)!;
 
 function s3Request(method: string, url: string, headers: Record<string, string> = {}) {
@@ -82,7 +83,7 @@ describe('judging calls against the roles of the template', () => {
 
   it('denies what a role lacks: another prefix, another listing, a job item where only history items are granted, another function', async () => {
     const keys = partitionKeys(template);
-    const stateMachine = onlyLogicalIdOfType(template, 'AWS::StepFunctions::StateMachine');
+    const stateMachine = pipelineDefinitionFrom(template).stateMachineId;
     expect(
       await verdicts((check) => {
         check.record(fn('store-video'), s3Calls(s3Request('PUT', `/${bucket}/requests/job.json`)));

@@ -302,11 +302,19 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
   const ran = run.executions.filter((execution) => jobIds.has(execution.name) || jobIds.has(execution.name.replace(/-(admission|resume)-\d+$/, '')));
   const triggers = count(run.fired, (job) => job.trigger);
   const taskFunctions = new Set<string>(Object.values(WORKFLOW_TASK_HANDLERS));
+  const stepFunctions = run.usage.stepFunctions;
   const invocations = [
     { function: 'intake', invocations: invocationsOf('intake'), drivenBy: 'POST /jobs', events: triggers.http ?? 0, perEvent: true },
     { function: 's3-trigger', invocations: invocationsOf('s3-trigger'), drivenBy: 'uploads under incoming/', events: triggers.s3 ?? 0, perEvent: true },
     { function: 'batch-runner', invocations: invocationsOf('batch-runner'), drivenBy: 'manifests uploaded', events: triggers.batch ? 1 : 0, perEvent: true },
-    { function: 'admission', invocations: invocationsOf('admission'), drivenBy: 'execution ends', events: ran.filter((execution) => execution.stop !== undefined).length, perEvent: true },
+    {
+      function: 'admission',
+      invocations: invocationsOf('admission'),
+      drivenBy: 'provider task ends + execution ends',
+      // The FreeSlot states' events (one per task found ended with a video) and the ends of executions.
+      events: (stepFunctions.transitionsByState.FreeSlot ?? 0) + (stepFunctions.transitionsByState.FreeSlotOfLateTask ?? 0) + ran.filter((execution) => execution.stop !== undefined).length,
+      perEvent: true,
+    },
     { function: 'sweeper', invocations: invocationsOf('sweeper'), drivenBy: 'schedule (off in this run)', events: 0, perEvent: true },
     {
       function: 'workflow tasks',
@@ -316,7 +324,6 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
       perEvent: false,
     },
   ];
-  const stepFunctions = run.usage.stepFunctions;
   const transitions = {
     total: stepFunctions.transitions,
     perExecution: stepFunctions.transitions / Math.max(1, stepFunctions.executionsStarted),

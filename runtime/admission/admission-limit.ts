@@ -6,12 +6,9 @@
  * of our tasks the provider holds at that moment, a level it has just shown it accepts, instead of a
  * fixed fraction of the old limit. A fixed halving would park the pipeline at half the provider's
  * quota half the time (utilisation about 0.75); a measured decrease keeps the provider full and
- * costs one refused create per probe. The slow-start threshold becomes one below the limit that was
- * refused (TCP halves it; we know better where the provider stopped), so a limit that the count pulled
- * too far down climbs back one slot per accepted create: the count is read after the refusal came
- * back, while our other tasks go on ending and starting, and reads low under churn (measured with
- * `npm run burst`, cap 200 against a quota of 40: a halved threshold left the limit about 28 on
- * average). Above the threshold it grows by one per limit's worth of creates.
+ * costs one refused create per probe. The slow-start threshold halves on a refusal as in TCP, so a
+ * limit that a burst of refusals pulled far down (the count is read while other creates are still in
+ * flight) climbs back quickly, and above the threshold it grows by one per limit's worth of creates.
  */
 
 export interface LearnedLimit {
@@ -45,5 +42,5 @@ export function afterCreated(limit: LearnedLimit, tasksAtProvider: number, maxJo
 /** A create was refused for the provider's limit while `tasksAtProvider` of ours were unfinished there. */
 export function afterRefused(limit: LearnedLimit, tasksAtProvider: number): LearnedLimit {
   const cap = Math.max(1, Math.min(limit.cap, tasksAtProvider));
-  return { cap, threshold: Math.max(cap, Math.floor(limit.cap) - 1) };
+  return { cap, threshold: Math.max(cap, Math.floor(limit.cap / 2)) };
 }

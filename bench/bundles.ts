@@ -213,7 +213,13 @@ export async function runBundlesBench(log: Log): Promise<SectionReport> {
         table,
       )}`,
       `bundles: what fills each bundle (KiB in the minified output): ${figures
-        .map((f) => `${f.handlerFile} ${f.ours.packages.slice(0, 3).map((p) => `${p.name} ${round(p.bytes / KIB, 0)}`).join(', ')}`)
+        .map(
+          (f) =>
+            `${f.handlerFile} ${f.ours.packages
+              .slice(0, 3)
+              .map((p) => `${p.name} ${round(p.bytes / KIB, 0)}`)
+              .join(', ')}`,
+        )
         .join('; ')}`,
       `bundles: ours = the CDK's settings (esbuild ${(await import('esbuild')).version}, ESM, minify, tree-shaking, target node24, platform node, linked source map, mainFields module,main, the house banner, external ${externals.join(' ')}); baseline = the same bundle unminified and with treeShaking off. Functions from the synthesized template's "video-pipeline:handler" metadata. Import time: fresh node ${process.version} per sample, --enable-source-maps via the function's NODE_OPTIONS, timer around import() only (process start-up excluded); the AWS SDK is external, so its load from node_modules is included in the time but not in the size.`,
     ];

@@ -234,9 +234,22 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
     const ran = executions.get(record.jobId) ?? [];
     return ran.find((execution) => execution.start >= (record.admittedAt ?? Infinity))?.stop ?? lastEnd;
   };
-  const held: [number, number][] = records.flatMap((record) => (record.admittedAt === undefined ? [] : [[record.admittedAt, 1], [currentStop(record), -1]] as [number, number][]));
+  const held: [number, number][] = records.flatMap((record) =>
+    record.admittedAt === undefined
+      ? []
+      : ([
+          [record.admittedAt, 1],
+          [currentStop(record), -1],
+        ] as [number, number][]),
+  );
   const occupancy = sum(held.map(([at, delta]) => -at * delta)) / 1000 / (usable * drainSeconds);
-  const inLine: [number, number][] = records.flatMap((record) => [[record.createdAt, 1], [record.admittedAt ?? lastEnd, -1]] as [number, number][]);
+  const inLine: [number, number][] = records.flatMap(
+    (record) =>
+      [
+        [record.createdAt, 1],
+        [record.admittedAt ?? lastEnd, -1],
+      ] as [number, number][],
+  );
   const sortedLine = [...inLine].sort((a, b) => a[0] - b[0]);
   const waitingAt = (at: number) => {
     let level = 0;
@@ -268,7 +281,10 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
       executionsPerJob: sum(members.map((record) => executions.get(record.jobId)?.length ?? 0)) / Math.max(1, members.length),
       // The first admission's execution may not begin before it; a later one may (the earlier, refused admission's).
       executionsBeforeAdmission: sum(
-        members.map((record) => (executions.get(record.jobId) ?? []).filter((execution) => record.admissions <= 1 && execution.start < (record.admittedAt ?? Infinity)).length),
+        members.map(
+          (record) =>
+            (executions.get(record.jobId) ?? []).filter((execution) => record.admissions <= 1 && execution.start < (record.admittedAt ?? Infinity)).length,
+        ),
       ),
       pollsPerJob: sum(members.map((record) => record.polls ?? 0)) / Math.max(1, members.length),
     };
@@ -280,8 +296,14 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
   const posts = records.filter((record) => answeredWaiting(record) !== undefined && record.admissions <= 1);
   const sentBack = records.filter((record) => record.admissions > 1);
   const waiting = [
-    group('POST answered waiting: false (started at once)', posts.filter((record) => answeredWaiting(record) === false)),
-    group('POST answered waiting: true', posts.filter((record) => answeredWaiting(record) === true)),
+    group(
+      'POST answered waiting: false (started at once)',
+      posts.filter((record) => answeredWaiting(record) === false),
+    ),
+    group(
+      'POST answered waiting: true',
+      posts.filter((record) => answeredWaiting(record) === true),
+    ),
     group('sent back by the provider (admitted > 1 time), any trigger', sentBack),
   ];
   const postOutcomes = run.fired.filter((job) => job.trigger === 'http').map((job) => job.post);
@@ -312,13 +334,20 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
       invocations: invocationsOf('admission'),
       drivenBy: 'provider task ends + execution ends',
       // The FreeSlot states' events (one per task found ended with a video) and the ends of executions.
-      events: (stepFunctions.transitionsByState.FreeSlot ?? 0) + (stepFunctions.transitionsByState.FreeSlotOfLateTask ?? 0) + ran.filter((execution) => execution.stop !== undefined).length,
+      events:
+        (stepFunctions.transitionsByState.FreeSlot ?? 0) +
+        (stepFunctions.transitionsByState.FreeSlotOfLateTask ?? 0) +
+        ran.filter((execution) => execution.stop !== undefined).length,
       perEvent: true,
     },
     { function: 'sweeper', invocations: invocationsOf('sweeper'), drivenBy: 'schedule (off in this run)', events: 0, perEvent: true },
     {
       function: 'workflow tasks',
-      invocations: sum(Object.entries(lambda).filter(([file]) => taskFunctions.has(file)).map(([, used]) => used.invocations)),
+      invocations: sum(
+        Object.entries(lambda)
+          .filter(([file]) => taskFunctions.has(file))
+          .map(([, used]) => used.invocations),
+      ),
       drivenBy: 'executions (run inside them only)',
       events: ran.length,
       perEvent: false,
@@ -344,7 +373,10 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
     wallSeconds: run.machine.wallSeconds,
     stackCoreShare: run.machine.cpuSelfSeconds / run.machine.wallSeconds,
     ...(run.machine.cpuChildrenSeconds !== undefined
-      ? { rendersCoreShare: run.machine.cpuChildrenSeconds / run.machine.wallSeconds, renderCpuMsPerTask: (run.machine.cpuChildrenSeconds / Math.max(1, tasks.length)) * 1000 }
+      ? {
+          rendersCoreShare: run.machine.cpuChildrenSeconds / run.machine.wallSeconds,
+          renderCpuMsPerTask: (run.machine.cpuChildrenSeconds / Math.max(1, tasks.length)) * 1000,
+        }
       : {}),
     ...(run.machine.machineBusyShare !== undefined ? { machineBusyShare: run.machine.machineBusyShare } : {}),
     ...(run.machine.cores !== undefined ? { cores: run.machine.cores } : {}),
@@ -358,7 +390,9 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
   const videos = Math.max(1, outcome.succeeded);
   const polls = {
     ours: sum(records.map((record) => record.polls ?? 0)),
-    fixed: sum(await fixedPollerPolls(tasks.filter((task) => task.status === 'SUCCESS').map((task) => (taskEnd(task) - task.createdAt) / 1000 / run.timeScale))),
+    fixed: sum(
+      await fixedPollerPolls(tasks.filter((task) => task.status === 'SUCCESS').map((task) => (taskEnd(task) - task.createdAt) / 1000 / run.timeScale)),
+    ),
   };
   const cost = { videos, polls, ours: costPer1000Videos(run.usage, videos), fixed15: costPer1000Videos(fixedPollerBaseline(run.usage, polls), videos) };
 
@@ -372,7 +406,12 @@ export async function burstFigures(run: BurstWorkerResult): Promise<BurstRunFigu
     { check: 'provider tasks per job (max)', value: String(provider.tasksPerJobMax), target: '≤ 1', met: provider.tasksPerJobMax <= 1 },
     ...(run.maxJobsInFlight <= run.quota
       ? [
-          { check: 'peakActiveTasks', value: String(provider.peakActiveTasks), target: `≤ ${run.maxJobsInFlight} (the cap)`, met: provider.peakActiveTasks <= run.maxJobsInFlight },
+          {
+            check: 'peakActiveTasks',
+            value: String(provider.peakActiveTasks),
+            target: `≤ ${run.maxJobsInFlight} (the cap)`,
+            met: provider.peakActiveTasks <= run.maxJobsInFlight,
+          },
           { check: 'quotaRefusals', value: String(provider.quotaRefusals), target: '0', met: provider.quotaRefusals === 0 },
         ]
       : []),
@@ -434,12 +473,22 @@ export function formatRun(f: BurstRunFigures): string {
     `  what a waiting job cost (${seconds(f.waitingJobSeconds)} job-s of waiting in all):`,
     formatTable(
       ['jobs', 'n', 'wait p50 s', 'wait max s', 'executions/job', 'executions begun before admission', 'polls/job'],
-      f.waiting.map((g) => [g.group, g.jobs, g.jobs ? round(g.waitP50, 2) : '', g.jobs ? round(g.waitMax, 2) : '', g.jobs ? round(g.executionsPerJob, 3) : '', g.jobs ? g.executionsBeforeAdmission : '', g.jobs ? round(g.pollsPerJob, 2) : '']),
+      f.waiting.map((g) => [
+        g.group,
+        g.jobs,
+        g.jobs ? round(g.waitP50, 2) : '',
+        g.jobs ? round(g.waitMax, 2) : '',
+        g.jobs ? round(g.executionsPerJob, 3) : '',
+        g.jobs ? g.executionsBeforeAdmission : '',
+        g.jobs ? round(g.pollsPerJob, 2) : '',
+      ]),
     )
       .split('\n')
       .map((line) => `    ${line}`)
       .join('\n'),
-    ...(f.cutOffSeconds === undefined ? [] : ['    (cut off: an invocation still running then is not counted, so some functions show fewer invocations than events)']),
+    ...(f.cutOffSeconds === undefined
+      ? []
+      : ['    (cut off: an invocation still running then is not counted, so some functions show fewer invocations than events)']),
     formatTable(
       ['function', 'invocations', 'driven by', 'events', 'beyond one per event'],
       f.invocations.map((row) => [row.function, row.invocations, row.drivenBy, row.events, row.perEvent ? row.invocations - row.events : '']),
@@ -511,7 +560,9 @@ export async function runBurstBench(log: Log): Promise<BurstReport> {
     }
     raw.push(result);
     const figures = await burstFigures(result);
-    log(`burst: maxJobsInFlight ${cap}: drain ${seconds(figures.drainSeconds)} (${round(figures.drainRatio, 2)}× ideal), utilisation ${round(figures.utilisation, 3)}, ${figures.passed ? 'pass' : 'FAIL'}`);
+    log(
+      `burst: maxJobsInFlight ${cap}: drain ${seconds(figures.drainSeconds)} (${round(figures.drainRatio, 2)}× ideal), utilisation ${round(figures.utilisation, 3)}, ${figures.passed ? 'pass' : 'FAIL'}`,
+    );
     runs.push(figures);
   }
   const passed = crashed.length === 0 && runs.every((run) => run.passed);
@@ -525,7 +576,14 @@ export async function runBurstBench(log: Log): Promise<BurstReport> {
       target: `≤ ${MAX_DRAIN_RATIO}×`,
       met: run.drainRatio <= MAX_DRAIN_RATIO,
     },
-    { section: 'burst', metric: `cap ${run.maxJobsInFlight}: slot utilisation`, ours: round(run.utilisation, 3), baseline: '', target: `≥ ${MIN_UTILISATION}`, met: run.utilisation >= MIN_UTILISATION },
+    {
+      section: 'burst',
+      metric: `cap ${run.maxJobsInFlight}: slot utilisation`,
+      ours: round(run.utilisation, 3),
+      baseline: '',
+      target: `≥ ${MIN_UTILISATION}`,
+      met: run.utilisation >= MIN_UTILISATION,
+    },
     {
       section: 'burst',
       metric: `cap ${run.maxJobsInFlight}: SUCCEEDED; tasks/job max; peak; refusals`,
@@ -547,7 +605,19 @@ export async function runBurstBench(log: Log): Promise<BurstReport> {
     ...runs.map(formatRun),
     `burst: time scale ${timeScale}${timeScale === DEFAULT_TIME_SCALE ? ' (the default)' : ' (BURST_TIME_SCALE)'}: it scales the simulated generation time (a 5 s 480p silent clip: median 104 s → ${round(104 * timeScale, 1)} s), the workflow's waits and retries, and the deadline; the handlers' clock is not scaled. Chosen so the machine is not the bottleneck: see each run's "machine" line (renders that made a task late, CPU shares, event-loop delay).`,
     ...crashed.map((run) => `burst: maxJobsInFlight ${run.maxJobsInFlight}: the run failed before its figures: ${run.error}`),
-    `burst: ${passed ? 'PASS' : 'FAIL'}: ${runs.map((run) => `cap ${run.maxJobsInFlight} ${run.passed ? 'pass' : `FAIL (${run.checks.filter((check) => !check.met).map((check) => `${check.check} ${check.value}, target ${check.target}`).join('; ')})`}`).join('; ')}`,
+    `burst: ${passed ? 'PASS' : 'FAIL'}: ${runs
+      .map(
+        (run) =>
+          `cap ${run.maxJobsInFlight} ${
+            run.passed
+              ? 'pass'
+              : `FAIL (${run.checks
+                  .filter((check) => !check.met)
+                  .map((check) => `${check.check} ${check.value}, target ${check.target}`)
+                  .join('; ')})`
+          }`,
+      )
+      .join('; ')}`,
   ];
   return { section: 'burst', rows, notes, details: { jobs, quota, caps, timeScale, runs, crashed, passed }, passed, runs, raw };
 }

@@ -8,12 +8,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
  * Runs a TypeScript file of bench/ in a fresh Node process (the same node binary, tsx as loader) and
  * answers the JSON of the last line it prints on stdout. stderr goes to the log, line by line.
  */
-export function runTsChild<T>(
-  file: string,
-  env: Record<string, string>,
-  log: Log,
-  options: { nodeArgs?: string[]; timeoutMs?: number } = {},
-): Promise<T> {
+export function runTsChild<T>(file: string, env: Record<string, string>, log: Log, options: { nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))], {
       cwd: REPO_ROOT,

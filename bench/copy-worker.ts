@@ -133,11 +133,15 @@ if (variant === 'ours') {
     }
   };
   const ceilingKey = `bench/ceiling-${process.pid}.mp4`;
-  const copied = await copyIntoBucket(Readable.from(slices(), { objectMode: true }), { s3, bucket, key: ceilingKey }, {
-    partSize: partSizeFor(sourceBytes, partSizeBytes),
-    queueSize: queueSize ?? DEFAULT_QUEUE_SIZE,
-    expectedBytes: sourceBytes,
-  });
+  const copied = await copyIntoBucket(
+    Readable.from(slices(), { objectMode: true }),
+    { s3, bucket, key: ceilingKey },
+    {
+      partSize: partSizeFor(sourceBytes, partSizeBytes),
+      queueSize: queueSize ?? DEFAULT_QUEUE_SIZE,
+      expectedBytes: sourceBytes,
+    },
+  );
   const stored = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ceilingKey }));
   if (stored.ContentLength !== copied.bytes) throw new Error(`ceiling: ${stored.ContentLength} stored of ${copied.bytes}`);
   bytes = copied.bytes;

@@ -169,9 +169,7 @@ export async function runCopyBench(log: Log): Promise<SectionReport> {
           sink,
           mibPerSecond: bytes / MIB / result.seconds,
           rssGrowthMiB: (result.peakRssSampledBytes - result.baselineRssBytes) / MIB,
-          ...(result.peakRssKernelBytes !== undefined
-            ? { kernelRssGrowthMiB: (result.peakRssKernelBytes - result.baselineRssBytes) / MIB }
-            : {}),
+          ...(result.peakRssKernelBytes !== undefined ? { kernelRssGrowthMiB: (result.peakRssKernelBytes - result.baselineRssBytes) / MIB } : {}),
           parentCpuSeconds: (parentCpu.user + parentCpu.system) / 1e6,
           verifiedBytes,
         };

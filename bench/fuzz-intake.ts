@@ -145,7 +145,14 @@ function writeFailures(): void {
       answer,
     };
   });
-  writeFileSync(FAILURES_FILE, JSON.stringify(full, (_key, value: unknown) => (typeof value === 'string' && value.length > 1_000_000 ? `${value.slice(0, 100)}…(${value.length} chars)` : value), 2));
+  writeFileSync(
+    FAILURES_FILE,
+    JSON.stringify(
+      full,
+      (_key, value: unknown) => (typeof value === 'string' && value.length > 1_000_000 ? `${value.slice(0, 100)}…(${value.length} chars)` : value),
+      2,
+    ),
+  );
 }
 
 const kindOf = (failure: Failure) => ('surfaceCase' in failure ? failure.surfaceCase.kind : failure.fuzzCase.kind);
@@ -188,20 +195,33 @@ function printSummary(executions: number, listedJobs: number, storedRequests: nu
   const valid = [...stats].filter(([kind]) => kind.startsWith('valid:'));
   const invalid = [...stats].filter(([kind]) => !kind.startsWith('valid:'));
   const sum = (rows: [string, KindStats][], pick: (entry: KindStats) => number) => rows.reduce((total, [, entry]) => total + pick(entry), 0);
-  const statusText = (entry: KindStats) => [...entry.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ');
+  const statusText = (entry: KindStats) =>
+    [...entry.statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([status, n]) => `${status}×${n}`)
+      .join(' ');
   console.log(`\nPOST /jobs?schedule=batch fuzz — seed ${SEED} (replay: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} FUZZ_SURFACE_RUNS=${SURFACE_RUNS} npm run fuzz)`);
   console.log(`bodies sent        ${pad(bodies.sent, 7)}`);
-  console.log(`valid → 202        ${pad(sum(valid, (entry) => entry.statuses.get(202) ?? 0), 7)} of ${sum(valid, (entry) => entry.sent)} valid bodies (${sum(valid, (entry) => entry.passed)} also recorded as sent)`);
+  console.log(
+    `valid → 202        ${pad(
+      sum(valid, (entry) => entry.statuses.get(202) ?? 0),
+      7,
+    )} of ${sum(valid, (entry) => entry.sent)} valid bodies (${sum(valid, (entry) => entry.passed)} also recorded as sent)`,
+  );
   for (const [kind, entry] of valid.sort(([a], [b]) => a.localeCompare(b))) {
     console.log(`    ${kind.padEnd(34)} ${pad(entry.sent, 5)} sent  ${pad(entry.passed, 5)} ok  ${pad(entry.failed, 4)} failed   ${statusText(entry)}`);
   }
-  console.log(`invalid → 4xx, right code and path  ${sum(invalid, (entry) => entry.passed)} of ${sum(invalid, (entry) => entry.sent)} mutated bodies, by mutation kind:`);
+  console.log(
+    `invalid → 4xx, right code and path  ${sum(invalid, (entry) => entry.passed)} of ${sum(invalid, (entry) => entry.sent)} mutated bodies, by mutation kind:`,
+  );
   for (const [kind, entry] of invalid.sort(([a], [b]) => a.localeCompare(b))) {
     console.log(`    ${kind.padEnd(34)} ${pad(entry.sent, 5)} sent  ${pad(entry.passed, 5)} ok  ${pad(entry.failed, 4)} failed   ${statusText(entry)}`);
   }
   const surfaceRows = [...surfaceStats].sort(([a], [b]) => a.localeCompare(b));
   console.log(`surface requests   ${pad(surface.sent, 7)}  (paths, query strings, cursors, headers, charsets, body bytes, methods)`);
-  console.log(`surface → documented answer  ${sum(surfaceRows, (entry) => entry.passed)} of ${sum(surfaceRows, (entry) => entry.sent)} (a 4xx naming the parameter; 200/404 for the well-formed), by kind:`);
+  console.log(
+    `surface → documented answer  ${sum(surfaceRows, (entry) => entry.passed)} of ${sum(surfaceRows, (entry) => entry.sent)} (a 4xx naming the parameter; 200/404 for the well-formed), by kind:`,
+  );
   for (const [kind, entry] of surfaceRows) {
     console.log(`    ${kind.padEnd(34)} ${pad(entry.sent, 5)} sent  ${pad(entry.passed, 5)} ok  ${pad(entry.failed, 4)} failed   ${statusText(entry)}`);
   }
@@ -210,8 +230,12 @@ function printSummary(executions: number, listedJobs: number, storedRequests: nu
   console.log(`executions started ${pad(executions, 7)}`);
   console.log(`jobs listed        ${pad(listedJobs, 7)}  (202s answered: ${accepted})`);
   console.log(`requests in S3     ${pad(storedRequests, 7)}  (requests/<jobId>.json; one per 202)`);
-  console.log(`wall time          ${pad((bodies.wallMs / 1000).toFixed(1), 7)} s   ${(bodies.sent / (bodies.wallMs / 1000)).toFixed(0)} requests/s (POSTs; plus one GET per 202), concurrency ${CONCURRENCY}`);
-  console.log(`surface time       ${pad((surface.wallMs / 1000).toFixed(1), 7)} s   ${(surface.sent / (surface.wallMs / 1000)).toFixed(0)} requests/s, concurrency ${CONCURRENCY}`);
+  console.log(
+    `wall time          ${pad((bodies.wallMs / 1000).toFixed(1), 7)} s   ${(bodies.sent / (bodies.wallMs / 1000)).toFixed(0)} requests/s (POSTs; plus one GET per 202), concurrency ${CONCURRENCY}`,
+  );
+  console.log(
+    `surface time       ${pad((surface.wallMs / 1000).toFixed(1), 7)} s   ${(surface.sent / (surface.wallMs / 1000)).toFixed(0)} requests/s, concurrency ${CONCURRENCY}`,
+  );
 }
 
 /** Runs `count` cases drawn in chunks (memory stays flat; each chunk is reproducible from the seed). */

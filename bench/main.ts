@@ -65,7 +65,9 @@ const machine = {
   loadAverageAtStart: loadavg().map((value) => Math.round(value * 100) / 100),
 };
 const log = (line: string) => console.error(line);
-log(`bench: sections ${requested.join(', ')} on ${machine.cpus} CPU(s) (${machine.cpuModel}), node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
+log(
+  `bench: sections ${requested.join(', ')} on ${machine.cpus} CPU(s) (${machine.cpuModel}), node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`,
+);
 
 const started = Date.now();
 const reports: SectionReport[] = [];

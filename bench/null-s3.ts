@@ -47,7 +47,11 @@ export async function startNullS3(): Promise<NullS3> {
         await drain(request);
         const id = `upload-${nextUpload++}`;
         uploads.set(id, 0);
-        return send(200, xml(`<InitiateMultipartUploadResult ${NS}><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`), { 'Content-Type': 'application/xml' });
+        return send(
+          200,
+          xml(`<InitiateMultipartUploadResult ${NS}><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`),
+          { 'Content-Type': 'application/xml' },
+        );
       }
       if (method === 'PUT' && uploadId) {
         const bytes = await drain(request);
@@ -58,7 +62,13 @@ export async function startNullS3(): Promise<NullS3> {
         await drain(request);
         objects.set(`${bucket}/${key}`, uploads.get(uploadId) ?? 0);
         uploads.delete(uploadId);
-        return send(200, xml(`<CompleteMultipartUploadResult ${NS}><Location>http://null-s3/${bucket}/${key}</Location><Bucket>${bucket}</Bucket><Key>${key}</Key><ETag>"null-mpu"</ETag></CompleteMultipartUploadResult>`), { 'Content-Type': 'application/xml' });
+        return send(
+          200,
+          xml(
+            `<CompleteMultipartUploadResult ${NS}><Location>http://null-s3/${bucket}/${key}</Location><Bucket>${bucket}</Bucket><Key>${key}</Key><ETag>"null-mpu"</ETag></CompleteMultipartUploadResult>`,
+          ),
+          { 'Content-Type': 'application/xml' },
+        );
       }
       if (method === 'DELETE' && uploadId) {
         uploads.delete(uploadId);

@@ -100,7 +100,9 @@ const OURS: Poller = { name: 'ours', kind: 'ours', signals: { start: true, progr
 
 /** Ours told less: the history is withheld by the run (runPoller), the provider's signals here. */
 function ablation(signals: Signals): Poller {
-  const told = Object.entries(signals).filter(([, on]) => on).map(([name]) => name);
+  const told = Object.entries(signals)
+    .filter(([, on]) => on)
+    .map(([name]) => name);
   return {
     name: `ours: elapsed + ${told.length > 0 ? told.join(' + ') : 'prior only'}`,
     kind: 'ablation',
@@ -210,24 +212,23 @@ async function runModel(model: LatencyModel, jobCount: number, seed: number, log
   for (const poller of pollers) results.push(await runPoller(jobs, poller, model.shape, seed));
   const fixedSweep: ModelResult['fixedSweep'] = [];
   for (let interval = 3; interval <= 60; interval += 1) {
-    const result = interval === 5 || interval === 10 || interval === 15 || interval === 30
-      ? results.find((r) => r.interval === interval)!
-      : await runPoller(jobs, fixedPoller(interval), model.shape, seed);
+    const result =
+      interval === 5 || interval === 10 || interval === 15 || interval === 30
+        ? results.find((r) => r.interval === interval)!
+        : await runPoller(jobs, fixedPoller(interval), model.shape, seed);
     fixedSweep.push({ interval, pollsPerJob: result.pollsPerJob, lagP95: result.lagP95, transitionsPerJob: result.transitionsPerJob });
   }
   const ours = results[0]!;
   const fixed = results.filter((r) => r.kind === 'fixed');
   const reference = fixed.find((r) => r.interval === REFERENCE_INTERVAL)!;
-  const dominatedBy = fixedSweep
-    .filter((f) => f.pollsPerJob < ours.pollsPerJob && f.lagP95 < ours.lagP95)
-    .map((f) => `fixed ${f.interval} s`);
-  const closest = fixedSweep.reduce((best, f) =>
-    Math.abs(f.pollsPerJob - ours.pollsPerJob) < Math.abs(best.pollsPerJob - ours.pollsPerJob) ? f : best,
-  );
+  const dominatedBy = fixedSweep.filter((f) => f.pollsPerJob < ours.pollsPerJob && f.lagP95 < ours.lagP95).map((f) => `fixed ${f.interval} s`);
+  const closest = fixedSweep.reduce((best, f) => (Math.abs(f.pollsPerJob - ours.pollsPerJob) < Math.abs(best.pollsPerJob - ours.pollsPerJob) ? f : best));
   const atP95 = [...fixedSweep].reverse().find((f) => f.lagP95 <= ours.lagP95);
   const pollsRatio = ours.pollsPerJob / reference.pollsPerJob;
   const transitionsRatio = ours.transitionsPerJob / reference.transitionsPerJob;
-  log(`polling ${model.id}: ours ${ours.pollsPerJob.toFixed(1)} polls/job, p95 lag ${ours.lagP95.toFixed(1)} s; fixed 15 s ${reference.pollsPerJob.toFixed(1)} polls/job, p95 lag ${reference.lagP95.toFixed(1)} s`);
+  log(
+    `polling ${model.id}: ours ${ours.pollsPerJob.toFixed(1)} polls/job, p95 lag ${ours.lagP95.toFixed(1)} s; fixed 15 s ${reference.pollsPerJob.toFixed(1)} polls/job, p95 lag ${reference.lagP95.toFixed(1)} s`,
+  );
   return {
     model: model.label,
     describe: model.describe,
@@ -342,7 +343,20 @@ export async function runPollingBench(log: Log): Promise<SectionReport> {
     );
   }
 
-  const headers = ['model', 'poller', 'polls/job', 'lag p50 s', 'lag p95 s', 'lag max s', 'transitions/job', 'RecordProgress/job', 'timed out', '$ SFN/1k', '$ Lambda/1k', '$ total/1k'];
+  const headers = [
+    'model',
+    'poller',
+    'polls/job',
+    'lag p50 s',
+    'lag p95 s',
+    'lag max s',
+    'transitions/job',
+    'RecordProgress/job',
+    'timed out',
+    '$ SFN/1k',
+    '$ Lambda/1k',
+    '$ total/1k',
+  ];
   const table: (string | number)[][] = [];
   for (const model of models) {
     for (const p of model.pollers) {
@@ -366,16 +380,23 @@ export async function runPollingBench(log: Log): Promise<SectionReport> {
     `polling: ${jobCount} jobs per model, seed ${seed} (BENCH_POLL_JOBS, BENCH_SEED); simulated clock, ${round((performance.now() - started) / 1000, 1)} s of CPU.`,
     `polling: prices: Step Functions Standard $0.025 / 1,000 transitions; PollTask Lambda arm64 256 MB at $0.20 / 1M requests + $0.0000133334 / GB-s with an ASSUMED 200 ms billed per poll (= $${(USD_PER_POLL * 1e6).toFixed(3)} / 1M polls). Fixed per-job work (SubmitTask, StoreVideo, AnnounceOutcome Lambdas, DynamoDB writes) is the same for every poller and left out.`,
     `polling: transitions per job = 9 fixed (IsResume, SubmitTask, RecordSubmitted, FreeSlot, StoreVideo, RecordSucceeded, AnnounceOutcome, HowDidItEnd, JobSucceeded) + 3 per poll (WaitBeforePoll, PollTask, IsVideoReady) + RecordProgress whenever PollTask says changed (the status/progress steps 0 → 10 → 30 → 50 a poller happens to see).`,
-    ...models.map((m) => `polling ${m.model.slice(0, 3)}: ${m.describe}; drawn p5/p50/p95/p99/max = total (wait + generation) p5/p50/p95/p99/max = ${[m.totalSeconds.p5, m.totalSeconds.p50, m.totalSeconds.p95, m.totalSeconds.p99, m.totalSeconds.max].map((s) => Math.round(s)).join('/')} s, ${m.totalSeconds.overDeadline} over the 30-min deadline; our prior for this shape: generation median ${m.prior.medianSeconds.toFixed(1)} s, sigma ${m.prior.sigma} (until ${MIN_HISTORY_SAMPLES} jobs of the shape have finished).`),
+    ...models.map(
+      (m) =>
+        `polling ${m.model.slice(0, 3)}: ${m.describe}; drawn p5/p50/p95/p99/max = total (wait + generation) p5/p50/p95/p99/max = ${[m.totalSeconds.p5, m.totalSeconds.p50, m.totalSeconds.p95, m.totalSeconds.p99, m.totalSeconds.max].map((s) => Math.round(s)).join('/')} s, ${m.totalSeconds.overDeadline} over the 30-min deadline; our prior for this shape: generation median ${m.prior.medianSeconds.toFixed(1)} s, sigma ${m.prior.sigma} (until ${MIN_HISTORY_SAMPLES} jobs of the shape have finished).`,
+    ),
     ...models.map((m) => {
       const v = m.verdict;
-      const atP95 = v.fixedAtOurP95 ? `the slowest fixed interval as good at p95 is ${v.fixedAtOurP95.interval} s with ${r1(v.fixedAtOurP95.pollsPerJob)} polls/job (p95 ${r1(v.fixedAtOurP95.lagP95)} s)` : 'no fixed interval 3..60 s reaches our p95';
+      const atP95 = v.fixedAtOurP95
+        ? `the slowest fixed interval as good at p95 is ${v.fixedAtOurP95.interval} s with ${r1(v.fixedAtOurP95.pollsPerJob)} polls/job (p95 ${r1(v.fixedAtOurP95.lagP95)} s)`
+        : 'no fixed interval 3..60 s reaches our p95';
       return `polling ${m.model.slice(0, 3)}: ${v.onOrBeyondFixedFrontier ? 'ours is on or beyond the fixed frontier' : `ours is DOMINATED by ${v.dominatedBy.join(', ')}`}; at our poll budget (${r1(m.pollers[0]!.pollsPerJob)}/job) fixed ${v.fixedAtOurPollBudget.interval} s gives p95 ${r1(v.fixedAtOurPollBudget.lagP95)} s vs ours ${r1(m.pollers[0]!.lagP95)} s; ${atP95}. vs fixed 15 s: polls ${vs(v.vs15.pollsRatio)}, transitions ${vs(v.vs15.transitionsRatio)}, p95 lag ${r1(v.vs15.lagP95)} s vs ${r1(v.vs15.lagP95Of15)} s → issue target (≤ 0.75× polls and transitions at ≤ the 15 s p95) ${v.vs15.met ? 'MET' : 'NOT met'}.`;
     }),
   );
   const mismatches = models.reduce((sum, m) => sum + m.pollers[0]!.contextMismatches, 0);
   if (mismatches > 0) {
-    notes.push(`polling: WARNING: in ${mismatches} polls the real PollTask's wait differed from nextPollSeconds fed the context this bench assumes (elapsed since submit, start, history, remaining, random): PollTask now feeds the policy something else; the OURS figures still use PollTask's own wait.`);
+    notes.push(
+      `polling: WARNING: in ${mismatches} polls the real PollTask's wait differed from nextPollSeconds fed the context this bench assumes (elapsed since submit, start, history, remaining, random): PollTask now feeds the policy something else; the OURS figures still use PollTask's own wait.`,
+    );
   }
   return {
     section: 'polling',

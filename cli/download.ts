@@ -11,7 +11,12 @@ import type { JobView } from './job-view.js';
 /** Where the video goes: `--out` (a file, or a directory: `<dir>/<jobId>.mp4`), else `./out/<jobId>.mp4`. */
 export async function outputPath(jobId: string, out: string | undefined): Promise<string> {
   if (out === undefined) return resolve('out', `${jobId}.mp4`);
-  const isDirectory = /[\\/]$/.test(out) || (await stat(out).then((info) => info.isDirectory(), () => false));
+  const isDirectory =
+    /[\\/]$/.test(out) ||
+    (await stat(out).then(
+      (info) => info.isDirectory(),
+      () => false,
+    ));
   return resolve(isDirectory ? join(out, `${jobId}.mp4`) : out);
 }
 

@@ -67,7 +67,13 @@ export function jobSummary(job: JobView, now: Date = new Date()): string {
     ['Finished', job.finishedAt && timestamp(job.finishedAt)],
     ['Deadline', job.finishedAt ? undefined : timestamp(job.deadlineAt)],
     ['Provider', job.providerTaskId && `task ${job.providerTaskId}${job.polls !== undefined ? `, ${job.polls} polls` : ''}`],
-    ['Metadata', job.metadata && Object.entries(job.metadata).map(([key, value]) => `${key}=${value}`).join(', ')],
+    [
+      'Metadata',
+      job.metadata &&
+        Object.entries(job.metadata)
+          .map(([key, value]) => `${key}=${value}`)
+          .join(', '),
+    ],
     ['Warnings', job.warnings?.join('; ')],
     ['Output', job.output && `s3://${job.output.bucket}/${job.output.key} (${job.output.bytes} bytes, sha256 ${job.output.sha256})`],
     ['Error', job.error && `${job.error.code}: ${job.error.message}`],
@@ -84,7 +90,14 @@ export function jobSummary(job: JobView, now: Date = new Date()): string {
 export function jobTable(jobs: JobView[], now: Date = new Date()): string {
   return table(
     ['JOB ID', 'STATUS', 'PROGRESS', 'TRIGGER', 'CREATED', 'AGE'],
-    jobs.map((job) => [job.jobId, job.waiting ? 'WAITING' : job.status, `${job.progress}%`, job.trigger.type, timestamp(job.createdAt), age(job.createdAt, now)]),
+    jobs.map((job) => [
+      job.jobId,
+      job.waiting ? 'WAITING' : job.status,
+      `${job.progress}%`,
+      job.trigger.type,
+      timestamp(job.createdAt),
+      age(job.createdAt, now),
+    ]),
   );
 }
 

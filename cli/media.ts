@@ -56,8 +56,11 @@ export function uploadFailure(store: MediaStore, key: string, error: unknown): C
   if (status === undefined) {
     return new UnreachableError(`cannot upload to ${where}: ${(error as Error).message}`, { cause: error });
   }
-  return new CliError(`cannot upload to ${where}: HTTP ${status} ${(error as Error).name}: ${(error as Error).message}`,
-    status === 403 || status === 404 ? EXIT.USAGE_OR_REFUSED : EXIT.UNEXPECTED, { cause: error });
+  return new CliError(
+    `cannot upload to ${where}: HTTP ${status} ${(error as Error).name}: ${(error as Error).message}`,
+    status === 403 || status === 404 ? EXIT.USAGE_OR_REFUSED : EXIT.UNEXPECTED,
+    { cause: error },
+  );
 }
 
 /**

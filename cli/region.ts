@@ -10,9 +10,7 @@ export function regionOfApi(apiUrl: URL, env: NodeJS.ProcessEnv = process.env): 
   const fromHost = EXECUTE_API_HOST.exec(apiUrl.hostname)?.[1];
   const region = fromHost ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) {
-    throw new UsageError(
-      `cannot tell the AWS region of ${apiUrl.origin} (not an *.execute-api.<region>.amazonaws.com host): set AWS_REGION`,
-    );
+    throw new UsageError(`cannot tell the AWS region of ${apiUrl.origin} (not an *.execute-api.<region>.amazonaws.com host): set AWS_REGION`);
   }
   return region;
 }

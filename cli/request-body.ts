@@ -30,8 +30,7 @@ export async function buildRequestBody(flags: GenerateFlags, store: () => MediaS
   const images = await Promise.all(flags.images.map((reference) => mediaUrl('image', reference, store)));
   const videos = await Promise.all(flags.videos.map((reference) => mediaUrl('video', reference, store)));
   const audios = await Promise.all(flags.audios.map((reference) => mediaUrl('audio', reference, store)));
-  const imageRole: 'first_frame' | 'reference_image' =
-    images.length === 1 && videos.length === 0 && audios.length === 0 ? 'first_frame' : 'reference_image';
+  const imageRole: 'first_frame' | 'reference_image' = images.length === 1 && videos.length === 0 && audios.length === 0 ? 'first_frame' : 'reference_image';
   const content: JobRequestInput['content'] = [
     ...(flags.prompt ? [{ type: 'text' as const, text: flags.prompt }] : []),
     ...images.map((url) => ({ type: 'image_url' as const, image_url: { url }, role: imageRole })),

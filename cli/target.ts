@@ -147,7 +147,9 @@ export async function resolveTokenTarget(options: TokenTargetOptions): Promise<T
     stack = await findRunningStack(env);
   } catch (error) {
     if (error instanceof StackNotRunningError) {
-      throw new UnreachableError(`no local stack is running: start one with \`npm start\`, or pass --table <TokensTableName>\n(${error.message})`, { cause: error });
+      throw new UnreachableError(`no local stack is running: start one with \`npm start\`, or pass --table <TokensTableName>\n(${error.message})`, {
+        cause: error,
+      });
     }
     throw error;
   }

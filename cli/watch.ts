@@ -15,11 +15,7 @@ function isTransient(error: unknown): boolean {
 }
 
 /** Polls the job until it ends; `onUpdate` sees every answer. Resolves with the final record. */
-export async function watchJob(
-  api: ApiClient,
-  jobId: string,
-  options: { intervalMs: number; onUpdate: (job: JobView) => void },
-): Promise<JobView> {
+export async function watchJob(api: ApiClient, jobId: string, options: { intervalMs: number; onUpdate: (job: JobView) => void }): Promise<JobView> {
   let failures = 0;
   for (;;) {
     try {

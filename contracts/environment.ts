@@ -27,7 +27,10 @@ const jobIntakeEnvironment = z.object({
   STATE_MACHINE_ARN: requiredSetting,
   JOB_DEADLINE_SECONDS: positiveIntegerSetting,
   /** Comma-separated. */
-  PROVIDER_MODELS: z.pipe(requiredSetting, z.transform((value) => value.split(',').map((model) => model.trim()))),
+  PROVIDER_MODELS: z.pipe(
+    requiredSetting,
+    z.transform((value) => value.split(',').map((model) => model.trim())),
+  ),
   EVENT_BUS_NAME: requiredSetting,
   S3_FORCE_PATH_STYLE: booleanFlag,
   ADMISSION_TABLE: requiredSetting,
@@ -38,7 +41,10 @@ const jobIntakeEnvironment = z.object({
   WEBHOOK_EVENTS: z.optional(
     z.pipe(
       requiredSetting,
-      z.pipe(z.transform((value: string) => value.split(',').map((event) => event.trim())), z.array(z.enum(WEBHOOK_EVENTS))),
+      z.pipe(
+        z.transform((value: string) => value.split(',').map((event) => event.trim())),
+        z.array(z.enum(WEBHOOK_EVENTS)),
+      ),
     ),
   ),
   /** The local stack's switch: loopback webhook receivers are accepted, as its plain-http video URLs are. */

@@ -21,4 +21,5 @@ export const HANDLER = {
 export type HandlerFile = (typeof HANDLER)[keyof typeof HANDLER];
 
 /** The functions that create jobs or start them: each records jobs and dispatches the admission line. */
-export type JobIntakeHandler = typeof HANDLER.intake | typeof HANDLER.uploadTrigger | typeof HANDLER.batchRunner | typeof HANDLER.sweeper | typeof HANDLER.admission;
+export type JobIntakeHandler =
+  typeof HANDLER.intake | typeof HANDLER.uploadTrigger | typeof HANDLER.batchRunner | typeof HANDLER.sweeper | typeof HANDLER.admission;

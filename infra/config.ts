@@ -15,13 +15,17 @@ const webhookUrl = z.url().check(
 );
 /** A list in cdk.json, or `-c webhookEvents=started,completed` as text. */
 const webhookEvents = z.pipe(
-  z.union([z.array(z.string()), z.pipe(z.string(), z.transform((value: string) => value.split(',').map((event) => event.trim())))]),
+  z.union([
+    z.array(z.string()),
+    z.pipe(
+      z.string(),
+      z.transform((value: string) => value.split(',').map((event) => event.trim())),
+    ),
+  ]),
   z.array(z.enum(WEBHOOK_EVENTS)).check(z.minLength(1)),
 );
 
-const scheduleExpression = z
-  .string()
-  .check(z.regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge schedule expression: rate(...) or cron(...)'));
+const scheduleExpression = z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge schedule expression: rate(...) or cron(...)'));
 /** A whole number within bounds; `-c key=value` hands the app text, so it is coerced. */
 const wholeNumber = (min: number, max: number) => z.coerce.number().check(z.int(), z.gte(min), z.lte(max));
 
@@ -41,7 +45,13 @@ const contextSchema = z.object({
   webhookEvents: z._default(webhookEvents, [...DEFAULT_WEBHOOK_EVENTS]),
   webhookSecretName: z._default(z.string().check(z.minLength(1)), 'video-pipeline/webhook-signing-secret'),
   retainData: z._default(
-    z.union([z.boolean(), z.pipe(z.enum(['true', 'false']), z.transform((value) => value === 'true'))]),
+    z.union([
+      z.boolean(),
+      z.pipe(
+        z.enum(['true', 'false']),
+        z.transform((value) => value === 'true'),
+      ),
+    ]),
     true,
   ),
 });

@@ -146,7 +146,14 @@ export function formatCostTable(ours: readonly CostLine[], baseline?: { label: s
   const headers = ['service', 'item', 'per video', 'unit', '$ / 1,000 videos', ...(baseline ? [`${baseline.label}: per video`, '$ / 1,000 videos'] : [])];
   const rows = ours.map((line) => {
     const theirs = other.get(`${line.service}\u0000${line.item}`);
-    return [line.service, line.item, line.perVideo, line.unit, usd(line.usdPer1000Videos), ...(baseline ? [theirs?.perVideo, theirs ? usd(theirs.usdPer1000Videos) : ''] : [])];
+    return [
+      line.service,
+      line.item,
+      line.perVideo,
+      line.unit,
+      usd(line.usdPer1000Videos),
+      ...(baseline ? [theirs?.perVideo, theirs ? usd(theirs.usdPer1000Videos) : ''] : []),
+    ];
   });
   rows.push(['total', '', undefined, '', usd(totalUsd(ours)), ...(baseline ? [undefined, usd(totalUsd(baseline.lines))] : [])]);
   return formatTable(headers, rows);

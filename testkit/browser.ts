@@ -50,5 +50,7 @@ export async function axeViolations(page: Page): Promise<AxeResults['violations'
 
 /** One line per violation and element, readable in a failed expectation. */
 export function describeViolations(violations: AxeResults['violations']): string[] {
-  return violations.flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(' ')} — ${node.failureSummary ?? violation.help}`));
+  return violations.flatMap((violation) =>
+    violation.nodes.map((node) => `${violation.id}: ${node.target.join(' ')} — ${node.failureSummary ?? violation.help}`),
+  );
 }

@@ -47,7 +47,10 @@ export async function fireBurst(stack: LocalStack, s3: S3Client, jobs: BurstJob[
       options.onPost?.(prompt, { jobId: json.jobId, waiting: json.waiting === true, answeredMs: performance.now() - sent });
     } catch (error) {
       if (!options.onPost) throw error;
-      options.onPost(prompt, { failure: error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error), answeredMs: performance.now() - sent });
+      options.onPost(prompt, {
+        failure: error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error),
+        answeredMs: performance.now() - sent,
+      });
     }
   };
   await Promise.all([
@@ -55,12 +58,12 @@ export async function fireBurst(stack: LocalStack, s3: S3Client, jobs: BurstJob[
       if (job.trigger === 'http') {
         await post(job.prompt);
       } else if (job.trigger === 's3') {
-        await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: `incoming/${tag}/job-${index + 1}.json`, Body: JSON.stringify(burstBody(job.prompt)) }));
+        await s3.send(
+          new PutObjectCommand({ Bucket: stack.bucket, Key: `incoming/${tag}/job-${index + 1}.json`, Body: JSON.stringify(burstBody(job.prompt)) }),
+        );
       }
     }),
-    lines.length > 0
-      ? s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: `batches/${tag}.jsonl`, Body: `${lines.join('\n')}\n` }))
-      : Promise.resolve(),
+    lines.length > 0 ? s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: `batches/${tag}.jsonl`, Body: `${lines.join('\n')}\n` })) : Promise.resolve(),
   ]);
 }
 

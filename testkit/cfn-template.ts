@@ -50,10 +50,7 @@ export function onlyResourceOfType(
 
 /** Picks a DynamoDB table by its primary key: `keyedBy('jobId')`, `keyedBy('pk', 'sk')`. */
 export function keyedBy(partitionKey: string, sortKey?: string) {
-  const expected = [
-    { AttributeName: partitionKey, KeyType: 'HASH' },
-    ...(sortKey ? [{ AttributeName: sortKey, KeyType: 'RANGE' }] : []),
-  ];
+  const expected = [{ AttributeName: partitionKey, KeyType: 'HASH' }, ...(sortKey ? [{ AttributeName: sortKey, KeyType: 'RANGE' }] : [])];
   return {
     description: `keyed by ${[partitionKey, sortKey].filter(Boolean).join(' + ')}`,
     test: (resource: CfnResource) => JSON.stringify(resource.Properties?.KeySchema) === JSON.stringify(expected),
@@ -166,7 +163,13 @@ function asList(value: string | string[] | undefined): string[] {
 
 /** IAM action matching: case-insensitive, `*` and `?` wildcards in the statement's action. */
 export function actionMatches(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return regex.test(action);
 }
 
@@ -175,7 +178,12 @@ export function actionMatches(pattern: string, action: string): boolean {
  * (rendered) ARN? `*` and `?` are wildcards in the pattern, everything else is literal (case-sensitive).
  */
 export function resourceCovers(pattern: string, arn: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return regex.test(arn);
 }
 

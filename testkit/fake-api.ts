@@ -71,6 +71,11 @@ export async function hasValidSignature(request: ReceivedRequest, origin: string
   }
   const sign = createSigner({ region, credentials, now: () => amzDate(date) });
   const { host: _host, authorization: _authorization, 'x-amz-date': _date, 'x-amz-security-token': _token, ...unsigned } = headers;
-  const again = await sign({ method: request.method, url: new URL(request.target, origin), headers: unsigned, ...(request.body ? { body: request.body } : {}) });
+  const again = await sign({
+    method: request.method,
+    url: new URL(request.target, origin),
+    headers: unsigned,
+    ...(request.body ? { body: request.body } : {}),
+  });
   return again.headers.authorization === authorization;
 }

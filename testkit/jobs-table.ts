@@ -30,7 +30,11 @@ export async function startJobsTable(tableName = 'Jobs', options: { sortKey?: st
       TableName: tableName,
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       AttributeDefinitions: ['jobId', 'status', 'kind', sortKey, 'inLine', 'lineKey'].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
-      GlobalSecondaryIndexes: [index(JOBS_TABLE.indexes.byStatus.name, 'status'), index(JOBS_TABLE.indexes.byCreatedAt.name, 'kind'), index(JOBS_TABLE.indexes.byLine.name, 'inLine', 'lineKey')],
+      GlobalSecondaryIndexes: [
+        index(JOBS_TABLE.indexes.byStatus.name, 'status'),
+        index(JOBS_TABLE.indexes.byCreatedAt.name, 'kind'),
+        index(JOBS_TABLE.indexes.byLine.name, 'inLine', 'lineKey'),
+      ],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

@@ -43,7 +43,8 @@ export async function startStackFixture(options: Partial<LocalStackOptions> = {}
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });
       const denials = (await stack.access?.denials()) ?? [];
-      if (denials.length > 0) throw new Error(`AWS calls the stack's roles would deny (a grant is missing in infra/):\n${denials.map(describeDenial).join('\n')}`);
+      if (denials.length > 0)
+        throw new Error(`AWS calls the stack's roles would deny (a grant is missing in infra/):\n${denials.map(describeDenial).join('\n')}`);
     },
   };
 }

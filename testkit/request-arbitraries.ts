@@ -91,9 +91,7 @@ const nonBlankChar = fc.constantFrom('a', 'Z', '7', 'é', '猫', '🎹', '.', '"
 export const textArb: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.constantFrom('A cat playing piano in a sunlit room', 'x', ' padded prompt ', 'line one\nline two\t'), weight: 2 },
   {
-    arbitrary: fc
-      .string({ unit: 'grapheme', minLength: 1, maxLength: 200 })
-      .filter((text) => text.trim().length > 0 && text.length <= MAX_TEXT_CHARS),
+    arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 }).filter((text) => text.trim().length > 0 && text.length <= MAX_TEXT_CHARS),
     weight: 4,
   },
   // Any UTF-16 code units, lone surrogates included: still a JSON string.
@@ -123,7 +121,10 @@ export const httpsUrlArb: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.webUrl({ validSchemes: ['https'], withQueryParameters: true, withFragments: true }), weight: 3 },
   {
     arbitrary: fc
-      .tuple(fc.constantFrom('example.com', 'cdn.example.org', 'media-1.example.net', '203.0.113.7', 'xn--bcher-kva.example'), fc.array(pathSegment, { maxLength: 4 }))
+      .tuple(
+        fc.constantFrom('example.com', 'cdn.example.org', 'media-1.example.net', '203.0.113.7', 'xn--bcher-kva.example'),
+        fc.array(pathSegment, { maxLength: 4 }),
+      )
       .map(([host, segments]) => `https://${host}/${segments.join('/')}`),
     weight: 3,
   },
@@ -240,7 +241,10 @@ export function combinationSlotsArb(combination: Combination): fc.Arbitrary<{ sl
 const metadataKeyArb = fc.oneof(
   { arbitrary: fc.stringMatching(METADATA_KEY), weight: 6 },
   // Names objects treat specially must still be stored as plain keys.
-  { arbitrary: fc.constantFrom('customer', 'order-id', 'a.b', '0', 'constructor', 'toString', 'hasOwnProperty', 'k'.repeat(MAX_METADATA_KEY_CHARS)), weight: 2 },
+  {
+    arbitrary: fc.constantFrom('customer', 'order-id', 'a.b', '0', 'constructor', 'toString', 'hasOwnProperty', 'k'.repeat(MAX_METADATA_KEY_CHARS)),
+    weight: 2,
+  },
 );
 const metadataValueArb = fc.oneof(
   { arbitrary: fc.string({ maxLength: 64 }), weight: 6 },
@@ -262,13 +266,16 @@ const publicIpv4 = fc
   .filter(([a]) => ![10, 100, 127, 169, 172, 192, 198, 203].includes(a) && !(a === 0))
   .map((octets) => octets.join('.'));
 export const webhookUrlArb: fc.Arbitrary<string> = fc.oneof(
-  fc.tuple(publicIpv4, fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }), fc.array(pathSegment, { maxLength: 3 })).map(
-    ([host, port, segments]) => `https://${host}${port ? `:${port}` : ''}/${segments.join('/')}`,
-  ),
+  fc
+    .tuple(publicIpv4, fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }), fc.array(pathSegment, { maxLength: 3 }))
+    .map(([host, port, segments]) => `https://${host}${port ? `:${port}` : ''}/${segments.join('/')}`),
   fc.constantFrom('https://[2606:4700:4700::1111]/hook', 'https://[2a00:1450:4001:80b::200e]:8443/video-ready?x=1'),
 );
 export const webhookArb: fc.Arbitrary<NonNullable<CreateBody['webhook']>> = fc.record(
-  { url: webhookUrlArb, events: fc.subarray([...WEBHOOK_EVENT_NAMES], { minLength: 1 }).chain((events) => fc.shuffledSubarray(events, { minLength: events.length })) },
+  {
+    url: webhookUrlArb,
+    events: fc.subarray([...WEBHOOK_EVENT_NAMES], { minLength: 1 }).chain((events) => fc.shuffledSubarray(events, { minLength: events.length })),
+  },
   { requiredKeys: ['url'] },
 );
 
@@ -384,35 +391,29 @@ function hugeBase64(length: number): string {
 
 const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
   // --- the body as a whole
-  'body-not-object': fc
-    .tuple(validBodyArb, fc.constantFrom('array', 'wrapped', 'string', 'number', 'null', 'boolean'))
-    .map(([body, shape]) => ({
-      body: { array: [], wrapped: [body], string: JSON.stringify(body), number: 42, null: null, boolean: true }[shape],
-      paths: ['body'],
-    })),
-  'malformed-json': fc
-    .tuple(validBodyArb, fc.constantFrom('truncate', 'trailing-comma', 'single-quotes', 'blank'))
-    .map(([body, how]) => {
-      const json = JSON.stringify(body);
-      const raw = {
-        truncate: json.slice(0, Math.max(1, json.length - 1)),
-        'trailing-comma': `${json.slice(0, -1)},}`,
-        'single-quotes': json.replaceAll('"', "'"),
-        blank: ' \n ',
-      }[how];
-      return { body, raw, status: 400 as const, code: 'MALFORMED_JSON' as const };
-    }),
+  'body-not-object': fc.tuple(validBodyArb, fc.constantFrom('array', 'wrapped', 'string', 'number', 'null', 'boolean')).map(([body, shape]) => ({
+    body: { array: [], wrapped: [body], string: JSON.stringify(body), number: 42, null: null, boolean: true }[shape],
+    paths: ['body'],
+  })),
+  'malformed-json': fc.tuple(validBodyArb, fc.constantFrom('truncate', 'trailing-comma', 'single-quotes', 'blank')).map(([body, how]) => {
+    const json = JSON.stringify(body);
+    const raw = {
+      truncate: json.slice(0, Math.max(1, json.length - 1)),
+      'trailing-comma': `${json.slice(0, -1)},}`,
+      'single-quotes': json.replaceAll('"', "'"),
+      blank: ' \n ',
+    }[how];
+    return { body, raw, status: 400 as const, code: 'MALFORMED_JSON' as const };
+  }),
   'wrong-content-type': fc
     .tuple(validBodyArb, fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'json'))
     .map(([body, contentType]) => ({ body, contentType, status: 415 as const, code: 'UNSUPPORTED_MEDIA_TYPE' as const })),
-  'payload-too-large': fc
-    .tuple(fieldsArb, fc.constantFrom(4, 4096, 256 * 1024))
-    .map(([fields, over]) => {
-      // A valid body but for its size: one data: URI image that takes it past 10 MB.
-      const base64 = hugeBase64(MAX_BODY_BYTES + over);
-      const body = bodyOf([{ slot: 'ref_image', item: { type: 'image_url', image_url: { url: `data:image/png;base64,${base64}` } } }], fields);
-      return { body, status: 413 as const, code: 'PAYLOAD_TOO_LARGE' as const };
-    }),
+  'payload-too-large': fc.tuple(fieldsArb, fc.constantFrom(4, 4096, 256 * 1024)).map(([fields, over]) => {
+    // A valid body but for its size: one data: URI image that takes it past 10 MB.
+    const base64 = hugeBase64(MAX_BODY_BYTES + over);
+    const body = bodyOf([{ slot: 'ref_image', item: { type: 'image_url', image_url: { url: `data:image/png;base64,${base64}` } } }], fields);
+    return { body, status: 413 as const, code: 'PAYLOAD_TOO_LARGE' as const };
+  }),
   'unknown-top-level-field': fc
     .tuple(validBodyArb, unknownKey(TOP_LEVEL_FIELDS), fc.jsonValue({ maxDepth: 1 }))
     .map(([body, key, value]) => ({ body: withKey(body, key, value), paths: [key] })),
@@ -429,16 +430,28 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
   'content-missing': validBodyArb.map((body) => ({ body: without(body, 'content'), paths: ['content'] })),
   'content-empty': validBodyArb.map((body) => ({ body: { ...body, content: [] }, paths: ['content'] })),
   'content-not-array': fc
-    .tuple(validBodyArb, fc.oneof(fc.constantFrom(null, 'a prompt', 1, true), validBodyArb.map((body) => body.content[0])))
+    .tuple(
+      validBodyArb,
+      fc.oneof(
+        fc.constantFrom(null, 'a prompt', 1, true),
+        validBodyArb.map((body) => body.content[0]),
+      ),
+    )
     .map(([body, content]) => ({ body: { ...body, content }, paths: ['content'] })),
 
   // --- one item
   'item-not-object': bodyWith(anySlots)
-    .chain(({ body }) => fc.tuple(fc.constant(body), fc.nat({ max: body.content.length - 1 }), fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant([]))))
+    .chain(({ body }) =>
+      fc.tuple(fc.constant(body), fc.nat({ max: body.content.length - 1 }), fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant([]))),
+    )
     .map(([body, index, item]) => ({ body: replaceItem(body, index, item), paths: [at(index)] })),
   'item-unknown-type': bodyWith(anySlots)
     .chain(({ body }) =>
-      fc.tuple(fc.constant(body), fc.nat({ max: body.content.length - 1 }), fc.option(fc.constantFrom('file_url', 'image', 'TEXT', 'input_audio', '', 'video'), { nil: undefined })),
+      fc.tuple(
+        fc.constant(body),
+        fc.nat({ max: body.content.length - 1 }),
+        fc.option(fc.constantFrom('file_url', 'image', 'TEXT', 'input_audio', '', 'video'), { nil: undefined }),
+      ),
     )
     .map(([body, index, type]) => {
       const item = body.content[index]!;
@@ -449,7 +462,9 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
     .chain(([body, index]) => {
       // A field of another item type (a role on a text, an image_url on a video…) is unknown too.
       const known = ITEM_FIELDS[body.content[index]!.type as keyof typeof ITEM_FIELDS];
-      const key = fc.oneof(unknownKey(['type', 'text', 'image_url', 'video_url', 'audio_url', 'role']), fc.constantFrom(...ALL_ITEM_FIELDS)).filter((name) => !known.includes(name));
+      const key = fc
+        .oneof(unknownKey(['type', 'text', 'image_url', 'video_url', 'audio_url', 'role']), fc.constantFrom(...ALL_ITEM_FIELDS))
+        .filter((name) => !known.includes(name));
       return fc.tuple(fc.constant(body), fc.constant(index), key, fc.jsonValue({ maxDepth: 1 }));
     })
     .map(([body, index, key, value]) => ({ body: replaceItem(body, index, withKey(body.content[index]!, key, value)), paths: [at(index, key)] })),
@@ -461,11 +476,18 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
       return { body: replaceItem(body, index, { ...item, [field]: withKey(item[field] as object, key, value) }), paths: [at(index, field, key)] };
     }),
   'text-blank': bodyWith(anySlots.filter((slots) => slots.includes('text')))
-    .chain(({ body, content }) => fc.tuple(fc.constant(body), fc.constant(indexesOf(content, 'text')[0]!), fc.constantFrom('', ' ', '\n\t ', '\u00a0\u3000', ' '.repeat(50))))
+    .chain(({ body, content }) =>
+      fc.tuple(fc.constant(body), fc.constant(indexesOf(content, 'text')[0]!), fc.constantFrom('', ' ', '\n\t ', '\u00a0\u3000', ' '.repeat(50))),
+    )
     .map(([body, index, text]) => ({ body: replaceItem(body, index, { type: 'text', text }), paths: [at(index, 'text')] })),
   'text-too-long': bodyWith(anySlots.filter((slots) => slots.includes('text')))
-    .chain(({ body, content }) => fc.tuple(fc.constant(body), fc.constant(indexesOf(content, 'text')[0]!), fc.integer({ min: MAX_TEXT_CHARS + 1, max: MAX_TEXT_CHARS + 2000 })))
-    .map(([body, index, length]) => ({ body: replaceItem(body, index, { type: 'text', text: 'word '.repeat(length).slice(0, length - 1) + 'x' }), paths: [at(index, 'text')] })),
+    .chain(({ body, content }) =>
+      fc.tuple(fc.constant(body), fc.constant(indexesOf(content, 'text')[0]!), fc.integer({ min: MAX_TEXT_CHARS + 1, max: MAX_TEXT_CHARS + 2000 })),
+    )
+    .map(([body, index, length]) => ({
+      body: replaceItem(body, index, { type: 'text', text: 'word '.repeat(length).slice(0, length - 1) + 'x' }),
+      paths: [at(index, 'text')],
+    })),
   'text-wrong-type': bodyWith(anySlots.filter((slots) => slots.includes('text')))
     .chain(({ body, content }) => fc.tuple(fc.constant(body), fc.constant(indexesOf(content, 'text')[0]!), fc.option(jsonNonString, { nil: undefined })))
     .map(([body, index, text]) => ({
@@ -476,7 +498,8 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
     .chain(({ body, content }) => fc.tuple(fc.constant(body), pickMedia(content)))
     .chain(([body, index]) => {
       const type = body.content[index]!.type as string;
-      const allowed = { image_url: ['first_frame', 'last_frame', 'reference_image'], video_url: ['reference_video'], audio_url: ['reference_audio'] }[type] ?? [];
+      const allowed =
+        { image_url: ['first_frame', 'last_frame', 'reference_image'], video_url: ['reference_video'], audio_url: ['reference_audio'] }[type] ?? [];
       const wrong = fc
         .oneof(
           fc.constantFrom('first_frame', 'last_frame', 'reference_image', 'reference_video', 'reference_audio', 'FIRST_FRAME', 'first-frame', 'reference', ''),
@@ -545,7 +568,9 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
       return { body: replaceItem(body, index, { ...item, [field]: url === undefined ? {} : { url } }), paths: [at(index, field, 'url')] };
     }),
   'media-object-not-object': bodyWith(mediaSlots)
-    .chain(({ body, content }) => fc.tuple(fc.constant(body), pickMedia(content), fc.option(fc.oneof(httpsUrlArb, fc.constant(null), fc.constant([])), { nil: undefined })))
+    .chain(({ body, content }) =>
+      fc.tuple(fc.constant(body), pickMedia(content), fc.option(fc.oneof(httpsUrlArb, fc.constant(null), fc.constant([])), { nil: undefined })),
+    )
     .map(([body, index, value]) => {
       const item = body.content[index]!;
       const field = mediaField(item);
@@ -553,23 +578,19 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
     }),
 
   // --- rules across items
-  'two-texts': bodyWith(anySlots.map((slots) => (slots.includes('text') ? [...slots, 'text'] : [...slots, 'text', 'text'])))
-    .map(({ body, content }) => ({ body, paths: [at(indexesOf(content, 'text')[1]!)] })),
+  'two-texts': bodyWith(anySlots.map((slots) => (slots.includes('text') ? [...slots, 'text'] : [...slots, 'text', 'text']))).map(({ body, content }) => ({
+    body,
+    paths: [at(indexesOf(content, 'text')[1]!)],
+  })),
   'too-many-images': bodyWith(
-    fc.tuple(optionalText, count(MAX_IMAGES + 1, MAX_IMAGES + 2), count(0, MAX_VIDEOS), count(0, MAX_AUDIO)).map(([text, images, videos, audio]) => [
-      ...text,
-      ...repeat('ref_image', images),
-      ...repeat('video', videos),
-      ...repeat('audio', audio),
-    ]),
+    fc
+      .tuple(optionalText, count(MAX_IMAGES + 1, MAX_IMAGES + 2), count(0, MAX_VIDEOS), count(0, MAX_AUDIO))
+      .map(([text, images, videos, audio]) => [...text, ...repeat('ref_image', images), ...repeat('video', videos), ...repeat('audio', audio)]),
   ).map(({ body, content }) => ({ body, paths: [at(indexesOf(content, 'ref_image')[MAX_IMAGES]!)] })),
   'too-many-videos': bodyWith(
-    fc.tuple(optionalText, count(0, MAX_IMAGES), count(MAX_VIDEOS + 1, MAX_VIDEOS + 2), count(0, MAX_AUDIO)).map(([text, images, videos, audio]) => [
-      ...text,
-      ...repeat('ref_image', images),
-      ...repeat('video', videos),
-      ...repeat('audio', audio),
-    ]),
+    fc
+      .tuple(optionalText, count(0, MAX_IMAGES), count(MAX_VIDEOS + 1, MAX_VIDEOS + 2), count(0, MAX_AUDIO))
+      .map(([text, images, videos, audio]) => [...text, ...repeat('ref_image', images), ...repeat('video', videos), ...repeat('audio', audio)]),
   ).map(({ body, content }) => ({ body, paths: [at(indexesOf(content, 'video')[MAX_VIDEOS]!)] })),
   'too-many-audio': bodyWith(
     fc
@@ -593,9 +614,9 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
         ...repeat('audio', audio),
       ]),
   ).map(({ body, content }) => ({ body, paths: [at(indexesOf(content, 'ref_image', 'video', 'audio')[0]!, 'role')] })),
-  'two-first-frames': bodyWith(fc.tuple(optionalText, fc.boolean()).map(([text, last]): Slot[] => [...text, 'first_frame', 'first_frame', ...(last ? ['last_frame' as const] : [])])).map(
-    ({ body, content }) => ({ body, paths: [at(indexesOf(content, 'first_frame')[1]!, 'role')] }),
-  ),
+  'two-first-frames': bodyWith(
+    fc.tuple(optionalText, fc.boolean()).map(([text, last]): Slot[] => [...text, 'first_frame', 'first_frame', ...(last ? ['last_frame' as const] : [])]),
+  ).map(({ body, content }) => ({ body, paths: [at(indexesOf(content, 'first_frame')[1]!, 'role')] })),
   'two-last-frames': bodyWith(optionalText.map((text): Slot[] => [...text, 'first_frame', 'last_frame', 'last_frame'])).map(({ body, content }) => ({
     body,
     paths: [at(indexesOf(content, 'last_frame')[1]!, 'role')],
@@ -607,7 +628,13 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
 
   // --- the scalar fields
   'duration-not-integer': fc
-    .tuple(validBodyArb, fc.oneof(fc.double({ min: -1, max: 16, noNaN: true }).filter((value) => !Number.isInteger(value)), fc.constantFrom(4.5, 5.000001, -1.5, 14.999)))
+    .tuple(
+      validBodyArb,
+      fc.oneof(
+        fc.double({ min: -1, max: 16, noNaN: true }).filter((value) => !Number.isInteger(value)),
+        fc.constantFrom(4.5, 5.000001, -1.5, 14.999),
+      ),
+    )
     .map(([body, duration]) => ({ body: { ...body, duration }, paths: ['duration'] })),
   'duration-too-short': fc
     .tuple(validBodyArb, fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: -1_000_000, max: -2 })))
@@ -620,7 +647,12 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
     .tuple(
       validBodyArb,
       fc.constantFrom('ratio', 'resolution'),
-      fc.oneof(fc.constantFrom('16x9', '16:10', 'ADAPTIVE', 'auto', '1080p', '720P', '720', '4k', '', ' 720p'), fc.string({ maxLength: 6 }), fc.integer(), fc.constant(null)),
+      fc.oneof(
+        fc.constantFrom('16x9', '16:10', 'ADAPTIVE', 'auto', '1080p', '720P', '720', '4k', '', ' 720p'),
+        fc.string({ maxLength: 6 }),
+        fc.integer(),
+        fc.constant(null),
+      ),
     )
     .filter(([, field, value]) => !(field === 'ratio' ? (RATIOS as readonly unknown[]) : (RESOLUTIONS as readonly unknown[])).includes(value))
     .map(([body, field, value]) => ({ body: { ...body, [field]: value }, paths: [field] })),
@@ -651,7 +683,11 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
     .tuple(validBodyArb, fc.integer({ min: MAX_METADATA_ENTRIES + 1, max: MAX_METADATA_ENTRIES + 10 }))
     .map(([body, n]) => ({ body: { ...body, metadata: Object.fromEntries(Array.from({ length: n }, (_, i) => [`key${i}`, `v${i}`])) }, paths: ['metadata'] })),
   'metadata-value-not-string': fc
-    .tuple(validBodyArb, fc.stringMatching(/^[a-z][a-z0-9_-]{0,15}$/), fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant({ nested: 'x' }), fc.constant(['x'])))
+    .tuple(
+      validBodyArb,
+      fc.stringMatching(/^[a-z][a-z0-9_-]{0,15}$/),
+      fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant({ nested: 'x' }), fc.constant(['x'])),
+    )
     .map(([body, key, value]) => ({ body: { ...body, metadata: { ...body.metadata, [key]: value } }, paths: [`metadata.${key}`] })),
   'metadata-value-too-long': fc
     .tuple(validBodyArb, fc.stringMatching(/^[a-z][a-z0-9_-]{0,15}$/), fc.integer({ min: MAX_METADATA_VALUE_CHARS + 1, max: MAX_METADATA_VALUE_CHARS + 100 }))
@@ -659,12 +695,10 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
   'metadata-key-not-a-name': fc
     .tuple(validBodyArb, fc.constantFrom('__proto__', '', '_private', 'two words', 'ü-key', '-dash'))
     .map(([body, key]) => ({ body: { ...body, metadata: withKey({}, key, 'v') }, paths: [`metadata.${key}`] })),
-  'metadata-key-too-long': fc
-    .tuple(validBodyArb, fc.integer({ min: MAX_METADATA_KEY_CHARS + 1, max: MAX_METADATA_KEY_CHARS + 50 }))
-    .map(([body, length]) => {
-      const key = 'k'.repeat(length);
-      return { body: { ...body, metadata: { [key]: 'v' } }, paths: [`metadata.${key}`] };
-    }),
+  'metadata-key-too-long': fc.tuple(validBodyArb, fc.integer({ min: MAX_METADATA_KEY_CHARS + 1, max: MAX_METADATA_KEY_CHARS + 50 })).map(([body, length]) => {
+    const key = 'k'.repeat(length);
+    return { body: { ...body, metadata: { [key]: 'v' } }, paths: [`metadata.${key}`] };
+  }),
 
   // --- webhook (README, Webhooks)
   'webhook-not-object': fc
@@ -674,22 +708,61 @@ const MUTATIONS: Record<string, fc.Arbitrary<MutationCase>> = {
     .tuple(validBodyArb, fc.constantFrom({}, { events: ['completed'] }))
     .map(([body, webhook]) => ({ body: { ...body, webhook }, paths: ['webhook.url'] })),
   'webhook-url-not-https': fc
-    .tuple(validBodyArb, fc.constantFrom('http://93.184.216.34/hook', 'ftp://93.184.216.34/hook', 'https:/93.184.216.34/x', 'not a url', '', 'wss://93.184.216.34/', 'https://93.184.216.34/a b'))
+    .tuple(
+      validBodyArb,
+      fc.constantFrom(
+        'http://93.184.216.34/hook',
+        'ftp://93.184.216.34/hook',
+        'https:/93.184.216.34/x',
+        'not a url',
+        '',
+        'wss://93.184.216.34/',
+        'https://93.184.216.34/a b',
+      ),
+    )
     .map(([body, url]) => ({ body: { ...body, webhook: { url } }, paths: ['webhook.url'] })),
   'webhook-url-not-public': fc
     .tuple(
       validBodyArb,
-      fc.constantFrom('10.0.0.1', '10.255.1.2', '172.16.0.9', '172.31.255.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '192.0.2.10', '[fd00::1]', '[fe80::1]', '[::ffff:10.0.0.1]'),
+      fc.constantFrom(
+        '10.0.0.1',
+        '10.255.1.2',
+        '172.16.0.9',
+        '172.31.255.1',
+        '192.168.1.1',
+        '169.254.169.254',
+        '100.64.0.1',
+        '0.0.0.0',
+        '192.0.2.10',
+        '[fd00::1]',
+        '[fe80::1]',
+        '[::ffff:10.0.0.1]',
+      ),
     )
     .map(([body, host]) => ({ body: { ...body, webhook: { url: `https://${host}/hook` } }, paths: ['webhook.url'] })),
-  'webhook-url-credentials': validBodyArb.map((body) => ({ body: { ...body, webhook: { url: 'https://user:secret@93.184.216.34/hook' } }, paths: ['webhook.url'] })),
+  'webhook-url-credentials': validBodyArb.map((body) => ({
+    body: { ...body, webhook: { url: 'https://user:secret@93.184.216.34/hook' } },
+    paths: ['webhook.url'],
+  })),
   'webhook-url-unresolvable': fc
     .tuple(validBodyArb, fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/))
     .map(([body, name]) => ({ body: { ...body, webhook: { url: `https://${name}.invalid/hook` } }, paths: ['webhook.url'] })),
-  'webhook-url-too-long': validBodyArb.map((body) => ({ body: { ...body, webhook: { url: padUrl('https://93.184.216.34/', MAX_URL_CHARS + 1) } }, paths: ['webhook.url'] })),
+  'webhook-url-too-long': validBodyArb.map((body) => ({
+    body: { ...body, webhook: { url: padUrl('https://93.184.216.34/', MAX_URL_CHARS + 1) } },
+    paths: ['webhook.url'],
+  })),
   'webhook-events-unknown': fc
-    .tuple(validBodyArb, fc.oneof(fc.constantFrom('finished', 'COMPLETED', 'succeeded', 'progress ', ''), fc.string({ maxLength: 8 }).filter((event) => !(WEBHOOK_EVENT_NAMES as readonly string[]).includes(event))))
-    .map(([body, event]) => ({ body: { ...body, webhook: { url: 'https://93.184.216.34/hook', events: ['completed', event] } }, paths: ['webhook.events[1]'] })),
+    .tuple(
+      validBodyArb,
+      fc.oneof(
+        fc.constantFrom('finished', 'COMPLETED', 'succeeded', 'progress ', ''),
+        fc.string({ maxLength: 8 }).filter((event) => !(WEBHOOK_EVENT_NAMES as readonly string[]).includes(event)),
+      ),
+    )
+    .map(([body, event]) => ({
+      body: { ...body, webhook: { url: 'https://93.184.216.34/hook', events: ['completed', event] } },
+      paths: ['webhook.events[1]'],
+    })),
   'webhook-events-empty-or-twice': fc
     .tuple(validBodyArb, fc.constantFrom([], ['completed', 'completed'], ['started', 'progress', 'started']))
     .map(([body, events]) => ({ body: { ...body, webhook: { url: 'https://93.184.216.34/hook', events } }, paths: ['webhook.events'] })),

@@ -101,7 +101,8 @@ export function judgeRecord(valid: ValidCase, job: Record<string, unknown>): str
   const extra = Object.keys(request).filter((field) => !(field in DEFAULTS) && !(field in sent));
   if (extra.length > 0) return `the request gained ${extra.join(', ')}`;
   const content = request.content as Item[] | undefined;
-  if (!Array.isArray(content) || content.length !== sent.content.length) return `request.content has ${Array.isArray(content) ? content.length : 'no'} items, ${sent.content.length} were sent`;
+  if (!Array.isArray(content) || content.length !== sent.content.length)
+    return `request.content has ${Array.isArray(content) ? content.length : 'no'} items, ${sent.content.length} were sent`;
   for (const [index, item] of sent.content.entries()) {
     const stored = content[index]!;
     if (item.type === 'text') {

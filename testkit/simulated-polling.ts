@@ -139,7 +139,15 @@ export async function runJob(job: SimulatedJob, poller: Poller, shape: RequestSh
   };
   let state = await submitTask(
     { jobId: `bench-${job.index}`, requestKey: 'bench', shape, deadlineAt, notify: [] },
-    { provider, loadRequest: async () => BENCH_REQUEST, presign: async () => '', loadHistory: async () => history, slots: unlimitedSlots, now: () => new Date(now), random },
+    {
+      provider,
+      loadRequest: async () => BENCH_REQUEST,
+      presign: async () => '',
+      loadHistory: async () => history,
+      slots: unlimitedSlots,
+      now: () => new Date(now),
+      random,
+    },
   );
   if (poller.next) state = { ...state, waitSeconds: poller.next(contextAt(state)) };
   let transitions = 0;

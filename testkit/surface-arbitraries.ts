@@ -49,16 +49,15 @@ export interface SurfaceCase {
 // ---- Building blocks ---------------------------------------------------------------------------
 
 const idChar = fc.constantFrom(...ID_REST);
-const wellFormedIdArb = fc
-  .tuple(fc.constantFrom(...ID_FIRST), fc.array(idChar, { maxLength: MAX_ID_CHARS - 1 }))
-  .map(([first, rest]) => first + rest.join(''));
+const wellFormedIdArb = fc.tuple(fc.constantFrom(...ID_FIRST), fc.array(idChar, { maxLength: MAX_ID_CHARS - 1 })).map(([first, rest]) => first + rest.join(''));
 
 const JSON_HEADER = ['content-type', 'application/json'] as const;
 
 /** A valid body: a POST case is refused for its path, query or headers, never for the body. */
 const validJsonArb = validBodyArb.map((body) => JSON.stringify(body));
 
-const query = (pairs: readonly (readonly [string, string])[]) => (pairs.length === 0 ? '' : `?${pairs.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&')}`);
+const query = (pairs: readonly (readonly [string, string])[]) =>
+  pairs.length === 0 ? '' : `?${pairs.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('&')}`;
 
 /** A request on a route, with a valid body when it is a POST. */
 function onRoute(route: Route, pairs: readonly (readonly [string, string])[], jobId = 'job-1'): fc.Arbitrary<RawRequest> {
@@ -85,7 +84,25 @@ const pathMethod = fc.constantFrom(['GET', ''] as const, ['DELETE', ''] as const
 
 /** Percent-encodings that decode to no UTF-8 string: cut, not hex, overlong, a surrogate, past U+10FFFF. */
 const badEscapeArb = fc.oneof(
-  fc.constantFrom('%', '%Z', '%ZZ', '%G0', '%%', '%E0%A4%A', '%E0%A4', '%C3', '%80', '%FF', '%FE', '%C0%AF', '%E0%80%AF', '%ED%A0%80', '%ED%BF%BF', '%F4%90%80%80', '%F8%88%80%80%80'),
+  fc.constantFrom(
+    '%',
+    '%Z',
+    '%ZZ',
+    '%G0',
+    '%%',
+    '%E0%A4%A',
+    '%E0%A4',
+    '%C3',
+    '%80',
+    '%FF',
+    '%FE',
+    '%C0%AF',
+    '%E0%80%AF',
+    '%ED%A0%80',
+    '%ED%BF%BF',
+    '%F4%90%80%80',
+    '%F8%88%80%80%80',
+  ),
   fc.tuple(fc.constantFrom(...'0123456789abcdefABCDEF'), fc.constantFrom(...'gGzZ-_.')).map(([hex, other]) => `%${hex}${other}`),
 );
 
@@ -107,7 +124,37 @@ const overLongId = fc
 
 /** A character no id has; every one is sent percent-encoded, as a client would. */
 const oddCharArb = fc.oneof(
-  fc.constantFrom(' ', '/', '%', '?', '#', '"', '<', '>', '\\', '^', '`', '{', '|', '}', '~', '!', '$', '&', "'", '(', ')', '*', '+', ',', ';', '=', '@', '[', ']'),
+  fc.constantFrom(
+    ' ',
+    '/',
+    '%',
+    '?',
+    '#',
+    '"',
+    '<',
+    '>',
+    '\\',
+    '^',
+    '`',
+    '{',
+    '|',
+    '}',
+    '~',
+    '!',
+    '$',
+    '&',
+    "'",
+    '(',
+    ')',
+    '*',
+    '+',
+    ',',
+    ';',
+    '=',
+    '@',
+    '[',
+    ']',
+  ),
   fc.constantFrom('é', 'ß', '猫', '🎹', '\u0000', '\n', '\u001f', '\u007f', '\u00a0', '\u200b', '\ufeff'),
 );
 
@@ -115,24 +162,61 @@ const oddCharacters = fc
   .tuple(pathMethod, fc.string({ unit: idChar, maxLength: 10 }), oddCharArb, fc.string({ unit: idChar, maxLength: 10 }))
   .map(([[method, route], before, odd, after]) => [method, route, `a${before}${odd}${after}`] as const)
   .chain(([method, route, id]) =>
-    fc.oneof(
-      fc.constant(id),
-      // The first character is narrower: never `.`, so neither `.` nor `..` is an id.
-      fc.constantFrom('.', '..', '_job', '-job', ':job', '.job'),
-    ).map((odd): SurfaceCase => ({ kind: 'path:odd-characters', request: { method, target: `/jobs/${encodeURIComponent(odd)}${route}` }, expected: refused('path.jobId') })),
+    fc
+      .oneof(
+        fc.constant(id),
+        // The first character is narrower: never `.`, so neither `.` nor `..` is an id.
+        fc.constantFrom('.', '..', '_job', '-job', ':job', '.job'),
+      )
+      .map((odd): SurfaceCase => ({
+        kind: 'path:odd-characters',
+        request: { method, target: `/jobs/${encodeURIComponent(odd)}${route}` },
+        expected: refused('path.jobId'),
+      })),
   );
 
-const unknownId = fc
-  .tuple(pathMethod, fc.oneof(wellFormedIdArb, fc.uuid().map(String)))
-  .map(([[method, route], id]): SurfaceCase => ({ kind: 'path:unknown-id', request: { method, target: `/jobs/${id}${route}` }, expected: { status: 404, code: 'NOT_FOUND' } }));
+const unknownId = fc.tuple(pathMethod, fc.oneof(wellFormedIdArb, fc.uuid().map(String))).map(([[method, route], id]): SurfaceCase => ({
+  kind: 'path:unknown-id',
+  request: { method, target: `/jobs/${id}${route}` },
+  expected: { status: 404, code: 'NOT_FOUND' },
+}));
 
 // ---- The query string ---------------------------------------------------------------------------
 
 /** What Number() reads as a number but is not decimal digits, and numbers out of range. */
 const badLimitArb = fc.oneof(
-  fc.constantFrom('0x10', '0X1A', '0b11', '0o7', '1e1', '1E2', ' 10', '10 ', '\t10', '+10', '-10', '-0', '10.0', '1.', '.5', '', '0', '00', '101', '1_0', '1,0', '١٠', '１０', 'Infinity', 'NaN', 'ten'),
+  fc.constantFrom(
+    '0x10',
+    '0X1A',
+    '0b11',
+    '0o7',
+    '1e1',
+    '1E2',
+    ' 10',
+    '10 ',
+    '\t10',
+    '+10',
+    '-10',
+    '-0',
+    '10.0',
+    '1.',
+    '.5',
+    '',
+    '0',
+    '00',
+    '101',
+    '1_0',
+    '1,0',
+    '١٠',
+    '１０',
+    'Infinity',
+    'NaN',
+    'ten',
+  ),
   fc.integer({ min: MAX_PAGE_SIZE + 1 }).map(String),
-  fc.integer({ min: 1, max: MAX_PAGE_SIZE }).chain((limit) => fc.constantFrom(` ${limit}`, `+${limit}`, `${limit}.0`, `0x${limit.toString(16)}`, `${limit}e0`, `${limit}n`)),
+  fc
+    .integer({ min: 1, max: MAX_PAGE_SIZE })
+    .chain((limit) => fc.constantFrom(` ${limit}`, `+${limit}`, `${limit}.0`, `0x${limit.toString(16)}`, `${limit}e0`, `${limit}n`)),
 );
 
 const limitNotDecimal = fc
@@ -157,10 +241,15 @@ const repeatedParameter = anyRoute
     );
   })
   .chain(([route, name, values, encodeName]) =>
-    onRoute(route, values.map((value) => [name, value] as const)).map((request): SurfaceCase => ({
+    onRoute(
+      route,
+      values.map((value) => [name, value] as const),
+    ).map((request): SurfaceCase => ({
       kind: 'query:repeated',
       // The same name spelled two ways is still one name once decoded: `limit` and `%6Cimit`.
-      request: encodeName ? { ...request, target: request.target.replace(`&${name}=`, `&%${name.charCodeAt(0).toString(16).toUpperCase()}${name.slice(1)}=`) } : request,
+      request: encodeName
+        ? { ...request, target: request.target.replace(`&${name}=`, `&%${name.charCodeAt(0).toString(16).toUpperCase()}${name.slice(1)}=`) }
+        : request,
       expected: refused(`query.${name}`),
     })),
   );
@@ -174,13 +263,17 @@ const unknownNameArb = fc.oneof(
 const unknownParameter = fc
   .tuple(anyRoute, unknownNameArb, fc.string({ maxLength: 10 }))
   .filter(([route, name]) => !(ROUTE_PARAMETERS[route] as readonly string[]).includes(name))
-  .chain(([route, name, value]) => onRoute(route, [[name, value]]).map((request): SurfaceCase => ({ kind: 'query:unknown', request, expected: refused(`query.${name}`) })));
+  .chain(([route, name, value]) =>
+    onRoute(route, [[name, value]]).map((request): SurfaceCase => ({ kind: 'query:unknown', request, expected: refused(`query.${name}`) })),
+  );
 
 // ---- Cursors ------------------------------------------------------------------------------------
 
 /** README: the cursor is the `nextCursor` of a listing with the same status (or none). */
 const cursorOf = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
-const isoDateArb = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString());
+const isoDateArb = fc
+  .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+  .map((date) => date.toISOString());
 
 /** The key a listing with `status` (or none) hands out, as DynamoDB orders it. */
 /** The start key a listing of that status reads: the line index for QUEUED, the status index for the others, the creation index without one. */
@@ -201,11 +294,18 @@ const forgedCursorArb = (status: string | undefined): fc.Arbitrary<string> =>
       fc.constant(cursorOf(ourKey(status ? undefined : 'QUEUED', jobId, createdAt))),
       // One field missing, one too many, one of the wrong type or form.
       fc.constantFrom(...Object.keys(key)).map((field) => cursorOf(Object.fromEntries(Object.entries(key).filter(([name]) => name !== field)))),
-      fc.tuple(fc.constantFrom('progress', 'a', 'updatedAt', '__proto__'), fc.jsonValue({ maxDepth: 1 })).map(([field, value]) => cursorOf({ ...key, [field]: value })),
+      fc
+        .tuple(fc.constantFrom('progress', 'a', 'updatedAt', '__proto__'), fc.jsonValue({ maxDepth: 1 }))
+        .map(([field, value]) => cursorOf({ ...key, [field]: value })),
       fc.constantFrom<unknown>(7, null, true, [], {}, '', 'x'.repeat(3000), '../x', 'a b', '.job').map((jobId) => cursorOf({ ...key, jobId })),
-      fc.constantFrom<unknown>(7, null, true, [], {}, '', 'yesterday', '2026-13-01T00:00:00Z', '2026-01-01').map((created) => cursorOf({ ...key, createdAt: created })),
+      fc
+        .constantFrom<unknown>(7, null, true, [], {}, '', 'yesterday', '2026-13-01T00:00:00Z', '2026-01-01')
+        .map((created) => cursorOf({ ...key, createdAt: created })),
       // Not a key at all.
-      fc.jsonValue({ maxDepth: 2 }).filter((value) => typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length !== 3).map(cursorOf),
+      fc
+        .jsonValue({ maxDepth: 2 })
+        .filter((value) => typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length !== 3)
+        .map(cursorOf),
       fc.string({ minLength: 1, maxLength: 40 }).filter((text) => !/^[A-Za-z0-9_-]+$/.test(text)),
       fc.constant(`${cursorOf(key)}!`),
       fc.uint8Array({ minLength: 1, maxLength: 24 }).map((bytes) => Buffer.from(bytes).toString('base64url')),
@@ -220,7 +320,9 @@ const forgedCursor = listingStatus
 /** A key of exactly the right shape is as good as ours: DynamoDB starts after it whether or not the job exists. */
 const wellFormedCursor = fc
   .tuple(listingStatus, wellFormedIdArb, isoDateArb)
-  .chain(([status, jobId, createdAt]) => onRoute('GET /jobs', [...(status ? [['status', status] as const] : []), ['cursor', cursorOf(ourKey(status, jobId, createdAt))]]))
+  .chain(([status, jobId, createdAt]) =>
+    onRoute('GET /jobs', [...(status ? [['status', status] as const] : []), ['cursor', cursorOf(ourKey(status, jobId, createdAt))]]),
+  )
   .map((request): SurfaceCase => ({ kind: 'cursor:well-formed', request, expected: { status: 200 } }));
 
 // ---- Headers, charsets, bytes ------------------------------------------------------------------
@@ -230,7 +332,12 @@ const idempotencyKeyArb = fc.string({ unit: fc.constantFrom(...'abcXYZ019-_.:~!'
 /** Content-Type or Idempotency-Key sent 2 or 3 times, the later lines spelled as written or in lower case. */
 const repeatedHeader = fc
   .tuple(
-    fc.constantFrom(['content-type', 'Content-Type'], ['content-type', 'content-type'], ['idempotency-key', 'Idempotency-Key'], ['idempotency-key', 'idempotency-key']),
+    fc.constantFrom(
+      ['content-type', 'Content-Type'],
+      ['content-type', 'content-type'],
+      ['idempotency-key', 'Idempotency-Key'],
+      ['idempotency-key', 'idempotency-key'],
+    ),
     fc.array(idempotencyKeyArb, { minLength: 2, maxLength: 3 }),
     fc.array(fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain'), { minLength: 2, maxLength: 3 }),
     validJsonArb,
@@ -245,7 +352,24 @@ const repeatedHeader = fc
     };
   });
 
-const charsetArb = fc.constantFrom('utf-16', 'UTF-16LE', 'utf-16be', 'utf-32', 'iso-8859-1', 'latin1', 'windows-1252', 'us-ascii', 'utf8', 'UTF_8', 'utf-7', 'shift_jis', 'gbk', 'big5', 'koi8-r', '');
+const charsetArb = fc.constantFrom(
+  'utf-16',
+  'UTF-16LE',
+  'utf-16be',
+  'utf-32',
+  'iso-8859-1',
+  'latin1',
+  'windows-1252',
+  'us-ascii',
+  'utf8',
+  'UTF_8',
+  'utf-7',
+  'shift_jis',
+  'gbk',
+  'big5',
+  'koi8-r',
+  '',
+);
 
 const notUtf8Charset = fc
   .tuple(
@@ -270,7 +394,22 @@ const notUtf8Charset = fc
   });
 
 /** Byte sequences UTF-8 forbids: a stray continuation, 0xFE/0xFF, overlong forms, surrogates, past U+10FFFF, cut sequences. */
-const BAD_UTF8 = [[0x80], [0xbf], [0xfe], [0xff], [0xc0, 0xaf], [0xc1, 0xbf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x8e]];
+const BAD_UTF8 = [
+  [0x80],
+  [0xbf],
+  [0xfe],
+  [0xff],
+  [0xc0, 0xaf],
+  [0xc1, 0xbf],
+  [0xe0, 0x80, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xed, 0xbf, 0xbf],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xf5, 0x80, 0x80, 0x80],
+  [0xc3],
+  [0xe2, 0x82],
+  [0xf0, 0x9f, 0x8e],
+];
 
 const notUtf8Body = fc
   .tuple(fc.constantFrom(...BAD_UTF8), fc.string({ unit: fc.constantFrom(...'A cat 猫🎹é'), maxLength: 20 }), fc.string({ maxLength: 20 }))

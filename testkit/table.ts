@@ -15,6 +15,10 @@ export function formatCell(value: number | string | undefined): string {
 export function formatTable(headers: string[], rows: (string | number | undefined)[][]): string {
   const text = rows.map((row) => row.map((value) => formatCell(value)));
   const widths = headers.map((header, column) => Math.max(header.length, ...text.map((row) => (row[column] ?? '').length)));
-  const line = (values: string[]) => values.map((value, column) => value.padEnd(widths[column]!)).join(' | ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((value, column) => value.padEnd(widths[column]!))
+      .join(' | ')
+      .trimEnd();
   return [line(headers), widths.map((width) => '-'.repeat(width)).join('-|-'), ...text.map(line)].join('\n');
 }

@@ -127,7 +127,9 @@ export async function runWebhookChaos(options: WebhookChaosOptions): Promise<Web
       handled.set(delivery.webhookId, [...(handled.get(delivery.webhookId) ?? []), delivery]);
     }
     const duplicated = [...handled.values()].filter((deliveries) => deliveries.length > 1);
-    const attempts = (await Promise.all(jobIds.map(async (jobId) => ((await getJob(apiUrl, jobId)) as unknown as { webhook: JobWebhook }).webhook.attempts ?? []))).flat();
+    const attempts = (
+      await Promise.all(jobIds.map(async (jobId) => ((await getJob(apiUrl, jobId)) as unknown as { webhook: JobWebhook }).webhook.attempts ?? []))
+    ).flat();
     return {
       jobs: options.jobs,
       seed: options.seed,
@@ -140,7 +142,8 @@ export async function runWebhookChaos(options: WebhookChaosOptions): Promise<Web
       refusedWhileDown: attempts.filter((attempt) => attempt.error?.includes('ECONNREFUSED')).length,
       duplicatedEvents: duplicated.length,
       duplicateDeliveries: duplicated.reduce((sum, deliveries) => sum + deliveries.length - 1, 0),
-      duplicatesWithAnotherId: duplicated.filter((deliveries) => new Set(deliveries.map((delivery) => `${delivery.webhookId} ${delivery.event}`)).size > 1).length,
+      duplicatesWithAnotherId: duplicated.filter((deliveries) => new Set(deliveries.map((delivery) => `${delivery.webhookId} ${delivery.event}`)).size > 1)
+        .length,
       lost: [...expected].filter((webhookId) => !handled.has(webhookId)).length,
       unverified: received.filter((delivery) => !delivery.verified).length,
       deadLetters: fixture.stack.webhookDeadLetters().length,

@@ -56,7 +56,11 @@ export async function startWebhookReceiver(secret: () => string): Promise<Webhoo
     let verified = false;
     let verifyError: string | undefined;
     try {
-      new Webhook(secret()).verify(body, { 'webhook-id': header('webhook-id'), 'webhook-timestamp': header('webhook-timestamp'), 'webhook-signature': header('webhook-signature') });
+      new Webhook(secret()).verify(body, {
+        'webhook-id': header('webhook-id'),
+        'webhook-timestamp': header('webhook-timestamp'),
+        'webhook-signature': header('webhook-signature'),
+      });
       verified = true;
     } catch (error) {
       verifyError = (error as Error).message;

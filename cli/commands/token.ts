@@ -53,7 +53,12 @@ export async function token(args: string[]): Promise<ExitCode> {
         console.log(
           table(
             ['TOKEN ID', 'NAME', 'CREATED', 'STATUS'],
-            visible.map((record) => [record.tokenId, record.name, timestamp(record.createdAt), record.revokedAt ? `revoked ${timestamp(record.revokedAt)}` : 'active']),
+            visible.map((record) => [
+              record.tokenId,
+              record.name,
+              timestamp(record.createdAt),
+              record.revokedAt ? `revoked ${timestamp(record.revokedAt)}` : 'active',
+            ]),
           ),
         );
       }

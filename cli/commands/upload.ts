@@ -42,7 +42,8 @@ export async function upload(args: string[]): Promise<ExitCode> {
     (['prompt', 'ratio', 'duration', 'resolution'] as const).flatMap((name) => (values[name] !== undefined ? [[name, values[name]]] : [])),
   );
   if (extension === '.json') {
-    if (Object.keys(metadata).length > 0) throw new UsageError(`--${Object.keys(metadata)[0]} goes with an image: a spec carries its own fields\n${USAGE.upload}`);
+    if (Object.keys(metadata).length > 0)
+      throw new UsageError(`--${Object.keys(metadata)[0]} goes with an image: a spec carries its own fields\n${USAGE.upload}`);
   } else if (imageType) {
     if (!values.prompt) throw new UsageError(`an image needs --prompt: without one the pipeline takes it for media, not a job\n${USAGE.upload}`);
     // The prompt travels as S3 object metadata, which S3 takes in US-ASCII only.

@@ -35,8 +35,16 @@ export class AdmissionControl extends Construct {
     // (runtime/admission/execution-ended.ts, dispatch.ts), takes and gives back slots, starts executions,
     // and stops one it just started for a job that was cancelled meanwhile (dispatch.ts, startAdmitted).
     Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [props.table.tableArn] });
-    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:Query'], resourceArns: [`${props.table.tableArn}/index/${JOBS_TABLE.indexes.byLine.name}`] });
-    Grant.addToPrincipal({ grantee: this.handler, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [props.admission.tableArn] });
+    Grant.addToPrincipal({
+      grantee: this.handler,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${props.table.tableArn}/index/${JOBS_TABLE.indexes.byLine.name}`],
+    });
+    Grant.addToPrincipal({
+      grantee: this.handler,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resourceArns: [props.admission.tableArn],
+    });
     props.stateMachine.grantStartExecution(this.handler);
     for (const resource of resourcesOf(props.stateMachine.grantExecution(this.handler, 'states:StopExecution'))) {
       acknowledge(

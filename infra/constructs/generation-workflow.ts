@@ -221,7 +221,11 @@ export class GenerationWorkflow extends Construct {
       conditions: historyItems,
     });
     // The slots item only: SubmitTask reads it and records a created task or a refusal in it.
-    Grant.addToPrincipal({ grantee: this.functions.SubmitTask, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [props.admission.tableArn] });
+    Grant.addToPrincipal({
+      grantee: this.functions.SubmitTask,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resourceArns: [props.admission.tableArn],
+    });
     props.providerApiKey.grantRead(this.functions.SubmitTask);
     props.providerApiKey.grantRead(this.functions.PollTask);
     // The request body, and the s3:// media a job names (only ever under the media prefixes), which it presigns.
@@ -269,10 +273,9 @@ export class GenerationWorkflow extends Construct {
     });
     // It reads the record and publishes: repeating it at worst publishes twice, which EventBridge consumers tolerate anyway.
     retryAllBut(announce, [], 5);
-    announce.addCatch(
-      new Fail(this, 'JobNotAnnounced', { error: 'JOB_NOT_ANNOUNCED', cause: 'the job ended but its event could not be published' }),
-      { resultPath: '$.announceError' },
-    );
+    announce.addCatch(new Fail(this, 'JobNotAnnounced', { error: 'JOB_NOT_ANNOUNCED', cause: 'the job ended but its event could not be published' }), {
+      resultPath: '$.announceError',
+    });
     // Ended TIMED_OUT with its task still running at the provider: follow the task on (see IsVideoReady).
     announce.next(
       new Choice(this, 'HowDidItEnd')
@@ -321,11 +324,7 @@ export class GenerationWorkflow extends Construct {
     });
     retryAllBut(describeFailure, [], 3);
     describeFailure.addCatch(jobNotRecorded, { resultPath: '$.recordError' });
-    describeFailure.next(
-      new Choice(this, 'IsTimedOut')
-        .when(Condition.stringEquals('$.failure.status', 'TIMED_OUT'), recordTimedOut)
-        .otherwise(recordFailed),
-    );
+    describeFailure.next(new Choice(this, 'IsTimedOut').when(Condition.stringEquals('$.failure.status', 'TIMED_OUT'), recordTimedOut).otherwise(recordFailed));
 
     const catchInto = (task: TaskStateBase) => task.addCatch(describeFailure, { resultPath: '$.error' });
 
@@ -364,7 +363,6 @@ export class GenerationWorkflow extends Construct {
       },
       resultPath: JsonPath.DISCARD,
     });
-
 
     const poll = new LambdaInvoke(this, 'PollTask', {
       lambdaFunction: this.functions.PollTask,
@@ -483,8 +481,7 @@ export class GenerationWorkflow extends Construct {
     const recordSucceeded = new DynamoUpdateItem(this, 'RecordSucceeded', {
       table,
       key: jobKey,
-      updateExpression:
-        'SET #status = :succeeded, progress = :hundred, polls = :polls, #output = :output, finishedAt = :at, updatedAt = :at',
+      updateExpression: 'SET #status = :succeeded, progress = :hundred, polls = :polls, #output = :output, finishedAt = :at, updatedAt = :at',
       conditionExpression: '#status IN (:submitted, :running)',
       expressionAttributeNames: { ...statusName, '#output': 'output' },
       expressionAttributeValues: {
@@ -530,21 +527,26 @@ export class GenerationWorkflow extends Construct {
 
     // A resumed job (the sweeper restarting one whose execution was lost) already has its provider
     // task: it goes straight back to polling it, and no second task is created.
-    const definition: IChainable = new Choice(this, 'IsResume')
-      .when(Condition.isPresent('$.poll'), wait)
-      .otherwise(submit);
-    submit.next(recordSubmitted).next(wait).next(poll).next(
-      new Choice(this, 'IsVideoReady')
-        .when(Condition.isPresent('$.poll.lateEnded'), new Succeed(this, 'LateTaskEnded'))
-        .when(Condition.and(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), Condition.isPresent('$.poll.late')), freeSlot('FreeSlotOfLateTask', lateVideoPath))
-        .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), freeSlot('FreeSlot', store.next(recordSucceeded).next(announce)))
-        .when(Condition.isPresent('$.poll.overdue'), recordOverdue.next(announce))
-        // A late task's job has ended: no progress is written any more. (Before the rule on `changed`
-        // rather than `changed and not late`: the local engine reads `IsPresent: false` as never true.)
-        .when(Condition.isPresent('$.poll.late'), lateWait)
-        .when(Condition.booleanEquals('$.poll.changed', true), recordProgress.next(wait))
-        .otherwise(wait),
-    );
+    const definition: IChainable = new Choice(this, 'IsResume').when(Condition.isPresent('$.poll'), wait).otherwise(submit);
+    submit
+      .next(recordSubmitted)
+      .next(wait)
+      .next(poll)
+      .next(
+        new Choice(this, 'IsVideoReady')
+          .when(Condition.isPresent('$.poll.lateEnded'), new Succeed(this, 'LateTaskEnded'))
+          .when(
+            Condition.and(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), Condition.isPresent('$.poll.late')),
+            freeSlot('FreeSlotOfLateTask', lateVideoPath),
+          )
+          .when(Condition.stringEquals('$.poll.jobStatus', 'SUCCEEDED'), freeSlot('FreeSlot', store.next(recordSucceeded).next(announce)))
+          .when(Condition.isPresent('$.poll.overdue'), recordOverdue.next(announce))
+          // A late task's job has ended: no progress is written any more. (Before the rule on `changed`
+          // rather than `changed and not late`: the local engine reads `IsPresent: false` as never true.)
+          .when(Condition.isPresent('$.poll.late'), lateWait)
+          .when(Condition.booleanEquals('$.poll.changed', true), recordProgress.next(wait))
+          .otherwise(wait),
+      );
     lateWait.next(poll);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {

@@ -14,8 +14,10 @@ export const HANDLERS_DIR = fileURLToPath(new URL('../../runtime/handlers/', imp
 /** Template metadata naming the handler file; the local stack binds every function through it. */
 export const HANDLER_METADATA_KEY = 'video-pipeline:handler';
 
-export interface HouseFunctionProps<H extends HandlerFile>
-  extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'role' | 'logGroup' | 'environment'> {
+export interface HouseFunctionProps<H extends HandlerFile> extends Omit<
+  NodejsFunctionProps,
+  'entry' | 'runtime' | 'architecture' | 'role' | 'logGroup' | 'environment'
+> {
   /** File name under runtime/handlers/, without extension. */
   handlerFile: H;
   /** What the handler reads (contracts/environment.ts), every required variable set. */

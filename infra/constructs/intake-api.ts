@@ -66,9 +66,7 @@ export class IntakeApi extends Construct {
         throttlingRateLimit: 50,
         throttlingBurstLimit: 100,
         loggingLevel: MethodLoggingLevel.ERROR,
-        accessLogDestination: new LogGroupLogDestination(
-          new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH }),
-        ),
+        accessLogDestination: new LogGroupLogDestination(new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH })),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
       },
       cloudWatchRole: true,

@@ -1,15 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import type {
-  Alarm} from 'aws-cdk-lib/aws-cloudwatch';
-import {
-  ComparisonOperator,
-  Dashboard,
-  GraphWidget,
-  MathExpression,
-  Metric,
-  SingleValueWidget,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, SingleValueWidget, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -53,7 +44,12 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const alarmAtLeastOnce = { threshold: 1, evaluationPeriods: 1, comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: TreatMissingData.NOT_BREACHING };
+    const alarmAtLeastOnce = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    };
 
     const stuckJobs = pipelineMetric(METRIC.StuckJobs, SWEEPER);
     this.stuckJobsAlarm = stuckJobs.createAlarm(this, 'StuckJobsAlarm', {
@@ -123,7 +119,12 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({
         title: 'Executions',
-        left: [props.stateMachine.metricStarted(), props.stateMachine.metricSucceeded(), props.stateMachine.metricFailed(), props.stateMachine.metricTimedOut()],
+        left: [
+          props.stateMachine.metricStarted(),
+          props.stateMachine.metricSucceeded(),
+          props.stateMachine.metricFailed(),
+          props.stateMachine.metricTimedOut(),
+        ],
         width: 12,
       }),
       new GraphWidget({

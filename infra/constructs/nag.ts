@@ -14,8 +14,7 @@ import { Construct, type IConstruct } from 'constructs';
  */
 
 /** The CloudFormation resource of a construct (an L1 is its own): acknowledgments sit on it, never on a parent. */
-const resourceOf = (construct: IConstruct): IConstruct =>
-  CfnElement.isCfnElement(construct) ? construct : (construct.node.defaultChild ?? construct);
+const resourceOf = (construct: IConstruct): IConstruct => (CfnElement.isCfnElement(construct) ? construct : (construct.node.defaultChild ?? construct));
 
 /**
  * A resource (an ARN as CDK builds it, tokens and all) as cdk-nag writes it in a finding: resolved in

@@ -130,7 +130,14 @@ export class WebhookDelivery extends Construct {
     });
     // The function failing itself (a crash, a timeout, throttling): an attempt the receiver may or
     // may not have seen; it is retried like any, and its webhook-id lets the receiver drop a repeat.
-    deliver.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), backoffRate: 4, maxAttempts: 4, maxDelay: Duration.minutes(10), jitterStrategy: JitterType.FULL });
+    deliver.addRetry({
+      errors: ['States.ALL'],
+      interval: Duration.seconds(5),
+      backoffRate: 4,
+      maxAttempts: 4,
+      maxDelay: Duration.minutes(10),
+      jitterStrategy: JitterType.FULL,
+    });
     const deadLetter = new SqsSendMessage(this, DEAD_LETTER_STATE, {
       queue: this.deadLetters,
       messageBody: TaskInput.fromObject({ event: JsonPath.objectAt('$.event'), delivery: JsonPath.objectAt('$.delivery') }),

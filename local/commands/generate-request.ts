@@ -56,9 +56,7 @@ function parseGenerateArgs(args: string[]) {
  * Builds the POST /jobs body from the command line; the API validates it like any other. The `-c`
  * assignments are returned as typed, for cdkContext.
  */
-export async function generateRequestFromArgs(
-  args: string[],
-): Promise<{ body: JobRequestInput; outDir: string; contextAssignments: string[] }> {
+export async function generateRequestFromArgs(args: string[]): Promise<{ body: JobRequestInput; outDir: string; contextAssignments: string[] }> {
   const { values, positionals } = parseGenerateArgs(args);
   const prompt = positionals.join(' ').trim();
   const images = await Promise.all((values.image ?? []).map(imageUrl));

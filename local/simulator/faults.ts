@@ -43,7 +43,10 @@ export const simulatorFaultsSchema = z.strictObject({
   create429Rate: rate,
   /** A 5xx picked from `create5xxKinds`; see CREATE_5XX_KINDS for which ones made a task. */
   create5xxRate: rate,
-  create5xxKinds: z.array(z.enum(CREATE_5XX_KINDS)).min(1).default([...CREATE_5XX_KINDS]),
+  create5xxKinds: z
+    .array(z.enum(CREATE_5XX_KINDS))
+    .min(1)
+    .default([...CREATE_5XX_KINDS]),
   /** A poll answers 429. */
   get429Rate: rate,
   /** A poll answers 500, 502, 503 or 504 (502/504 with an HTML body, as proxies do). */

@@ -180,9 +180,7 @@ export function ffmpegArgs(spec: VideoSpec, files: RenderFiles, outputFile: stri
   const inputs: string[][] = [];
   const graph: string[] = [];
 
-  inputs.push(
-    files.firstFrame ? imageInput(files.firstFrame) : ['-f', 'lavfi', '-i', `color=c=${BACKGROUND}:s=${width}x${height}:r=${FRAMES_PER_SECOND}`],
-  );
+  inputs.push(files.firstFrame ? imageInput(files.firstFrame) : ['-f', 'lavfi', '-i', `color=c=${BACKGROUND}:s=${width}x${height}:r=${FRAMES_PER_SECOND}`]);
   graph.push(files.firstFrame ? `${pannedImage('0:v', spec)}[picture]` : '[0:v]null[picture]');
   let picture = 'picture';
   if (files.lastFrame) {

@@ -34,12 +34,7 @@ export function frameImageUrl(request: Pick<ProviderRequest, 'content'>, role: F
   return undefined;
 }
 
-export async function keepFrameImages(
-  request: Pick<ProviderRequest, 'content'>,
-  directory: string,
-  taskId: string,
-  signal: AbortSignal,
-): Promise<FrameImages> {
+export async function keepFrameImages(request: Pick<ProviderRequest, 'content'>, directory: string, taskId: string, signal: AbortSignal): Promise<FrameImages> {
   const kept: FrameImages = { notes: [] };
   for (const role of FRAME_ROLES) {
     const url = frameImageUrl(request, role);

@@ -62,9 +62,7 @@ const persistedTaskSchema = z.strictObject({
       imageNotes: z.array(z.string()).optional(),
     })
     .optional(),
-  video: z
-    .strictObject({ file: videoFileName, bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })
-    .optional(),
+  video: z.strictObject({ file: videoFileName, bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   createAnswered: z.boolean(),
   fullDownloads: z.number().int().nonnegative(),
   faults: faultCounts,

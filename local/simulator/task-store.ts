@@ -6,15 +6,7 @@ import type { ProviderRequest } from '../../runtime/domain/request-schema.js';
 import type { FaultName } from './faults.js';
 import type { Renderer } from './render.js';
 import type { TaskSnapshot } from './responses.js';
-import {
-  loadTaskFile,
-  TASK_FILE_NAME,
-  TASK_FILE_VERSION,
-  TaskFileWriter,
-  type LogLine,
-  type PersistedTask,
-  type TaskFileContent,
-} from './task-file.js';
+import { loadTaskFile, TASK_FILE_NAME, TASK_FILE_VERSION, TaskFileWriter, type LogLine, type PersistedTask, type TaskFileContent } from './task-file.js';
 import { planTask, readClock, type GatewayStatus, type TaskTimeline } from './task-clock.js';
 import { durationSeconds, planVideo, promptOf, type VideoSpec } from './video-spec.js';
 

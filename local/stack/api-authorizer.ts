@@ -11,9 +11,7 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, logicalIdsOfType } from './template-resolv
  * allow lets the request on with the authorizer's context in `requestContext.authorizer`.
  */
 
-export type AuthorizerOutcome =
-  | { allowed: true; authorizer: Record<string, unknown> }
-  | { allowed: false; statusCode: number; body: string };
+export type AuthorizerOutcome = { allowed: true; authorizer: Record<string, unknown> } | { allowed: false; statusCode: number; body: string };
 
 export interface LocalAuthorizer {
   /** Undefined when the route takes no authorizer (the rest of the local API, which has no auth). */
@@ -41,15 +39,18 @@ function functionNamedIn(template: CfnTemplate, value: unknown): string | undefi
   if (value === null || typeof value !== 'object') return undefined;
   const getAtt = (value as Properties)['Fn::GetAtt'];
   if (Array.isArray(getAtt) && template.Resources[getAtt[0] as string]?.Type === 'AWS::Lambda::Function') return getAtt[0] as string;
-  return Object.values(value).map((item) => functionNamedIn(template, item)).find(Boolean);
+  return Object.values(value)
+    .map((item) => functionNamedIn(template, item))
+    .find(Boolean);
 }
 
 /** A gateway response's body: its template (plain substitution, as API Gateway does), with the two context variables ours use. */
 function gatewayResponse(template: CfnTemplate, apiId: string, type: string, fallback: string, message: string): { statusCode: number; body: string } {
-  const response = logicalIdsOfType(template, 'AWS::ApiGateway::GatewayResponse')
-    .map((id) => template.Resources[id]!.Properties as Properties)
-    .find((properties) => (properties.RestApiId as { Ref?: string }).Ref === apiId && properties.ResponseType === type)
-    ?? logicalIdsOfType(template, 'AWS::ApiGateway::GatewayResponse')
+  const response =
+    logicalIdsOfType(template, 'AWS::ApiGateway::GatewayResponse')
+      .map((id) => template.Resources[id]!.Properties as Properties)
+      .find((properties) => (properties.RestApiId as { Ref?: string }).Ref === apiId && properties.ResponseType === type) ??
+    logicalIdsOfType(template, 'AWS::ApiGateway::GatewayResponse')
       .map((id) => template.Resources[id]!.Properties as Properties)
       .find((properties) => (properties.RestApiId as { Ref?: string }).Ref === apiId && properties.ResponseType === fallback);
   const statusCode = Number(response?.StatusCode ?? (type === 'UNAUTHORIZED' ? 401 : type === 'ACCESS_DENIED' ? 403 : 500));
@@ -61,13 +62,21 @@ function gatewayResponse(template: CfnTemplate, apiId: string, type: string, fal
 
 /** IAM's wildcard match of a policy resource against the method ARN. */
 const covers = (pattern: string, arn: string) =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(arn);
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(arn);
 
 function allows(result: APIGatewayAuthorizerResult, methodArn: string): boolean {
   const matching = result.policyDocument.Statement.filter((statement) => {
     const actions = [(statement as { Action?: string | string[] }).Action ?? []].flat();
     const resources = [(statement as { Resource?: string | string[] }).Resource ?? []].flat();
-    return actions.some((action) => action === '*' || action === 'execute-api:*' || action === 'execute-api:Invoke') && resources.some((resource) => covers(resource, methodArn));
+    return (
+      actions.some((action) => action === '*' || action === 'execute-api:*' || action === 'execute-api:Invoke') &&
+      resources.some((resource) => covers(resource, methodArn))
+    );
   });
   return matching.some((statement) => statement.Effect === 'Allow') && !matching.some((statement) => statement.Effect === 'Deny');
 }
@@ -94,7 +103,10 @@ export function localAuthorizerOf(template: CfnTemplate, loadHandler: HandlerLoa
     .filter((method) => method.AuthorizationType === 'CUSTOM' && (method.AuthorizerId as { Ref?: string }).Ref === authorizerId)
     .map((method) => {
       const path = resourcePath(template, method.ResourceId);
-      const pattern = path.split('/').map((part) => (/^\{.+\}$/.test(part) ? '[^/]+' : part.replace(/[.+^$()|[\]\\]/g, '\\$&'))).join('/');
+      const pattern = path
+        .split('/')
+        .map((part) => (/^\{.+\}$/.test(part) ? '[^/]+' : part.replace(/[.+^$()|[\]\\]/g, '\\$&')))
+        .join('/');
       // A trailing slash reaches the same resource, as on API Gateway.
       return { method: String(method.HttpMethod), pattern: new RegExp(`^${pattern}/?$`) };
     });
@@ -105,7 +117,9 @@ export function localAuthorizerOf(template: CfnTemplate, loadHandler: HandlerLoa
       if (!route) return undefined;
       const unauthorized = () => ({ allowed: false as const, ...gatewayResponse(template, apiId, 'UNAUTHORIZED', 'DEFAULT_4XX', 'Unauthorized') });
       // API Gateway reads the single-value header: the last one sent.
-      const token = Object.entries(headers).find(([name]) => name.toLowerCase() === header)?.[1].at(-1);
+      const token = Object.entries(headers)
+        .find(([name]) => name.toLowerCase() === header)?.[1]
+        .at(-1);
       if (!token || (validation && !validation.test(token))) return unauthorized();
       const methodArn = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${apiId}/${String(stage)}/${method}${path}`;
       const event: APIGatewayTokenAuthorizerEvent = { type: 'TOKEN', authorizationToken: token, methodArn };

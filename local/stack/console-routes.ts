@@ -37,7 +37,9 @@ export function localConsoleRoute(s3: LocalS3Description, stack: LocalStackIdent
     if (path !== LOCAL_STACK_PATH) return serveConsoleAsset(method, path, response);
     const allowed = method === 'GET';
     response.writeHead(allowed ? 200 : 405, { 'content-type': 'application/json', ...SECURITY_HEADERS, ...(allowed ? {} : { allow: 'GET' }) });
-    response.end(allowed ? description : JSON.stringify({ error: { code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed on ${LOCAL_STACK_PATH}; use GET` } }));
+    response.end(
+      allowed ? description : JSON.stringify({ error: { code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed on ${LOCAL_STACK_PATH}; use GET` } }),
+    );
     return true;
   };
 }

@@ -158,8 +158,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const { NODE_OPTIONS: _bundleOnly, GENERATION_HISTORY_TABLE: historyTable, ...functionEnvironment } = definition.functionEnvironment;
   const deadlineSeconds =
-    options.deadlineSeconds ??
-    Math.max(MIN_LOCAL_DEADLINE_SECONDS, Math.round(Number(functionEnvironment.JOB_DEADLINE_SECONDS) * options.timeScale));
+    options.deadlineSeconds ?? Math.max(MIN_LOCAL_DEADLINE_SECONDS, Math.round(Number(functionEnvironment.JOB_DEADLINE_SECONDS) * options.timeScale));
   const environment: Record<string, string> = {
     ...functionEnvironment,
     // The handlers' clock is not scaled, only the waits are: generation times learned at a time
@@ -270,9 +269,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (options.chaos?.duplicateS3Deliveries) router.putEvent(event);
     },
   });
-  const schedules: Schedules | undefined = options.schedules
-    ? startSchedules({ template, timeScale: options.timeScale, invoke })
-    : undefined;
+  const schedules: Schedules | undefined = options.schedules ? startSchedules({ template, timeScale: options.timeScale, invoke }) : undefined;
 
   const authorizer = localAuthorizerOf(template, loadHandler);
   const intake = (await loadHandler(apiHandlerFile(template))) as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;

@@ -71,9 +71,7 @@ export function pipelineDefinitionFrom(template: CfnTemplate): PipelineDefinitio
 function jobsTableName(template: CfnTemplate, definitionString: unknown): string {
   const tables = logicalIdsOfType(template, 'AWS::DynamoDB::Table');
   if (tables.length === 1) return localPhysicalName(template, tables[0]!);
-  const written = new Set(
-    [...String(definitionString).matchAll(/"TableName":"([^"]+)"/g)].map((match) => match[1]!),
-  );
+  const written = new Set([...String(definitionString).matchAll(/"TableName":"([^"]+)"/g)].map((match) => match[1]!));
   const candidates = tables.map((id) => localPhysicalName(template, id)).filter((name) => written.has(name));
   if (candidates.length !== 1) throw new Error(`expected the state machine to write one table, found ${candidates.length}`);
   return candidates[0]!;

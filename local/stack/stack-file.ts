@@ -96,7 +96,9 @@ export async function runningStackIn(dataDir: string): Promise<RunningStack> {
   const found = await readStackFile(dataDir);
   if (!found) throw new StackNotRunningError(`no local stack is running on ${dataDir} (no ${file})`);
   if (!found.live) {
-    throw new StackNotRunningError(`no local stack is running on ${dataDir} (${file} is left from ${found.stack.command}, pid ${found.stack.pid}, which no longer runs)`);
+    throw new StackNotRunningError(
+      `no local stack is running on ${dataDir} (${file} is left from ${found.stack.command}, pid ${found.stack.pid}, which no longer runs)`,
+    );
   }
   if (found.stack.state !== 'ready') throw new StackNotRunningError(`the local stack on ${dataDir} is ${describeStack(found.stack)}: try again in a moment`);
   return found.stack;

@@ -85,7 +85,9 @@ export function functionMemoryMb(template: CfnTemplate): Record<string, number> 
  */
 function entryBytes(event: Parameters<EventRouter['putEvent']>[0]): number {
   const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
-  return 14 + bytes(event.source) + bytes(event['detail-type']) + bytes(JSON.stringify(event.detail)) + event.resources.reduce((sum, arn) => sum + bytes(arn), 0);
+  return (
+    14 + bytes(event.source) + bytes(event['detail-type']) + bytes(JSON.stringify(event.detail)) + event.resources.reduce((sum, arn) => sum + bytes(arn), 0)
+  );
 }
 
 /** The counters behind LocalStack.usage(), fed by wrappers around each stand-in. */

@@ -64,7 +64,14 @@ export function createSlots(db: DynamoDBDocumentClient, tableName: string, maxJo
     const { cap, threshold } = initialLimit(maxJobsInFlight);
     const fresh: SlotsItem = { name: SLOTS_ITEM, holders: {}, cap, threshold, limit: slotsAllowed({ cap, threshold }, maxJobsInFlight) };
     try {
-      await db.send(new PutCommand({ TableName: tableName, Item: fresh, ConditionExpression: 'attribute_not_exists(#name)', ExpressionAttributeNames: { '#name': 'name' } }));
+      await db.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: fresh,
+          ConditionExpression: 'attribute_not_exists(#name)',
+          ExpressionAttributeNames: { '#name': 'name' },
+        }),
+      );
       return fresh;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -83,7 +90,11 @@ export function createSlots(db: DynamoDBDocumentClient, tableName: string, maxJo
   }
 
   /** Replaces the learned limit computed from a fresh read, unless another writer changed it meanwhile. */
-  async function updateLimit(next: (item: SlotsItem) => { limit: LearnedLimit; extra?: { set: string; names: Record<string, string>; values: Record<string, unknown>; condition: string } } | undefined): Promise<LearnedLimit> {
+  async function updateLimit(
+    next: (
+      item: SlotsItem,
+    ) => { limit: LearnedLimit; extra?: { set: string; names: Record<string, string>; values: Record<string, unknown>; condition: string } } | undefined,
+  ): Promise<LearnedLimit> {
     for (let attempt = 1; ; attempt += 1) {
       const item = await readItem();
       const change = next(item);

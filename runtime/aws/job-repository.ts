@@ -176,9 +176,7 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
   return {
     async create(job) {
       try {
-        await documents.send(
-          new PutCommand({ TableName: tableName, Item: job, ConditionExpression: 'attribute_not_exists(jobId)' }),
-        );
+        await documents.send(new PutCommand({ TableName: tableName, Item: job, ConditionExpression: 'attribute_not_exists(jobId)' }));
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) throw new ConflictError(`job ${job.jobId} already exists`);
         throw error;

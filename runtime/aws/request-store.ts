@@ -13,9 +13,7 @@ export interface RequestStore {
 export function createRequestStore(s3: S3Client, bucket: string): RequestStore {
   return {
     async save(key, request) {
-      await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(request), ContentType: 'application/json' }),
-      );
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(request), ContentType: 'application/json' }));
     },
     async load(key) {
       const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

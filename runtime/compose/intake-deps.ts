@@ -40,7 +40,11 @@ export function intakeFromEnv<H extends JobIntakeHandler>(
       requests: createRequestStore(s3, env.VIDEO_BUCKET),
       workflow: createWorkflowExecutions(new SFNClient({}), env.STATE_MACHINE_ARN),
       announcer: createJobAnnouncer(new EventBridgeClient({}), env.EVENT_BUS_NAME),
-      schema: createJobRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET, allowLoopbackWebhooks: env.ALLOW_INSECURE_LOOPBACK_VIDEO_URLS }),
+      schema: createJobRequestSchema({
+        models: env.PROVIDER_MODELS,
+        mediaBucket: env.VIDEO_BUCKET,
+        allowLoopbackWebhooks: env.ALLOW_INSECURE_LOOPBACK_VIDEO_URLS,
+      }),
       webhooks: {
         allowLoopback: env.ALLOW_INSECURE_LOOPBACK_VIDEO_URLS,
         ...(env.WEBHOOK_URL ? { default: { url: env.WEBHOOK_URL, events: env.WEBHOOK_EVENTS ?? [...DEFAULT_WEBHOOK_EVENTS] } } : {}),

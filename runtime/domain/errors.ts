@@ -175,7 +175,6 @@ export class EventNotPublishedError extends PipelineError {
   override readonly retryable = true;
 }
 
-
 export interface ErrorBody {
   error: { code: string; message: string; issues?: FieldIssue[] };
 }

@@ -95,15 +95,17 @@ function mediaUrl(options: RequestSchemaOptions, allowDataUri: boolean) {
     ...(allowDataUri ? ['a base64 data: URI'] : []),
     ...(options.mediaBucket ? [`s3://${options.mediaBucket}/<key> with the key under ${MEDIA_PREFIXES.join(' or ')}`] : []),
   ];
-  return z.string().check(
-    z.refine(
-      (value) =>
-        ((isHttpsUrl(value) || (options.allowLoopbackHttp === true && isLoopbackHttpUrl(value))) && value.length <= MAX_URL_CHARS) ||
-        (allowDataUri && DATA_URI.test(value)) ||
-        (options.mediaBucket !== undefined && isOurMedia(parseS3Uri(value), options.mediaBucket)),
-      { message: `must be ${accepted.join(' or ')}` },
-    ),
-  );
+  return z
+    .string()
+    .check(
+      z.refine(
+        (value) =>
+          ((isHttpsUrl(value) || (options.allowLoopbackHttp === true && isLoopbackHttpUrl(value))) && value.length <= MAX_URL_CHARS) ||
+          (allowDataUri && DATA_URI.test(value)) ||
+          (options.mediaBucket !== undefined && isOurMedia(parseS3Uri(value), options.mediaBucket)),
+        { message: `must be ${accepted.join(' or ')}` },
+      ),
+    );
 }
 
 const textItem = z.strictObject({
@@ -132,8 +134,7 @@ function contentItem(options: RequestSchemaOptions) {
     role: z.optional(z.literal('reference_audio')),
   });
   return z.discriminatedUnion('type', [textItem, imageItem, videoItem, audioItem], {
-    error: (issue) =>
-      issue.code === 'invalid_union' ? 'type must be one of text, image_url, video_url, audio_url' : undefined,
+    error: (issue) => (issue.code === 'invalid_union' ? 'type must be one of text, image_url, video_url, audio_url' : undefined),
   });
 }
 
@@ -237,8 +238,7 @@ type ContentRulesInput = { content: ContentItem[] };
 /** The rules that span several content items: combinations, counts and role mixing. */
 function checkContentRules(body: ContentRulesInput, ctx: z.core.$RefinementCtx): void {
   const at = (index: number, ...rest: (string | number)[]) => ['content', index, ...rest];
-  const indexesOf = (type: ContentItem['type']) =>
-    body.content.flatMap((item, index) => (item.type === type ? [index] : []));
+  const indexesOf = (type: ContentItem['type']) => body.content.flatMap((item, index) => (item.type === type ? [index] : []));
   const texts = indexesOf('text');
   const images = indexesOf('image_url');
   const videos = indexesOf('video_url');
@@ -264,9 +264,7 @@ function checkContentRules(body: ContentRulesInput, ctx: z.core.$RefinementCtx):
 
   const roleOf = (index: number) => (body.content[index] as { role?: string }).role;
   const frameImages = images.filter((index) => FRAME_ROLES.includes(roleOf(index) as never));
-  const referenceItems = body.content.flatMap((item, index) =>
-    item.type !== 'text' && !FRAME_ROLES.includes(roleOf(index) as never) ? [index] : [],
-  );
+  const referenceItems = body.content.flatMap((item, index) => (item.type !== 'text' && !FRAME_ROLES.includes(roleOf(index) as never) ? [index] : []));
   if (frameImages.length > 0 && referenceItems.length > 0) {
     ctx.addIssue({
       code: 'custom',
@@ -312,11 +310,7 @@ export const BODY_PATH = 'body';
 /** `content[1].image_url.url` — the form users and docs write paths in. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return BODY_PATH;
-  return path
-    .map((segment, index) =>
-      typeof segment === 'number' ? `[${segment}]` : `${index === 0 ? '' : '.'}${String(segment)}`,
-    )
-    .join('');
+  return path.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : `${index === 0 ? '' : '.'}${String(segment)}`)).join('');
 }
 
 export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {

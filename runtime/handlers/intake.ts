@@ -16,8 +16,7 @@ const deps: IntakeRouteDeps = {
   ...intakeDeps,
   providerSchema: createProviderRequestSchema({ models: env.PROVIDER_MODELS, mediaBucket: env.VIDEO_BUCKET }),
   maxBodyBytes: MAX_BODY_BYTES,
-  downloadUrlFor: (output) =>
-    getSignedUrl(s3, new GetObjectCommand({ Bucket: output.bucket, Key: output.key }), { expiresIn: env.DOWNLOAD_URL_TTL_SECONDS }),
+  downloadUrlFor: (output) => getSignedUrl(s3, new GetObjectCommand({ Bucket: output.bucket, Key: output.key }), { expiresIn: env.DOWNLOAD_URL_TTL_SECONDS }),
   onUnexpectedError: (error) => logger.error('unexpected error', error as Error),
 };
 
@@ -51,9 +50,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       body,
       baseUrl: `${protocol}://${headers.host?.at(-1)}${stage}`,
       caller:
-        typeof tokenId === 'string'
-          ? `token:${tokenId}`
-          : (event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.sourceIp ?? 'unknown'),
+        typeof tokenId === 'string' ? `token:${tokenId}` : (event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.sourceIp ?? 'unknown'),
       ...(typeof tokenId === 'string' ? { tokenId } : {}),
     },
     deps,

@@ -35,8 +35,7 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
       provider,
       loadRequest: requests.load,
       loadHistory: async (shape) => history?.load(shape),
-      presign: ({ bucket, key }) =>
-        getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: MEDIA_URL_TTL_SECONDS }),
+      presign: ({ bucket, key }) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: MEDIA_URL_TTL_SECONDS }),
       slots,
       now: () => new Date(),
       random: Math.random,

@@ -31,9 +31,7 @@ export function readJsonBody(options: { contentType: string | undefined; body: s
   const [type = '', ...parameters] = options.contentType?.split(';') ?? [];
   const mediaType = type.trim().toLowerCase();
   if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
-    throw new UnsupportedMediaTypeError(
-      `Content-Type must be application/json${options.contentType ? `, not ${options.contentType}` : ' (none was sent)'}`,
-    );
+    throw new UnsupportedMediaTypeError(`Content-Type must be application/json${options.contentType ? `, not ${options.contentType}` : ' (none was sent)'}`);
   }
   // JSON text exchanged between systems is UTF-8 (RFC 8259 §8.1); reading other bytes as UTF-8 would garble them.
   const charset = charsetsOf(parameters).find((name) => name !== 'utf-8');

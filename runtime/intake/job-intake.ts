@@ -51,7 +51,9 @@ export interface AcceptedJob {
 
 /** What makes two submissions "the same request": the parsed body (defaults filled), when it runs, and what it runs again. */
 function requestHashOf(parsed: unknown, deferred: boolean, rerunOf: string | undefined): string {
-  return createHash('sha256').update(JSON.stringify({ parsed, deferred, ...(rerunOf ? { rerunOf } : {}) })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ parsed, deferred, ...(rerunOf ? { rerunOf } : {}) }))
+    .digest('hex');
 }
 
 /**

@@ -12,7 +12,8 @@ export function guardedLookup(options: UrlGuardOptions = {}): LookupFunction {
   return (hostname, lookupOptions, callback) => {
     checkedAddresses(hostname, options).then(
       (addresses) => {
-        const family = lookupOptions.family === 4 || lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 6 || lookupOptions.family === 'IPv6' ? 6 : 0;
+        const family =
+          lookupOptions.family === 4 || lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 6 || lookupOptions.family === 'IPv6' ? 6 : 0;
         const usable = family ? addresses.filter((address) => address.family === family) : addresses;
         if (usable.length === 0) {
           const error: NodeJS.ErrnoException = new Error(`${hostname} has no IPv${family} address`);

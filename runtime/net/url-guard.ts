@@ -39,7 +39,11 @@ export function assertAddressAllowed(hostname: string, address: string, options:
   const literal = isIP(plainHost) !== 0;
   if (options.allowInsecureLoopback && isLoopbackHost(hostname)) {
     if (isLoopbackAddress(address)) return;
-    throw refuse(hostname, `${literal ? '' : `it resolves to ${address}, `}which is not a loopback address (the local exception covers loopback only)`, options);
+    throw refuse(
+      hostname,
+      `${literal ? '' : `it resolves to ${address}, `}which is not a loopback address (the local exception covers loopback only)`,
+      options,
+    );
   }
   const reason = nonPublicReason(address);
   if (reason) throw refuse(hostname, literal ? `${address} is ${reason}` : `it resolves to ${address}, ${reason}`, options);

@@ -1,5 +1,4 @@
-import type {
-  PipelineError} from '../domain/errors.js';
+import type { PipelineError } from '../domain/errors.js';
 import {
   ProviderAuthError,
   ProviderBadResponseError,

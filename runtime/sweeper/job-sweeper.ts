@@ -67,8 +67,7 @@ export async function sweepJobs(deps: SweepDeps): Promise<SweepReport> {
   return report;
 }
 
-const olderThan = (deps: SweepDeps, at: string | undefined, seconds: number) =>
-  at !== undefined && deps.now().getTime() - Date.parse(at) >= seconds * 1000;
+const olderThan = (deps: SweepDeps, at: string | undefined, seconds: number) => at !== undefined && deps.now().getTime() - Date.parse(at) >= seconds * 1000;
 
 async function sweepJob(job: JobRecord, deps: SweepDeps, report: SweepReport): Promise<void> {
   if (job.deferred) return;

@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import {
-  ConflictError,
-  LineFailedError,
-  LineIdConflictError,
-  PayloadTooLargeError,
-  PipelineError,
-  ValidationError,
-} from '../domain/errors.js';
+import { ConflictError, LineFailedError, LineIdConflictError, PayloadTooLargeError, PipelineError, ValidationError } from '../domain/errors.js';
 import { MANIFEST_PREFIX } from '../../contracts/bucket.js';
 import { lineKeyFor } from '../admission/admission-line.js';
 import { admitWaiting, type DispatchReport } from '../admission/dispatch.js';
@@ -94,9 +87,7 @@ async function listManifests(deps: BatchDeps): Promise<ListedManifest[]> {
   const manifests: ListedManifest[] = [];
   let token: string | undefined;
   do {
-    const page = await deps.s3.send(
-      new ListObjectsV2Command({ Bucket: deps.bucket, Prefix: MANIFEST_PREFIX, ContinuationToken: token }),
-    );
+    const page = await deps.s3.send(new ListObjectsV2Command({ Bucket: deps.bucket, Prefix: MANIFEST_PREFIX, ContinuationToken: token }));
     for (const object of page.Contents ?? []) {
       if (object.Key && MANIFEST_SUFFIX.test(object.Key)) {
         manifests.push({ key: object.Key, etag: (object.ETag ?? '').replaceAll('"', ''), bytes: object.Size ?? 0 });
@@ -217,9 +208,7 @@ async function runManifest(manifest: ListedManifest, deps: BatchDeps): Promise<M
         await save();
         return { ...report(), error: `line ${lineNumber}: ${(error as Error).message}` };
       }
-      const refusal = new LineFailedError(
-        `line ${lineNumber} failed in ${progress.lineAttempts} batch runs, so it was refused: ${(error as Error).message}`,
-      );
+      const refusal = new LineFailedError(`line ${lineNumber} failed in ${progress.lineAttempts} batch runs, so it was refused: ${(error as Error).message}`);
       await refuseLine(manifest, lineNumber, positionalLineJob(manifest, lineNumber, deps), refusal, deps, progress);
       outcome = 'rejected';
     }
@@ -246,13 +235,7 @@ function lineTrigger(manifest: ListedManifest, lineNumber: number, deps: BatchDe
 }
 
 /** One line: queued as a job, found already handled, or refused (recorded as a FAILED job). */
-async function runLine(
-  manifest: ListedManifest,
-  lineNumber: number,
-  text: string,
-  deps: BatchDeps,
-  progress: ManifestProgress,
-): Promise<LineOutcome> {
+async function runLine(manifest: ListedManifest, lineNumber: number, text: string, deps: BatchDeps, progress: ManifestProgress): Promise<LineOutcome> {
   if (text.length === 0) return 'handled';
   const line = parseLine(text);
   if (line instanceof PipelineError) {

@@ -72,8 +72,7 @@ export interface UploadDeps extends IntakeDeps {
 }
 
 export type UploadOutcome =
-  | { outcome: 'ignored'; reason: string }
-  | { outcome: 'accepted' | 'rejected' | 'replayed'; jobId: string; status: JobRecord['status'] };
+  { outcome: 'ignored'; reason: string } | { outcome: 'accepted' | 'rejected' | 'replayed'; jobId: string; status: JobRecord['status'] };
 
 /** The same object version always maps to the same job, so S3's at-least-once delivery makes one job. */
 export function uploadJobId(object: UploadedObject): string {

@@ -18,7 +18,11 @@ export interface WebhookTargetOptions {
 export async function webhookTargetIssues(url: string, path: string, options: WebhookTargetOptions): Promise<FieldIssue[]> {
   const { hostname } = new URL(url);
   try {
-    await checkedAddresses(hostname, { allowInsecureLoopback: options.allowLoopback, refusing: 'deliver a webhook to', ...(options.resolve ? { resolve: options.resolve } : {}) });
+    await checkedAddresses(hostname, {
+      allowInsecureLoopback: options.allowLoopback,
+      refusing: 'deliver a webhook to',
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    });
     return [];
   } catch (error) {
     if (error instanceof VideoUnavailableError) return [{ path, message: `must name a public address: ${error.message}` }];

@@ -68,13 +68,15 @@ export function partSizeFor(expectedBytes: number | undefined, preferred = DEFAU
  * byte (it hashes any Buffer body otherwise, https or not). Only when the checksum header is there.
  */
 type Handler = (args: { request: unknown }) => Promise<unknown>;
-const unsignedWhenChecksummed = (next: Handler): Handler => async (args) => {
-  const headers = (args.request as { headers?: Record<string, string> }).headers;
-  if (headers && Object.keys(headers).some((name) => name.toLowerCase().startsWith('x-amz-checksum-'))) {
-    headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-  }
-  return next(args);
-};
+const unsignedWhenChecksummed =
+  (next: Handler): Handler =>
+  async (args) => {
+    const headers = (args.request as { headers?: Record<string, string> }).headers;
+    if (headers && Object.keys(headers).some((name) => name.toLowerCase().startsWith('x-amz-checksum-'))) {
+      headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    }
+    return next(args);
+  };
 function withUnsignedPayload<C extends { middlewareStack: object }>(command: C): C {
   (command.middlewareStack as { addRelativeTo: (middleware: unknown, options: object) => void }).addRelativeTo(unsignedWhenChecksummed, {
     relation: 'before',
@@ -124,9 +126,8 @@ export async function copyIntoBucket(
     if (expectedBytes !== undefined && bytes !== expectedBytes) throw new VideoCopyError(`download was cut: got ${bytes} of ${expectedBytes} bytes`);
   };
   const uploadPart = async (data: Buffer) => {
-    uploadId ??= (
-      await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: VIDEO_CONTENT_TYPE, ChecksumAlgorithm: 'CRC32' }))
-    ).UploadId;
+    uploadId ??= (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: VIDEO_CONTENT_TYPE, ChecksumAlgorithm: 'CRC32' })))
+      .UploadId;
     if (!uploadId) throw new VideoCopyError('CreateMultipartUpload answered no UploadId');
     const PartNumber = nextPartNumber++;
     if (PartNumber > MAX_PARTS) throw new VideoCopyError(`the video needs more than ${MAX_PARTS} parts of ${partSize} bytes`);
@@ -134,14 +135,24 @@ export async function copyIntoBucket(
     while (inFlight.size >= queueSize && !failure) await Promise.race(inFlight);
     if (failure) throw failure.error;
     const sent = s3
-      .send(withUnsignedPayload(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: data, ContentLength: data.length, ChecksumAlgorithm: 'CRC32' })))
-      .then(
-        (result) => {
-          if (!result.ETag) throw new Error(`part ${PartNumber} was answered without an ETag`);
-          parts.push({ PartNumber, ETag: result.ETag, ...(result.ChecksumCRC32 ? { ChecksumCRC32: result.ChecksumCRC32 } : {}) });
-          spare.push(data);
-        },
+      .send(
+        withUnsignedPayload(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber,
+            Body: data,
+            ContentLength: data.length,
+            ChecksumAlgorithm: 'CRC32',
+          }),
+        ),
       )
+      .then((result) => {
+        if (!result.ETag) throw new Error(`part ${PartNumber} was answered without an ETag`);
+        parts.push({ PartNumber, ETag: result.ETag, ...(result.ChecksumCRC32 ? { ChecksumCRC32: result.ChecksumCRC32 } : {}) });
+        spare.push(data);
+      })
       // Never an unhandled rejection: the first failure is kept and thrown by the reading loop.
       .catch((error: unknown) => {
         failure ??= { error };
@@ -154,7 +165,7 @@ export async function copyIntoBucket(
     for await (const chunk of body) {
       hash.update(chunk);
       bytes += chunk.length;
-      for (let offset = 0; offset < chunk.length; ) {
+      for (let offset = 0; offset < chunk.length;) {
         const copied = chunk.copy(part, filled, offset);
         filled += copied;
         offset += copied;
@@ -170,7 +181,14 @@ export async function copyIntoBucket(
       // It fits in one part: a single PutObject, as S3 would have it (and one request, not three).
       await s3.send(
         withUnsignedPayload(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: part.subarray(0, filled), ContentLength: filled, ContentType: VIDEO_CONTENT_TYPE, ChecksumAlgorithm: 'CRC32' }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: part.subarray(0, filled),
+            ContentLength: filled,
+            ContentType: VIDEO_CONTENT_TYPE,
+            ChecksumAlgorithm: 'CRC32',
+          }),
         ),
       );
     } else {
@@ -230,7 +248,11 @@ export async function storeVideo(input: StoreVideoInput, deps: StoreVideoDeps): 
     copied = await copyIntoBucket(
       response,
       { s3: deps.s3, bucket: deps.bucket, key },
-      { partSize: partSizeFor(expectedBytes, deps.partSizeBytes), queueSize: Math.max(1, deps.queueSize ?? DEFAULT_QUEUE_SIZE), ...(expectedBytes !== undefined ? { expectedBytes } : {}) },
+      {
+        partSize: partSizeFor(expectedBytes, deps.partSizeBytes),
+        queueSize: Math.max(1, deps.queueSize ?? DEFAULT_QUEUE_SIZE),
+        ...(expectedBytes !== undefined ? { expectedBytes } : {}),
+      },
     );
   } catch (error) {
     if (error instanceof VideoCopyError || error instanceof VideoUnavailableError) throw error;

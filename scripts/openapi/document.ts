@@ -82,7 +82,10 @@ export const INTAKE_ERRORS: readonly DocumentedError[] = [
 
 const fieldIssueSchema = described(
   z.object({
-    path: described(z.string(), 'the field, as `content[1].image_url.url`, `metadata.<key>`, `path.jobId`, `query.limit`, `headers.idempotency-key`, or `body`'),
+    path: described(
+      z.string(),
+      'the field, as `content[1].image_url.url`, `metadata.<key>`, `path.jobId`, `query.limit`, `headers.idempotency-key`, or `body`',
+    ),
     message: z.string(),
   }),
   'One broken rule',
@@ -99,7 +102,7 @@ function errorBodySchema<Code extends z.ZodMiniType<string>>(code: Code) {
 }
 
 /** True only for identical types (optional fields included), unlike mutual assignability. */
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 /** The error schema is the shape errors.ts's toErrorBody makes. */
 const _errorBodyMatches: Same<z.output<ReturnType<typeof errorBodySchema<z.ZodMiniString>>>, ErrorBody> = true;
 void _errorBodyMatches;
@@ -208,7 +211,8 @@ function tightenJobRequestSchema(schema: Json): void {
   });
   Object.assign(child(webhook, 'properties', 'events'), {
     uniqueItems: true,
-    description: '`started` (the provider accepted the task), `progress` (the recorded progress changed), `completed` (the job ended: SUCCEEDED, FAILED, TIMED_OUT or CANCELLED)',
+    description:
+      '`started` (the provider accepted the task), `progress` (the recorded progress changed), `completed` (the job ended: SUCCEEDED, FAILED, TIMED_OUT or CANCELLED)',
   });
 }
 
@@ -233,7 +237,8 @@ const QUERY_DESCRIPTIONS: Record<string, string> = {
   status: 'only jobs with this status',
   trigger: 'only jobs made by this trigger type',
   limit: `page size: decimal digits, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`,
-  cursor: 'the `nextCursor` of the previous page, sent with the same `status` (or none, if that listing had none): any other value is a 400 naming `query.cursor`',
+  cursor:
+    'the `nextCursor` of the previous page, sent with the same `status` (or none, if that listing had none): any other value is a 400 naming `query.cursor`',
   schedule: '`now` starts the job at once; `batch` records it deferred, for the next batch run (under the in-flight cap)',
 };
 
@@ -406,7 +411,7 @@ function buildDocument() {
         '|---|---|---|',
         errorTable,
         '',
-        "API Gateway answers some requests itself, before the intake runs, with its own `{ \"message\" }` body: 403 for a missing or bad SigV4 signature (and for methods or paths it has no route for), 429 when throttled, 413 past its 10 MB body limit.",
+        'API Gateway answers some requests itself, before the intake runs, with its own `{ "message" }` body: 403 for a missing or bad SigV4 signature (and for methods or paths it has no route for), 429 when throttled, 413 past its 10 MB body limit.',
         '',
         "The provider's own routes (`/v1/video/generations`, tag provider) answer in the provider's shapes and take the provider's auth too, `Authorization: Bearer <token>`, on the drop-in API; their errors are the gateway's.",
         '',
@@ -482,7 +487,8 @@ function buildDocument() {
           tags: ['jobs'],
           operationId: 'listJobs',
           summary: 'List jobs, newest first',
-          description: 'Filtered by status and/or trigger type. `nextCursor` and `links.next` are present while more jobs remain. Unknown or repeated parameters are a 400.',
+          description:
+            'Filtered by status and/or trigger type. `nextCursor` and `links.next` are present while more jobs remain. Unknown or repeated parameters are a 400.',
           parameters: components.listParameters,
           responses: {
             '200': { description: 'One page of jobs', ...json(ref('JobPage')) },
@@ -512,7 +518,7 @@ function buildDocument() {
           operationId: 'cancelJob',
           summary: 'Cancel a job',
           description:
-            "Records CANCELLED (final), stops the execution and announces `Job Cancelled`. The provider has no cancel call: a task it already runs finishes there and is not collected. It takes no query parameter: any is a 400.",
+            'Records CANCELLED (final), stops the execution and announces `Job Cancelled`. The provider has no cancel call: a task it already runs finishes there and is not collected. It takes no query parameter: any is a 400.',
           responses: {
             '200': { description: 'The cancelled job', ...json(ref('JobView')) },
             '400': errorResponse(400),
@@ -582,7 +588,10 @@ function buildDocument() {
               schema: components.idempotencyKey,
             },
           ],
-          requestBody: { required: true, ...json(ref('GenerationRequest'), { examples: { providerExample: { summary: "The provider's own example", value: PROVIDER_EXAMPLE } } }) },
+          requestBody: {
+            required: true,
+            ...json(ref('GenerationRequest'), { examples: { providerExample: { summary: "The provider's own example", value: PROVIDER_EXAMPLE } } }),
+          },
           responses: {
             '200': { description: 'The task (a new job, or the one an Idempotency-Key found)', ...json(ref('GenerationCreated')) },
             '400': providerError('validation_error (the message names each field), malformed_json'),
@@ -650,20 +659,22 @@ function buildDocument() {
               description: INTAKE_ERRORS.filter((error) => error.status === status)
                 .map(({ code, when }) => `${code}: ${when}`)
                 .join('. '),
-              ...json(
-                status === 413 ? { anyOf: [ref(`Error${status}`), ref('GatewayError')] } : ref(`Error${status}`),
-              ),
+              ...json(status === 413 ? { anyOf: [ref(`Error${status}`), ref('GatewayError')] } : ref(`Error${status}`)),
             },
           ]),
         ),
-        GatewayForbidden: { description: 'API Gateway: a missing or bad SigV4 signature, a caller without execute-api:Invoke, or no such route', ...json(ref('GatewayError')) },
+        GatewayForbidden: {
+          description: 'API Gateway: a missing or bad SigV4 signature, a caller without execute-api:Invoke, or no such route',
+          ...json(ref('GatewayError')),
+        },
         GatewayThrottled: { description: 'API Gateway: throttled (the stage allows 50 requests/s, bursts of 100)', ...json(ref('GatewayError')) },
         ProviderUnauthorized: {
           description: "The drop-in API's token authorizer (API Gateway): a missing, malformed, unknown or revoked Bearer token",
           ...json(ref('ProviderError'), { example: UNAUTHORIZED_BODY }),
         },
         ProviderThrottled: {
-          description: 'API Gateway: throttled (each stage allows 50 requests/s, bursts of 100); the drop-in API answers in the gateway\'s shape (`rate_limit_error`)',
+          description:
+            "API Gateway: throttled (each stage allows 50 requests/s, bursts of 100); the drop-in API answers in the gateway's shape (`rate_limit_error`)",
           ...json({ anyOf: [ref('ProviderError'), ref('GatewayError')] }),
         },
       },
@@ -675,7 +686,8 @@ function buildDocument() {
           type: 'apiKey',
           name: 'Authorization',
           in: 'header',
-          description: 'The deployed API uses IAM auth: sign every request with AWS Signature Version 4 (service `execute-api`); the caller needs execute-api:Invoke',
+          description:
+            'The deployed API uses IAM auth: sign every request with AWS Signature Version 4 (service `execute-api`); the caller needs execute-api:Invoke',
           'x-amazon-apigateway-authtype': 'awsSigv4',
         },
         bearer: {

@@ -29,7 +29,10 @@ export const jobViewSchema = described(
     ),
     trigger: z.object({
       type: z.enum(['http', 's3', 'schedule']),
-      source: described(z.string(), 'the caller (http: its IAM principal, or `token:<token id>` for an API token on the provider routes), `s3://bucket/key` (s3), `s3://bucket/manifest#L<line>` (schedule)'),
+      source: described(
+        z.string(),
+        'the caller (http: its IAM principal, or `token:<token id>` for an API token on the provider routes), `s3://bucket/key` (s3), `s3://bucket/manifest#L<line>` (schedule)',
+      ),
     }),
     metadata: z.optional(z.record(z.string(), z.string())),
     webhook: described(
@@ -59,7 +62,10 @@ export const jobViewSchema = described(
     ),
     warnings: z.optional(z.array(z.string())),
     deferred: described(z.optional(z.boolean()), 'waiting for the next batch run to join the admission line (POST /jobs?schedule=batch)'),
-    priority: described(z.optional(z.enum(PRIORITIES)), 'its lane in the admission line: high, normal (HTTP and uploads by default) or low (manifest lines by default)'),
+    priority: described(
+      z.optional(z.enum(PRIORITIES)),
+      'its lane in the admission line: high, normal (HTTP and uploads by default) or low (manifest lines by default)',
+    ),
     queuedAt: z.optional(timestamp('when it joined the admission line')),
     waiting: described(z.boolean(), 'true while it waits in the admission line for a slot under the in-flight cap'),
     ahead: described(z.optional(count()), 'GET /jobs/{jobId} of a waiting job: how many jobs will start before it (counted up to 1000)'),
@@ -69,7 +75,11 @@ export const jobViewSchema = described(
     createdAt: timestamp('when the job was recorded'),
     updatedAt: timestamp('the last write'),
     submittedAt: z.optional(timestamp('when the provider accepted the task')),
-    estimatedFinishAt: z.optional(timestamp('SUBMITTED or RUNNING only: when the provider task will most likely end (the poll policy’s estimate from the shape’s history, the provider’s start_time and progress), updated with the progress')),
+    estimatedFinishAt: z.optional(
+      timestamp(
+        'SUBMITTED or RUNNING only: when the provider task will most likely end (the poll policy’s estimate from the shape’s history, the provider’s start_time and progress), updated with the progress',
+      ),
+    ),
     finishedAt: z.optional(timestamp('when the job ended')),
     deadlineAt: timestamp('past it the job ends TIMED_OUT'),
     polls: z.optional(count()),
@@ -92,7 +102,9 @@ export const jobViewSchema = described(
     announcedAt: z.optional(timestamp('when its completion event was published')),
     rerunOf: described(z.optional(z.string()), 'the job this one runs again (POST /jobs/{jobId}/rerun)'),
     reruns: described(z.optional(z.array(z.string())), 'the jobs that run this one again, oldest first (up to 100 listed)'),
-    lateVideoAt: z.optional(timestamp('a TIMED_OUT job only: when the video of its provider task, followed past the deadline, was stored after all (see output)')),
+    lateVideoAt: z.optional(
+      timestamp('a TIMED_OUT job only: when the video of its provider task, followed past the deadline, was stored after all (see output)'),
+    ),
     lateAnnouncedAt: z.optional(timestamp('when its late video was announced (Job Late Video Stored)')),
     links: z.object({ self: z.url() }),
     downloadUrl: described(z.optional(z.url()), 'GET /jobs/{jobId} of a job with an output (SUCCEEDED, or a late video) only: the MP4, presigned for 1 hour'),
@@ -101,7 +113,7 @@ export const jobViewSchema = described(
 );
 
 /** True only for identical types (optional fields included), unlike mutual assignability. */
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 /** Fails to compile when JobView (or JobRecord) gains, loses or changes a field the schema does not. */
 export type JobViewSchemaMatches = Same<z.output<typeof jobViewSchema>, JobView> extends true ? true : never;
 const _jobViewSchemaMatches: JobViewSchemaMatches = true;

@@ -35,14 +35,17 @@ export const providerTaskEnvelopeSchema = described(
         'From the job: QUEUED (in the admission line) → NOT_START, SUBMITTED → QUEUED, RUNNING → IN_PROGRESS, SUCCEEDED (or TIMED_OUT with a video stored late) → SUCCESS, FAILED / TIMED_OUT / CANCELLED → FAILURE',
       ),
       progress: described(z.string().check(z.regex(/^\d{1,3}%$/)), 'e.g. "50%": 100% only on SUCCESS, when the video is in our bucket'),
-      result_url: described(z.string(), 'SUCCESS: our copy of the MP4 in S3, presigned for 1 hour (it outlives the provider\'s 24 hours; poll again for a fresh one); else ""'),
+      result_url: described(
+        z.string(),
+        'SUCCESS: our copy of the MP4 in S3, presigned for 1 hour (it outlives the provider\'s 24 hours; poll again for a fresh one); else ""',
+      ),
       fail_reason: described(z.string(), 'FAILURE: `<code>: <message>` of the job\'s error (e.g. `CANCELLED: …`, `DEADLINE_EXCEEDED: …`); else ""'),
       submit_time: epochSeconds('when the job was recorded'),
       start_time: epochSeconds('when it was handed to the provider; 0 before'),
       finish_time: epochSeconds('when it ended (SUCCESS or FAILURE); 0 before'),
     }),
   }),
-  'GET /v1/video/generations/{task_id}: the task in the gateway\'s envelope',
+  "GET /v1/video/generations/{task_id}: the task in the gateway's envelope",
 );
 
 /** The gateway's error shape (docs/provider-api.md, Errors). */
@@ -57,7 +60,7 @@ export const providerTaskErrorSchema = described(
   "The gateway's error on the task route: `code` is task_not_exist for an unknown task, or a task another token made",
 );
 
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const _createdMatches: Same<z.output<typeof providerCreatedSchema>, ProviderCreated> = true;
 const _taskMatches: Same<z.output<typeof providerTaskEnvelopeSchema>, ProviderTaskEnvelope> = true;
 void _createdMatches;

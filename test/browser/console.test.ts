@@ -12,7 +12,10 @@ import { solidPng } from '../../testkit/png.js';
 /** The console of `npm start`, in Chromium, against the local stack: what a person sees and does. */
 
 // The README's screenshots are taken again only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
-const SCREENSHOTS = new URL(process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : `file://${tmpdir()}/video-pipeline-screenshots/`, import.meta.url);
+const SCREENSHOTS = new URL(
+  process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : `file://${tmpdir()}/video-pipeline-screenshots/`,
+  import.meta.url,
+);
 const TIME_SCALE = 0.02;
 /** Small, so a few slow jobs fill it and the next ones wait in the admission line. */
 const MAX_JOBS_IN_FLIGHT = 3;
@@ -144,7 +147,11 @@ describe('the job list', () => {
     // Left for a batch run (none comes in this test): enough jobs for a second page, and no load.
     await Promise.all(
       Array.from({ length: 18 }, (_, index) =>
-        fetch(`${apiUrl}/jobs?schedule=batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(textBody(`Paging filler ${index}`)) }),
+        fetch(`${apiUrl}/jobs?schedule=batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(textBody(`Paging filler ${index}`)),
+        }),
       ),
     );
     const rows = page.locator('table.jobs tbody tr');

@@ -160,7 +160,11 @@ describe('lines whose id names another body', () => {
     (await listJobs('trigger=schedule')).filter((job) => job.trigger.source.startsWith(`s3://${fixture.stack.bucket}/${key}#`));
 
   it('two lines with one id and two bodies: the first runs, the second is refused with LINE_ID_CONFLICT, and the batch goes on', async () => {
-    await putManifest('batches/dup-id.jsonl', [line('same', 'The first body of same'), line('same', 'Another body of same'), line('after', 'A line after them')]);
+    await putManifest('batches/dup-id.jsonl', [
+      line('same', 'The first body of same'),
+      line('same', 'Another body of same'),
+      line('after', 'A line after them'),
+    ]);
     await putManifest('batches/dup-id-z-next.jsonl', [line('next', 'A line of the next manifest')]);
     expect(await manifestProgress('batches/dup-id.jsonl')).toMatchObject({ totalLines: 3, nextLine: 3, started: 2, rejected: 1, status: 'DONE' });
     expect(await manifestProgress('batches/dup-id-z-next.jsonl')).toMatchObject({ started: 1, status: 'DONE' });
@@ -180,7 +184,7 @@ describe('lines whose id names another body', () => {
     expect((await runBatch()).manifests.find((manifest) => manifest.key === 'batches/dup-id.jsonl')).toBeUndefined();
   });
 
-  it('a manifest uploaded again with an id\'d line edited: the edit is refused, its new lines run, and the batch never wedges', async () => {
+  it("a manifest uploaded again with an id'd line edited: the edit is refused, its new lines run, and the batch never wedges", async () => {
     await putManifest('batches/edited.jsonl', [line('keep', 'A line kept as it was'), line('edit', 'The body before the edit')]);
     expect(await manifestProgress('batches/edited.jsonl')).toMatchObject({ started: 2, status: 'DONE' });
     await settle();
@@ -211,10 +215,14 @@ describe('lines whose id names another body', () => {
 describe('POST /jobs?schedule=batch', () => {
   beforeEach(settle);
   it('records the job without starting it; the next batch run puts it in the line, where it starts', async () => {
-    const { response, json } = await postJob(`${fixture.stack.apiUrl}`, {
-      model: 'seedance-fast',
-      content: [{ type: 'text', text: 'A deferred sunrise' }],
-    }, {});
+    const { response, json } = await postJob(
+      `${fixture.stack.apiUrl}`,
+      {
+        model: 'seedance-fast',
+        content: [{ type: 'text', text: 'A deferred sunrise' }],
+      },
+      {},
+    );
     expect(response.status).toBe(202);
     const deferredPost = await fetch(`${fixture.stack.apiUrl}/jobs?schedule=batch`, {
       method: 'POST',

@@ -94,7 +94,20 @@ describe('video-pipeline CLI against npm start', () => {
     await writeFile(image, png);
     const out = join(dataDir, 'videos', 'piano.mp4');
     // TAKES_2S: the task runs 2 s of wall time, so the CLI's polls see it run and show the time left.
-    const run = await cli(['generate', 'A cat playing piano TAKES_2S', '--image', image, '--resolution', '480p', '--duration', '4', '--no-audio', '--wait', '--out', out]);
+    const run = await cli([
+      'generate',
+      'A cat playing piano TAKES_2S',
+      '--image',
+      image,
+      '--resolution',
+      '480p',
+      '--duration',
+      '4',
+      '--no-audio',
+      '--wait',
+      '--out',
+      out,
+    ]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const jobId = jobIdOf(run);
     // Progress lines (stderr is not a terminal here): elapsed, status, percent and, while the task runs,
@@ -155,7 +168,11 @@ describe('video-pipeline CLI against npm start', () => {
     // --limit 1 stops after one job and says more remain; --status/--trigger filter.
     const one = await cli(['list', '--limit', '1', '--status', 'succeeded', '--trigger', 'http']);
     expect(one.code, one.stderr).toBe(0);
-    expect(one.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^JOB ID/), expect.stringMatching(new RegExp(`^${jobId} `)), '(the newest 1; more remain: raise --limit)']);
+    expect(one.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^JOB ID/),
+      expect.stringMatching(new RegExp(`^${jobId} `)),
+      '(the newest 1; more remain: raise --limit)',
+    ]);
     const none = await cli(['list', '--status', 'FAILED']);
     expect(none.stdout.trim()).toBe('No jobs.');
 
@@ -211,7 +228,11 @@ describe('video-pipeline CLI against npm start', () => {
       // Each try starts the CLI (a second or more), so this wait is counted in tens of seconds, within the test's 60 s.
       jobId = await vi.waitFor(
         async () => {
-          const running = (await cli(['list', '--limit', '1', '--json']).then((run) => JSON.parse(run.stdout) as { jobId: string; status: string; request: { content: { text?: string }[] } }[]))
+          const running = (
+            await cli(['list', '--limit', '1', '--json']).then(
+              (run) => JSON.parse(run.stdout) as { jobId: string; status: string; request: { content: { text?: string }[] } }[],
+            )
+          )
             .filter((job) => job.request.content[0]?.text === 'A kite that never lands' && job.status === 'RUNNING')
             .map((job) => job.jobId)[0];
           if (!running) throw new Error('the job did not reach RUNNING');
@@ -255,7 +276,10 @@ describe('video-pipeline CLI against npm start', () => {
 
   it('upload: a spec and an image with --prompt each print the job the upload trigger made (exit 0); a refused spec prints its issues (exit 2)', async () => {
     const spec = join(dataDir, 'boat.json');
-    await writeFile(spec, JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'A paper boat' }], duration: 4, metadata: { customer: 'acme' } }));
+    await writeFile(
+      spec,
+      JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'A paper boat' }], duration: 4, metadata: { customer: 'acme' } }),
+    );
     const uploaded = await cli(['upload', spec]);
     expect(uploaded.code, uploaded.stderr).toBe(0);
     const { bucket, apiUrl } = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as { bucket: string; apiUrl: string };
@@ -287,7 +311,7 @@ describe('video-pipeline CLI against npm start', () => {
     expect(noPrompt.stderr).toContain('an image needs --prompt');
   });
 
-  it('batch: uploads the manifest, whose upload runs the batch function, and prints each line\'s job (exit 0)', async () => {
+  it("batch: uploads the manifest, whose upload runs the batch function, and prints each line's job (exit 0)", async () => {
     const manifest = join(dataDir, 'night.jsonl');
     await writeFile(
       manifest,
@@ -300,9 +324,15 @@ describe('video-pipeline CLI against npm start', () => {
     const run = await cli(['batch', manifest]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const { bucket } = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as { bucket: string };
-    const jobs = [...run.stdout.matchAll(/^Job (batch-[0-9a-f]{40}) (QUEUED|SUBMITTED|RUNNING|SUCCEEDED) \(line (\d)\)$/gm)].map((match) => ({ jobId: match[1]!, line: match[3]! }));
+    const jobs = [...run.stdout.matchAll(/^Job (batch-[0-9a-f]{40}) (QUEUED|SUBMITTED|RUNNING|SUCCEEDED) \(line (\d)\)$/gm)].map((match) => ({
+      jobId: match[1]!,
+      line: match[3]!,
+    }));
     // The blank line makes no job.
-    expect(jobs.map((job) => job.line), run.stdout).toEqual(['1', '3']);
+    expect(
+      jobs.map((job) => job.line),
+      run.stdout,
+    ).toEqual(['1', '3']);
     for (const job of jobs) {
       expect(await jobJson(job.jobId)).toMatchObject({ trigger: { type: 'schedule', source: `s3://${bucket}/batches/night.jsonl#L${job.line}` } });
     }
@@ -351,7 +381,17 @@ describe('video-pipeline CLI without a stack', () => {
       await once(gone, 'exit');
       await writeFile(
         join(stale, 'stack.json'),
-        JSON.stringify({ state: 'ready', pid: gone.pid, command: 'npm start', checkout: ROOT, dataDir: stale, apiUrl: 'http://127.0.0.1:9', s3Url: 'http://127.0.0.1:9', bucket: 'b', environment: {} }),
+        JSON.stringify({
+          state: 'ready',
+          pid: gone.pid,
+          command: 'npm start',
+          checkout: ROOT,
+          dataDir: stale,
+          apiUrl: 'http://127.0.0.1:9',
+          s3Url: 'http://127.0.0.1:9',
+          bucket: 'b',
+          environment: {},
+        }),
       );
       const run = await cli(['list'], { LOCAL_DATA_DIR: stale });
       expect(run.code).toBe(3);
@@ -372,7 +412,17 @@ describe('video-pipeline CLI without a stack', () => {
       const apiUrl = `http://127.0.0.1:${port}`;
       await writeFile(
         join(stale, 'stack.json'),
-        JSON.stringify({ state: 'ready', pid: process.pid, command: 'npm start', checkout: ROOT, dataDir: stale, apiUrl, s3Url: apiUrl, bucket: 'b', environment: {} }),
+        JSON.stringify({
+          state: 'ready',
+          pid: process.pid,
+          command: 'npm start',
+          checkout: ROOT,
+          dataDir: stale,
+          apiUrl,
+          s3Url: apiUrl,
+          bucket: 'b',
+          environment: {},
+        }),
       );
       const run = await cli(['status', 'abc'], { LOCAL_DATA_DIR: stale });
       expect(run.code).toBe(3);

@@ -204,14 +204,23 @@ describe('our own provider client, pointed at our API instead of the provider', 
     // request store, slots and history are not what is under test: they answer as an empty pipeline's would.
     const provider = createProviderClient({ baseUrl: apiUrl, apiKey: async () => token });
     const request = parseWith(createProviderRequestSchema(), { model: 'seedance-fast', content: [{ type: 'text', text: 'A second pipeline' }], duration: 4 });
-    const input = { jobId: 'downstream-job', requestKey: 'requests/downstream-job/x.json', shape: requestShape(request), deadlineAt: new Date(Date.now() + 60_000).toISOString(), notify: [] };
+    const input = {
+      jobId: 'downstream-job',
+      requestKey: 'requests/downstream-job/x.json',
+      shape: requestShape(request),
+      deadlineAt: new Date(Date.now() + 60_000).toISOString(),
+      notify: [],
+    };
     const created: string[] = [];
     let poll = await submitTask(input, {
       provider,
       loadRequest: async () => request,
       presign: async () => Promise.reject(new Error('no s3:// media here')),
       loadHistory: async () => undefined,
-      slots: { recordCreated: async (jobId) => void created.push(jobId), recordRefused: async () => Promise.reject(new Error('the first pipeline refused no create')) },
+      slots: {
+        recordCreated: async (jobId) => void created.push(jobId),
+        recordRefused: async () => Promise.reject(new Error('the first pipeline refused no create')),
+      },
       now: () => new Date(),
       random: Math.random,
     });
@@ -221,7 +230,10 @@ describe('our own provider client, pointed at our API instead of the provider', 
       // The second pipeline would wait poll.waitSeconds (adaptive, from these answers); here the local stack is fast.
       expect(poll.waitSeconds).toBeGreaterThan(0);
       await new Promise((resolve) => setTimeout(resolve, 50));
-      poll = await pollTask({ jobId: input.jobId, shape: input.shape, deadlineAt: input.deadlineAt, poll }, { provider, now: () => new Date(), random: Math.random, lateFollowSeconds: 60 });
+      poll = await pollTask(
+        { jobId: input.jobId, shape: input.shape, deadlineAt: input.deadlineAt, poll },
+        { provider, now: () => new Date(), random: Math.random, lateFollowSeconds: 60 },
+      );
       if (statuses.at(-1) !== poll.jobStatus) statuses.push(poll.jobStatus);
       expect(poll.overdue).toBeUndefined();
     }
@@ -246,7 +258,15 @@ describe('tokens', () => {
   it('a missing, malformed, unknown or wrong-secret token gets the gateway’s 401 and starts nothing', async () => {
     const executionsBefore = fixture.stack.engine.listExecutions().length;
     const wrongSecret = `${token.slice(0, 21)}${token.slice(21).replace(/^./, (first) => (first === 'A' ? 'B' : 'A'))}`;
-    const cases = [undefined, '', 'Bearer', `Basic ${token}`, 'Bearer local-provider-key', `Bearer vpt_ffffffffffffffff_${'A'.repeat(43)}`, `Bearer ${wrongSecret}`];
+    const cases = [
+      undefined,
+      '',
+      'Bearer',
+      `Basic ${token}`,
+      'Bearer local-provider-key',
+      `Bearer vpt_ffffffffffffffff_${'A'.repeat(43)}`,
+      `Bearer ${wrongSecret}`,
+    ];
     for (const authorization of cases) {
       const answer = await create(authorization);
       expect(answer.status, String(authorization)).toBe(401);

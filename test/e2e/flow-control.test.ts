@@ -126,7 +126,11 @@ describe('a job waiting in the line', () => {
     await new Promise((resolve) => setTimeout(resolve, 8_000));
     const report = await slotsHeld();
     expect(report.ended).toContainEqual({ jobId: waiting.json.jobId, status: 'TIMED_OUT', code: 'QUEUE_TIMEOUT' });
-    expect(await getWaitingJob(fixture.stack.apiUrl, waiting.json.jobId)).toMatchObject({ status: 'TIMED_OUT', waiting: false, error: { code: 'QUEUE_TIMEOUT' } });
+    expect(await getWaitingJob(fixture.stack.apiUrl, waiting.json.jobId)).toMatchObject({
+      status: 'TIMED_OUT',
+      waiting: false,
+      error: { code: 'QUEUE_TIMEOUT' },
+    });
     await fixture.stack.deliveriesIdle();
     const events = fixture.stack.events().filter((event) => (event.detail as { jobId: string }).jobId === waiting.json.jobId);
     expect(events.map((event) => event['detail-type'])).toEqual(['Job Timed Out']);

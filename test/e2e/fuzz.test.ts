@@ -63,7 +63,12 @@ async function checkSurface(surfaceCase: SurfaceCase): Promise<void> {
   const wrong = judgeSurfaceAnswer(surfaceCase, answer);
   if (wrong) {
     throw new Error(
-      [`${surfaceCase.kind}: ${wrong}`, `expected: ${JSON.stringify(surfaceCase.expected)}`, `request: ${describeRequest(surfaceCase.request)}`, `answer: ${answer.status} ${answer.text.slice(0, 2000)}`].join('\n'),
+      [
+        `${surfaceCase.kind}: ${wrong}`,
+        `expected: ${JSON.stringify(surfaceCase.expected)}`,
+        `request: ${describeRequest(surfaceCase.request)}`,
+        `answer: ${answer.status} ${answer.text.slice(0, 2000)}`,
+      ].join('\n'),
     );
   }
 }
@@ -87,27 +92,35 @@ describe('the HTTP API under fuzzing (bodies as POST /jobs?schedule=batch, then 
     for (const mutation of cases) await check({ valid: false, ...mutation });
   });
 
-  it(`answers ${RUNS} generated bodies: 202 for valid ones, a 4xx naming the broken rule for the rest, never a 5xx`, { timeout: Math.max(60_000, RUNS * 200) }, async () => {
-    await fc.assert(
-      fc.asyncProperty(fuzzCaseArb, async (fuzzCase) => {
-        await check(fuzzCase);
-      }),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
-    );
-  });
+  it(
+    `answers ${RUNS} generated bodies: 202 for valid ones, a 4xx naming the broken rule for the rest, never a 5xx`,
+    { timeout: Math.max(60_000, RUNS * 200) },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fuzzCaseArb, async (fuzzCase) => {
+          await check(fuzzCase);
+        }),
+        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      );
+    },
+  );
 
   it.each(SURFACE_KINDS)(`%s: ${PER_KIND} requests get the documented answer (a 4xx naming the parameter, or 200/404 when well-formed)`, async (kind) => {
     for (const surfaceCase of fc.sample(surfaceCaseOfKind(kind), { numRuns: PER_KIND, seed: 42 })) await checkSurface(surfaceCase);
   });
 
-  it(`answers ${SURFACE_RUNS} generated requests to the rest of the surface as documented, never a 5xx`, { timeout: Math.max(60_000, SURFACE_RUNS * 200) }, async () => {
-    await fc.assert(
-      fc.asyncProperty(surfaceCaseArb, async (surfaceCase) => {
-        await checkSurface(surfaceCase);
-      }),
-      { numRuns: SURFACE_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
-    );
-  });
+  it(
+    `answers ${SURFACE_RUNS} generated requests to the rest of the surface as documented, never a 5xx`,
+    { timeout: Math.max(60_000, SURFACE_RUNS * 200) },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(surfaceCaseArb, async (surfaceCase) => {
+          await checkSurface(surfaceCase);
+        }),
+        { numRuns: SURFACE_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      );
+    },
+  );
 
   it('started no execution and recorded exactly one job per 202', async () => {
     expect(accepted).toBeGreaterThan(0);

@@ -91,7 +91,12 @@ describe('the listing cursor', () => {
 
 describe('repeated and odd query parameters', () => {
   it('POST /jobs?schedule=batch&schedule=now: 400 naming query.schedule, no job, no execution', async () => {
-    await expectRefused({ method: 'POST', target: '/jobs?schedule=batch&schedule=now', headers: [JSON_HEADER], body: BODY }, 400, 'VALIDATION_ERROR', 'query.schedule');
+    await expectRefused(
+      { method: 'POST', target: '/jobs?schedule=batch&schedule=now', headers: [JSON_HEADER], body: BODY },
+      400,
+      'VALIDATION_ERROR',
+      'query.schedule',
+    );
   });
 
   it.each([
@@ -117,7 +122,11 @@ describe('headers and the body’s bytes', () => {
   });
 
   it.each(['application/json; charset=utf-16', 'application/json; charset="ISO-8859-1"'])('Content-Type: %s is 415', async (contentType) => {
-    await expectRefused({ method: 'POST', target: '/jobs?schedule=batch', headers: [['content-type', contentType]], body: BODY }, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectRefused(
+      { method: 'POST', target: '/jobs?schedule=batch', headers: [['content-type', contentType]], body: BODY },
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
   });
 
   it('bytes that are not UTF-8 are 400 MALFORMED_JSON, not read with U+FFFD in their place', async () => {

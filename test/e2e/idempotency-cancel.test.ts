@@ -39,7 +39,7 @@ describe('Idempotency-Key', () => {
     expect((await getJob(apiUrl, first.json.jobId)).request.content[0]).toMatchObject({ text: 'A first body' });
   });
 
-  it('twenty parallel POSTs with one key and twenty bodies: one job, and what it stores and runs is the winner\'s body', async () => {
+  it("twenty parallel POSTs with one key and twenty bodies: one job, and what it stores and runs is the winner's body", async () => {
     const texts = Array.from({ length: 20 }, (_, index) => `Racing body #${index}`);
     const answers = await Promise.all(texts.map((text) => postJob(apiUrl, body(text), { 'idempotency-key': 'order-race' })));
     const statuses = answers.map((answer) => answer.response.status).sort();

@@ -35,7 +35,9 @@ afterAll(() => {
 const spec = (text: string) => JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text }], duration: 4, generate_audio: false });
 
 async function jobsOf(trigger: string): Promise<(JobAnswer & { trigger: { source: string } })[]> {
-  const page = (await (await fetch(`${fixture().stack.apiUrl}/jobs?trigger=${trigger}&limit=100`)).json()) as { jobs: (JobAnswer & { trigger: { source: string } })[] };
+  const page = (await (await fetch(`${fixture().stack.apiUrl}/jobs?trigger=${trigger}&limit=100`)).json()) as {
+    jobs: (JobAnswer & { trigger: { source: string } })[];
+  };
   return page.jobs;
 }
 
@@ -43,7 +45,13 @@ describe('the triggers, from their bundles', () => {
   it('a spec uploaded under incoming/ and a manifest under batches/ each make a job that succeeds and is announced', async () => {
     const { stack } = fixture();
     await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: 'incoming/bundled.json', Body: spec('A paper boat, from an upload') }));
-    await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: 'batches/bundled.jsonl', Body: `${JSON.stringify({ id: 'one', ...JSON.parse(spec('A kite, from a manifest')) })}\n` }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: stack.bucket,
+        Key: 'batches/bundled.jsonl',
+        Body: `${JSON.stringify({ id: 'one', ...JSON.parse(spec('A kite, from a manifest')) })}\n`,
+      }),
+    );
     await stack.deliveriesIdle();
     const [uploaded] = (await jobsOf('s3')).filter((job) => job.trigger.source.endsWith('/incoming/bundled.json'));
     const [listed] = (await jobsOf('schedule')).filter((job) => job.trigger.source.includes('/batches/bundled.jsonl'));
@@ -52,14 +60,23 @@ describe('the triggers, from their bundles', () => {
     // The completion events go out once each execution has ended.
     await stack.engine.idle();
     await stack.deliveriesIdle();
-    const announced = stack.events().filter((event) => event['detail-type'] === 'Job Succeeded').map((event) => (event.detail as { jobId: string }).jobId);
+    const announced = stack
+      .events()
+      .filter((event) => event['detail-type'] === 'Job Succeeded')
+      .map((event) => (event.detail as { jobId: string }).jobId);
     expect(announced).toEqual(expect.arrayContaining([uploaded!.jobId, listed!.jobId]));
     expect((await getJob(stack.apiUrl, uploaded!.jobId)).output?.contentType).toBe('video/mp4');
   });
 
   it('a drop-in request with a token passes the token authorizer, and a job with a webhook is delivered to its receiver', async () => {
     const { stack } = fixture();
-    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.environment.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    const documents = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: stack.environment.AWS_ENDPOINT_URL_DYNAMODB,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    );
     const { token, record } = issueToken('bundled', new Date());
     await createTokenRepository(documents, stack.environment.TOKENS_TABLE!).create(record);
     documents.destroy();

@@ -30,7 +30,15 @@ interface Run {
 function run(script: string, args: string[], env: Record<string, string | undefined>, cwd = ROOT): Promise<Run> {
   const child = spawn(process.execPath, ['--import', TSX, join(ROOT, script), ...args], {
     cwd,
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', LOCAL_DATA_DIR: undefined, PORT: undefined, S3_PORT: undefined, VIDEO_PIPELINE_API: undefined, ...env },
+    env: {
+      ...process.env,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      LOCAL_DATA_DIR: undefined,
+      PORT: undefined,
+      S3_PORT: undefined,
+      VIDEO_PIPELINE_API: undefined,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -85,7 +93,7 @@ afterAll(async () => {
 });
 
 describe('one stack per data directory', () => {
-  it('a second npm start on the same data directory stops with one line naming the first one\'s pid and port (exit 1); the first goes on', async () => {
+  it("a second npm start on the same data directory stops with one line naming the first one's pid and port (exit 1); the first goes on", async () => {
     const { pid } = await stackJson();
     const second = await run('local/commands/start.ts', [], { ...stackEnv(), PORT: '0' });
     expect(second.code).toBe(1);
@@ -108,7 +116,9 @@ describe('one stack per data directory', () => {
       );
       const onForeign = await run('local/commands/start.ts', [], { PORT: '0', S3_PORT: String(foreignPort), LOCAL_DATA_DIR: other });
       expect(onForeign.code).toBe(1);
-      expect(onForeign.stderr).toBe(`npm start: S3_PORT ${foreignPort} is in use by another program: stop it, or set S3_PORT to a free port (S3_PORT=0 takes any)\n`);
+      expect(onForeign.stderr).toBe(
+        `npm start: S3_PORT ${foreignPort} is in use by another program: stop it, or set S3_PORT to a free port (S3_PORT=0 takes any)\n`,
+      );
       expect(existsSync(join(other, 'stack.json'))).toBe(false);
     } finally {
       await new Promise((resolve) => foreign.close(resolve));
@@ -118,7 +128,9 @@ describe('one stack per data directory', () => {
 
   it('npm run generate while npm start runs submits to it and writes the video (exit 0)', async () => {
     const out = join(dataDir, 'clips');
-    const generated = await run('local/commands/generate.ts', ['A paper boat', '--duration', '4', '--resolution', '480p', '--out', out], { LOCAL_DATA_DIR: dataDir });
+    const generated = await run('local/commands/generate.ts', ['A paper boat', '--duration', '4', '--resolution', '480p', '--out', out], {
+      LOCAL_DATA_DIR: dataDir,
+    });
     expect(generated.code, `${generated.stdout}\n${generated.stderr}`).toBe(0);
     expect(generated.stdout).toContain(`Using the local stack of npm start (pid ${(await stackJson()).pid}) at ${stack!.apiUrl}\n`);
     const jobId = /^Job (\S+) accepted/m.exec(generated.stdout)![1]!;
@@ -127,10 +139,12 @@ describe('one stack per data directory', () => {
     expect(job.status).toBe('SUCCEEDED');
   });
 
-  it('-c with a running stack is refused: the context is the running stack\'s (exit 2)', async () => {
+  it("-c with a running stack is refused: the context is the running stack's (exit 2)", async () => {
     const generated = await run('local/commands/generate.ts', ['A kite', '-c', 'maxJobsInFlight=3'], { LOCAL_DATA_DIR: dataDir });
     expect(generated.code).toBe(2);
-    expect(generated.stderr).toMatch(/^-c applies to a stack generate starts itself; npm start \(pid \d+\) at http:\S+ runs already: pass -c to npm start instead\n$/);
+    expect(generated.stderr).toMatch(
+      /^-c applies to a stack generate starts itself; npm start \(pid \d+\) at http:\S+ runs already: pass -c to npm start instead\n$/,
+    );
   });
 
   it('without LOCAL_DATA_DIR, the CLI and npm run batch find the stack of this checkout on PORT', async () => {

@@ -56,7 +56,12 @@ const hasAwsCli = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status ==
 
 /** The block's first command, to name its test. */
 function firstCommand(text: string): string {
-  return text.split('\n').find((line) => line.trim() && !line.startsWith('#'))?.trim() ?? text.split('\n')[0]!;
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim() && !line.startsWith('#'))
+      ?.trim() ?? text.split('\n')[0]!
+  );
 }
 
 function isStackBlock(block: Block): boolean {
@@ -141,7 +146,8 @@ describe('the README', () => {
     expect(blocks.length).toBeGreaterThan(10);
   });
 
-  const reasonNotRun = (block: (typeof blocks)[number]) => (block.text.startsWith(NOT_RUN) ? block.text.split('\n')[0]!.slice(NOT_RUN.length).trim() : undefined);
+  const reasonNotRun = (block: (typeof blocks)[number]) =>
+    block.text.startsWith(NOT_RUN) ? block.text.split('\n')[0]!.slice(NOT_RUN.length).trim() : undefined;
 
   // Not a skipped test each: a block that cannot run offline says why, in the README itself.
   it('says why of every block it does not run (install, the whole test run, a deployed stack, tail -f)', () => {
@@ -164,7 +170,10 @@ describe('the README', () => {
         await startStack(block.text);
         const exportBlock = blocks.find((other) => other.text.startsWith('export AWS_ENDPOINT_URL_S3='));
         expect(exportBlock, 'the README shows the export lines npm start prints').toBeDefined();
-        const printed = stack!.output().split('\n').filter((line) => line.startsWith('export '));
+        const printed = stack!
+          .output()
+          .split('\n')
+          .filter((line) => line.startsWith('export '));
         expect(printed).toEqual(asRun(exportBlock!.text).split('\n'));
       }, 120_000);
     } else {

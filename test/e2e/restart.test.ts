@@ -31,7 +31,8 @@ it('jobs in flight when npm start stops are resumed on the same provider tasks w
   await vi.waitFor(
     async () => {
       const statuses = await Promise.all(jobIds.map(async (jobId) => (await getJob(running!.apiUrl, jobId)).status));
-      if (!statuses.every((status) => status === 'SUBMITTED' || status === 'RUNNING')) throw new Error(`jobs did not reach the provider: ${statuses.join(', ')}`);
+      if (!statuses.every((status) => status === 'SUBMITTED' || status === 'RUNNING'))
+        throw new Error(`jobs did not reach the provider: ${statuses.join(', ')}`);
     },
     { timeout: 10_000, interval: 20 },
   );
@@ -51,6 +52,9 @@ it('jobs in flight when npm start stops are resumed on the same provider tasks w
     tasks: { request: { content: { text?: string }[] } }[];
   };
   for (const text of prompts) {
-    expect(saved.tasks.filter((task) => task.request.content[0]?.text === text), text).toHaveLength(1);
+    expect(
+      saved.tasks.filter((task) => task.request.content[0]?.text === text),
+      text,
+    ).toHaveLength(1);
   }
 }, 120_000);

@@ -48,7 +48,7 @@ describe('s3:// media in POST /jobs', () => {
     ['a video where an image goes', 'media/clip.png', /is video\/mp4; image media must be one of/],
     ['an image over the size limit', 'media/huge.png', /bytes; image media may be at most/],
     ['a ../ path out of media/', 'media/../requests/x.json', /under media\/ or incoming\//],
-    ['another job\'s request body', 'requests/job-1/abc.json', /under media\/ or incoming\//],
+    ["another job's request body", 'requests/job-1/abc.json', /under media\/ or incoming\//],
   ])('%s is a 400 VALIDATION_ERROR naming the field, and nothing is recorded or started', async (_name, key, message) => {
     const jobsBefore = fixture.stack.engine.listExecutions().length;
     const { response, json } = await postJob(fixture.stack.apiUrl, withImage(`s3://${bucket}/${key}`));

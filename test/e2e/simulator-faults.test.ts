@@ -73,8 +73,7 @@ async function createTask(sim: ProviderSimulator): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-const poll = (sim: ProviderSimulator, id: string) =>
-  fetch(`${sim.url}/v1/video/generations/${id}`, { headers: auth });
+const poll = (sim: ProviderSimulator, id: string) => fetch(`${sim.url}/v1/video/generations/${id}`, { headers: auth });
 
 /** Polls until the task ends; an answer other than 200 ends the wait and fails. */
 async function pollUntilDone(sim: ProviderSimulator, id: string): Promise<any> {
@@ -93,8 +92,7 @@ async function pollUntilDone(sim: ProviderSimulator, id: string): Promise<any> {
 }
 
 const admin = (sim: ProviderSimulator, path: string, init: RequestInit = {}) => fetch(`${sim.url}/_admin/${path}`, init);
-const putFaults = (sim: ProviderSimulator, body: string) =>
-  admin(sim, 'faults', { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+const putFaults = (sim: ProviderSimulator, body: string) => admin(sim, 'faults', { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
 
 describe('fault injection on creates', () => {
   it('create429Rate=1: answers 429 with Retry-After and makes no task', async () => {
@@ -119,7 +117,11 @@ describe('fault injection on creates', () => {
     expect(others).toEqual([]);
     expect(task).toMatchObject({ createAnswered: false, faults: { create5xx: 1 }, fullDownloads: 0 });
 
-    for (const [kind, status] of [['500', 500], ['503', 503], ['504', 504]] as const) {
+    for (const [kind, status] of [
+      ['500', 500],
+      ['503', 503],
+      ['504', 504],
+    ] as const) {
       sim.setFaults({ create5xxRate: 1, create5xxKinds: [kind] });
       expect((await create(sim)).status).toBe(status);
     }
@@ -150,7 +152,13 @@ describe('fault injection on creates', () => {
       statuses.push([response.status, (await response.text()).length > 0]);
     }
     // 500, 502, 503 (with a body), 503 (empty), 504
-    expect(statuses).toEqual([[500, true], [502, true], [503, true], [503, false], [504, true]]);
+    expect(statuses).toEqual([
+      [500, true],
+      [502, true],
+      [503, true],
+      [503, false],
+      [504, true],
+    ]);
     expect(sim.stats()).toMatchObject({ tasksCreated: 4, createsRefused: 1, createsUnanswered: 4 });
   });
 

@@ -3,12 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseMaxActiveTasks, SimulatorQuotaError } from '../../local/simulator/quota.js';
-import {
-  CONCURRENCY_LIMIT_CODE,
-  startProviderSimulator,
-  type ProviderSimulator,
-  type SimulatorOptions,
-} from '../../local/simulator/server.js';
+import { CONCURRENCY_LIMIT_CODE, startProviderSimulator, type ProviderSimulator, type SimulatorOptions } from '../../local/simulator/server.js';
 
 /** The account's cap on unfinished tasks, as the upstream enforces it (docs/provider-api.md: about 120, then 429). */
 
@@ -63,8 +58,7 @@ async function create(sim: ProviderSimulator, prompt = 'A red kite over a hill')
   return { status: response.status, body: await response.json() };
 }
 
-const concurrently = (sim: ProviderSimulator, count: number, prompt?: string) =>
-  Promise.all(Array.from({ length: count }, () => create(sim, prompt)));
+const concurrently = (sim: ProviderSimulator, count: number, prompt?: string) => Promise.all(Array.from({ length: count }, () => create(sim, prompt)));
 
 /**
  * `count` creates that all reach the server before any of them sends the rest of its body: each
@@ -110,8 +104,7 @@ async function waitPastEnds(sim: ProviderSimulator): Promise<void> {
 }
 
 const admin = (sim: ProviderSimulator, path: string, init: RequestInit = {}) => fetch(`${sim.url}/_admin/${path}`, init);
-const putQuota = (sim: ProviderSimulator, body: string) =>
-  admin(sim, 'quota', { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+const putQuota = (sim: ProviderSimulator, body: string) => admin(sim, 'quota', { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
 
 describe('maxActiveTasks', () => {
   it('quota 3: the 4th of 4 concurrent creates is a 429 concurrency_limit_exceeded and makes no task', async () => {
@@ -167,7 +160,13 @@ describe('maxActiveTasks', () => {
   });
 
   it('a quota refusal draws no fault, and an invalid body is still a 400', async () => {
-    const sim = await simulator({ maxActiveTasks: 0, faults: { create429Rate: 1 }, random: () => { throw new Error('no draw expected'); } });
+    const sim = await simulator({
+      maxActiveTasks: 0,
+      faults: { create429Rate: 1 },
+      random: () => {
+        throw new Error('no draw expected');
+      },
+    });
     const refused = await create(sim);
     expect(refused.status).toBe(429);
     expect(refused.body.error.code).toBe(CONCURRENCY_LIMIT_CODE);

@@ -152,12 +152,29 @@ describe.concurrent('provider simulator: tasks (envelope answers)', () => {
       expect(id).toMatch(/^cgt-\d{14}-[a-z0-9]{5}$/);
       const { last, seen } = await pollUntil(id, 'envelope', envelopeDone);
 
-      expectWalk(seen.map((body) => body.data.status), ['NOT_START', 'QUEUED', 'IN_PROGRESS', 'SUCCESS'], ['IN_PROGRESS', 'SUCCESS']);
-      expectWalk(seen.map((body) => body.data.progress), ['0%', '10%', '30%', '50%', '100%'], ['30%', '50%', '100%']);
-      const { data } = last;
-      expect(Object.keys(data).sort()).toEqual(
-        ['action', 'data', 'fail_reason', 'finish_time', 'progress', 'result_url', 'start_time', 'status', 'submit_time', 'task_id'],
+      expectWalk(
+        seen.map((body) => body.data.status),
+        ['NOT_START', 'QUEUED', 'IN_PROGRESS', 'SUCCESS'],
+        ['IN_PROGRESS', 'SUCCESS'],
       );
+      expectWalk(
+        seen.map((body) => body.data.progress),
+        ['0%', '10%', '30%', '50%', '100%'],
+        ['30%', '50%', '100%'],
+      );
+      const { data } = last;
+      expect(Object.keys(data).sort()).toEqual([
+        'action',
+        'data',
+        'fail_reason',
+        'finish_time',
+        'progress',
+        'result_url',
+        'start_time',
+        'status',
+        'submit_time',
+        'task_id',
+      ]);
       expect(data).toMatchObject({ task_id: id, action: 'generate', progress: '100%' });
       expect(data.result_url).toMatch(new RegExp(`^${simulators.envelope.url}/videos/${id}\\.mp4$`));
       expect(data.fail_reason).toBe(data.result_url);
@@ -206,10 +223,7 @@ describe.concurrent('provider simulator: tasks (envelope answers)', () => {
     async () => {
       const id = await createTask({
         model: 'seedance-fast',
-        content: [
-          text('The picture comes alive'),
-          { type: 'image_url', image_url: { url: pngDataUri(400, 300) }, role: 'first_frame' },
-        ],
+        content: [text('The picture comes alive'), { type: 'image_url', image_url: { url: pngDataUri(400, 300) }, role: 'first_frame' }],
         generate_audio: false,
         resolution: '480p',
         ratio: 'adaptive',
@@ -292,7 +306,11 @@ describe.concurrent('provider simulator: other answer shapes', () => {
     async () => {
       const id = await createTask(silentClip('A red kite'), 'upstream');
       const { last, seen } = await pollUntil(id, 'upstream', (body) => ['succeeded', 'failed'].includes(body.status));
-      expectWalk(seen.map((body) => body.status), ['queued', 'running', 'succeeded'], ['running', 'succeeded']);
+      expectWalk(
+        seen.map((body) => body.status),
+        ['queued', 'running', 'succeeded'],
+        ['running', 'succeeded'],
+      );
       expect(last).toMatchObject({ id, model: 'seedance-fast', status: 'succeeded', framespersecond: 24 });
       expect(last).not.toHaveProperty('code');
       const video = await probeMp4(await download(last.content.video_url));

@@ -116,16 +116,16 @@ describe('a JSON spec uploaded under incoming/', () => {
     expect(second.etag).toBe(first.etag);
     expect((await jobsFrom(first.key)).map((found) => found.jobId)).toEqual([job!.jobId]);
     await waitForJob(fixture.stack.apiUrl, job!.jobId);
-    expect(fixture.stack.simulator.tasks().filter((task) => task.request.content[0]?.type === 'text' && task.request.content[0].text === 'A red kite')).toHaveLength(1);
+    expect(
+      fixture.stack.simulator.tasks().filter((task) => task.request.content[0]?.type === 'text' && task.request.content[0].text === 'A red kite'),
+    ).toHaveLength(1);
     expect(await objectExists(s3, bucket, 'incoming/kite.JSON')).toBe(false);
   });
 
   it('triggers from a multipart upload too', async () => {
     const key = 'incoming/multipart.json';
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
-    const part = await s3.send(
-      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: spec('A multipart lighthouse') }),
-    );
+    const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: spec('A multipart lighthouse') }));
     await s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
@@ -293,13 +293,16 @@ describe('an upload overwritten while the trigger handles it', () => {
     expect(ran).toContain(promptOf(JSON.parse(await readObjectText(s3, bucket, 'accepted/x/samekey.json')) as { content: unknown[] }));
     expect(await objectExists(s3, bucket, key)).toBe(false);
     // The provider got each body that ran exactly once, and nothing else of this key.
-    const sent = fixture.stack.simulator.tasks().map((task) => promptOf(task.request) ?? '').filter((text) => text.startsWith('Same key, version'));
+    const sent = fixture.stack.simulator
+      .tasks()
+      .map((task) => promptOf(task.request) ?? '')
+      .filter((text) => text.startsWith('Same key, version'));
     expect(sent.sort()).toEqual(ran.sort());
   });
 });
 
 describe('uploads over the size limits', () => {
-  it('a spec over the API\'s 10 MB is refused PAYLOAD_TOO_LARGE with a reason, before anything starts', async () => {
+  it("a spec over the API's 10 MB is refused PAYLOAD_TOO_LARGE with a reason, before anything starts", async () => {
     const image = `data:image/png;base64,${randomBytes(Math.ceil((11 * 1024 * 1024 * 3) / 4)).toString('base64')}`;
     const body = JSON.stringify({
       model: 'seedance-fast',
@@ -328,7 +331,10 @@ describe('uploads over the size limits', () => {
     const jobId = uploadJobId({ bucket, key: object.key, etag: object.etag });
     const job = await getJob(fixture.stack.apiUrl, jobId);
     expect(job).toMatchObject({ status: 'FAILED', error: { code: 'PAYLOAD_TOO_LARGE' } });
-    expect(JSON.parse(await readObjectText(s3, bucket, `rejected/huge.png.${object.etag}.reason.json`))).toMatchObject({ jobId, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect(JSON.parse(await readObjectText(s3, bucket, `rejected/huge.png.${object.etag}.reason.json`))).toMatchObject({
+      jobId,
+      error: { code: 'PAYLOAD_TOO_LARGE' },
+    });
     expect(await objectExists(s3, bucket, 'rejected/huge.png')).toBe(true);
     expect(await objectExists(s3, bucket, `media/uploads/${jobId}/huge.png`)).toBe(false);
     expect(executionsOf(jobId)).toEqual([]);

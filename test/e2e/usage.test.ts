@@ -122,7 +122,10 @@ describe('the usage of one job', () => {
     // One PutEvents request is a function's (the announcer's); Step Functions puts FreeSlot's event itself.
     expect(used.eventBridge).toMatchObject({ putEventsRequests: 1, customEvents: 2, customEventUnits: 2, ruleDeliveries: 2 });
     const { PutObject = 0, CopyObject = 0, CompleteMultipartUpload = 0 } = used.s3.requests;
-    expect(used.eventBridge.serviceEvents).toEqual({ 'aws.s3': PutObject + CopyObject + CompleteMultipartUpload, 'aws.states': used.stepFunctions.executionsStarted });
+    expect(used.eventBridge.serviceEvents).toEqual({
+      'aws.s3': PutObject + CopyObject + CompleteMultipartUpload,
+      'aws.states': used.stepFunctions.executionsStarted,
+    });
   });
 
   it('reads the provider key once per function that calls the provider, on its first use', () => {
@@ -133,7 +136,10 @@ describe('the usage of one job', () => {
 describe('the usage of more jobs on the same (warm) functions', () => {
   it('counts each job once, sums the polls, and reads no secret again', async () => {
     const { used, jobIds } = await usageOfJobs(fixture.stack, 3);
-    const polls = (await Promise.all(jobIds.map(async (jobId) => ((await getJob(fixture.stack.apiUrl, jobId)) as { polls?: number }).polls ?? 0))).reduce((a, b) => a + b, 0);
+    const polls = (await Promise.all(jobIds.map(async (jobId) => ((await getJob(fixture.stack.apiUrl, jobId)) as { polls?: number }).polls ?? 0))).reduce(
+      (a, b) => a + b,
+      0,
+    );
     expect(used.stepFunctions.executionsStarted).toBe(3);
     expect(used.stepFunctions.transitionsByState.PollTask).toBe(polls);
     expect(used.lambda).toMatchObject({

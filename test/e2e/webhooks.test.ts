@@ -40,7 +40,10 @@ const deliveriesTo = (path: string, jobId: string) => receiver.deliveries.filter
 
 describe('a job with a webhook', () => {
   it('gets started, progress and completed, each signed so that standardwebhooks verifies it; the job lists every attempt', async () => {
-    const { response, json } = await postJob(apiUrl, { ...text('A lighthouse at dusk'), webhook: { url: `${receiver.url}/all`, events: ['started', 'progress', 'completed'] } });
+    const { response, json } = await postJob(apiUrl, {
+      ...text('A lighthouse at dusk'),
+      webhook: { url: `${receiver.url}/all`, events: ['started', 'progress', 'completed'] },
+    });
     expect(response.status).toBe(202);
     const { job } = await waitForJob(apiUrl, json.jobId);
     expect(job.status).toBe('SUCCEEDED');
@@ -59,7 +62,9 @@ describe('a job with a webhook', () => {
     expect(body.links.self).toBe(`${apiUrl}/jobs/${json.jobId}`);
     expect(body.downloadUrl).toEqual(expect.stringContaining('/videos/'));
 
-    const shown = (await getJob(apiUrl, json.jobId)) as unknown as { webhook: { url: string; events: string[]; attempts: { event: string; attempt: number; status?: number; webhookId: string; at: string }[] } };
+    const shown = (await getJob(apiUrl, json.jobId)) as unknown as {
+      webhook: { url: string; events: string[]; attempts: { event: string; attempt: number; status?: number; webhookId: string; at: string }[] };
+    };
     expect(shown.webhook.events).toEqual(['started', 'progress', 'completed']);
     expect(shown.webhook.attempts).toHaveLength(received.length);
     for (const attempt of shown.webhook.attempts) {
@@ -77,7 +82,9 @@ describe('a job with a webhook', () => {
     const tamperedBody = delivery.body.replace('"status":"', '"status":"X');
     expect(() => verifier.verify(tamperedBody, { ...headers, 'webhook-signature': signature })).toThrow();
     expect(() => verifier.verify(delivery.body, { ...headers, 'webhook-id': 'msg_other', 'webhook-signature': signature })).toThrow();
-    expect(() => verifier.verify(delivery.body, { ...headers, 'webhook-timestamp': String(Number(delivery.timestamp) - 1), 'webhook-signature': signature })).toThrow();
+    expect(() =>
+      verifier.verify(delivery.body, { ...headers, 'webhook-timestamp': String(Number(delivery.timestamp) - 1), 'webhook-signature': signature }),
+    ).toThrow();
     // …and by the receiver itself, over HTTP: it answers 400 and the delivery does not verify.
     const answer = await fetch(`${receiver.url}/tampered`, {
       method: 'POST',
@@ -114,11 +121,13 @@ describe('a job with a webhook', () => {
     expect(deliveriesTo('/default', json.jobId)[0]!.verified).toBe(true);
   });
 
-  it('410 Gone stops that job\'s deliveries at once: one attempt, no retry, goneAt on the job', async () => {
+  it("410 Gone stops that job's deliveries at once: one attempt, no retry, goneAt on the job", async () => {
     receiver.answerWith((delivery) => (delivery.path === '/gone' ? 410 : 200));
     const { json } = await postJob(apiUrl, { ...text('A paper boat'), webhook: { url: `${receiver.url}/gone`, events: ['started', 'progress', 'completed'] } });
     await waitForJob(apiUrl, json.jobId);
-    await vi.waitFor(async () => expect(((await getJob(apiUrl, json.jobId)) as unknown as { webhook: { goneAt?: string } }).webhook.goneAt).toBeDefined(), { timeout: 10_000 });
+    await vi.waitFor(async () => expect(((await getJob(apiUrl, json.jobId)) as unknown as { webhook: { goneAt?: string } }).webhook.goneAt).toBeDefined(), {
+      timeout: 10_000,
+    });
     await fixture.stack.webhookEngine.idle();
     const shown = (await getJob(apiUrl, json.jobId)) as unknown as { webhook: { attempts: { status?: number }[] } };
     // Events published before the 410 was recorded may each have made their one attempt; none is retried.
@@ -167,7 +176,11 @@ describe('the same field in an upload’s spec and on a manifest line', () => {
     await vi.waitFor(
       () => {
         expect(arrived('/upload').map((delivery) => delivery.event)).toEqual(['completed']);
-        expect(arrived('/batch').map((delivery) => delivery.event).sort()).toEqual(['completed', 'started']);
+        expect(
+          arrived('/batch')
+            .map((delivery) => delivery.event)
+            .sort(),
+        ).toEqual(['completed', 'started']);
       },
       { timeout: 20_000, interval: 100 },
     );

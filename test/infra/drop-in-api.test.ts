@@ -143,7 +143,8 @@ describe('routes', () => {
     const templates = (type: string) => (byType[type]!.ResponseTemplates as Record<string, string>)['application/json']!;
     expect(JSON.parse(templates('UNAUTHORIZED'))).toEqual(UNAUTHORIZED_BODY);
     expect(byType.THROTTLED).toMatchObject({ StatusCode: '429' });
-    for (const type of ['THROTTLED', 'DEFAULT_4XX', 'DEFAULT_5XX']) expect(templates(type)).toMatch(/^\{"error":\{"message":\$context\.error\.messageString,"type":"\w+","code":"/);
+    for (const type of ['THROTTLED', 'DEFAULT_4XX', 'DEFAULT_5XX'])
+      expect(templates(type)).toMatch(/^\{"error":\{"message":\$context\.error\.messageString,"type":"\w+","code":"/);
   });
 
   it('publishes its URL and the Tokens table name as stack outputs', () => {

@@ -54,7 +54,7 @@ const isFunctionArn = (functionId: string) => (rendered: string) => rendered ===
 const coversObject = (key: string) => (rendered: string) => resourceCovers(rendered, `\${${bucketId}.Arn}/${key}`);
 const statementsOfFunction = (functionId: string): PolicyStatement[] => statementsOfRole(json, roleIdOf(json, functionId));
 const environmentOf = (functionId: string) =>
-  ((json.Resources[functionId]!.Properties!.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+  (json.Resources[functionId]!.Properties!.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
 
 beforeAll(() => {
   // The template the local stack runs: bundling skipped, the slow schema check off (synth.test.ts keeps it on).
@@ -252,10 +252,7 @@ describe('video bucket', () => {
             Action: 's3:*',
             Principal: { AWS: '*' },
             Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            Resource: Match.arrayWith([
-              { 'Fn::GetAtt': [bucketId, 'Arn'] },
-              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
-            ]),
+            Resource: Match.arrayWith([{ 'Fn::GetAtt': [bucketId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] }]),
           }),
         ]),
       },
@@ -266,9 +263,7 @@ describe('video bucket', () => {
     const days = new Capture();
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
-        Rules: Match.arrayWith([
-          Match.objectLike({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: days } }),
-        ]),
+        Rules: Match.arrayWith([Match.objectLike({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: days } })]),
       },
     });
     expect(days.asNumber()).toBeGreaterThanOrEqual(1);
@@ -345,7 +340,12 @@ describe('Lambda functions', () => {
         .filter((statement) => statement.Effect === 'Allow' && allowedActions([statement]).some((action) => action.startsWith('logs:')))
         .flatMap(renderedResources);
       expect(logResources, functionId).toEqual([`\${${logGroupId}.Arn}`]);
-      expect(allowedActions(statements).filter((action) => action.startsWith('logs:')).sort(), functionId).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(
+        allowedActions(statements)
+          .filter((action) => action.startsWith('logs:'))
+          .sort(),
+        functionId,
+      ).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     }
   });
 
@@ -403,16 +403,19 @@ describe('state machine', () => {
 
 describe('HTTP API', () => {
   // The IAM API; the drop-in API (Bearer tokens, test/infra/drop-in-api.test.ts) is the other RestApi.
-  const iamApiId = () => onlyResourceOfType(json, 'AWS::ApiGateway::RestApi', {
+  const iamApiId = () =>
+    onlyResourceOfType(json, 'AWS::ApiGateway::RestApi', {
       description: 'with IAM auth',
       test: (api) => !String(api.Properties!.Description).includes('Bearer'),
     })[0];
   const iamMethods = () => resourcesOfType(json, 'AWS::ApiGateway::Method').filter(([, method]) => logicalIdOf(method.Properties!.RestApiId) === iamApiId());
-  const iamStage = () => onlyResourceOfType(json, 'AWS::ApiGateway::Stage', { description: 'of the IAM API', test: (stage) => logicalIdOf(stage.Properties!.RestApiId) === iamApiId() });
+  const iamStage = () =>
+    onlyResourceOfType(json, 'AWS::ApiGateway::Stage', {
+      description: 'of the IAM API',
+      test: (stage) => logicalIdOf(stage.Properties!.RestApiId) === iamApiId(),
+    });
   const methodAt = (httpMethod: string, path: string) => {
-    const found = iamMethods().filter(
-      ([, method]) => method.Properties!.HttpMethod === httpMethod && apiPathOf(json, method.Properties!.ResourceId) === path,
-    );
+    const found = iamMethods().filter(([, method]) => method.Properties!.HttpMethod === httpMethod && apiPathOf(json, method.Properties!.ResourceId) === path);
     expect(found, `${httpMethod} ${path}`).toHaveLength(1);
     return found[0]!;
   };
@@ -483,9 +486,7 @@ describe('IAM (least privilege)', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: Match.arrayWith([{ Ref: intakeRoleId }]),
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: stateMachineId } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: stateMachineId } })]),
       },
     });
     const statements = statementsOfFunction(intakeFunctionId);
@@ -495,7 +496,10 @@ describe('IAM (least privilege)', () => {
     // The GSI listing needs the index ARN too: byStatus (GET /jobs?status=…) and byCreatedAt (GET /jobs).
     expect(allows(statements, 'dynamodb:Query', (arn) => arn === `\${${tableId}.Arn}/index/*`)).toBe(true);
     for (const index of ['byStatus', 'byCreatedAt']) {
-      expect(allows(statements, 'dynamodb:Query', (arn) => resourceCovers(arn, `\${${tableId}.Arn}/index/${index}`)), index).toBe(true);
+      expect(
+        allows(statements, 'dynamodb:Query', (arn) => resourceCovers(arn, `\${${tableId}.Arn}/index/${index}`)),
+        index,
+      ).toBe(true);
     }
   });
 
@@ -505,11 +509,15 @@ describe('IAM (least privilege)', () => {
     const ours = (arn: string) => (rendered: string) => resourceCovers(rendered, arn);
     for (const action of ['states:StopExecution', 'states:DescribeExecution']) {
       // A job's own execution, and the sweeper's resumed one, are executions of this machine.
-      for (const name of ['job-1', 'job-1-resume-2']) expect(allows(statements, action, ours(executionArnOf(stateMachineId, name))), `${action} ${name}`).toBe(true);
+      for (const name of ['job-1', 'job-1-resume-2'])
+        expect(allows(statements, action, ours(executionArnOf(stateMachineId, name))), `${action} ${name}`).toBe(true);
       // Never an execution of another machine, and never by a wildcard resource.
       const otherMachine = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:another-machine:job-1`;
       expect(allows(statements, action, ours(otherMachine)), `${action} on another machine`).toBe(false);
-      expect(allows(statements, action, (rendered) => rendered === '*'), `${action} on *`).toBe(false);
+      expect(
+        allows(statements, action, (rendered) => rendered === '*'),
+        `${action} on *`,
+      ).toBe(false);
     }
     // Starting stays on the machine itself; stopping is never granted on it (it is not an execution).
     expect(allows(statements, 'states:StopExecution', (rendered) => rendered === `\${${stateMachineId}}`)).toBe(false);
@@ -530,9 +538,14 @@ describe('IAM (least privilege)', () => {
     const others = resourcesOfType(json, 'AWS::Lambda::Function')
       .map(([id]) => id)
       .filter((id) => id !== taskFunctionIds.SubmitTask && id !== taskFunctionIds.PollTask && id !== functionOfHandler(json, HANDLER.deliverWebhook));
-    expect(others).toEqual(expect.arrayContaining([taskFunctionIds.StoreVideo, taskFunctionIds.DescribeFailure, taskFunctionIds.AnnounceOutcome, intakeFunctionId]));
+    expect(others).toEqual(
+      expect.arrayContaining([taskFunctionIds.StoreVideo, taskFunctionIds.DescribeFailure, taskFunctionIds.AnnounceOutcome, intakeFunctionId]),
+    );
     for (const functionId of others) {
-      expect(allowedActions(statementsOfFunction(functionId)).filter((action) => action.startsWith('secretsmanager:')), functionId).toEqual([]);
+      expect(
+        allowedActions(statementsOfFunction(functionId)).filter((action) => action.startsWith('secretsmanager:')),
+        functionId,
+      ).toEqual([]);
     }
     const machineStatements = statementsOfRole(json, roleIdOf(json, stateMachineId));
     expect(allowedActions(machineStatements).filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
@@ -557,9 +570,20 @@ describe('IAM (least privilege)', () => {
       for (const statement of tableStatements) expect(statement.Condition, `${state} ${JSON.stringify(statement.Action)}`).toEqual(historyOnly);
       expect(allowedActions(tableStatements).sort(), state).toEqual(actions);
       // No listing, no other write, no index, however the actions are spelled.
-      const others = ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
+      const others = [
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+      ];
       for (const action of others.filter((candidate) => !actions.includes(candidate))) {
-        expect(allows(statementsOfFunction(functionId), action, (arn) => arn.includes(`\${${tableId}`)), `${state} ${action}`).toBe(false);
+        expect(
+          allows(statementsOfFunction(functionId), action, (arn) => arn.includes(`\${${tableId}`)),
+          `${state} ${action}`,
+        ).toBe(false);
       }
       expect(render(environmentOf(functionId).GENERATION_HISTORY_TABLE), state).toBe(`\${${tableId}}`);
     }
@@ -604,12 +628,23 @@ describe('IAM (least privilege)', () => {
         continue;
       }
       // Exactly the three item actions, on the table ARN (no index, no wildcard), unconditioned.
-      expect(statements.map((statement) => ({ Action: statement.Action, Resource: renderedResources(statement), Condition: statement.Condition })), resourceId).toEqual([
-        { Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: [`\${${admissionTableId}.Arn}`], Condition: undefined },
-      ]);
+      expect(
+        statements.map((statement) => ({ Action: statement.Action, Resource: renderedResources(statement), Condition: statement.Condition })),
+        resourceId,
+      ).toEqual([{ Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: [`\${${admissionTableId}.Arn}`], Condition: undefined }]);
       const all = statementsOfRole(json, roleId);
-      for (const action of ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable']) {
-        expect(allows(all, action, (arn) => arn.includes(`\${${admissionTableId}`)), `${resourceId} ${action}`).toBe(false);
+      for (const action of [
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:DescribeTable',
+      ]) {
+        expect(
+          allows(all, action, (arn) => arn.includes(`\${${admissionTableId}`)),
+          `${resourceId} ${action}`,
+        ).toBe(false);
       }
       expect(environmentOf(resourceId), resourceId).toMatchObject({ ADMISSION_TABLE: { Ref: admissionTableId }, MAX_JOBS_IN_FLIGHT: '20' });
     }
@@ -664,12 +699,16 @@ describe('IAM (least privilege)', () => {
     expect(allows(statementsOfFunction(taskFunctionIds.PollTask), 's3:GetObject', () => true)).toBe(false);
     // DescribeFailure and AnnounceOutcome have no business in the bucket.
     for (const state of ['DescribeFailure', 'AnnounceOutcome'] as const) {
-      expect(allowedActions(statementsOfFunction(taskFunctionIds[state])).filter((action) => action.startsWith('s3:')), state).toEqual([]);
+      expect(
+        allowedActions(statementsOfFunction(taskFunctionIds[state])).filter((action) => action.startsWith('s3:')),
+        state,
+      ).toEqual([]);
     }
   });
 
   it('no role is granted a wildcard resource except for X-Ray and log delivery, which need one', () => {
-    const wildcardOk = /^(xray:|logs:(Create|Get|Update|Delete|List)LogDelivery|logs:ListLogDeliveries|logs:PutResourcePolicy|logs:DescribeResourcePolicies|logs:DescribeLogGroups)/;
+    const wildcardOk =
+      /^(xray:|logs:(Create|Get|Update|Delete|List)LogDelivery|logs:ListLogDeliveries|logs:PutResourcePolicy|logs:DescribeResourcePolicies|logs:DescribeLogGroups)/;
     for (const [policyId, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
       for (const statement of (policy.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement) {
         if (statement.Effect !== 'Allow' || !renderedResources(statement).includes('*')) continue;
@@ -685,7 +724,8 @@ describe('monitoring', () => {
       description: `on ${metricName}${queue ? ` of ${queue}` : ''}`,
       test: (candidate) =>
         candidate.Properties?.MetricName === metricName &&
-        (!queue || (candidate.Properties.Dimensions as { Value: unknown }[] | undefined)?.some((dimension) => render(dimension.Value).includes(queue)) === true),
+        (!queue ||
+          (candidate.Properties.Dimensions as { Value: unknown }[] | undefined)?.some((dimension) => render(dimension.Value).includes(queue)) === true),
     })[1].Properties!;
   const alarm = () => alarmOn('StuckJobs');
 
@@ -720,9 +760,12 @@ describe('monitoring', () => {
       .map(([, candidate]) => candidate.Properties!)
       .find((candidate) => Array.isArray(candidate.Metrics));
     expect(rate).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
-    const expression = (rate!.Metrics as Array<{ Expression?: string; MetricStat?: { Metric: { MetricName: string } } }>);
+    const expression = rate!.Metrics as Array<{ Expression?: string; MetricStat?: { Metric: { MetricName: string } } }>;
     expect(expression.find((metric) => metric.Expression)?.Expression).toBe('100 * failures / (polls + failures)');
-    expect(expression.flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Metric.MetricName] : [])).sort()).toEqual(['ProviderPollFailures', 'ProviderPolls']);
+    expect(expression.flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Metric.MetricName] : [])).sort()).toEqual([
+      'ProviderPollFailures',
+      'ProviderPolls',
+    ]);
     expect(alarmOn('ApproximateNumberOfMessagesVisible', 'TriggersUploadDeadLetters')).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1 });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -784,7 +827,10 @@ describe('monitoring', () => {
     };
     const line = [...metricsOf(/^Admission line/), ...metricsOf(/^Oldest wait/)];
     for (const metricName of ['LineLength', 'SlotsHeld', 'EffectiveCap', 'OldestWaitSeconds', 'SlotsReclaimed']) {
-      expect(line.some((metric) => metric.startsWith(`${METRICS_NAMESPACE} ${metricName} service ${SWEEPER_SERVICE}`)), metricName).toBe(true);
+      expect(
+        line.some((metric) => metric.startsWith(`${METRICS_NAMESPACE} ${metricName} service ${SWEEPER_SERVICE}`)),
+        metricName,
+      ).toBe(true);
     }
   });
 });

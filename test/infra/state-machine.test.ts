@@ -66,17 +66,8 @@ beforeAll(() => {
 });
 
 /** The Lambda service errors CDK's LambdaInvoke retries by default (the function did not run or its answer was lost). */
-const LAMBDA_SERVICE_ERRORS = [
-  'Lambda.ClientExecutionTimeoutException',
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-];
-const DYNAMODB_THROTTLING_ERRORS = [
-  'DynamoDB.ProvisionedThroughputExceededException',
-  'DynamoDB.RequestLimitExceeded',
-  'DynamoDB.ThrottlingException',
-];
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'];
+const DYNAMODB_THROTTLING_ERRORS = ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.RequestLimitExceeded', 'DynamoDB.ThrottlingException'];
 /**
  * Errors no retrier may name: they catch everything, or the failure is final, or a retry could bill
  * twice, or (PROVIDER_BUSY) only a free slot helps, and the admission line waits for one.
@@ -243,8 +234,12 @@ describe('graph', () => {
   it('asks no Choice for a false IsPresent, IsNull, IsNumeric, IsString, IsBoolean or IsTimestamp: the local engine reads those as never true', () => {
     const negative = (rule: Record<string, unknown>): boolean =>
       ['IsPresent', 'IsNull', 'IsNumeric', 'IsString', 'IsBoolean', 'IsTimestamp'].some((test) => rule[test] === false) ||
-      [...((rule.And as Record<string, unknown>[] | undefined) ?? []), ...((rule.Or as Record<string, unknown>[] | undefined) ?? []), ...(rule.Not ? [rule.Not as Record<string, unknown>] : [])].some(negative);
-    const choices = Object.values(asl.States).flatMap((candidate) => ((candidate as { Choices?: Record<string, unknown>[] }).Choices ?? []));
+      [
+        ...((rule.And as Record<string, unknown>[] | undefined) ?? []),
+        ...((rule.Or as Record<string, unknown>[] | undefined) ?? []),
+        ...(rule.Not ? [rule.Not as Record<string, unknown>] : []),
+      ].some(negative);
+    const choices = Object.values(asl.States).flatMap((candidate) => (candidate as { Choices?: Record<string, unknown>[] }).Choices ?? []);
     expect(choices.length).toBeGreaterThan(0);
     expect(choices.filter(negative)).toEqual([]);
   });
@@ -266,7 +261,17 @@ describe('graph', () => {
     expect(state('RecordSucceeded').Next).toBe('AnnounceOutcome');
     const ends = Object.entries(asl.States).filter(([, candidate]) => candidate.End || candidate.Type === 'Fail' || candidate.Type === 'Succeed');
     expect(ends.map(([name]) => name).sort()).toEqual(
-      ['JobFailed', 'JobNotAnnounced', 'JobNotRecorded', 'JobSucceeded', 'JobTimedOut', 'LateTaskEnded', 'LateVideoNotStored', 'LateVideoStored', PROVIDER_BUSY_STATE].sort(),
+      [
+        'JobFailed',
+        'JobNotAnnounced',
+        'JobNotRecorded',
+        'JobSucceeded',
+        'JobTimedOut',
+        'LateTaskEnded',
+        'LateVideoNotStored',
+        'LateVideoStored',
+        PROVIDER_BUSY_STATE,
+      ].sort(),
     );
     for (const name of ['JobSucceeded', 'LateTaskEnded', 'LateVideoStored', PROVIDER_BUSY_STATE]) expect(state(name), name).toEqual({ Type: 'Succeed' });
     expect(state('JobFailed')).toMatchObject({ Type: 'Fail', Error: 'JOB_FAILED' });
@@ -341,16 +346,29 @@ describe('graph', () => {
     const loops = loopsOf(asl);
     expect(loops.map((loop) => [...loop].sort())).toEqual([
       [
-        'AnnounceOutcome', 'DescribeFailure', 'FreeSlot', 'HowDidItEnd', 'IsTimedOut', 'IsVideoReady', 'PollTask', 'RecordFailed', 'RecordOverdue',
-        'RecordProgress', 'RecordSucceeded', 'RecordTimedOut', 'StoreVideo', LATE_WAIT_STATE, WAIT_STATE,
+        'AnnounceOutcome',
+        'DescribeFailure',
+        'FreeSlot',
+        'HowDidItEnd',
+        'IsTimedOut',
+        'IsVideoReady',
+        'PollTask',
+        'RecordFailed',
+        'RecordOverdue',
+        'RecordProgress',
+        'RecordSucceeded',
+        'RecordTimedOut',
+        'StoreVideo',
+        LATE_WAIT_STATE,
+        WAIT_STATE,
       ].sort(),
     ]);
     const without = (names: string[]) => ({ ...asl, States: Object.fromEntries(Object.entries(asl.States).filter(([name]) => !names.includes(name))) });
     expect(loopsOf(without(['PollTask'])), 'a cycle avoids PollTask').toEqual([]);
     expect(loopsOf(without([WAIT_STATE, LATE_WAIT_STATE])), 'a cycle avoids both waits').toEqual([]);
-    expect(loopsOf(without(['AnnounceOutcome'])).map((loop) => [...loop].sort())).toEqual(
-      [['IsVideoReady', 'PollTask', 'RecordProgress', LATE_WAIT_STATE, WAIT_STATE].sort()],
-    );
+    expect(loopsOf(without(['AnnounceOutcome'])).map((loop) => [...loop].sort())).toEqual([
+      ['IsVideoReady', 'PollTask', 'RecordProgress', LATE_WAIT_STATE, WAIT_STATE].sort(),
+    ]);
     // The cycles through the late wait alone never pass RecordProgress: a late answer writes nothing to the ended job.
     expect(loopsOf(without(['AnnounceOutcome', WAIT_STATE])).map((loop) => [...loop].sort())).toEqual([['IsVideoReady', 'PollTask', LATE_WAIT_STATE].sort()]);
   });
@@ -399,7 +417,11 @@ describe('Catch', () => {
   };
 
   it('every Task state is in the table below or is SubmitTask: none is left without a Catch', () => {
-    expect(taskStates().map(([name]) => name).sort()).toEqual([...Object.keys(EXPECTED_CATCH), 'SubmitTask'].sort());
+    expect(
+      taskStates()
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual([...Object.keys(EXPECTED_CATCH), 'SubmitTask'].sort());
   });
 
   it.each(Object.entries(EXPECTED_CATCH))('%s catches States.ALL into %o, keeping the job input', (name, expected) => {
@@ -418,7 +440,10 @@ describe('Catch', () => {
   it('no catcher but the last names States.ALL, and every catcher keeps the job input (a ResultPath under $)', () => {
     for (const [name, candidate] of taskStates()) {
       const catchers = candidate.Catch ?? [];
-      expect(catchers.slice(0, -1).flatMap((catcher) => catcher.ErrorEquals), name).not.toContain('States.ALL');
+      expect(
+        catchers.slice(0, -1).flatMap((catcher) => catcher.ErrorEquals),
+        name,
+      ).not.toContain('States.ALL');
       expect(catchers.at(-1)?.ErrorEquals, name).toEqual(['States.ALL']);
       for (const catcher of catchers) expect(catcher.ResultPath, name).toMatch(/^\$\.\w+$/);
     }
@@ -462,7 +487,9 @@ function errorsThrownBy(handlerFile: string): Set<string> {
     modules.add(file);
     const source = readFileSync(file, 'utf8');
     // `import … from './x.js'`, `export … from './x.js'`, `import './x.js'`, `import('./x.js')`
-    for (const match of source.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^;]*?from\s+)?['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+    for (const match of source.matchAll(
+      /^\s*(?:import|export)\s+(type\s+)?(?:[^;]*?from\s+)?['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]/gm,
+    )) {
       if (match[1]) continue; // type-only: erased, never loaded
       const target = resolve(dirname(file), (match[2] ?? match[3])!.replace(/\.js$/, '.ts'));
       if (existsSync(target)) visit(target);
@@ -591,42 +618,58 @@ describe('Retry', () => {
     expect(retryable.filter((code) => !inTasks.has(code)).sort()).toEqual(Object.keys(OUTSIDE_THE_WORKFLOW).sort());
   });
 
-  it.each(Object.entries(REPEATABLE))('%s: CDK’s Lambda retrier, its final errors (MaxAttempts 0), then States.ALL alone and last', (name, { finals, attempts }) => {
-    const retriers = state(name).Retry ?? [];
-    expect([...retriers[0]!.ErrorEquals].sort()).toEqual([...LAMBDA_SERVICE_ERRORS].sort());
-    const last = retriers.at(-1)!;
-    // ASL: States.ALL must appear alone in its ErrorEquals and in the last retrier.
-    expect(last).toEqual({ ErrorEquals: ['States.ALL'], IntervalSeconds: expect.any(Number), MaxAttempts: attempts, BackoffRate: expect.any(Number), MaxDelaySeconds: expect.any(Number), JitterStrategy: 'FULL' });
-    expect(retriers.slice(0, -1).flatMap((retrier) => retrier.ErrorEquals)).not.toContain('States.ALL');
-    const finalRetriers = retriers.filter(isFinalRetrier);
-    if (finals.length === 0) {
-      expect(retriers).toHaveLength(2);
-      expect(finalRetriers).toEqual([]);
-    } else {
-      expect(retriers).toHaveLength(3);
-      // The final errors must come BEFORE States.ALL: Step Functions takes the first retrier that matches.
-      expect(retriers[1]).toEqual({ ErrorEquals: expect.any(Array), MaxAttempts: 0 });
-      expect([...retriers[1]!.ErrorEquals].sort()).toEqual([...finals].sort());
-      for (const error of finals) expect(isRetried(state(name), error), `${name} retries ${error}`).toBe(false);
-    }
-    // Whatever else fails, the function itself included, is repeated by the States.ALL retrier.
-    for (const error of FUNCTION_FAULTS) expect(retrierFor(state(name), error), `${name} ${error}`).toBe(last);
-  });
+  it.each(Object.entries(REPEATABLE))(
+    '%s: CDK’s Lambda retrier, its final errors (MaxAttempts 0), then States.ALL alone and last',
+    (name, { finals, attempts }) => {
+      const retriers = state(name).Retry ?? [];
+      expect([...retriers[0]!.ErrorEquals].sort()).toEqual([...LAMBDA_SERVICE_ERRORS].sort());
+      const last = retriers.at(-1)!;
+      // ASL: States.ALL must appear alone in its ErrorEquals and in the last retrier.
+      expect(last).toEqual({
+        ErrorEquals: ['States.ALL'],
+        IntervalSeconds: expect.any(Number),
+        MaxAttempts: attempts,
+        BackoffRate: expect.any(Number),
+        MaxDelaySeconds: expect.any(Number),
+        JitterStrategy: 'FULL',
+      });
+      expect(retriers.slice(0, -1).flatMap((retrier) => retrier.ErrorEquals)).not.toContain('States.ALL');
+      const finalRetriers = retriers.filter(isFinalRetrier);
+      if (finals.length === 0) {
+        expect(retriers).toHaveLength(2);
+        expect(finalRetriers).toEqual([]);
+      } else {
+        expect(retriers).toHaveLength(3);
+        // The final errors must come BEFORE States.ALL: Step Functions takes the first retrier that matches.
+        expect(retriers[1]).toEqual({ ErrorEquals: expect.any(Array), MaxAttempts: 0 });
+        expect([...retriers[1]!.ErrorEquals].sort()).toEqual([...finals].sort());
+        for (const error of finals) expect(isRetried(state(name), error), `${name} retries ${error}`).toBe(false);
+      }
+      // Whatever else fails, the function itself included, is repeated by the States.ALL retrier.
+      for (const error of FUNCTION_FAULTS) expect(retrierFor(state(name), error), `${name} ${error}`).toBe(last);
+    },
+  );
 
   it('the final errors in the ASL are the ones lib exports (FINAL_POLL_ERRORS, FINAL_COPY_ERRORS)', () => {
     expect([...FINAL_POLL_ERRORS].sort()).toEqual(REPEATABLE.PollTask!.finals);
     expect([...FINAL_COPY_ERRORS].sort()).toEqual(REPEATABLE.StoreVideo!.finals);
   });
 
-  it.each(Object.entries(REPEATABLE))('%s: each final error is a handler error that is not retryable, and every such error it can throw is final', (name, { finals }) => {
-    for (const code of finals) {
-      expect(HANDLER_ERRORS.get(code), `${code} is no PipelineError code of errors.ts`).toBeDefined();
-      expect(HANDLER_ERRORS.get(code)!.retryable, `${code} is retryable`).toBe(false);
-    }
-    // A non-retryable error that is not listed would be repeated by States.ALL: a blind retry that cannot help.
-    const notRetryable = throwable(functionOf(name)).filter((code) => !HANDLER_ERRORS.get(code)!.retryable);
-    expect(notRetryable.filter((code) => !finals.includes(code)), `${name} repeats these`).toEqual([]);
-  });
+  it.each(Object.entries(REPEATABLE))(
+    '%s: each final error is a handler error that is not retryable, and every such error it can throw is final',
+    (name, { finals }) => {
+      for (const code of finals) {
+        expect(HANDLER_ERRORS.get(code), `${code} is no PipelineError code of errors.ts`).toBeDefined();
+        expect(HANDLER_ERRORS.get(code)!.retryable, `${code} is retryable`).toBe(false);
+      }
+      // A non-retryable error that is not listed would be repeated by States.ALL: a blind retry that cannot help.
+      const notRetryable = throwable(functionOf(name)).filter((code) => !HANDLER_ERRORS.get(code)!.retryable);
+      expect(
+        notRetryable.filter((code) => !finals.includes(code)),
+        `${name} repeats these`,
+      ).toEqual([]);
+    },
+  );
 
   it('PollTask ends the job at once on a failed or lost task, and repeats a poll whose function failed', () => {
     const poll = state('PollTask');
@@ -717,7 +760,10 @@ describe('Retry', () => {
           // A stop, not a retry: only our own error codes, and before the wildcard it exempts them from.
           expect(retrier, name).toEqual({ ErrorEquals: expect.any(Array), MaxAttempts: 0 });
           for (const error of retrier.ErrorEquals) expect(HANDLER_ERRORS.has(error), `${name} ${error}`).toBe(true);
-          expect(retriers.slice(index + 1).some((later) => later.ErrorEquals.includes('States.ALL')), name).toBe(true);
+          expect(
+            retriers.slice(index + 1).some((later) => later.ErrorEquals.includes('States.ALL')),
+            name,
+          ).toBe(true);
           continue;
         }
         expect(retrier.MaxAttempts, name).toBeGreaterThanOrEqual(1);
@@ -743,7 +789,10 @@ describe('Retry', () => {
         expect(retrierFor(candidate, error), `${name} ${error}`).toMatchObject({ JitterStrategy: 'FULL' });
       }
       expect(retrierFor(candidate, 'DynamoDB.ConditionalCheckFailedException'), name).toBeUndefined();
-      expect(retriedErrors(candidate).every((error) => error.startsWith('DynamoDB.')), name).toBe(true);
+      expect(
+        retriedErrors(candidate).every((error) => error.startsWith('DynamoDB.')),
+        name,
+      ).toBe(true);
     }
   });
 });
@@ -1116,8 +1165,14 @@ describe('bounds', () => {
   // every way into it is a write that only a live job passes, and after the first one the job is final.
   // RecordOverdue follows only a poll that says overdue, which only the first poll past the deadline does (below).
   it('the announcement, and so the overdue detour, runs at most once: every way into it is a write of a live job', () => {
-    expect(edgesOf(asl).filter((edge) => edge.to === 'RecordOverdue').map(edgeText)).toEqual(['IsVideoReady -choice-> RecordOverdue']);
-    const writers = edgesOf(asl).filter((edge) => edge.to === 'AnnounceOutcome').map((edge) => edge.from);
+    expect(
+      edgesOf(asl)
+        .filter((edge) => edge.to === 'RecordOverdue')
+        .map(edgeText),
+    ).toEqual(['IsVideoReady -choice-> RecordOverdue']);
+    const writers = edgesOf(asl)
+      .filter((edge) => edge.to === 'AnnounceOutcome')
+      .map((edge) => edge.from);
     expect(writers.length).toBeGreaterThan(0);
     for (const writer of writers) {
       expect(isDynamoTask(state(writer)), writer).toBe(true);
@@ -1188,9 +1243,17 @@ describe('bounds', () => {
       estimatedFinishAt: '2026-01-01T00:11:00Z',
       changed: true,
     };
-    const deps = (error: PipelineError, random: number) => ({ provider: failingProvider(error), now: () => now, random: () => random, lateFollowSeconds: 3600 });
+    const deps = (error: PipelineError, random: number) => ({
+      provider: failingProvider(error),
+      now: () => now,
+      random: () => random,
+      lateFollowSeconds: 3600,
+    });
     for (const error of [new ProviderUnavailableError('HTTP 503'), new ProviderBadResponseError('not JSON')]) {
-      for (const [deadlineAt, random] of [['2026-01-01T00:30:00Z', 0], ['2026-01-01T00:10:00.400Z', 0.99]] as const) {
+      for (const [deadlineAt, random] of [
+        ['2026-01-01T00:30:00Z', 0],
+        ['2026-01-01T00:10:00.400Z', 0.99],
+      ] as const) {
         const next = await pollTask({ jobId: 'job-1', shape, deadlineAt, poll: previous }, deps(error, random));
         // IsVideoReady then sends it straight back to WaitBeforePoll: the failed turn.
         expect(next, `${error.code} ${deadlineAt}`).toMatchObject({ providerTaskId: 'cgt-1', jobStatus: 'RUNNING', progress: 40, polls: 8, changed: false });
@@ -1238,8 +1301,22 @@ describe('bounds', () => {
     // The start and every end of an execution, the detour, the failure path and the late path.
     expect(offTurns).toEqual(
       expect.arrayContaining([
-        'IsResume', 'SubmitTask', PROVIDER_BUSY_STATE, 'RecordOverdue', 'AnnounceOutcome', 'HowDidItEnd', 'JobSucceeded', 'JobFailed', 'JobTimedOut',
-        'JobNotAnnounced', 'LateTaskEnded', 'StoreLateVideo', 'RecordLateVideo', 'AnnounceLateVideo', 'LateVideoStored', 'LateVideoNotStored',
+        'IsResume',
+        'SubmitTask',
+        PROVIDER_BUSY_STATE,
+        'RecordOverdue',
+        'AnnounceOutcome',
+        'HowDidItEnd',
+        'JobSucceeded',
+        'JobFailed',
+        'JobTimedOut',
+        'JobNotAnnounced',
+        'LateTaskEnded',
+        'StoreLateVideo',
+        'RecordLateVideo',
+        'AnnounceLateVideo',
+        'LateVideoStored',
+        'LateVideoNotStored',
       ]),
     );
     expect(offTurns).toHaveLength(Object.keys(asl.States).length - TURN_STATES.size);
@@ -1336,7 +1413,10 @@ describe('bounds', () => {
     const shares = Object.fromEntries(fromPoll.path.map((name) => [name, worstSeconds(name)]));
     const margin = asl.TimeoutSeconds! - deadlineSeconds() - lateFollowSeconds();
     expect(margin).toBe(EXECUTION_MARGIN.toSeconds());
-    expect(afterDeadline, `seconds after the deadline: ${JSON.stringify({ RecordProgress: worstSeconds('RecordProgress'), wait: overshoot, ...shares })}`).toBeLessThanOrEqual(margin);
+    expect(
+      afterDeadline,
+      `seconds after the deadline: ${JSON.stringify({ RecordProgress: worstSeconds('RecordProgress'), wait: overshoot, ...shares })}`,
+    ).toBeLessThanOrEqual(margin);
     expect(afterWindow, `seconds after the late-follow window: ${JSON.stringify({ lateWait: lateWaitSeconds(), ...shares })}`).toBeLessThanOrEqual(margin);
   });
 });

@@ -76,7 +76,10 @@ describe('synthesis with CloudFormation validation on (the closest thing to a de
 
 describe('CDK feature flags (cdk.json)', () => {
   it('sets every flag aws-cdk-lib recommends, at the recommended value (a CDK upgrade that adds one fails here until it is reviewed)', () => {
-    const recommended = JSON.parse(readFileSync(join(PROJECT_DIR, 'node_modules/aws-cdk-lib/recommended-feature-flags.json'), 'utf8')) as Record<string, unknown>;
+    const recommended = JSON.parse(readFileSync(join(PROJECT_DIR, 'node_modules/aws-cdk-lib/recommended-feature-flags.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(featureFlags()).toEqual(recommended);
   });
 
@@ -143,7 +146,10 @@ describe('cdk CLI', () => {
       // The queue's two findings, each named with the rule and the resource; nothing of the pipeline's own.
       expect(output).toMatch(/AwsSolutions-SQS3/);
       expect(output).toMatch(/AwsSolutions-SQS4/);
-      const findings = output.split('\n').filter((line) => /^\s+VideoPipeline\/\S+ /.test(line)).map((line) => line.trim().split(' ')[0]);
+      const findings = output
+        .split('\n')
+        .filter((line) => /^\s+VideoPipeline\/\S+ /.test(line))
+        .map((line) => line.trim().split(' ')[0]);
       expect(findings).toEqual(['VideoPipeline/PlainQueue/Resource', 'VideoPipeline/PlainQueue/Resource']);
     },
     CLI_TIMEOUT_MS + 10_000,

@@ -153,12 +153,13 @@ const anyOfAdmissionTable = (rendered: string) => rendered === '*' || rendered.i
 /** Anything of the Jobs table: the table, an index, a wildcard over its indexes. */
 const anyOfJobsTable = (rendered: string) => rendered.includes(`\${${stack.jobsTableId}`);
 const ourBus = (rendered: string) => rendered === `\${${stack.busId}.Arn}`;
-const defaultBus = (rendered: string) =>
-  resourceCovers(rendered, 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
+const defaultBus = (rendered: string) => resourceCovers(rendered, 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default');
 const stateMachine = (rendered: string) => rendered === `\${${stack.stateMachineId}}`;
 /** Does the statement's resource cover this execution of our state machine (or of another one)? */
-const execution = (name: string, machineId = () => stack.stateMachineId) => (rendered: string) =>
-  resourceCovers(rendered, executionArnOf(machineId(), name));
+const execution =
+  (name: string, machineId = () => stack.stateMachineId) =>
+  (rendered: string) =>
+    resourceCovers(rendered, executionArnOf(machineId(), name));
 const otherMachineExecution = (rendered: string) =>
   resourceCovers(rendered, 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:another-machine:job-1');
 
@@ -206,7 +207,8 @@ describe('scheduled batch', () => {
   it('the config refuses a queue limit, a late-follow window or a queue-age alarm that is not usable, and reads the ones that are', () => {
     const config = (context: Record<string, unknown>) => () => pipelineConfigFrom((key) => context[key]);
     for (const maxQueueHours of [0, -1, 24 * 14 + 1]) expect(config({ maxQueueHours }), `maxQueueHours ${maxQueueHours}`).toThrow();
-    for (const lateFollowMinutes of [0, 2.5, MAX_LATE_FOLLOW_MINUTES + 1]) expect(config({ lateFollowMinutes }), `lateFollowMinutes ${lateFollowMinutes}`).toThrow();
+    for (const lateFollowMinutes of [0, 2.5, MAX_LATE_FOLLOW_MINUTES + 1])
+      expect(config({ lateFollowMinutes }), `lateFollowMinutes ${lateFollowMinutes}`).toThrow();
     for (const queueAgeAlarmMinutes of [0, 1.5]) expect(config({ queueAgeAlarmMinutes }), `queueAgeAlarmMinutes ${queueAgeAlarmMinutes}`).toThrow();
     const read = config({ maxQueueHours: '0.5', lateFollowMinutes: '90', queueAgeAlarmMinutes: 15 })();
     expect([read.maxQueue.toSeconds(), read.lateFollow.toSeconds(), read.queueAgeAlarm.toSeconds()]).toEqual([1800, 5400, 900]);
@@ -260,7 +262,8 @@ describe('manifest rule', () => {
   });
 
   it('no object starts both an upload job and a batch run: the two rules’ prefixes do not overlap', () => {
-    const prefixOf = (ruleId: string) => (propertiesOf(ruleId).EventPattern as { detail: { object: { key: Array<{ prefix: string }> } } }).detail.object.key[0]!.prefix;
+    const prefixOf = (ruleId: string) =>
+      (propertiesOf(ruleId).EventPattern as { detail: { object: { key: Array<{ prefix: string }> } } }).detail.object.key[0]!.prefix;
     const [uploads, manifests] = [prefixOf(stack.uploadRuleId), prefixOf(stack.manifestRuleId)];
     expect(uploads.startsWith(manifests) || manifests.startsWith(uploads)).toBe(false);
   });
@@ -271,10 +274,22 @@ describe('upload trigger', () => {
     stack.template.resourceCountIs('AWS::Events::Rule', 8);
     const [deliveryMachineId] = onlyResourceOfType(stack.json, 'AWS::StepFunctions::StateMachine', stateMachineRole(true));
     const webhookRuleIds = resourcesOfType(stack.json, 'AWS::Events::Rule')
-      .filter(([, rule]) => ((rule.Properties?.Targets as { Arn: unknown }[]) ?? []).some((target) => JSON.stringify(target.Arn) === JSON.stringify({ Ref: deliveryMachineId })))
+      .filter(([, rule]) =>
+        ((rule.Properties?.Targets as { Arn: unknown }[]) ?? []).some((target) => JSON.stringify(target.Arn) === JSON.stringify({ Ref: deliveryMachineId })),
+      )
       .map(([id]) => id);
     expect(webhookRuleIds).toHaveLength(2);
-    expect(new Set([stack.uploadRuleId, stack.manifestRuleId, stack.batchRuleId, stack.sweepRuleId, stack.taskEndRuleId, stack.executionEndRuleId, ...webhookRuleIds]).size).toBe(8);
+    expect(
+      new Set([
+        stack.uploadRuleId,
+        stack.manifestRuleId,
+        stack.batchRuleId,
+        stack.sweepRuleId,
+        stack.taskEndRuleId,
+        stack.executionEndRuleId,
+        ...webhookRuleIds,
+      ]).size,
+    ).toBe(8);
   });
 
   it('the rule takes exactly Object Created events of our bucket under incoming/', () => {
@@ -313,13 +328,9 @@ describe('upload trigger', () => {
     // The rule's DeadLetterConfig covers only events EventBridge could not hand to Lambda.
     expect(propertiesOf(stack.uploadTriggerId).DeadLetterConfig).toEqual({ TargetArn: getAtt(stack.deadLettersId) });
     const invokeConfigs = resourcesOfType(stack.json, 'AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties!);
-    expect(invokeConfigs).toContainEqual(
-      expect.objectContaining({ FunctionName: { Ref: stack.uploadTriggerId }, MaximumRetryAttempts: 2 }),
-    );
+    expect(invokeConfigs).toContainEqual(expect.objectContaining({ FunctionName: { Ref: stack.uploadTriggerId }, MaximumRetryAttempts: 2 }));
     // A failed batch run is not repeated at once: the next scheduled run resumes from the saved progress.
-    expect(invokeConfigs).toContainEqual(
-      expect.objectContaining({ FunctionName: { Ref: stack.batchRunnerId }, MaximumRetryAttempts: 0 }),
-    );
+    expect(invokeConfigs).toContainEqual(expect.objectContaining({ FunctionName: { Ref: stack.batchRunnerId }, MaximumRetryAttempts: 0 }));
   });
 
   it('the dead-letter queue is encrypted and keeps messages the longest SQS allows', () => {
@@ -422,7 +433,8 @@ describe('job-creating functions (intake, upload trigger, batch runner, sweeper)
   it.each(creators)('%s may take and give back slots: GetItem, PutItem, UpdateItem on the admission table', (_name, functionId) => {
     const statements = statementsOf(functionId());
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, admissionTable), action).toBe(true);
-    for (const action of ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchWriteItem']) expect(allows(statements, action, anyOfAdmissionTable), action).toBe(false);
+    for (const action of ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchWriteItem'])
+      expect(allows(statements, action, anyOfAdmissionTable), action).toBe(false);
   });
 
   it.each(creators)('%s may record jobs, keep their request bodies, start executions and announce on our bus', (_name, functionId) => {
@@ -446,7 +458,10 @@ describe('job-creating functions (intake, upload trigger, batch runner, sweeper)
       // A job's execution is named after it; a resumed one after it and its attempt.
       for (const name of ['job-1', 'job-1-resume-1']) expect(allows(statements, action, execution(name)), `${action} ${name}`).toBe(true);
       expect(allows(statements, action, otherMachineExecution), `${action} on another machine`).toBe(false);
-      expect(allows(statements, action, (rendered) => rendered === '*'), `${action} on *`).toBe(false);
+      expect(
+        allows(statements, action, (rendered) => rendered === '*'),
+        `${action} on *`,
+      ).toBe(false);
       // Starting is on the machine; stopping and describing are on its executions, not the machine.
       expect(allows(statements, action, stateMachine), `${action} on the machine`).toBe(false);
     }
@@ -461,7 +476,10 @@ describe('job-creating functions (intake, upload trigger, batch runner, sweeper)
       if (creatorIds.includes(functionId)) continue;
       for (const action of ['states:StartExecution', 'states:StopExecution', 'states:DescribeExecution']) {
         const expected = functionId === stack.admissionId && action !== 'states:DescribeExecution';
-        expect(allows(statementsOf(functionId), action, () => true), `${functionId} ${action}`).toBe(expected);
+        expect(
+          allows(statementsOf(functionId), action, () => true),
+          `${functionId} ${action}`,
+        ).toBe(expected);
       }
     }
   });
@@ -546,7 +564,10 @@ describe('IAM of the triggers', () => {
     // UpdateItem for the announced marker only: it can neither create nor delete a job.
     expect(allows(statements, 'dynamodb:UpdateItem', jobsTable)).toBe(true);
     for (const action of WRITE_ITEM.filter((action) => action !== 'dynamodb:UpdateItem')) {
-      expect(allows(statements, action, () => true), action).toBe(false);
+      expect(
+        allows(statements, action, () => true),
+        action,
+      ).toBe(false);
     }
     expect(allows(statements, 'events:PutEvents', ourBus)).toBe(true);
     expect(allows(statements, 'events:PutEvents', defaultBus)).toBe(false);
@@ -694,7 +715,9 @@ describe('admission control', () => {
   });
 
   it('what the FreeSlot states put is what the task-end rule matches and the admission function reads', () => {
-    const asl = JSON.parse(render(propertiesOf(stack.stateMachineId).DefinitionString)) as { States: Record<string, { Resource: string; Parameters: { Entries: Array<Record<string, unknown>> } }> };
+    const asl = JSON.parse(render(propertiesOf(stack.stateMachineId).DefinitionString)) as {
+      States: Record<string, { Resource: string; Parameters: { Entries: Array<Record<string, unknown>> } }>;
+    };
     for (const name of FREE_SLOT_STATES) {
       const { Resource, Parameters } = asl.States[name]!;
       expect(Resource, name).toBe('arn:${AWS::Partition}:states:::events:putEvents');
@@ -706,7 +729,11 @@ describe('admission control', () => {
         },
       ]);
     }
-    const event = { source: WORKFLOW_EVENT_SOURCE, 'detail-type': TASK_ENDED_DETAIL_TYPE, detail: { jobId: 'job-1', execution: 'job-1-admission-1', stateMachineArn: 'arn' } };
+    const event = {
+      source: WORKFLOW_EVENT_SOURCE,
+      'detail-type': TASK_ENDED_DETAIL_TYPE,
+      detail: { jobId: 'job-1', execution: 'job-1-admission-1', stateMachineArn: 'arn' },
+    };
     expect(taskEndedOf(event)).toEqual({ jobId: 'job-1', execution: 'job-1-admission-1' });
     expect(() => taskEndedOf({ ...event, detail: { jobId: 'job-1' } })).toThrow();
   });
@@ -729,7 +756,10 @@ describe('admission control', () => {
     const lineIndex = (rendered: string) => rendered === `\${${stack.jobsTableId}.Arn}/index/${JOBS_TABLE.indexes.byLine.name}`;
     expect(allows(statements, 'dynamodb:Query', lineIndex)).toBe(true);
     for (const index of ['byStatus', 'byCreatedAt']) {
-      expect(allows(statements, 'dynamodb:Query', (rendered) => resourceCovers(rendered, `\${${stack.jobsTableId}.Arn}/index/${index}`)), index).toBe(false);
+      expect(
+        allows(statements, 'dynamodb:Query', (rendered) => resourceCovers(rendered, `\${${stack.jobsTableId}.Arn}/index/${index}`)),
+        index,
+      ).toBe(false);
     }
     // It never creates nor deletes a job, and never lists the table itself.
     for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) {

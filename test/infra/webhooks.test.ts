@@ -112,7 +112,10 @@ describe('the delivery state machine', () => {
   });
 
   it('puts the event and the last outcome in the dead-letter queue, retrying the send', () => {
-    expect(state(DEAD_LETTER_STATE)).toMatchObject({ Resource: 'arn:aws:states:::sqs:sendMessage', Parameters: { 'MessageBody': { 'event.$': '$.event', 'delivery.$': '$.delivery' } } });
+    expect(state(DEAD_LETTER_STATE)).toMatchObject({
+      Resource: 'arn:aws:states:::sqs:sendMessage',
+      Parameters: { MessageBody: { 'event.$': '$.event', 'delivery.$': '$.delivery' } },
+    });
     expect(state(DEAD_LETTER_STATE).Retry![0]).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 5 });
   });
 
@@ -151,7 +154,13 @@ describe('the rule, the queue, the alarm and the secret', () => {
     );
     for (const [ruleId, rule] of rules) {
       expect(logicalIdOf(rule.Properties!.EventBusName), ruleId).toBe(busId);
-      const [target] = rule.Properties!.Targets as { RoleArn: unknown; DeadLetterConfig: { Arn: unknown }; RetryPolicy: Record<string, number>; Input?: unknown; InputTransformer?: unknown }[];
+      const [target] = rule.Properties!.Targets as {
+        RoleArn: unknown;
+        DeadLetterConfig: { Arn: unknown };
+        RetryPolicy: Record<string, number>;
+        Input?: unknown;
+        InputTransformer?: unknown;
+      }[];
       // The event itself is the input (no transformer), so the local router can hand it over as it is.
       expect(target!.Input ?? target!.InputTransformer).toBeUndefined();
       expect(logicalIdOf(target!.DeadLetterConfig.Arn)).toBe(queueId);
@@ -177,7 +186,8 @@ describe('the rule, the queue, the alarm and the secret', () => {
     expect(JSON.stringify(policy.Properties!.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     const [, alarm] = onlyResourceOfType(json, 'AWS::CloudWatch::Alarm', {
       description: 'on the webhook dead letters',
-      test: (candidate) => (candidate.Properties?.Dimensions as { Value: unknown }[] | undefined)?.some((dimension) => logicalIdOf(dimension.Value) === queueId) === true,
+      test: (candidate) =>
+        (candidate.Properties?.Dimensions as { Value: unknown }[] | undefined)?.some((dimension) => logicalIdOf(dimension.Value) === queueId) === true,
     });
     expect(alarm.Properties).toMatchObject({
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -204,7 +214,9 @@ describe('least privilege', () => {
   it('the deliverer reads a job and appends its attempts (no index), reads its own secret, presigns videos; nothing else', () => {
     const statements = statementsOf(delivererId);
     const actions = allowedActions(statements).filter((action) => !action.startsWith('xray:') && !action.startsWith('logs:'));
-    expect(new Set(actions)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 's3:GetObject']));
+    expect(new Set(actions)).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 's3:GetObject']),
+    );
     for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem']) expect(allows(statements, action, isTable), action).toBe(true);
     expect(allows(statements, 'dynamodb:GetItem', (rendered) => rendered.includes('/index/'))).toBe(false);
     expect(allows(statements, 'secretsmanager:GetSecretValue', (rendered) => rendered === `\${${secretId}}`)).toBe(true);
@@ -215,7 +227,10 @@ describe('least privilege', () => {
   it('no other function may read the signing secret', () => {
     for (const [functionId] of resourcesOfType(json, 'AWS::Lambda::Function')) {
       if (functionId === delivererId) continue;
-      expect(allows(statementsOf(functionId), 'secretsmanager:GetSecretValue', (rendered) => rendered === `\${${secretId}}`), functionId).toBe(false);
+      expect(
+        allows(statementsOf(functionId), 'secretsmanager:GetSecretValue', (rendered) => rendered === `\${${secretId}}`),
+        functionId,
+      ).toBe(false);
     }
   });
 
@@ -226,7 +241,10 @@ describe('least privilege', () => {
     expect(allows(statements, 'sqs:SendMessage', (rendered) => rendered === `\${${queueId}.Arn}`)).toBe(true);
     expect(allows(statements, 'lambda:InvokeFunction', (rendered) => rendered === `\${${delivererId}.Arn}`)).toBe(true);
     for (const [functionId] of resourcesOfType(json, 'AWS::Lambda::Function').filter(([id]) => id !== delivererId)) {
-      expect(allows(statements, 'lambda:InvokeFunction', (rendered) => resourceCovers(rendered, `\${${functionId}.Arn}`)), functionId).toBe(false);
+      expect(
+        allows(statements, 'lambda:InvokeFunction', (rendered) => resourceCovers(rendered, `\${${functionId}.Arn}`)),
+        functionId,
+      ).toBe(false);
     }
   });
 
@@ -234,8 +252,14 @@ describe('least privilege', () => {
     const [busId] = onlyResourceOfType(json, 'AWS::Events::EventBus');
     for (const handler of [HANDLER.submitTask, HANDLER.pollTask]) {
       const statements = statementsOf(functionOfHandler(json, handler));
-      expect(allows(statements, 'events:PutEvents', (rendered) => rendered === `\${${busId}.Arn}`), handler).toBe(true);
-      expect(allows(statements, 'events:PutEvents', (rendered) => rendered.includes('event-bus/default')), handler).toBe(false);
+      expect(
+        allows(statements, 'events:PutEvents', (rendered) => rendered === `\${${busId}.Arn}`),
+        handler,
+      ).toBe(true);
+      expect(
+        allows(statements, 'events:PutEvents', (rendered) => rendered.includes('event-bus/default')),
+        handler,
+      ).toBe(false);
     }
   });
 });
@@ -244,7 +268,8 @@ describe('context: a default webhook for jobs that name none', () => {
   it('webhookUrl and webhookEvents reach every job-creating function; none is set without them', () => {
     const withDefault = synthesizePipelineTemplate({ webhookUrl: 'https://hooks.example.com/all', webhookEvents: 'started,completed' }) as unknown as CfnJson;
     for (const handler of JOB_INTAKE_HANDLERS) {
-      const variables = (withDefault.Resources[functionOfHandler(withDefault, handler)]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+      const variables = (withDefault.Resources[functionOfHandler(withDefault, handler)]!.Properties!.Environment as { Variables: Record<string, unknown> })
+        .Variables;
       expect(variables, handler).toMatchObject({ WEBHOOK_URL: 'https://hooks.example.com/all', WEBHOOK_EVENTS: 'started,completed' });
       const plain = (json.Resources[functionOfHandler(json, handler)]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(plain, handler).not.toHaveProperty('WEBHOOK_URL');
@@ -258,7 +283,10 @@ describe('context: a default webhook for jobs that name none', () => {
     expect(config({ webhookUrl: 'https://hooks.example.com/x', webhookEvents: 'finished' })).toThrow();
     expect(config({ webhookUrl: 'https://hooks.example.com/x', webhookEvents: [] })).toThrow();
     expect(config({ webhookUrl: 'http://127.0.0.1:9000/hook' })().defaultWebhook).toEqual({ url: 'http://127.0.0.1:9000/hook', events: ['completed'] });
-    expect(config({ webhookUrl: 'https://h.example.com/', webhookEvents: ['progress', 'completed'] })().defaultWebhook?.events).toEqual(['progress', 'completed']);
+    expect(config({ webhookUrl: 'https://h.example.com/', webhookEvents: ['progress', 'completed'] })().defaultWebhook?.events).toEqual([
+      'progress',
+      'completed',
+    ]);
     expect(config({})().defaultWebhook).toBeUndefined();
   });
 });

@@ -52,15 +52,22 @@ describe('the permission an S3 request needs', () => {
   it('a HEAD reads the object, a copy reads its source and writes its target, every multipart step writes, a listing carries its prefix', () => {
     const object = `arn:aws:s3:::b/incoming/a b.json`;
     expect(s3Calls(s3Request('HEAD', '/b/incoming/a%20b.json'))).toEqual([{ action: 's3:GetObject', resource: object, context: {} }]);
-    expect(s3Calls(s3Request('PUT', '/b/accepted/a.json', { 'x-amz-copy-source': '/b/incoming/a%20b.json?versionId=3' })).map((call) => `${call.action} ${call.resource}`)).toEqual([
-      's3:PutObject arn:aws:s3:::b/accepted/a.json',
-      's3:GetObjectVersion arn:aws:s3:::b/incoming/a b.json',
-    ]);
-    for (const [method, url] of [['POST', '/b/videos/v.mp4?uploads'], ['PUT', '/b/videos/v.mp4?partNumber=1&uploadId=u'], ['POST', '/b/videos/v.mp4?uploadId=u']] as const) {
+    expect(
+      s3Calls(s3Request('PUT', '/b/accepted/a.json', { 'x-amz-copy-source': '/b/incoming/a%20b.json?versionId=3' })).map(
+        (call) => `${call.action} ${call.resource}`,
+      ),
+    ).toEqual(['s3:PutObject arn:aws:s3:::b/accepted/a.json', 's3:GetObjectVersion arn:aws:s3:::b/incoming/a b.json']);
+    for (const [method, url] of [
+      ['POST', '/b/videos/v.mp4?uploads'],
+      ['PUT', '/b/videos/v.mp4?partNumber=1&uploadId=u'],
+      ['POST', '/b/videos/v.mp4?uploadId=u'],
+    ] as const) {
       expect(s3Calls(s3Request(method, url))).toEqual([{ action: 's3:PutObject', resource: 'arn:aws:s3:::b/videos/v.mp4', context: {} }]);
     }
     expect(s3Calls(s3Request('DELETE', '/b/videos/v.mp4?uploadId=u'))[0]!.action).toBe('s3:AbortMultipartUpload');
-    expect(s3Calls(s3Request('GET', '/b?list-type=2&prefix=batches/'))).toEqual([{ action: 's3:ListBucket', resource: 'arn:aws:s3:::b', context: { 's3:prefix': 'batches/' } }]);
+    expect(s3Calls(s3Request('GET', '/b?list-type=2&prefix=batches/'))).toEqual([
+      { action: 's3:ListBucket', resource: 'arn:aws:s3:::b', context: { 's3:prefix': 'batches/' } },
+    ]);
   });
 });
 
@@ -73,10 +80,20 @@ describe('judging calls against the roles of the template', () => {
         check.record(fn('intake'), s3Calls(s3Request('GET', `/${bucket}/videos/2026/12/04/job.mp4?X-Amz-Credential=x`)));
         check.record(fn('batch-runner'), s3Calls(s3Request('GET', `/${bucket}?list-type=2&prefix=batches/`)));
         check.record(fn('s3-trigger'), s3Calls(s3Request('PUT', `/${bucket}/accepted/a.json`, { 'x-amz-copy-source': `/${bucket}/incoming/a.json` })));
-        check.record(fn('submit-task'), jsonServiceCalls('secretsmanager.GetSecretValue', { SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:video-pipeline/provider-api-key' }));
+        check.record(
+          fn('submit-task'),
+          jsonServiceCalls('secretsmanager.GetSecretValue', {
+            SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:video-pipeline/provider-api-key',
+          }),
+        );
         // A job cancelled between its admission and its start: the dispatch stops the execution it just started.
         check.record(fn('admission'), jsonServiceCalls('AWSStepFunctions.StopExecution', { executionArn: executionArn('job-1-admission-2') }));
-        check.record(fn('announce-outcome'), jsonServiceCalls('AWSEvents.PutEvents', { Entries: [{ EventBusName: localPhysicalName(template, onlyLogicalIdOfType(template, 'AWS::Events::EventBus')) }] }));
+        check.record(
+          fn('announce-outcome'),
+          jsonServiceCalls('AWSEvents.PutEvents', {
+            Entries: [{ EventBusName: localPhysicalName(template, onlyLogicalIdOfType(template, 'AWS::Events::EventBus')) }],
+          }),
+        );
       }),
     ).toEqual([]);
   });
@@ -88,7 +105,10 @@ describe('judging calls against the roles of the template', () => {
       await verdicts((check) => {
         check.record(fn('store-video'), s3Calls(s3Request('PUT', `/${bucket}/requests/job.json`)));
         check.record(fn('batch-runner'), s3Calls(s3Request('GET', `/${bucket}?list-type=2&prefix=incoming/`)));
-        check.record(fn('submit-task'), dynamoDbCalls('DynamoDB_20120810.GetItem', { TableName: jobsTable, Key: { jobId: { S: 'generation-history#5s#720p' } } }, keys));
+        check.record(
+          fn('submit-task'),
+          dynamoDbCalls('DynamoDB_20120810.GetItem', { TableName: jobsTable, Key: { jobId: { S: 'generation-history#5s#720p' } } }, keys),
+        );
         check.record(fn('submit-task'), dynamoDbCalls('DynamoDB_20120810.GetItem', { TableName: jobsTable, Key: { jobId: { S: 'a-job-id' } } }, keys));
         check.record(stateMachine, [{ action: 'lambda:InvokeFunction', resource: localArn(template, fn('poll-task')), context: {} }]);
         check.record(stateMachine, [{ action: 'lambda:InvokeFunction', resource: localArn(template, fn('intake')), context: {} }]);

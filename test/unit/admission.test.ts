@@ -94,7 +94,9 @@ describe('the line', () => {
 
   it('40 jobs posted at once under a cap of 5: 5 start at once, the rest wait in order, and each end starts the next', async () => {
     const deps = intakeTestDeps(table, { maxJobsInFlight: 5, slots: table.slots(5) });
-    const accepted = await Promise.all(Array.from({ length: 40 }, (_, index) => acceptJob({ body: body(`Job ${index}`), trigger: { type: 'http', source: 'test' } }, deps)));
+    const accepted = await Promise.all(
+      Array.from({ length: 40 }, (_, index) => acceptJob({ body: body(`Job ${index}`), trigger: { type: 'http', source: 'test' } }, deps)),
+    );
     expect(deps.started).toHaveLength(5);
     expect(Object.keys((await deps.slots.read()).holders)).toHaveLength(5);
     const waiting = await deps.jobs.nextInLine(100);
@@ -126,7 +128,10 @@ describe('the line', () => {
       for (let index = 0; index < 40; index += 1) await acceptJob({ body: body(`Herd ${index}`), trigger: { type: 'http', source: 'test' } }, unreadable);
       const head = (await base.jobs.nextInLine(10)).map((job) => job.jobId);
       let acquisitions = 0;
-      const counted = { ...base, slots: { ...base.slots, acquire: (...args: Parameters<typeof base.slots.acquire>) => (acquisitions += 1, base.slots.acquire(...args)) } };
+      const counted = {
+        ...base,
+        slots: { ...base.slots, acquire: (...args: Parameters<typeof base.slots.acquire>) => ((acquisitions += 1), base.slots.acquire(...args)) },
+      };
       const reports = await Promise.all(Array.from({ length: 60 }, () => admitWaiting(counted)));
       const started = reports.flatMap((report) => report.started);
       expect([...started].sort()).toEqual([...head].sort());

@@ -27,7 +27,11 @@ it('a retried announcement (the step crashed after its work) publishes the event
     deadlineAt: '2026-11-24T12:30:00.000Z',
   });
   const published: JobRecord[] = [];
-  const deps = { jobs, announcer: { announce: async (job: JobRecord) => void published.push(job), announceLateVideo: async () => {} }, now: () => new Date('2026-11-24T12:02:00Z') };
+  const deps = {
+    jobs,
+    announcer: { announce: async (job: JobRecord) => void published.push(job), announceLateVideo: async () => {} },
+    now: () => new Date('2026-11-24T12:02:00Z'),
+  };
   expect((await announceOutcome({ jobId: 'done' }, deps)).job.status).toBe('SUCCEEDED');
   expect((await announceOutcome({ jobId: 'done' }, deps)).job.status).toBe('SUCCEEDED');
   expect(published.map((job) => job.jobId)).toEqual(['done']);

@@ -36,10 +36,19 @@ async function authorize(method: string, path: string, authorization?: string) {
 describe('local token authorizer', () => {
   it('guards the provider routes of the template only, as API Gateway routes them', async () => {
     answer = async (event) => allowPolicy((event as { methodArn: string }).methodArn);
-    for (const [method, path] of [['POST', '/v1/video/generations'], ['POST', '/v1/video/generations/'], ['GET', '/v1/video/generations/job-1']]) {
+    for (const [method, path] of [
+      ['POST', '/v1/video/generations'],
+      ['POST', '/v1/video/generations/'],
+      ['GET', '/v1/video/generations/job-1'],
+    ]) {
       expect(await authorize(method!, path!, `Bearer ${TOKEN}`), `${method} ${path}`).toMatchObject({ allowed: true });
     }
-    for (const [method, path] of [['POST', '/jobs'], ['GET', '/v1/video/generations'], ['GET', '/v1/video/generations/a/b'], ['DELETE', '/v1/video/generations/job-1']]) {
+    for (const [method, path] of [
+      ['POST', '/jobs'],
+      ['GET', '/v1/video/generations'],
+      ['GET', '/v1/video/generations/a/b'],
+      ['DELETE', '/v1/video/generations/job-1'],
+    ]) {
       expect(await authorize(method!, path!, `Bearer ${TOKEN}`), `${method} ${path}`).toBeUndefined();
     }
   });

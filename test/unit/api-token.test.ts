@@ -35,7 +35,8 @@ describe('issueToken', () => {
 
   it('parseToken refuses anything not of that form', () => {
     const { token } = issueToken('n', NOW);
-    for (const text of ['', token.slice(0, -1), `${token}x`, token.replace('vpt_', 'vpx_'), token.toUpperCase(), ` ${token}`]) expect(parseToken(text), text).toBeUndefined();
+    for (const text of ['', token.slice(0, -1), `${token}x`, token.replace('vpt_', 'vpx_'), token.toUpperCase(), ` ${token}`])
+      expect(parseToken(text), text).toBeUndefined();
   });
 });
 

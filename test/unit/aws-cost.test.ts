@@ -3,7 +3,13 @@ import { costPer1000Videos, fixedPollerBaseline, formatCostTable, totalUsd } fro
 import { fixedPollerPolls } from '../../testkit/simulated-polling.js';
 import type { LambdaUsage, Usage } from '../../local/stack/usage.js';
 
-const lambda = (invocations: number, billedMs: number, memoryMb: number): LambdaUsage => ({ invocations, errors: 0, durationMs: billedMs - invocations / 2, billedMs, memoryMb });
+const lambda = (invocations: number, billedMs: number, memoryMb: number): LambdaUsage => ({
+  invocations,
+  errors: 0,
+  durationMs: billedMs - invocations / 2,
+  billedMs,
+  memoryMb,
+});
 
 /** Ten videos: 7 polls each at 200 ms, two RecordProgress writes each. */
 const TEN_VIDEOS: Usage = {
@@ -66,7 +72,7 @@ describe('costPer1000Videos', () => {
 });
 
 describe('fixedPollerBaseline', () => {
-  it('replaces the poll loop (its three states, PollTask runs and billed ms) by the fixed poller\'s polls and keeps the rest', () => {
+  it("replaces the poll loop (its three states, PollTask runs and billed ms) by the fixed poller's polls and keeps the rest", () => {
     const baseline = fixedPollerBaseline(TEN_VIDEOS, { ours: 70, fixed: 80 });
     expect(baseline.stepFunctions.transitionsByState).toMatchObject({ WaitBeforePoll: 80, PollTask: 80, IsVideoReady: 80, RecordProgress: 20, SubmitTask: 10 });
     expect(baseline.stepFunctions.transitions).toBe(340);
@@ -90,7 +96,10 @@ describe('fixedPollerPolls (testkit/simulated-polling.ts)', () => {
 
 describe('formatCostTable', () => {
   it('prints a line per item, the total, and the baseline beside it', () => {
-    const table = formatCostTable(costPer1000Videos(TEN_VIDEOS, 10), { label: 'fixed 15 s', lines: costPer1000Videos(fixedPollerBaseline(TEN_VIDEOS, { ours: 70, fixed: 80 }), 10) });
+    const table = formatCostTable(costPer1000Videos(TEN_VIDEOS, 10), {
+      label: 'fixed 15 s',
+      lines: costPer1000Videos(fixedPollerBaseline(TEN_VIDEOS, { ours: 70, fixed: 80 }), 10),
+    });
     const rows = table.split('\n');
     expect(rows[0]).toMatch(/^service\s+\| item\s+\| per video \| unit\s+\| \$ \/ 1,000 videos \| fixed 15 s: per video \| \$ \/ 1,000 videos$/);
     expect(rows.find((row) => row.startsWith('Step Functions'))).toMatch(/\| 31\s+\| transitions \| \$0\.7750\s+\| 34\s+\| \$0\.8500$/);

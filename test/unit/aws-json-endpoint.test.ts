@@ -78,7 +78,10 @@ describe('EventBridge PutEvents', () => {
     expect(answer.FailedEntryCount).toBe(0);
     expect(answer.Entries).toHaveLength(2);
 
-    const lines = (await readFile(eventLog.file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = (await readFile(eventLog.file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toEqual({
       version: '0',

@@ -69,7 +69,9 @@ function batchDeps(s3: S3Client, manifests: ManifestRepository, repository: JobR
 
 it(`a line that keeps failing holds its manifest for ${MAX_LINE_ATTEMPTS} runs at most, then is refused (LINE_FAILED) and the rest runs; other manifests never wait`, async () => {
   const s3 = bucketOf({
-    'batches/a-cursed.jsonl': { text: [line('fine-1', 'A fine line'), line('cursed', 'A line that breaks us'), line('fine-2', 'Another fine line')].join('\n') },
+    'batches/a-cursed.jsonl': {
+      text: [line('fine-1', 'A fine line'), line('cursed', 'A line that breaks us'), line('fine-2', 'Another fine line')].join('\n'),
+    },
     'batches/b-other.jsonl': { text: line('other', 'A line of another manifest') },
   });
   const manifests = manifestsInMemory();
@@ -85,9 +87,7 @@ it(`a line that keeps failing holds its manifest for ${MAX_LINE_ATTEMPTS} runs a
   const reports = [];
   for (let run = 0; run < MAX_LINE_ATTEMPTS; run += 1) reports.push(await runBatch(deps));
   const cursedReports = reports.map((report) => report.manifests.find((manifest) => manifest.key === 'batches/a-cursed.jsonl')!);
-  expect(cursedReports.slice(0, -1).map((report) => report.error)).toEqual(
-    Array<string>(MAX_LINE_ATTEMPTS - 1).fill('line 2: an unforeseen fault'),
-  );
+  expect(cursedReports.slice(0, -1).map((report) => report.error)).toEqual(Array<string>(MAX_LINE_ATTEMPTS - 1).fill('line 2: an unforeseen fault'));
   expect(cursedReports.at(-1)).toMatchObject({ nextLine: 3, done: true, rejectedNow: 1 });
   // The other manifest ran in the first run already.
   expect(reports[0]!.manifests.find((manifest) => manifest.key === 'batches/b-other.jsonl')).toMatchObject({ queuedNow: 1, done: true });

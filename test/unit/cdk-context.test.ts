@@ -99,7 +99,12 @@ describe('cdkContext (cdk.json under -c)', () => {
 describe('command lines', () => {
   it('npm start takes -c and --context in every spelling, and nothing else', () => {
     const dir = project(CDK_JSON);
-    expect(startContextFromArgs(['-c', 'maxJobsInFlight=8', '--context', 'jobDeadlineMinutes=7', '--context=sweepSchedule=rate(1 minute)', '-cbatchSchedule=rate(2 hours)'], dir)).toMatchObject({
+    expect(
+      startContextFromArgs(
+        ['-c', 'maxJobsInFlight=8', '--context', 'jobDeadlineMinutes=7', '--context=sweepSchedule=rate(1 minute)', '-cbatchSchedule=rate(2 hours)'],
+        dir,
+      ),
+    ).toMatchObject({
       maxJobsInFlight: '8',
       jobDeadlineMinutes: '7',
       sweepSchedule: 'rate(1 minute)',

@@ -7,7 +7,15 @@ const waiting: JobView = {
   jobId: 'job-1',
   status: 'QUEUED',
   progress: 0,
-  request: { model: 'seedance-fast', content: [{ type: 'text', text: 'A lighthouse' }], generate_audio: true, resolution: '720p', ratio: 'adaptive', duration: 5, watermark: false },
+  request: {
+    model: 'seedance-fast',
+    content: [{ type: 'text', text: 'A lighthouse' }],
+    generate_audio: true,
+    resolution: '720p',
+    ratio: 'adaptive',
+    duration: 5,
+    watermark: false,
+  },
   trigger: { type: 'http', source: 'me' },
   priority: 'low',
   queuedAt: '2026-12-04T12:04:00.000Z',
@@ -33,7 +41,14 @@ it('list shows a waiting job as WAITING', () => {
 });
 
 it('status shows when a running job will most likely be done, and how long that is from now', () => {
-  const running: JobView = { ...waiting, waiting: false, status: 'RUNNING', progress: 30, submittedAt: '2026-12-04T12:08:00.000Z', estimatedFinishAt: '2026-12-04T12:11:25.000Z' };
+  const running: JobView = {
+    ...waiting,
+    waiting: false,
+    status: 'RUNNING',
+    progress: 30,
+    submittedAt: '2026-12-04T12:08:00.000Z',
+    estimatedFinishAt: '2026-12-04T12:11:25.000Z',
+  };
   expect(jobSummary(running, NOW)).toMatch(/^Estimated finish\s+2026-12-04 12:11:25Z \(about 1 min 25 s left\)$/m);
   expect(jobSummary({ ...running, estimatedFinishAt: '2026-12-04T12:09:00.000Z' }, NOW)).toMatch(/^Estimated finish\s+.*\(due now\)$/m);
   expect(jobSummary(waiting, NOW)).not.toMatch(/Estimated finish/);

@@ -23,10 +23,7 @@ describe('buildRequestBody', () => {
   });
 
   it('maps every flag to its field', async () => {
-    const body = await buildRequestBody(
-      flags({ ratio: '9:16', resolution: '480p', duration: '8', noAudio: true, watermark: true, webSearch: true }),
-      noStore,
-    );
+    const body = await buildRequestBody(flags({ ratio: '9:16', resolution: '480p', duration: '8', noAudio: true, watermark: true, webSearch: true }), noStore);
     expect(body).toMatchObject({ ratio: '9:16', resolution: '480p', duration: 8, generate_audio: false, watermark: true, tools: [{ type: 'web_search' }] });
   });
 
@@ -59,7 +56,8 @@ describe('buildRequestBody', () => {
 
 describe('isUrl', () => {
   it('tells URLs from local paths, Windows drive letters included', () => {
-    for (const url of ['https://example.com/a.png', 's3://bucket/key.png', 'data:image/png;base64,AAAA', 'http://127.0.0.1:4000/a.png']) expect(isUrl(url), url).toBe(true);
+    for (const url of ['https://example.com/a.png', 's3://bucket/key.png', 'data:image/png;base64,AAAA', 'http://127.0.0.1:4000/a.png'])
+      expect(isUrl(url), url).toBe(true);
     for (const path of ['./a.png', '/tmp/a.png', 'a.png', 'C:\\images\\a.png', 'C:/images/a.png']) expect(isUrl(path), path).toBe(false);
   });
 });

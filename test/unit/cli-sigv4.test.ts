@@ -10,16 +10,30 @@ const EXAMPLE = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7
 const AT = new Date('2015-08-30T12:36:00Z');
 
 /** SigV4 written out from the specification, to check the SDK's signer as the CLI drives it. */
-function referenceAuthorization(request: OutgoingRequest & { headers: Record<string, string> }, region: string, service: string, secret: string, accessKeyId: string) {
+function referenceAuthorization(
+  request: OutgoingRequest & { headers: Record<string, string> },
+  region: string,
+  service: string,
+  secret: string,
+  accessKeyId: string,
+) {
   const sha = (data: string) => createHash('sha256').update(data).digest('hex');
   const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
   const date = request.headers['x-amz-date']!;
-  const names = Object.keys(request.headers).filter((name) => name !== 'authorization').sort();
+  const names = Object.keys(request.headers)
+    .filter((name) => name !== 'authorization')
+    .sort();
   const encode = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-  const query = [...request.url.searchParams].map(([name, value]) => `${encode(name)}=${encode(value)}`).sort().join('&');
+  const query = [...request.url.searchParams]
+    .map(([name, value]) => `${encode(name)}=${encode(value)}`)
+    .sort()
+    .join('&');
   const canonical = [
     request.method,
-    request.url.pathname.split('/').map((segment) => encode(decodeURIComponent(segment))).join('/'),
+    request.url.pathname
+      .split('/')
+      .map((segment) => encode(decodeURIComponent(segment)))
+      .join('/'),
     query,
     ...names.map((name) => `${name}:${request.headers[name]!.trim()}`),
     '',
@@ -68,9 +82,7 @@ describe('createSigner', () => {
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20150830\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=accept;content-type;host;idempotency-key;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/,
     );
     // The same as SigV4 computed from its specification: path with the stage, sorted query, body hash.
-    expect(headers.authorization).toBe(
-      referenceAuthorization({ ...post, headers }, 'eu-west-1', 'execute-api', EXAMPLE.secretAccessKey, EXAMPLE.accessKeyId),
-    );
+    expect(headers.authorization).toBe(referenceAuthorization({ ...post, headers }, 'eu-west-1', 'execute-api', EXAMPLE.secretAccessKey, EXAMPLE.accessKeyId));
   });
 
   it('is deterministic for fixed credentials and time, and covers the body, the query and the time', async () => {
@@ -116,7 +128,9 @@ describe('ApiClient with a signer', () => {
     const headers = seen[0]!.init.headers as Record<string, string>;
     expect(headers).not.toHaveProperty('host');
     expect(headers['x-amz-date']).toBe('20150830T123600Z');
-    expect(headers.authorization).toMatch(/Credential=AKIDEXAMPLE\/20150830\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date, /);
+    expect(headers.authorization).toMatch(
+      /Credential=AKIDEXAMPLE\/20150830\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date, /,
+    );
     expect(seen[0]!.init.body).toBe('{"duration":3}');
   });
 

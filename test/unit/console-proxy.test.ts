@@ -18,7 +18,9 @@ let proxy: ConsoleProxy;
 
 beforeAll(async () => {
   api = await startFakeApi((request) =>
-    request.target.startsWith('/v1/jobs/') ? { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such job' } } } : { status: 202, body: { jobs: [] } },
+    request.target.startsWith('/v1/jobs/')
+      ? { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such job' } } }
+      : { status: 202, body: { jobs: [] } },
   );
   proxy = await startConsoleProxy({ apiUrl: api.url, sign: createSigner({ region: REGION, credentials: CREDENTIALS }) });
 });
@@ -40,7 +42,12 @@ interface Sent {
 }
 
 /** A request with exactly these headers (Host included: a browser after DNS rebinding sends its own name). */
-function send({ method = 'GET', target, headers = {}, body }: Sent): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
+function send({
+  method = 'GET',
+  target,
+  headers = {},
+  body,
+}: Sent): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
   const { port } = new URL(proxy.origin);
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest({ host: '127.0.0.1', port, method, path: target, headers: { host: `127.0.0.1:${port}`, ...headers } }, (response) => {
@@ -75,7 +82,10 @@ describe('the console proxy', () => {
   });
 
   it('forwards its page’s calls signed with SigV4, without the token, cookies or other headers', async () => {
-    const listed = await send({ target: '/jobs?status=RUNNING&limit=20', headers: { ...own(), 'sec-fetch-site': 'same-origin', cookie: 'a=b', 'x-other': '1' } });
+    const listed = await send({
+      target: '/jobs?status=RUNNING&limit=20',
+      headers: { ...own(), 'sec-fetch-site': 'same-origin', cookie: 'a=b', 'x-other': '1' },
+    });
     expect(listed.status).toBe(202);
     expect(JSON.parse(listed.text)).toEqual({ jobs: [] });
     const body = JSON.stringify({ model: 'seedance-fast', content: [{ type: 'text', text: 'A lighthouse' }] });
@@ -125,7 +135,11 @@ describe('the console proxy', () => {
     if ('origin' in how) headers.origin = how.origin === 'own' ? proxy.origin : how.origin;
     if ('site' in how) headers['sec-fetch-site'] = how.site;
     if ('token' in how) headers[TOKEN_HEADER] = how.token === 'right' ? proxy.token : how.token === 'prefix' ? proxy.token.slice(0, 20) : how.token;
-    for (const [method, target] of [['GET', '/jobs'], ['DELETE', '/jobs/job-1'], ['POST', '/jobs']] as const) {
+    for (const [method, target] of [
+      ['GET', '/jobs'],
+      ['DELETE', '/jobs/job-1'],
+      ['POST', '/jobs'],
+    ] as const) {
       const answer = await send({ method, target, headers });
       expect(answer.status).toBe(status);
       expect(codeOf(answer.text)).toBe(code);
@@ -141,7 +155,11 @@ describe('the console proxy', () => {
   });
 
   it('answers a CORS preflight without any CORS permission', async () => {
-    const answer = await send({ method: 'OPTIONS', target: '/jobs', headers: { origin: 'http://evil.example', 'access-control-request-headers': TOKEN_HEADER } });
+    const answer = await send({
+      method: 'OPTIONS',
+      target: '/jobs',
+      headers: { origin: 'http://evil.example', 'access-control-request-headers': TOKEN_HEADER },
+    });
     expect(answer.status).toBe(403);
     expect(answer.headers['access-control-allow-origin']).toBeUndefined();
   });

@@ -43,7 +43,9 @@ describe('the DynamoDB meter in front of dynalite', () => {
   let meter: DynamoDbMeter;
   let client: DynamoDBClient;
   // 2,500 bytes of item: 3 write units, 1 read unit (half eventually consistent).
-  const padding = 'x'.repeat(2500 - itemSize({ jobId: { S: 'job-1' }, status: { S: 'QUEUED' }, kind: { S: 'job' }, createdAt: { S: '2026-01-01' }, pad: { S: '' } }));
+  const padding = 'x'.repeat(
+    2500 - itemSize({ jobId: { S: 'job-1' }, status: { S: 'QUEUED' }, kind: { S: 'job' }, createdAt: { S: '2026-01-01' }, pad: { S: '' } }),
+  );
   const job = (status: string) => ({ jobId: { S: 'job-1' }, status: { S: status }, kind: { S: 'job' }, createdAt: { S: '2026-01-01' }, pad: { S: padding } });
   const delta = async <T>(work: () => Promise<T>) => {
     const before = meter.usage();
@@ -74,8 +76,22 @@ describe('the DynamoDB meter in front of dynalite', () => {
           { AttributeName: 'createdAt', AttributeType: 'S' },
         ],
         GlobalSecondaryIndexes: [
-          { IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
-          { IndexName: 'byCreatedAt', KeySchema: [{ AttributeName: 'kind', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+          {
+            IndexName: 'byStatus',
+            KeySchema: [
+              { AttributeName: 'status', KeyType: 'HASH' },
+              { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: 'byCreatedAt',
+            KeySchema: [
+              { AttributeName: 'kind', KeyType: 'HASH' },
+              { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
       }),
     );
@@ -89,14 +105,18 @@ describe('the DynamoDB meter in front of dynalite', () => {
   });
 
   it('bills a new item in the table and in each index that holds it', async () => {
-    const put = await delta(() => client.send(new PutItemCommand({ TableName: TABLE, Item: job('QUEUED'), ConditionExpression: 'attribute_not_exists(jobId)' })));
+    const put = await delta(() =>
+      client.send(new PutItemCommand({ TableName: TABLE, Item: job('QUEUED'), ConditionExpression: 'attribute_not_exists(jobId)' })),
+    );
     expect(put).toMatchObject({ writeUnits: 3 + 3 + 3, indexWriteUnits: 6, failures: 0 });
     expect(put.result.ConsumedCapacity).toBeUndefined();
   });
 
   it('bills a failed condition at the size of the item that stands, and answers the failure unchanged', async () => {
     const failed = await delta(() =>
-      client.send(new PutItemCommand({ TableName: TABLE, Item: { jobId: { S: 'job-1' } }, ConditionExpression: 'attribute_not_exists(jobId)' })).catch((error: Error) => error.name),
+      client
+        .send(new PutItemCommand({ TableName: TABLE, Item: { jobId: { S: 'job-1' } }, ConditionExpression: 'attribute_not_exists(jobId)' }))
+        .catch((error: Error) => error.name),
     );
     expect(failed).toMatchObject({ result: 'ConditionalCheckFailedException', writeUnits: 3, indexWriteUnits: 0, failures: 1 });
   });
@@ -106,16 +126,34 @@ describe('the DynamoDB meter in front of dynalite', () => {
     expect(eventual.readUnits).toBe(0.5);
     expect(eventual.result.Item?.status?.S).toBe('QUEUED');
     expect(eventual.result.ConsumedCapacity).toBeUndefined();
-    const strong = await delta(() => client.send(new GetItemCommand({ TableName: TABLE, Key: { jobId: { S: 'job-1' } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' })));
+    const strong = await delta(() =>
+      client.send(new GetItemCommand({ TableName: TABLE, Key: { jobId: { S: 'job-1' } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' })),
+    );
     expect(strong.readUnits).toBe(1);
     expect(strong.result.ConsumedCapacity?.CapacityUnits).toBe(1);
     const query = await delta(() =>
-      client.send(new QueryCommand({ TableName: TABLE, IndexName: 'byStatus', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'QUEUED' } } })),
+      client.send(
+        new QueryCommand({
+          TableName: TABLE,
+          IndexName: 'byStatus',
+          KeyConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': { S: 'QUEUED' } },
+        }),
+      ),
     );
     expect(query.result.Count).toBe(1);
     expect(query.readUnits).toBe(0.5);
     const empty = await delta(() =>
-      client.send(new QueryCommand({ TableName: TABLE, IndexName: 'byStatus', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'FAILED' } } })),
+      client.send(
+        new QueryCommand({
+          TableName: TABLE,
+          IndexName: 'byStatus',
+          KeyConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': { S: 'FAILED' } },
+        }),
+      ),
     );
     expect(empty.result.Count).toBe(0);
     expect(empty.readUnits).toBe(0.5);

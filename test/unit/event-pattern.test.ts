@@ -21,7 +21,10 @@ const uploaded = {
     empty: '',
     nothing: null,
     tags: ['blue', 'green'],
-    parts: [{ name: 'a', size: 1 }, { name: 'b', size: 2 }],
+    parts: [
+      { name: 'a', size: 1 },
+      { name: 'b', size: 2 },
+    ],
   },
 };
 

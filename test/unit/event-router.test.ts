@@ -91,7 +91,10 @@ describe('createEventRouter', () => {
 
   it('honours an EventInvokeConfig retry count, hands a target its Input, and skips disabled rules', async () => {
     const template = eventsTemplate({
-      UploadRetries: { Type: 'AWS::Lambda::EventInvokeConfig', Properties: { FunctionName: { Ref: 'UploadFunction' }, MaximumRetryAttempts: 0, Qualifier: '$LATEST' } },
+      UploadRetries: {
+        Type: 'AWS::Lambda::EventInvokeConfig',
+        Properties: { FunctionName: { Ref: 'UploadFunction' }, MaximumRetryAttempts: 0, Qualifier: '$LATEST' },
+      },
       ConstantRule: {
         Type: 'AWS::Events::Rule',
         Properties: { EventPattern: { source: ['aws.s3'] }, Targets: [lambdaTarget('AuditFunction', { Input: '{"fixed":true}' })] },
@@ -112,7 +115,9 @@ describe('createEventRouter', () => {
     const invoke = async () => undefined;
     const withRule = (properties: Record<string, unknown>) =>
       eventsTemplate({ Extra: { Type: 'AWS::Events::Rule', Properties: { EventPattern: { source: ['x'] }, ...properties } } });
-    expect(() => createEventRouter({ template: withRule({ EventPattern: { detail: { size: [{ numeric: ['>', 1] }] } }, Targets: [] }), invoke })).toThrow(/numeric/);
+    expect(() => createEventRouter({ template: withRule({ EventPattern: { detail: { size: [{ numeric: ['>', 1] }] } }, Targets: [] }), invoke })).toThrow(
+      /numeric/,
+    );
     expect(() => createEventRouter({ template: withRule({ Targets: [{ Id: 'Q', Arn: { 'Fn::GetAtt': ['DeadLetters', 'Arn'] } }] }), invoke })).toThrow(
       /only delivers to Lambda functions/,
     );

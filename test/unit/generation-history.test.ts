@@ -124,8 +124,7 @@ describe('createGenerationHistory against DynamoDB (dynalite)', () => {
   const shape = (duration: number): RequestShape => ({ ...SHAPE, duration });
   const itemOf = async (of: RequestShape) =>
     (await table.documents.send(new GetCommand({ TableName: table.tableName, Key: { jobId: historyKey(of) }, ConsistentRead: true }))).Item as
-      | { samples: number[]; updatedAt: string }
-      | undefined;
+      { samples: number[]; updatedAt: string } | undefined;
 
   it('answers undefined for a shape no job has finished', async () => {
     expect(await history.load(shape(15))).toBeUndefined();
@@ -200,7 +199,10 @@ describe('createGenerationHistory against DynamoDB (dynalite)', () => {
     expect(listed.jobs.map((candidate) => candidate.jobId)).toEqual(['job-listed']);
     for (const status of ['QUEUED', 'SUBMITTED', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const) {
       const page = await jobs.list({ status, limit: 100 });
-      expect(page.jobs.filter((candidate) => candidate.jobId.startsWith(HISTORY_KEY_PREFIX)), status).toEqual([]);
+      expect(
+        page.jobs.filter((candidate) => candidate.jobId.startsWith(HISTORY_KEY_PREFIX)),
+        status,
+      ).toEqual([]);
     }
     expect((await jobs.listActive()).map((candidate) => candidate.jobId)).toEqual(['job-listed']);
     expect(await jobs.listDeferred()).toEqual([]);

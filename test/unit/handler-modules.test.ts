@@ -32,7 +32,18 @@ describe('handler modules', () => {
         Integration: {
           Type: 'AWS_PROXY',
           Uri: {
-            'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, ':lambda:path/2015-03-31/functions/', { 'Fn::GetAtt': [functionId, 'Arn'] }, '/invocations']],
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':apigateway:',
+                { Ref: 'AWS::Region' },
+                ':lambda:path/2015-03-31/functions/',
+                { 'Fn::GetAtt': [functionId, 'Arn'] },
+                '/invocations',
+              ],
+            ],
           },
         },
       },
@@ -75,11 +86,21 @@ describe('handler modules', () => {
     } as unknown as StateMachineDefinition;
     const published: { event: BusEvent; busName: string }[] = [];
     const dynamodb = new DynamoDBClient({ region: 'us-east-1' });
-    const bindings = await bindTaskStates(definition, template, dynamodb, createHandlerLoader(), putEvents({ busNames: ['default'], publish: (event, busName) => void published.push({ event, busName }) }));
+    const bindings = await bindTaskStates(
+      definition,
+      template,
+      dynamodb,
+      createHandlerLoader(),
+      putEvents({ busNames: ['default'], publish: (event, busName) => void published.push({ event, busName }) }),
+    );
     const entry = { Source: 'video-pipeline.workflow', DetailType: 'Provider Task Ended', Detail: { jobId: 'job-1', execution: 'job-1' } };
     expect(await bindings.Tell!({ Entries: [entry] })).toMatchObject({ FailedEntryCount: 0, Entries: [{ EventId: expect.any(String) }] });
-    expect(published).toEqual([{ busName: 'default', event: expect.objectContaining({ source: entry.Source, 'detail-type': entry.DetailType, detail: entry.Detail }) }]);
-    await expect(bindings.Tell!({ Entries: [{ ...entry, EventBusName: 'no-such-bus' }] })).rejects.toMatchObject({ name: 'EventBridge.FailedEntriesException' });
+    expect(published).toEqual([
+      { busName: 'default', event: expect.objectContaining({ source: entry.Source, 'detail-type': entry.DetailType, detail: entry.Detail }) },
+    ]);
+    await expect(bindings.Tell!({ Entries: [{ ...entry, EventBusName: 'no-such-bus' }] })).rejects.toMatchObject({
+      name: 'EventBridge.FailedEntriesException',
+    });
     expect(published).toHaveLength(1);
     dynamodb.destroy();
   });

@@ -50,12 +50,15 @@ const VALID_BODY = JSON.stringify({ model: 'seedance-fast', content: [{ type: 't
 const post = (extra: Partial<HttpRequest> = {}): Partial<HttpRequest> => ({ headers: { 'content-type': ['application/json'] }, body: VALID_BODY, ...extra });
 
 describe('the job id in the path', () => {
-  it.each(['%', '%ZZ', '%E0%A4%A', '%ED%A0%80', 'abc%', '%C0%AF', '%FF'])('%s, malformed percent-encoding: 400 naming path.jobId (GET and DELETE)', async (segment) => {
-    for (const method of ['GET', 'DELETE']) {
-      expect(await answer(method, `/jobs/${segment}`)).toEqual({ status: 400, code: 'VALIDATION_ERROR', paths: ['path.jobId'] });
-      expect(calls).toEqual([]);
-    }
-  });
+  it.each(['%', '%ZZ', '%E0%A4%A', '%ED%A0%80', 'abc%', '%C0%AF', '%FF'])(
+    '%s, malformed percent-encoding: 400 naming path.jobId (GET and DELETE)',
+    async (segment) => {
+      for (const method of ['GET', 'DELETE']) {
+        expect(await answer(method, `/jobs/${segment}`)).toEqual({ status: 400, code: 'VALIDATION_ERROR', paths: ['path.jobId'] });
+        expect(calls).toEqual([]);
+      }
+    },
+  );
 
   it.each([
     ['over DynamoDB’s 2,048-byte key limit', 'a'.repeat(2049)],
@@ -74,18 +77,27 @@ describe('the job id in the path', () => {
     }
   });
 
-  it.each(['3f1c0a52-6a1e-4f0e-9d5b-1f2e3d4c5b6a', `idem-${'0'.repeat(40)}`, `upload-${'a'.repeat(40)}`, `batch-${'f'.repeat(40)}`, 'a'.repeat(128), 'a.b_c:d-e', 'job%2D1'])(
-    'a well-formed id of no job is a 404: %s',
-    async (segment) => {
-      expect((await answer('GET', `/jobs/${segment}`)).status).toBe(404);
-      expect((await answer('DELETE', `/jobs/${segment}`)).status).toBe(404);
-    },
-  );
+  it.each([
+    '3f1c0a52-6a1e-4f0e-9d5b-1f2e3d4c5b6a',
+    `idem-${'0'.repeat(40)}`,
+    `upload-${'a'.repeat(40)}`,
+    `batch-${'f'.repeat(40)}`,
+    'a'.repeat(128),
+    'a.b_c:d-e',
+    'job%2D1',
+  ])('a well-formed id of no job is a 404: %s', async (segment) => {
+    expect((await answer('GET', `/jobs/${segment}`)).status).toBe(404);
+    expect((await answer('DELETE', `/jobs/${segment}`)).status).toBe(404);
+  });
 });
 
 describe('the query string', () => {
   it('POST /jobs?schedule=batch&schedule=now is refused, naming query.schedule, and starts nothing', async () => {
-    expect(await answer('POST', '/jobs', post({ query: { schedule: ['batch', 'now'] } }))).toEqual({ status: 400, code: 'VALIDATION_ERROR', paths: ['query.schedule'] });
+    expect(await answer('POST', '/jobs', post({ query: { schedule: ['batch', 'now'] } }))).toEqual({
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      paths: ['query.schedule'],
+    });
     expect(calls).toEqual([]);
   });
 
@@ -104,15 +116,26 @@ describe('the query string', () => {
     expect(calls).toEqual([]);
   });
 
-  it.each([['GET', '/jobs/job-1'], ['DELETE', '/jobs/job-1'], ['GET', OPENAPI_PATH]])('%s %s takes no parameter: any is a 400 naming it', async (method, path) => {
+  it.each([
+    ['GET', '/jobs/job-1'],
+    ['DELETE', '/jobs/job-1'],
+    ['GET', OPENAPI_PATH],
+  ])('%s %s takes no parameter: any is a 400 naming it', async (method, path) => {
     expect(await answer(method, path, { query: { status: ['QUEUED'] } })).toEqual({ status: 400, code: 'VALIDATION_ERROR', paths: ['query.status'] });
-    expect(await answer(method, path, { query: Object.fromEntries([['__proto__', ['x']]]) })).toEqual({ status: 400, code: 'VALIDATION_ERROR', paths: ['query.__proto__'] });
+    expect(await answer(method, path, { query: Object.fromEntries([['__proto__', ['x']]]) })).toEqual({
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      paths: ['query.__proto__'],
+    });
   });
 
-  it.each(['0x10', '1e1', ' 10', '10 ', '+10', '-1', '10.0', '', '0', '101', '١٠', '9'.repeat(400)])('limit=%j is refused, naming query.limit', async (limit) => {
-    expect(await answer('GET', '/jobs', { query: { limit: [limit] } })).toEqual({ status: 400, code: 'VALIDATION_ERROR', paths: ['query.limit'] });
-    expect(calls).toEqual([]);
-  });
+  it.each(['0x10', '1e1', ' 10', '10 ', '+10', '-1', '10.0', '', '0', '101', '١٠', '9'.repeat(400)])(
+    'limit=%j is refused, naming query.limit',
+    async (limit) => {
+      expect(await answer('GET', '/jobs', { query: { limit: [limit] } })).toEqual({ status: 400, code: 'VALIDATION_ERROR', paths: ['query.limit'] });
+      expect(calls).toEqual([]);
+    },
+  );
 });
 
 describe('the headers', () => {

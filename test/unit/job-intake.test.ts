@@ -54,7 +54,10 @@ describe('acceptJob', () => {
   it('a job recorded while its dispatch failed waits in the line, and the next dispatch (any intake) starts it', async () => {
     const failing = deps({ slots: { ...table.slots(), read: async () => Promise.reject(new Error('DynamoDB throttled')) } });
     const errors: unknown[] = [];
-    const { job } = await acceptJob({ body, trigger: { type: 'http', source: 'test' }, jobId: 'idem-waits' }, { ...failing, onDispatchError: (error) => errors.push(error) });
+    const { job } = await acceptJob(
+      { body, trigger: { type: 'http', source: 'test' }, jobId: 'idem-waits' },
+      { ...failing, onDispatchError: (error) => errors.push(error) },
+    );
     expect(errors).toEqual([new Error('DynamoDB throttled')]);
     expect(await failing.jobs.get(job.jobId)).toMatchObject({ status: 'QUEUED', inLine: 'waiting' });
     const next = deps();
@@ -76,7 +79,7 @@ describe('acceptJob', () => {
 
   it('a deferred job is recorded and not started; a replayed id finds the job instead of making another', async () => {
     let starts = 0;
-    const counting = deps({ workflow: { ...deps().workflow, start: async (input) => (starts += 1, `arn:${input.jobId}`) } });
+    const counting = deps({ workflow: { ...deps().workflow, start: async (input) => ((starts += 1), `arn:${input.jobId}`) } });
     const first = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);
     expect(first).toMatchObject({ replayed: false, job: { status: 'QUEUED', deferred: true } });
     const again = await acceptJob({ body, trigger: { type: 's3', source: 's3://b/k' }, jobId: 'upload-1', deferred: true }, counting);

@@ -23,7 +23,15 @@ afterAll(async () => {
 });
 
 const arnOf = (name: string) => recordingWorkflow().workflow.executionArnFor(name);
-const request = { model: 'seedance-fast', content: [{ type: 'text' as const, text: 'A cat' }], generate_audio: true, resolution: '720p' as const, ratio: 'adaptive' as const, duration: 5, watermark: false };
+const request = {
+  model: 'seedance-fast',
+  content: [{ type: 'text' as const, text: 'A cat' }],
+  generate_audio: true,
+  resolution: '720p' as const,
+  ratio: 'adaptive' as const,
+  duration: 5,
+  watermark: false,
+};
 const job = (jobId: string, fields: Partial<JobRecord>): JobRecord => ({
   jobId,
   kind: JOB_KIND,
@@ -97,7 +105,10 @@ it('repairs or ends every job whose execution is gone, and leaves running ones a
   expect((await jobs.get('a-lost-past-deadline'))?.error?.message).toMatch(/MISSING.*past its deadline/);
   expect(deps.announced.map((ended) => ended.jobId).sort()).toEqual(['a-lost-before-submit', 'a-lost-past-deadline', 'a-lost-too-often']);
   for (const untouched of ['a-alive', 'a-just-admitted', 'a-waiting-for-batch']) {
-    expect(started.some((start) => start.input.jobId === untouched), untouched).toBe(false);
+    expect(
+      started.some((start) => start.input.jobId === untouched),
+      untouched,
+    ).toBe(false);
     expect((await jobs.get(untouched))?.status, untouched).not.toMatch(/FAILED|TIMED_OUT/);
   }
 });
@@ -105,11 +116,23 @@ it('repairs or ends every job whose execution is gone, and leaves running ones a
 it('ends a job that waited in the line past its limit TIMED_OUT with QUEUE_TIMEOUT, and reports the line', async () => {
   const { workflow } = recordingWorkflow();
   const waiting = (jobId: string, queuedAt: string) =>
-    job(jobId, { status: 'QUEUED', executionArn: undefined, providerTaskId: undefined, admissions: undefined, queuedAt, inLine: 'waiting', lineKey: `${queuedAt}#${jobId}` });
+    job(jobId, {
+      status: 'QUEUED',
+      executionArn: undefined,
+      providerTaskId: undefined,
+      admissions: undefined,
+      queuedAt,
+      inLine: 'waiting',
+      lineKey: `${queuedAt}#${jobId}`,
+    });
   await jobs.create(waiting('q-too-long', minutes(-61)));
   await jobs.create(waiting('q-fresh', minutes(-30)));
   // A full line: nothing is free, so the sweep's own dispatch starts nothing.
-  const deps = sweepDeps({ jobs: scopedTo('q-'), workflow, slots: { ...table.slots(), read: async () => ({ holders: {}, limit: { cap: 0, threshold: 0 }, allowed: 0 }) } });
+  const deps = sweepDeps({
+    jobs: scopedTo('q-'),
+    workflow,
+    slots: { ...table.slots(), read: async () => ({ holders: {}, limit: { cap: 0, threshold: 0 }, allowed: 0 }) },
+  });
   const report = await sweepJobs(deps);
   expect(report.ended).toEqual([{ jobId: 'q-too-long', status: 'TIMED_OUT', code: 'QUEUE_TIMEOUT' }]);
   expect(await jobs.get('q-too-long')).toMatchObject({ status: 'TIMED_OUT', error: { code: 'QUEUE_TIMEOUT' } });
@@ -122,7 +145,16 @@ it('gives back slots no execution will: a job that ended with its end event lost
   const { workflow } = recordingWorkflow();
   await jobs.create(job('r-ended', { status: 'SUCCEEDED' }));
   await slots.acquire('r-ended', 'r-ended', new Date(minutes(-5)));
-  await jobs.create(job('r-in-line', { status: 'QUEUED', executionArn: undefined, providerTaskId: undefined, inLine: 'waiting', lineKey: `${minutes(-5)}#r-in-line`, queuedAt: minutes(-5) }));
+  await jobs.create(
+    job('r-in-line', {
+      status: 'QUEUED',
+      executionArn: undefined,
+      providerTaskId: undefined,
+      inLine: 'waiting',
+      lineKey: `${minutes(-5)}#r-in-line`,
+      queuedAt: minutes(-5),
+    }),
+  );
   await slots.acquire('r-in-line', 'r-in-line', new Date(minutes(-5)));
   const report = await sweepJobs(sweepDeps({ jobs: scopedTo('r-'), workflow }));
   expect(report.slotsReclaimed.filter((jobId) => jobId.startsWith('r-')).sort()).toEqual(['r-ended', 'r-in-line']);
@@ -174,4 +206,3 @@ it('a job it cannot handle (a service error) is reported, and the others are sti
   expect(report.failed).toEqual([{ jobId: 'u-broken', message: 'StartExecution throttled' }]);
   expect(report.ended).toEqual([{ jobId: 'u-past', status: 'TIMED_OUT', code: 'STUCK_PAST_DEADLINE' }]);
 });
-

@@ -50,8 +50,7 @@ function documentedOperations(): string[] {
 
 // ajv-formats is CommonJS: under NodeNext its plugin is the `default` of the module; some loaders unwrap it.
 type FormatsPlugin = typeof addFormatsImport.default;
-const addFormats: FormatsPlugin =
-  (addFormatsImport as unknown as { default?: FormatsPlugin }).default ?? (addFormatsImport as unknown as FormatsPlugin);
+const addFormats: FormatsPlugin = (addFormatsImport as unknown as { default?: FormatsPlugin }).default ?? (addFormatsImport as unknown as FormatsPlugin);
 
 /** An ajv (strict, draft 2020-12, formats) holding the document, so `#/components/...` refs resolve. */
 function documentAjv() {
@@ -168,7 +167,16 @@ function unreachableDeps(): IntakeRouteDeps {
 }
 
 function httpRequest(method: string, path: string, extra: Partial<HttpRequest> = {}): HttpRequest {
-  return { method, path, headers: {}, query: {}, body: undefined, baseUrl: 'https://api.example.com/v1', caller: 'arn:aws:iam::123456789012:user/test', ...extra };
+  return {
+    method,
+    path,
+    headers: {},
+    query: {},
+    body: undefined,
+    baseUrl: 'https://api.example.com/v1',
+    caller: 'arn:aws:iam::123456789012:user/test',
+    ...extra,
+  };
 }
 
 /** The error of an answer, in our shape or the provider routes' two gateway shapes (their codes in lower case). */
@@ -202,7 +210,11 @@ describe('every route is documented', () => {
     // Regex literals that match paths: `/^\/jobs\/?$/`.
     const pathRegexes = [...source.matchAll(/\/(\^\\\/[^\n]*?\$)\/[a-z]*/g)].map((match) => new RegExp(match[1]!));
     expect(pathRegexes.length).toBeGreaterThanOrEqual(5);
-    for (const regex of pathRegexes) expect(documentedPaths.some((path) => regex.test(path)), String(regex)).toBe(true);
+    for (const regex of pathRegexes)
+      expect(
+        documentedPaths.some((path) => regex.test(path)),
+        String(regex),
+      ).toBe(true);
     // Path string literals, and constants compared with the path.
     for (const [, literal] of source.matchAll(/'(\/[^']*)'/g)) expect(documentedPaths, literal).toContain(literal);
     const constants = [...source.matchAll(/request\.path\s*===\s*([A-Za-z_]\w*)/g)].map((match) => match[1]);
@@ -219,7 +231,11 @@ describe('every route is documented', () => {
         .map(([, method]) => `${String(method.Properties!.HttpMethod)} ${apiPathOf(template, method.Properties!.ResourceId)}`)
         .sort();
     expect(routesWith('AWS_IAM')).toEqual(documentedOperations().sort());
-    expect(routesWith('CUSTOM')).toEqual(documentedOperations().filter((operation) => operation.includes(PROVIDER_GENERATIONS_PATH)).sort());
+    expect(routesWith('CUSTOM')).toEqual(
+      documentedOperations()
+        .filter((operation) => operation.includes(PROVIDER_GENERATIONS_PATH))
+        .sort(),
+    );
     expect(methods.length).toBe(routesWith('AWS_IAM').length + routesWith('CUSTOM').length);
   });
 });
@@ -240,7 +256,10 @@ const README_ERRORS: Array<[string, number]> = [
 
 /** What a local `$ref` (`#/components/...`) points at. */
 function resolve(ref: string): Json {
-  return ref.replace(/^#\//, '').split('/').reduce((node: Json, key) => node[key.replace(/~1/g, '/').replace(/~0/g, '~')], document);
+  return ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce((node: Json, key) => node[key.replace(/~1/g, '/').replace(/~0/g, '~')], document);
 }
 
 /** The error codes a response schema allows (through $refs and anyOf). */
@@ -304,7 +323,16 @@ describe('every error code is documented with its status', () => {
 
   it('documents the cross-item rules JSON Schema cannot express, in the POST /jobs description', () => {
     const description = document.paths['/jobs'].post.description as string;
-    for (const rule of ['at most 1 `text`', '9 `image_url`', '3 `video_url`', '3 `audio_url`', 'audio never without an image or a video', 'a `last_frame` needs a `first_frame`', 'never mix with reference images', 'unknown fields']) {
+    for (const rule of [
+      'at most 1 `text`',
+      '9 `image_url`',
+      '3 `video_url`',
+      '3 `audio_url`',
+      'audio never without an image or a video',
+      'a `last_frame` needs a `first_frame`',
+      'never mix with reference images',
+      'unknown fields',
+    ]) {
       expect(description).toContain(rule);
     }
   });
@@ -325,7 +353,9 @@ describe('the generated request schema (ajv)', () => {
   it('rejects unknown fields, at any depth', () => {
     expect(accepts({ ...PROVIDER_EXAMPLE_REQUEST, seed: 42 })).toBe(false);
     expect(accepts({ ...PROVIDER_EXAMPLE_REQUEST, content: [{ type: 'text', text: 'A cat', lang: 'en' }] })).toBe(false);
-    expect(accepts({ ...PROVIDER_EXAMPLE_REQUEST, content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png', detail: 'high' } }] })).toBe(false);
+    expect(accepts({ ...PROVIDER_EXAMPLE_REQUEST, content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png', detail: 'high' } }] })).toBe(
+      false,
+    );
     expect(accepts({ ...PROVIDER_EXAMPLE_REQUEST, tools: [{ type: 'web_search', limit: 3 }] })).toBe(false);
   });
 
@@ -488,13 +518,23 @@ describe('the intake answers what the document says', () => {
     expect(created.body.warnings).toHaveLength(1);
     expect(created.headers.location).toBe(created.body.links.self);
 
-    const deferred = await call('POST', '/jobs', { ...json({ model: 'seedance-fast', content: [{ type: 'text', text: 'A cat' }] }), query: { schedule: ['batch'] } });
+    const deferred = await call('POST', '/jobs', {
+      ...json({ model: 'seedance-fast', content: [{ type: 'text', text: 'A cat' }] }),
+      query: { schedule: ['batch'] },
+    });
     expect(deferred.body.deferred).toBe(true);
 
-    const keyed = json({ model: 'seedance-fast', content: [{ type: 'text', text: 'A dog' }], metadata: { customer: 'acme' } }, { 'idempotency-key': ['order-1'] });
+    const keyed = json(
+      { model: 'seedance-fast', content: [{ type: 'text', text: 'A dog' }], metadata: { customer: 'acme' } },
+      { 'idempotency-key': ['order-1'] },
+    );
     expect((await call('POST', '/jobs', keyed)).status).toBe(202);
     expect((await call('POST', '/jobs', keyed)).status).toBe(200);
-    const conflict = await call('POST', '/jobs', json({ model: 'seedance-fast', content: [{ type: 'text', text: 'A bird' }] }, { 'idempotency-key': ['order-1'] }));
+    const conflict = await call(
+      'POST',
+      '/jobs',
+      json({ model: 'seedance-fast', content: [{ type: 'text', text: 'A bird' }] }, { 'idempotency-key': ['order-1'] }),
+    );
     expect(conflict.status).toBe(409);
 
     const page = await call('GET', '/jobs', { query: { limit: ['1'] } });
@@ -510,7 +550,18 @@ describe('the intake answers what the document says', () => {
       kind: 'job',
       status: 'SUCCEEDED',
       progress: 100,
-      request: { model: 'seedance-fast', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,…(1234 bytes)' } }, { type: 'text', text: 'A cat' }], generate_audio: true, resolution: '720p', ratio: 'adaptive', duration: -1, watermark: false },
+      request: {
+        model: 'seedance-fast',
+        content: [
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,…(1234 bytes)' } },
+          { type: 'text', text: 'A cat' },
+        ],
+        generate_audio: true,
+        resolution: '720p',
+        ratio: 'adaptive',
+        duration: -1,
+        watermark: false,
+      },
       requestKey: 'requests/job-finished.json',
       trigger: { type: 's3', source: 's3://bucket/incoming/cat.json' },
       providerTaskId: 'task-1',

@@ -436,7 +436,12 @@ describe('the policy memory ($.poll.policy)', () => {
   test('starts with the history read at submit, and keeps it through every answer', () => {
     expect(told(startMemory(history)).history).toEqual(history);
     expect(told(startMemory(undefined))).not.toHaveProperty('history');
-    const after = rememberAnswer(rememberAnswer(startMemory(history), { phase: 'queued' }, 20, SUBMITTED_AT), { phase: 'running', startTime: 1 }, 40, SUBMITTED_AT);
+    const after = rememberAnswer(
+      rememberAnswer(startMemory(history), { phase: 'queued' }, 20, SUBMITTED_AT),
+      { phase: 'running', startTime: 1 },
+      40,
+      SUBMITTED_AT,
+    );
     expect(told(after).history).toEqual(history);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { PipelineError} from '../../runtime/domain/errors.js';
+import type { PipelineError } from '../../runtime/domain/errors.js';
 import { ProviderBusyError, ProviderTaskNotFoundError, ProviderUnavailableError } from '../../runtime/domain/errors.js';
 import type { RequestShape } from '../../runtime/domain/job.js';
 import {
@@ -82,7 +82,8 @@ const at = (secondsAfterSubmit: number) => () => new Date(SUBMITTED_AT.getTime()
 /** What the poll policy will be told about the task after this state (its memory, read through its own API). */
 const told = (state: PollState) => pollContext(state.policy, SHAPE, 0, 0, 0);
 /** The policy's memory of a task whose start the provider reported, `seconds` after submit. */
-const startedAt = (seconds: number) => rememberAnswer(undefined, { phase: 'running', startTime: SUBMITTED_EPOCH + seconds }, seconds, SUBMITTED_AT.toISOString());
+const startedAt = (seconds: number) =>
+  rememberAnswer(undefined, { phase: 'running', startTime: SUBMITTED_EPOCH + seconds }, seconds, SUBMITTED_AT.toISOString());
 
 async function poll(previous: PollState, answer: Partial<ProviderTaskSnapshot> | Error, options: { now?: number; deadlineAt?: string } = {}) {
   const { provider, asked } = fakeProvider(answer);
@@ -290,17 +291,14 @@ describe('pollTask: when generation began', () => {
   // The provider got the create a second before our submittedAt (the create's own latency).
   const CREATE_LATENCY = 1;
 
-  test.each([0, 3600, -3600, 17.5])(
-    'start_time is read against the provider submit_time, so a provider clock %d s off does not move it',
-    async (skew) => {
-      const submitTime = SUBMITTED_EPOCH - CREATE_LATENCY + skew;
-      const { next } = await poll(pollState(), { phase: 'running', progress: 30, submitTime, startTime: submitTime + 12 }, { now: 30 });
-      expect(next.jobStatus).toBe('RUNNING');
-      expect(told(next)).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
-      // The next poll lands at the start + the early quantile of the prior (12 + 50 s), not 50 s from now.
-      expect(Math.abs(30 + next.waitSeconds - (12 + earlyEnd(priorGenerationEstimate(SHAPE))))).toBeLessThanOrEqual(0.5);
-    },
-  );
+  test.each([0, 3600, -3600, 17.5])('start_time is read against the provider submit_time, so a provider clock %d s off does not move it', async (skew) => {
+    const submitTime = SUBMITTED_EPOCH - CREATE_LATENCY + skew;
+    const { next } = await poll(pollState(), { phase: 'running', progress: 30, submitTime, startTime: submitTime + 12 }, { now: 30 });
+    expect(next.jobStatus).toBe('RUNNING');
+    expect(told(next)).toMatchObject({ startedNotBeforeSeconds: 12, startReported: true });
+    // The next poll lands at the start + the early quantile of the prior (12 + 50 s), not 50 s from now.
+    expect(Math.abs(30 + next.waitSeconds - (12 + earlyEnd(priorGenerationEstimate(SHAPE))))).toBeLessThanOrEqual(0.5);
+  });
 
   test('without submit_time, start_time is read against our submittedAt', async () => {
     const { next } = await poll(pollState(), { phase: 'running', progress: 30, startTime: SUBMITTED_EPOCH + 12 }, { now: 30 });
@@ -372,7 +370,11 @@ describe('pollTask: when generation began', () => {
   });
 
   test('"30%" after "50%" is a flaky gateway: the poll is not held back again', async () => {
-    const { next: halfWay } = await poll(pollState({ jobStatus: 'RUNNING', progress: 30, policy: startedAt(10) }), { phase: 'running', progress: 50 }, { now: 60 });
+    const { next: halfWay } = await poll(
+      pollState({ jobStatus: 'RUNNING', progress: 30, policy: startedAt(10) }),
+      { phase: 'running', progress: 50 },
+      { now: 60 },
+    );
     const { next } = await poll(halfWay, { phase: 'running', progress: 30 }, { now: 70 });
     expect(next.progress).toBe(50);
     expect(next.waitSeconds).toBe(STEADY_POLL_SECONDS);
@@ -631,4 +633,3 @@ describe('submitTask', () => {
     expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask']);
   });
 });
-

@@ -1,11 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import {
-  parseProgress,
-  readCreatedTaskId,
-  readGatewayError,
-  readTaskSnapshot,
-  shareDoneAtMostOf,
-} from '../../runtime/provider/anyfast/provider-task.js';
+import { parseProgress, readCreatedTaskId, readGatewayError, readTaskSnapshot, shareDoneAtMostOf } from '../../runtime/provider/anyfast/provider-task.js';
 import { CREATED_TASK, TASK_ID, taskEnvelope } from '../../testkit/provider-fixtures.js';
 
 const VIDEO_URL = 'https://cdn.example.com/out/video.mp4';
@@ -74,10 +68,7 @@ describe('readTaskSnapshot: the gateway envelope', () => {
   });
 
   test('FAILURE reads the reason from fail_reason', () => {
-    const snapshot = readTaskSnapshot(
-      envelope({ status: 'FAILURE', progress: '100%', fail_reason: 'content policy violation' }, { status: 'failed' }),
-      'x',
-    );
+    const snapshot = readTaskSnapshot(envelope({ status: 'FAILURE', progress: '100%', fail_reason: 'content policy violation' }, { status: 'failed' }), 'x');
     expect(snapshot).toMatchObject({ phase: 'failed', providerStatus: 'FAILURE', failReason: 'content policy violation' });
   });
 
@@ -274,9 +265,10 @@ describe('readCreatedTaskId', () => {
 
 describe('readGatewayError', () => {
   test('reads the OpenAI-style error', () => {
-    expect(
-      readGatewayError({ error: { message: 'insufficient balance', type: 'billing_error', code: 'insufficient_quota' } }),
-    ).toEqual({ code: 'insufficient_quota', message: 'insufficient balance' });
+    expect(readGatewayError({ error: { message: 'insufficient balance', type: 'billing_error', code: 'insufficient_quota' } })).toEqual({
+      code: 'insufficient_quota',
+      message: 'insufficient balance',
+    });
   });
 
   test('reads the task-route error', () => {

@@ -44,7 +44,12 @@ describe('status mapping', () => {
   });
 
   it('a TIMED_OUT job whose video was stored late is a SUCCESS with it', () => {
-    const late = job('TIMED_OUT', { output: VIDEO, lateVideoAt: '2026-11-24T12:40:00.000Z', finishedAt: '2026-11-24T12:30:00.000Z', error: { code: 'DEADLINE_EXCEEDED', message: 'deadline passed' } });
+    const late = job('TIMED_OUT', {
+      output: VIDEO,
+      lateVideoAt: '2026-11-24T12:40:00.000Z',
+      finishedAt: '2026-11-24T12:30:00.000Z',
+      error: { code: 'DEADLINE_EXCEEDED', message: 'deadline passed' },
+    });
     expect(providerTask(late, RESULT_URL).data).toMatchObject({ status: 'SUCCESS', progress: '100%', result_url: RESULT_URL, fail_reason: '' });
   });
 });
@@ -74,7 +79,11 @@ describe('result_url and fail_reason', () => {
 
   test.each([
     ['FAILED', { code: 'PROVIDER_TASK_FAILED', message: 'content policy' }, 'PROVIDER_TASK_FAILED: content policy'],
-    ['TIMED_OUT', { code: 'DEADLINE_EXCEEDED', message: 'the task was still running at the deadline' }, 'DEADLINE_EXCEEDED: the task was still running at the deadline'],
+    [
+      'TIMED_OUT',
+      { code: 'DEADLINE_EXCEEDED', message: 'the task was still running at the deadline' },
+      'DEADLINE_EXCEEDED: the task was still running at the deadline',
+    ],
     ['CANCELLED', { code: 'CANCELLED', message: 'cancelled by arn:aws:iam::1:user/a' }, 'CANCELLED: cancelled by arn:aws:iam::1:user/a'],
   ] as const)('%s gives fail_reason "%s"-style text: code and message', (status, error, reason) => {
     const answer = providerTask(job(status, { error }), undefined);

@@ -75,9 +75,7 @@ describe('defaults', () => {
   });
 
   test('explicit values are kept, not replaced by defaults', () => {
-    const parsed = accept(
-      body([text()], { generate_audio: false, resolution: '480p', ratio: '9:16', duration: -1, watermark: true }),
-    );
+    const parsed = accept(body([text()], { generate_audio: false, resolution: '480p', ratio: '9:16', duration: -1, watermark: true }));
     expect(parsed).toMatchObject({ generate_audio: false, resolution: '480p', ratio: '9:16', duration: -1, watermark: true });
   });
 
@@ -148,9 +146,7 @@ describe('content combinations', () => {
   test('an unknown content type is rejected at its type, naming the allowed ones', () => {
     const result = schema.safeParse(body([text(), { type: 'gif_url', gif_url: { url: 'https://example.com/a.gif' } }]));
     expect(result.success).toBe(false);
-    expect(toFieldIssues(result.error!)).toEqual([
-      { path: 'content[1].type', message: 'type must be one of text, image_url, video_url, audio_url' },
-    ]);
+    expect(toFieldIssues(result.error!)).toEqual([{ path: 'content[1].type', message: 'type must be one of text, image_url, video_url, audio_url' }]);
   });
 
   test('a wrong role for the item type is rejected at the role', () => {
@@ -200,11 +196,7 @@ describe('media URLs', () => {
     ['an http:// audio URL', [text(), video(), audio('http://example.com/a.mp3')], 'content[2].audio_url.url'],
     ['a data: URI video', [text(), video(MP4_DATA_URI)], 'content[1].video_url.url'],
     ['a data: URI that is not base64', [text(), image('reference_image', 'data:image/png,hello')], 'content[1].image_url.url'],
-    [
-      'an https URL over 4096 characters',
-      [text(), image('reference_image', `https://example.com/${'a'.repeat(4100)}.jpg`)],
-      'content[1].image_url.url',
-    ],
+    ['an https URL over 4096 characters', [text(), image('reference_image', `https://example.com/${'a'.repeat(4100)}.jpg`)], 'content[1].image_url.url'],
   ])('%s is rejected with the path of the URL', (_name, content, path) => {
     expect(issuePaths(body(content))).toEqual([path]);
   });

@@ -57,8 +57,14 @@ describe('multipart uploads in the local S3', () => {
     const bodies = [randomBytes(5 * MIB), randomBytes(5 * MIB), randomBytes(1234)];
     const { UploadId, etags } = await upload('videos/assembled.mp4', bodies);
     expect(etags).toEqual(bodies.map((body) => `"${md5(body).toString('hex')}"`));
-    const done = await complete('videos/assembled.mp4', UploadId, etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })));
-    const expected = `"${createHash('md5').update(Buffer.concat(bodies.map(md5))).digest('hex')}-3"`;
+    const done = await complete(
+      'videos/assembled.mp4',
+      UploadId,
+      etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })),
+    );
+    const expected = `"${createHash('md5')
+      .update(Buffer.concat(bodies.map(md5)))
+      .digest('hex')}-3"`;
     expect(done.ETag).toBe(expected);
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'videos/assembled.mp4' }));
     expect([head.ETag, head.ContentLength]).toEqual([expected, 10 * MIB + 1234]);
@@ -70,17 +76,45 @@ describe('multipart uploads in the local S3', () => {
   it('refuses what S3 refuses: a part uploaded with another ETag, parts out of order, a small part before the last, an unknown upload', async () => {
     const bodies = [randomBytes(5 * MIB), randomBytes(5 * MIB)];
     const { UploadId, etags } = await upload('videos/refused.mp4', bodies);
-    await expect(complete('videos/refused.mp4', UploadId, [{ PartNumber: 1, ETag: etags[1]! }, { PartNumber: 2, ETag: etags[1]! }])).rejects.toMatchObject({ name: 'InvalidPart' });
-    await expect(complete('videos/refused.mp4', UploadId, [{ PartNumber: 1, ETag: etags[0]! }, { PartNumber: 3, ETag: etags[1]! }])).rejects.toMatchObject({ name: 'InvalidPart' });
-    await expect(complete('videos/refused.mp4', UploadId, [{ PartNumber: 2, ETag: etags[1]! }, { PartNumber: 1, ETag: etags[0]! }])).rejects.toMatchObject({ name: 'InvalidPartOrder' });
+    await expect(
+      complete('videos/refused.mp4', UploadId, [
+        { PartNumber: 1, ETag: etags[1]! },
+        { PartNumber: 2, ETag: etags[1]! },
+      ]),
+    ).rejects.toMatchObject({ name: 'InvalidPart' });
+    await expect(
+      complete('videos/refused.mp4', UploadId, [
+        { PartNumber: 1, ETag: etags[0]! },
+        { PartNumber: 3, ETag: etags[1]! },
+      ]),
+    ).rejects.toMatchObject({ name: 'InvalidPart' });
+    await expect(
+      complete('videos/refused.mp4', UploadId, [
+        { PartNumber: 2, ETag: etags[1]! },
+        { PartNumber: 1, ETag: etags[0]! },
+      ]),
+    ).rejects.toMatchObject({ name: 'InvalidPartOrder' });
     // Still complete-able after the refusals (nothing was consumed).
-    await expect(complete('videos/refused.mp4', UploadId, [{ PartNumber: 1, ETag: etags[0]! }, { PartNumber: 2, ETag: etags[1]! }])).resolves.toMatchObject({ ETag: expect.stringMatching(/-2"$/) });
+    await expect(
+      complete('videos/refused.mp4', UploadId, [
+        { PartNumber: 1, ETag: etags[0]! },
+        { PartNumber: 2, ETag: etags[1]! },
+      ]),
+    ).resolves.toMatchObject({ ETag: expect.stringMatching(/-2"$/) });
 
     const small = await upload('videos/small-part.mp4', [randomBytes(MIB), randomBytes(MIB)]);
-    await expect(complete('videos/small-part.mp4', small.UploadId, small.etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })))).rejects.toMatchObject({ name: 'EntityTooSmall' });
+    await expect(
+      complete(
+        'videos/small-part.mp4',
+        small.UploadId,
+        small.etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })),
+      ),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
 
     await expect(complete('videos/nothing.mp4', 'no-such-upload', [{ PartNumber: 1, ETag: etags[0]! }])).rejects.toMatchObject({ name: 'NoSuchUpload' });
-    await expect(s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'videos/nothing.mp4', UploadId: 'no-such-upload', PartNumber: 1, Body: Buffer.alloc(10) }))).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(
+      s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'videos/nothing.mp4', UploadId: 'no-such-upload', PartNumber: 1, Body: Buffer.alloc(10) })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
   });
 
   it('a single small part is a valid upload (the last part may be any size)', async () => {
@@ -97,9 +131,19 @@ describe('multipart uploads in the local S3', () => {
     expect(await readdir(join(directory, BUCKET, '._S3rver_uploads'))).toContain(UploadId);
     await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4', UploadId }));
     expect(await readdir(join(directory, BUCKET, '._S3rver_uploads'))).not.toContain(UploadId);
-    await expect(complete('videos/aborted.mp4', UploadId, etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })))).rejects.toMatchObject({ name: 'NoSuchUpload' });
-    await expect(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4', UploadId }))).rejects.toMatchObject({ name: 'NoSuchUpload' });
-    await expect(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4', UploadId: '..' }))).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(
+      complete(
+        'videos/aborted.mp4',
+        UploadId,
+        etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })),
+      ),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4', UploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
+    await expect(s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4', UploadId: '..' }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
     await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'videos/aborted.mp4' }))).rejects.toMatchObject({ name: 'NotFound' });
   });
 
@@ -144,7 +188,11 @@ describe('multipart uploads in the local S3', () => {
     });
     // It did reach the store: its bytes went to a file of their own, not over the part's slot.
     expect((await readdir(join(directory, BUCKET, '._S3rver_uploads', UploadId))).filter((name) => /^1\.\w+$/.test(name) && name !== '1.json')).toHaveLength(1);
-    await complete(key, UploadId, etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })));
+    await complete(
+      key,
+      UploadId,
+      etags.map((ETag, index) => ({ PartNumber: index + 1, ETag })),
+    );
     const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     expect(Buffer.from(await object.Body!.transformToByteArray()).equals(Buffer.concat(first))).toBe(true);
   });
@@ -154,7 +202,12 @@ describe('the local S3 on its own thread', () => {
   it('emits each event before the client has its answer, and frees its port on close', async () => {
     const dir = await mkdtemp(join(tmpdir(), 's3-emulator-thread-'));
     const first = await startS3({ directory: dir, bucket: BUCKET });
-    const client = new S3Client({ endpoint: first.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const client = new S3Client({
+      endpoint: first.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     const seen: string[] = [];
     first.server.on('event', (event: { Records: { eventName: string; s3: { object: { key: string } } }[] }) => {
       for (const record of event.Records) seen.push(`${record.eventName} ${record.s3.object.key}`);
@@ -165,7 +218,12 @@ describe('the local S3 on its own thread', () => {
     await first.close();
     const again = await startS3({ directory: dir, bucket: BUCKET, port });
     try {
-      const reopened = new S3Client({ endpoint: again.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      const reopened = new S3Client({
+        endpoint: again.url,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      });
       // The object outlived the restart (on disk).
       expect((await reopened.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'incoming/a.json' }))).ContentLength).toBe(2);
       reopened.destroy();
@@ -275,8 +333,14 @@ describe('conditional requests, as S3 answers them', () => {
     expect(await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, IfMatch: other })))).toEqual({ name: 'PreconditionFailed', status: 412 });
     // A HEAD answer has no body to name the error: the status says it.
     expect((await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, IfMatch: other })))).status).toBe(412);
-    expect(await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'incoming/none.json', IfMatch: etag })))).toEqual({ name: 'NoSuchKey', status: 404 });
-    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'incoming/none.json', IfMatch: etag })))).toEqual({ name: 'NotFound', status: 404 });
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'incoming/none.json', IfMatch: etag })))).toEqual({
+      name: 'NoSuchKey',
+      status: 404,
+    });
+    expect(await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'incoming/none.json', IfMatch: etag })))).toEqual({
+      name: 'NotFound',
+      status: 404,
+    });
   });
 
   it('CopyObject with CopySourceIfMatch: copies the source only while it has that ETag', async () => {
@@ -289,7 +353,11 @@ describe('conditional requests, as S3 answers them', () => {
     const copied = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'accepted/copied.json', CopySource, CopySourceIfMatch: etag }));
     expect(copied.CopyObjectResult?.ETag).toBe(etag);
     expect((await bodyOf('accepted/copied.json')).toString()).toBe('{"v":1}');
-    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'accepted/x.json', CopySource: `${BUCKET}/incoming/none.json`, CopySourceIfMatch: etag })))).toEqual({
+    expect(
+      await failure(
+        s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'accepted/x.json', CopySource: `${BUCKET}/incoming/none.json`, CopySourceIfMatch: etag })),
+      ),
+    ).toEqual({
       name: 'NoSuchKey',
       status: 404,
     });
@@ -298,7 +366,10 @@ describe('conditional requests, as S3 answers them', () => {
   it('DeleteObject with If-Match: deletes only that ETag; 412 leaves the object, 404 when missing', async () => {
     const deleted = 'incoming/conditional-delete.json';
     const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: deleted, Body: 'one' }));
-    expect(await failure(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: deleted, IfMatch: other })))).toEqual({ name: 'PreconditionFailed', status: 412 });
+    expect(await failure(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: deleted, IfMatch: other })))).toEqual({
+      name: 'PreconditionFailed',
+      status: 412,
+    });
     expect((await bodyOf(deleted)).toString()).toBe('one');
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: deleted, IfMatch: put.ETag }));
     await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: deleted }))).rejects.toMatchObject({ name: 'NotFound' });
@@ -322,7 +393,12 @@ describe('KeyLocks', () => {
     const alongside = locks.hold(new Map([['k', 'read']]));
     const writer = locks.hold(new Map([['k', 'write']]));
     const later = locks.hold(new Map([['k', 'read']]));
-    expect([await settledNow(reader.ready), await settledNow(alongside.ready), await settledNow(writer.ready), await settledNow(later.ready)]).toEqual([true, true, false, false]);
+    expect([await settledNow(reader.ready), await settledNow(alongside.ready), await settledNow(writer.ready), await settledNow(later.ready)]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
     reader.release();
     alongside.release();
     expect([await settledNow(writer.ready), await settledNow(later.ready)]).toEqual([true, false]);
@@ -333,7 +409,12 @@ describe('KeyLocks', () => {
   it('a hold released while it waits drops out of line (a client that went away)', async () => {
     const locks = new KeyLocks();
     const first = locks.hold(new Map([['k', 'write']]));
-    const abandoned = locks.hold(new Map([['j', 'write'], ['k', 'write']]));
+    const abandoned = locks.hold(
+      new Map([
+        ['j', 'write'],
+        ['k', 'write'],
+      ]),
+    );
     const next = locks.hold(new Map([['j', 'write']]));
     expect(await settledNow(next.ready)).toBe(false); // abandoned holds j while it waits for k
     abandoned.release();

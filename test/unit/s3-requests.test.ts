@@ -76,7 +76,7 @@ describe('the local S3 counts every request it serves', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  it('by operation, presigned GETs and the emulation\'s own HeadObject included', async () => {
+  it("by operation, presigned GETs and the emulation's own HeadObject included", async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a.txt', Body: 'a' }));
     await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'b.txt', CopySource: `${BUCKET}/a.txt` }));
     await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'b.txt' }));

@@ -9,7 +9,10 @@ const template = (rules: Record<string, string>): CfnTemplate => ({
     ...Object.fromEntries(
       Object.entries(rules).map(([ruleId, ScheduleExpression]) => [
         ruleId,
-        { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression, State: 'ENABLED', Targets: [lambdaTarget('BatchFunction', { RetryPolicy: { MaximumRetryAttempts: 0 } })] } },
+        {
+          Type: 'AWS::Events::Rule',
+          Properties: { ScheduleExpression, State: 'ENABLED', Targets: [lambdaTarget('BatchFunction', { RetryPolicy: { MaximumRetryAttempts: 0 } })] },
+        },
       ]),
     ),
   },

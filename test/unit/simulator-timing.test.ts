@@ -54,8 +54,7 @@ const table = [
   '| request | p10 | p50 | p90 | p99 | 1–5 min |',
   '|---|---|---|---|---|---|',
   ...timings.map(
-    ({ label, p10, p50, p90, p99, withinOneToFive }) =>
-      `| ${label} | ${p10} s | ${p50} s | ${p90} s | ${p99} s | ${Math.floor(withinOneToFive * 100)} % |`,
+    ({ label, p10, p50, p90, p99, withinOneToFive }) => `| ${label} | ${p10} s | ${p50} s | ${p90} s | ${p99} s | ${Math.floor(withinOneToFive * 100)} % |`,
   ),
 ].join('\n');
 

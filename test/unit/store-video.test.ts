@@ -125,7 +125,13 @@ describe('storeVideo into the local S3', () => {
     const body = randomBytes(300_000);
     videos.set('/small.mp4', { body });
     const result = await storeVideo(input('job-small', '/small.mp4'), deps());
-    expect(result).toMatchObject({ bucket: BUCKET, key: 'videos/2026/03/12/job-small.mp4', bytes: body.length, contentType: 'video/mp4', sha256: sha256(body) });
+    expect(result).toMatchObject({
+      bucket: BUCKET,
+      key: 'videos/2026/03/12/job-small.mp4',
+      bytes: body.length,
+      contentType: 'video/mp4',
+      sha256: sha256(body),
+    });
     expect(sent.map((request) => request.operation)).toEqual(['PutObject', 'HeadObject']);
     expect(sent[0]).toMatchObject({ contentSha256: 'UNSIGNED-PAYLOAD', checksumHeaders: ['x-amz-checksum-crc32'], bodyBytes: body.length });
     expect((await stored(result.key)).equals(body)).toBe(true);
@@ -184,7 +190,13 @@ describe('storeVideo into the local S3', () => {
   it('an S3 failure during the upload aborts it and is a retryable copy error', async () => {
     const body = randomBytes(11 * MIB);
     videos.set('/s3-fails.mp4', { body });
-    const failing = new S3Client({ endpoint: emulator.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 });
+    const failing = new S3Client({
+      endpoint: emulator.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      maxAttempts: 1,
+    });
     const operations: string[] = [];
     failing.middlewareStack.add(
       (next, context) => async (args) => {

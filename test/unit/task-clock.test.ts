@@ -38,7 +38,13 @@ describe('readClock', () => {
 
   it('a failure ends at its time with its reason', () => {
     const failed: TaskTimeline = { ...timeline, outcome: { kind: 'failed', at: 1000 + 110_000, reason: 'content policy' } };
-    expect(readClock(failed, 1000 + 120_000)).toEqual({ status: 'FAILURE', progress: 100, startedAt: 11_000, finishedAt: 111_000, failReason: 'content policy' });
+    expect(readClock(failed, 1000 + 120_000)).toEqual({
+      status: 'FAILURE',
+      progress: 100,
+      startedAt: 11_000,
+      finishedAt: 111_000,
+      failReason: 'content policy',
+    });
   });
 
   it('a task saved before startsAfterMs existed starts at a quarter of plannedMs', () => {

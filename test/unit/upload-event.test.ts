@@ -18,7 +18,13 @@ const objectCreated = {
   detail: {
     version: '0',
     bucket: { name: 'example-bucket' },
-    object: { key: 'incoming/a spec.json', size: 5, etag: 'b1946ac92492d2347c6235b4d2611184', 'version-id': 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e', sequencer: '00617F08299329D189' },
+    object: {
+      key: 'incoming/a spec.json',
+      size: 5,
+      etag: 'b1946ac92492d2347c6235b4d2611184',
+      'version-id': 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e',
+      sequencer: '00617F08299329D189',
+    },
     'request-id': 'N4N7GDK58NMKJ12R',
     requester: '123456789012',
     'source-ip-address': '1.2.3.4',

@@ -152,7 +152,10 @@ describe('a spec whose size S3 does not state', () => {
     const object: UploadedObject = { bucket: BUCKET, key: 'incoming/unsized.json', etag: ETAG };
     const jobId = uploadJobId(object);
     expect(await handleUpload(object, deps())).toEqual({ outcome: 'rejected', jobId, status: 'FAILED' });
-    expect((await deps().jobs.get(jobId))?.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining(`over ${MAX_BODY_BYTES} bytes`) });
+    expect((await deps().jobs.get(jobId))?.error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: expect.stringContaining(`over ${MAX_BODY_BYTES} bytes`),
+    });
     expect(announced.map((job) => job.jobId)).toEqual([jobId]);
     expect(summary().map(({ request }) => request)).toContain(`PUT /${BUCKET}/rejected/unsized.json.${ETAG}.reason.json?x-id=PutObject`);
   });

@@ -154,7 +154,9 @@ describe('schemes', () => {
 
   it('http stays refused for a public host under the local exception, which covers loopback hosts only', async () => {
     const refusal = await refusalOf(checkVideoUrl('http://cdn.example.com/v.mp4', { resolve: publicHost, allowInsecureLoopback: true }));
-    expect(refusal.message).toBe('refusing to fetch the video from cdn.example.com: only https URLs are fetched, not http (plain http only for loopback hosts)');
+    expect(refusal.message).toBe(
+      'refusing to fetch the video from cdn.example.com: only https URLs are fetched, not http (plain http only for loopback hosts)',
+    );
   });
 
   it('a URL that does not parse is refused', async () => {
@@ -256,7 +258,13 @@ describe('connect time: the address connected to is the address checked', () => 
   it('the guarded lookup answers in both of net.connect’s forms', async () => {
     const lookup = guardedLookup({ resolve: resolver({ 'cdn.example.com': ['93.184.216.34', '2606:4700::1'] }) });
     const all = await new Promise((done) => lookup('cdn.example.com', { all: true }, (error, addresses) => done([error, addresses])));
-    expect(all).toEqual([null, [{ address: '93.184.216.34', family: 4 }, { address: '2606:4700::1', family: 6 }]]);
+    expect(all).toEqual([
+      null,
+      [
+        { address: '93.184.216.34', family: 4 },
+        { address: '2606:4700::1', family: 6 },
+      ],
+    ]);
     const one = await new Promise((done) => lookup('cdn.example.com', { family: 6 }, (error, address, family) => done([error, address, family])));
     expect(one).toEqual([null, '2606:4700::1', 6]);
   });

@@ -120,7 +120,13 @@ describe('the attempt log on the job (dynalite)', () => {
   });
   afterAll(async () => table?.close());
 
-  const attempt = (n: number): WebhookAttempt => ({ event: 'completed', webhookId: 'msg_x', attempt: n, at: new Date(1_700_000_000_000 + n).toISOString(), status: 500 });
+  const attempt = (n: number): WebhookAttempt => ({
+    event: 'completed',
+    webhookId: 'msg_x',
+    attempt: n,
+    at: new Date(1_700_000_000_000 + n).toISOString(),
+    status: 500,
+  });
 
   it(`keeps the newest ${MAX_WEBHOOK_ATTEMPTS_KEPT} attempts, oldest first, and marks a 410 once`, async () => {
     await table.documents.send(new PutCommand({ TableName: 'WebhookAttempts', Item: job({ url: 'https://hooks.example.com/x', events: ['completed'] }) }));

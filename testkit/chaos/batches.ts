@@ -18,10 +18,7 @@ export function startBatchLoop({ stack, config }: ChaosStack, manifests: { key: 
   const loop = (async () => {
     while (!stopped && manifestsDone.size < manifests.length) {
       try {
-        const report = (await stack.invokeFunction(
-          'batch-runner',
-          scheduledEvent('arn:aws:events:us-east-1:000000000000:rule/chaos-batch'),
-        )) as BatchReport;
+        const report = (await stack.invokeFunction('batch-runner', scheduledEvent('arn:aws:events:us-east-1:000000000000:rule/chaos-batch'))) as BatchReport;
         stats.runs += 1;
         stats.startedFromManifests += report.queuedFromManifests;
         const reported = new Set(report.manifests.map((manifest) => manifest.key));

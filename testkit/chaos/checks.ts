@@ -102,14 +102,9 @@ export async function checkObjects(s3: S3Client, tasks: SimulatedTaskView[], { o
       return offend(`GET s3://${job.output.bucket}/${job.output.key} failed: ${(error as Error).message}`);
     }
     const same =
-      stored.sha256 === job.output.sha256 &&
-      stored.bytes === job.output.bytes &&
-      stored.sha256 === task.videoSha256 &&
-      stored.bytes === task.videoBytes;
+      stored.sha256 === job.output.sha256 && stored.bytes === job.output.bytes && stored.sha256 === task.videoSha256 && stored.bytes === task.videoBytes;
     if (!same) {
-      offend(
-        `object ${stored.bytes} B ${stored.sha256}; record ${job.output.bytes} B ${job.output.sha256}; provider ${task.videoBytes} B ${task.videoSha256}`,
-      );
+      offend(`object ${stored.bytes} B ${stored.sha256}; record ${job.output.bytes} B ${job.output.sha256}; provider ${task.videoBytes} B ${task.videoSha256}`);
     }
   });
   return { succeeded: succeeded.length, intact: succeeded.length - offenders.length, offenders };
@@ -165,7 +160,12 @@ export function outcomes(
     const key = `${job.status} ${job.error.code}`;
     const examples = (errorExamples[key] ??= []);
     if (examples.length < 3) {
-      examples.push({ prompt: promptOfJob(job), jobId: job.jobId, kind: kindOfJob(job), detail: `${job.error.message.slice(0, 300)} (tasks: ${tasksByPrompt.get(promptOfJob(job) ?? '')?.length ?? 0})` });
+      examples.push({
+        prompt: promptOfJob(job),
+        jobId: job.jobId,
+        kind: kindOfJob(job),
+        detail: `${job.error.message.slice(0, 300)} (tasks: ${tasksByPrompt.get(promptOfJob(job) ?? '')?.length ?? 0})`,
+      });
     }
   }
   return { statuses, failedByCode, timedOutByCode, errorExamples };

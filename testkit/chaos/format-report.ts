@@ -14,7 +14,10 @@ export function formatReport(report: ChaosReport, maxOffenders = 20): string {
   lines.push('');
   lines.push('Submitted');
   row('POST /jobs', report.submitted.http);
-  row('POST /jobs with Idempotency-Key, sent twice', `${report.submitted['http-idempotent']} (same job both times: ${report.idempotentRetries.sameJob}/${report.idempotentRetries.sent})`);
+  row(
+    'POST /jobs with Idempotency-Key, sent twice',
+    `${report.submitted['http-idempotent']} (same job both times: ${report.idempotentRetries.sameJob}/${report.idempotentRetries.sent})`,
+  );
   row('S3 uploads under incoming/ (each delivered twice)', report.submitted.s3);
   row('batch manifest lines', `${report.submitted.batch} in ${report.batch.manifests} manifests, ${report.batch.runs} batch runs`);
   row('total', report.submitted.total);
@@ -37,8 +40,16 @@ export function formatReport(report: ChaosReport, maxOffenders = 20): string {
   row('CANCELLED', report.cancelled);
   row('non-terminal when waiting stopped (before sweep)', report.nonTerminalBeforeSweep);
   const sweep = report.sweeper.report;
-  row('sweeper', sweep ? `active ${sweep.active}, started ${sweep.started.length}, returned to the line ${sweep.returned.length}, resumed ${sweep.resumed.length}, ended ${sweep.ended.length}, slots reclaimed ${sweep.slotsReclaimed.length}` : `threw: ${report.sweeper.error}`);
-  row('provider tasks', `${report.providerTasks.total} (jobs by task count: ${JSON.stringify(report.providerTasks.perJob)}, orphans ${report.providerTasks.orphans})`);
+  row(
+    'sweeper',
+    sweep
+      ? `active ${sweep.active}, started ${sweep.started.length}, returned to the line ${sweep.returned.length}, resumed ${sweep.resumed.length}, ended ${sweep.ended.length}, slots reclaimed ${sweep.slotsReclaimed.length}`
+      : `threw: ${report.sweeper.error}`,
+  );
+  row(
+    'provider tasks',
+    `${report.providerTasks.total} (jobs by task count: ${JSON.stringify(report.providerTasks.perJob)}, orphans ${report.providerTasks.orphans})`,
+  );
   row('completion events', report.events.total);
   row('delivery failures (after Lambda retries)', report.deliveryFailures.length);
   row('submission problems', report.submissionProblems.length);
@@ -51,7 +62,10 @@ export function formatReport(report: ChaosReport, maxOffenders = 20): string {
   lines.push('');
   lines.push('Injected');
   const sim = report.injected.simulator;
-  row('creates', `${sim.creates}: accepted ${sim.createsAccepted}, refused ${sim.createsRefused}, unanswered ${sim.createsUnanswered}, invalid ${sim.createsInvalid}`);
+  row(
+    'creates',
+    `${sim.creates}: accepted ${sim.createsAccepted}, refused ${sim.createsRefused}, unanswered ${sim.createsUnanswered}, invalid ${sim.createsInvalid}`,
+  );
   row('provider tasks created', sim.tasksCreated);
   row('polls', `${sim.polls}, faulted ${sim.pollFaults}`);
   row('downloads', `${sim.downloads}: cut ${sim.downloadsCut}, full ${sim.fullDownloads}`);

@@ -141,11 +141,7 @@ export const PLANTED_PNG_KEY = 'requests/chaos-hostile/planted.png';
  * How many of each, from the run's size: a share of the HTTP and upload traffic for the two
  * commonest holes, a few of the expensive oversized specs, every bad-media variant both ways.
  */
-export function planHostile(
-  jobs: number,
-  manifests: { key: string; lines: number }[],
-  random: () => number,
-): HostilePlan {
+export function planHostile(jobs: number, manifests: { key: string; lines: number }[], random: () => number): HostilePlan {
   const share = Math.max(1, Math.ceil(jobs * 0.04));
   const pick = (from: number, to: number) => from + Math.floor(random() * (to - from + 1));
   const pooled: PooledCase[] = [];
@@ -188,7 +184,15 @@ export function planHostile(
   // Every other manifest, at least one: the lines after it must still run.
   const idConflicts: IdConflictCase[] = manifests.flatMap((manifest, m) => {
     if (m % 2 !== 0 || manifest.lines === 0) return [];
-    return [{ kind: 'id-conflict' as const, manifestKey: manifest.key, id: '', prompt: `${PROMPT_PREFIX}id-conflict ${m + 1}`, afterOffset: pick(0, manifest.lines - 1) }];
+    return [
+      {
+        kind: 'id-conflict' as const,
+        manifestKey: manifest.key,
+        id: '',
+        prompt: `${PROMPT_PREFIX}id-conflict ${m + 1}`,
+        afterOffset: pick(0, manifest.lines - 1),
+      },
+    ];
   });
   return { pooled, idConflicts };
 }
@@ -211,7 +215,12 @@ export function jobsOf(hostile: HostileCase): number {
 export function uploadsOf(cases: PooledCase[]): number {
   return cases.reduce(
     (sum, hostile) =>
-      sum + (hostile.kind === 'overwrite' ? hostile.versions.length : hostile.kind === 'oversized' || (hostile.kind === 'bad-media' && hostile.via === 'upload') ? 1 : 0),
+      sum +
+      (hostile.kind === 'overwrite'
+        ? hostile.versions.length
+        : hostile.kind === 'oversized' || (hostile.kind === 'bad-media' && hostile.via === 'upload')
+          ? 1
+          : 0),
     0,
   );
 }

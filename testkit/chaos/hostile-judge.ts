@@ -60,8 +60,7 @@ export function judgeHostile<J extends JobSeen>(cases: HostileCase[], evidence: 
   const tasksByPrompt = group(evidence.tasks, taskPrompt);
   const taskById = new Map(evidence.tasks.map((task) => [task.id, task]));
   const started = (jobId: string) => evidence.executionNames.some((name) => name.startsWith(jobId));
-  const describe = (job: J) =>
-    `${job.jobId} ${job.status}${job.error ? ` ${job.error.code}: ${job.error.message.slice(0, 160)}` : ''} (${job.trigger.source})`;
+  const describe = (job: J) => `${job.jobId} ${job.status}${job.error ? ` ${job.error.code}: ${job.error.message.slice(0, 160)}` : ''} (${job.trigger.source})`;
 
   const mine = new Map<string, J>();
   const kindOfJob = new Map<string, HostileKind>();
@@ -75,8 +74,10 @@ export function judgeHostile<J extends JobSeen>(cases: HostileCase[], evidence: 
   };
   /** A refused submission's job: FAILED with the code, never started, and its prompt nowhere. */
   const refused = (kind: HostileKind, prompt: string, job: J, code: string) => {
-    if (job.status !== 'FAILED' || job.error?.code !== code) offend({ kind, prompt, jobId: job.jobId, detail: `expected FAILED ${code}, got ${describe(job)}` });
-    if (job.executionArn || job.providerTaskId || started(job.jobId)) offend({ kind, prompt, jobId: job.jobId, detail: `refused, yet started: ${describe(job)}` });
+    if (job.status !== 'FAILED' || job.error?.code !== code)
+      offend({ kind, prompt, jobId: job.jobId, detail: `expected FAILED ${code}, got ${describe(job)}` });
+    if (job.executionArn || job.providerTaskId || started(job.jobId))
+      offend({ kind, prompt, jobId: job.jobId, detail: `refused, yet started: ${describe(job)}` });
     neverRan(kind, prompt);
   };
   const neverRan = (kind: HostileKind, prompt: string) => {
@@ -170,7 +171,8 @@ export function judgeHostile<J extends JobSeen>(cases: HostileCase[], evidence: 
         offend({ kind, prompt: version.prompt, jobId: job.jobId, detail: `its provider task ${task.id} has "${taskPrompt(task)}"` });
       }
       const sharing = jobsByPrompt.get(version.prompt) ?? [];
-      if (sharing.length > 1) offend({ kind, prompt: version.prompt, detail: `ran in ${sharing.length} jobs: ${sharing.map(describe).join(', ')}` }, duplicated);
+      if (sharing.length > 1)
+        offend({ kind, prompt: version.prompt, detail: `ran in ${sharing.length} jobs: ${sharing.map(describe).join(', ')}` }, duplicated);
     }
     const expected = new Set(hostile.versions.map((version) => version.jobId));
     const extra = (jobsBySource.get(source) ?? []).filter((job) => !expected.has(job.jobId));
@@ -252,14 +254,20 @@ export function judgeHostile<J extends JobSeen>(cases: HostileCase[], evidence: 
     if (hostile.via === 'post') {
       const answer = hostile.answer;
       if (answer?.status === 400 && answer.code === 'VALIDATION_ERROR' && namesField(answer.issues)) posted400 += 1;
-      else offend({ kind, prompt: hostile.prompt, detail: `${hostile.variant} (${hostile.url}): POST answered ${JSON.stringify(answer)}, expected 400 VALIDATION_ERROR naming ${BAD_MEDIA_FIELD}` });
+      else
+        offend({
+          kind,
+          prompt: hostile.prompt,
+          detail: `${hostile.variant} (${hostile.url}): POST answered ${JSON.stringify(answer)}, expected 400 VALIDATION_ERROR naming ${BAD_MEDIA_FIELD}`,
+        });
       neverRan(kind, hostile.prompt);
       continue;
     }
     const job = find(kind, hostile.prompt, hostile.jobId, `${hostile.variant} spec s3://${evidence.bucket}/${hostile.key}`);
     if (!job) continue;
     if (job.error?.code === 'VALIDATION_ERROR' && namesField(job.error.issues)) uploadsRefused += 1;
-    else if (job.error?.code === 'VALIDATION_ERROR') offend({ kind, prompt: hostile.prompt, jobId: job.jobId, detail: `issues do not name ${BAD_MEDIA_FIELD}: ${JSON.stringify(job.error.issues)}` });
+    else if (job.error?.code === 'VALIDATION_ERROR')
+      offend({ kind, prompt: hostile.prompt, jobId: job.jobId, detail: `issues do not name ${BAD_MEDIA_FIELD}: ${JSON.stringify(job.error.issues)}` });
     refused(kind, hostile.prompt, job, 'VALIDATION_ERROR');
   }
   const badPosts = badMedia.filter((hostile) => hostile.via === 'post').length;

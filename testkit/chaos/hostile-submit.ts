@@ -60,9 +60,7 @@ function badMediaUrl(context: HostileContext, hostile: BadMediaCase): string {
 }
 
 async function putSpec(context: HostileContext, key: string, body: string): Promise<{ etag: string; jobId: string }> {
-  const answer = await context.s3.send(
-    new PutObjectCommand({ Bucket: context.bucket, Key: key, Body: body, ContentType: 'application/json' }),
-  );
+  const answer = await context.s3.send(new PutObjectCommand({ Bucket: context.bucket, Key: key, Body: body, ContentType: 'application/json' }));
   const etag = answer.ETag!.replaceAll('"', '');
   return { etag, jobId: uploadJobId({ bucket: context.bucket, key, etag }) };
 }

@@ -90,6 +90,10 @@ export async function matchJobs({ stack }: ChaosStack, { submissions, hostilePla
   const ours = new Set(ourJobs.map((job) => job.jobId));
   const strays: Offender[] = jobs
     .filter((job) => !ours.has(job.jobId))
-    .map((job) => ({ prompt: promptOfJob(job), jobId: job.jobId, detail: `no submission made it: ${describeJob(job)} (${job.trigger.type} ${job.trigger.source})` }));
+    .map((job) => ({
+      prompt: promptOfJob(job),
+      jobId: job.jobId,
+      detail: `no submission made it: ${describeJob(job)} (${job.trigger.type} ${job.trigger.source})`,
+    }));
   return { ourJobs, hostile, lost, duplicated, strays, submissionProblems, kindOfPrompt, kindOfJob, describeJob };
 }

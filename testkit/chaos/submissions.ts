@@ -153,9 +153,7 @@ export async function submitAll(chaos: ChaosStack): Promise<Submitted> {
       } else if (submission.kind === 's3') {
         const key = `incoming/chaos/job-${submission.index}.json`;
         submission.source = `s3://${stack.bucket}/${key}`;
-        const answer = await s3.send(
-          new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: JSON.stringify(body), ContentType: 'application/json' }),
-        );
+        const answer = await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: JSON.stringify(body), ContentType: 'application/json' }));
         submission.expectedJobId = uploadJobId({ bucket: stack.bucket, key, etag: answer.ETag!.replaceAll('"', '') });
       }
     } catch (error) {
@@ -165,9 +163,7 @@ export async function submitAll(chaos: ChaosStack): Promise<Submitted> {
 
   // Manifests go up first, so the batch loop has lines to start while the rest is submitted.
   for (const [m, manifest] of manifests.entries()) {
-    const text = manifestRows[m]!
-      .map((row) => JSON.stringify({ id: row.id, ...jobBody('kind' in row ? row.prompt : row.line.prompt) }))
-      .join('\n');
+    const text = manifestRows[m]!.map((row) => JSON.stringify({ id: row.id, ...jobBody('kind' in row ? row.prompt : row.line.prompt) })).join('\n');
     await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: manifest.key, Body: `${text}\n` }));
   }
   const batches = startBatchLoop(chaos, manifests);
@@ -200,7 +196,9 @@ export async function submitAll(chaos: ChaosStack): Promise<Submitted> {
     if (submittedCount % 100 === 0) log(`[${since()} s] submitted ${submittedCount}/${traffic.length} HTTP/S3 submissions`);
   });
   const submitSeconds = (Date.now() - started) / 1000;
-  log(`[${since()} s] all ${others.length} HTTP/S3 submissions and ${hostilePlan.pooled.length} hostile ones sent (paced ${(pacedMs / 1000).toFixed(1)} s in total over ${config.concurrency} workers); waiting for S3 deliveries and batch lines`);
+  log(
+    `[${since()} s] all ${others.length} HTTP/S3 submissions and ${hostilePlan.pooled.length} hostile ones sent (paced ${(pacedMs / 1000).toFixed(1)} s in total over ${config.concurrency} workers); waiting for S3 deliveries and batch lines`,
+  );
   await stack.deliveriesIdle();
   return { submissions, batchLines, manifests, hostilePlan, idempotentRetries, batches, submitSeconds };
 }

@@ -13,7 +13,9 @@ export async function sweepOnce({ config, stack, log, since }: ChaosStack): Prom
   const sweeper: ChaosReport['sweeper'] = {};
   try {
     sweeper.report = (await stack.invokeFunction('sweeper', scheduledEvent('arn:aws:events:us-east-1:000000000000:rule/chaos-sweep'))) as SweepReport;
-    log(`[${since()} s] sweeper: ${JSON.stringify({ active: sweeper.report.active, started: sweeper.report.started.length, resumed: sweeper.report.resumed.length, ended: sweeper.report.ended.length })}`);
+    log(
+      `[${since()} s] sweeper: ${JSON.stringify({ active: sweeper.report.active, started: sweeper.report.started.length, resumed: sweeper.report.resumed.length, ended: sweeper.report.ended.length })}`,
+    );
   } catch (error) {
     sweeper.error = (error as Error).message;
     log(`[${since()} s] sweeper threw: ${sweeper.error}`);

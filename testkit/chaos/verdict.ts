@@ -40,8 +40,16 @@ export async function judgeRun(chaos: ChaosStack, submitted: Submitted, { waited
     { name: 'jobs no submission made', ok: strays.length === 0, value: `${strays.length} (must be 0)` },
     { name: 'non-terminal after the deadline', ok: nonTerminal.length === 0, value: `${nonTerminal.length} (must be 0)` },
     { name: 'provider tasks per job (max)', ok: maxPerJob <= 1, value: `${maxPerJob} (must be <= 1)` },
-    { name: 'slots held at once (max)', ok: slotSamples.maxHeld <= config.maxJobsInFlight, value: `${slotSamples.maxHeld} over ${slotSamples.count} samples (must be <= ${config.maxJobsInFlight})` },
-    { name: 'slots still held at the end (leaked)', ok: leakedSlots.length === 0, value: `${leakedSlots.length} (must be 0)${leakedSlots.length > 0 ? `: ${leakedSlots.slice(0, 5).join(', ')}` : ''}` },
+    {
+      name: 'slots held at once (max)',
+      ok: slotSamples.maxHeld <= config.maxJobsInFlight,
+      value: `${slotSamples.maxHeld} over ${slotSamples.count} samples (must be <= ${config.maxJobsInFlight})`,
+    },
+    {
+      name: 'slots still held at the end (leaked)',
+      ok: leakedSlots.length === 0,
+      value: `${leakedSlots.length} (must be 0)${leakedSlots.length > 0 ? `: ${leakedSlots.slice(0, 5).join(', ')}` : ''}`,
+    },
     {
       name: 'SUCCEEDED objects intact',
       ok: intact.offenders.length === 0,

@@ -15,8 +15,7 @@ export const POLL_MS = 2000;
 function Trigger({ job }: { job: Job }) {
   return (
     <>
-      <span class={`trigger trigger-${job.trigger.type}`}>{job.trigger.type}</span>{' '}
-      <span class="source">{job.trigger.source}</span>
+      <span class={`trigger trigger-${job.trigger.type}`}>{job.trigger.type}</span> <span class="source">{job.trigger.source}</span>
     </>
   );
 }
@@ -102,14 +101,20 @@ export function JobList() {
           Trigger
           <select name="trigger" value={trigger} onChange={filter(setTrigger)}>
             <option value="">All triggers</option>
-            {contract?.triggers.map((value) => <option value={value}>{value}</option>)}
+            {contract?.triggers.map((value) => (
+              <option value={value}>{value}</option>
+            ))}
           </select>
         </label>
         <p class="hint" aria-live="off">
           Updates every {POLL_MS / 1000} s while this tab is visible{checkedAt ? `; last checked ${formatTime(checkedAt)}` : ''}.
         </p>
       </form>
-      {contractError && <p class="error" role="alert">{contractError}</p>}
+      {contractError && (
+        <p class="error" role="alert">
+          {contractError}
+        </p>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}
@@ -139,9 +144,7 @@ export function JobList() {
                 </td>
                 <td>
                   <StatusBadge job={job} />
-                  {!isTerminal(job) && job.status !== 'QUEUED' && (
-                    <span class="progress-text">{job.progress} %</span>
-                  )}
+                  {!isTerminal(job) && job.status !== 'QUEUED' && <span class="progress-text">{job.progress} %</span>}
                   <Place job={job} line={line} />
                   {job.error && <span class="error-code">{job.error.code}</span>}
                 </td>

@@ -258,9 +258,7 @@ function CancelDialog({ jobId, onCancelled }: { jobId: string; onCancelled: (job
       </button>
       <dialog ref={dialog} aria-labelledby="cancel-title" aria-describedby="cancel-text">
         <h2 id="cancel-title">Cancel this job?</h2>
-        <p id="cancel-text">
-          Its execution stops and it ends CANCELLED. A task the provider already started is not refunded.
-        </p>
+        <p id="cancel-text">Its execution stops and it ends CANCELLED. A task the provider already started is not refunded.</p>
         {error && (
           <p class="error" role="alert">
             {error}

@@ -234,7 +234,14 @@ function Form({ contract }: { contract: Contract }) {
         <div class="image-add">
           <div class="field">
             <label for="image-files">Add images from files</label>
-            <input id="image-files" type="file" accept="image/*" multiple aria-describedby="images-hint" onChange={(event) => void addFiles(event.currentTarget)} />
+            <input
+              id="image-files"
+              type="file"
+              accept="image/*"
+              multiple
+              aria-describedby="images-hint"
+              onChange={(event) => void addFiles(event.currentTarget)}
+            />
           </div>
           <button type="button" onClick={addUrl}>
             Add an image by URL
@@ -259,7 +266,13 @@ function Form({ contract }: { contract: Contract }) {
           errors={errors}
           hint={`${min} to ${max}${modelDecides !== undefined ? `, or ${modelDecides}: the model decides` : ''}`}
         >
-          <input {...described('duration', errors, true)} type="text" inputMode="numeric" value={duration} onInput={(event) => setDuration(event.currentTarget.value)} />
+          <input
+            {...described('duration', errors, true)}
+            type="text"
+            inputMode="numeric"
+            value={duration}
+            onInput={(event) => setDuration(event.currentTarget.value)}
+          />
         </Labelled>
         <Labelled id="priority" label="Lane in the line" errors={errors}>
           <select {...described('priority', errors)} value={priority} onChange={(event) => setPriority(event.currentTarget.value)}>

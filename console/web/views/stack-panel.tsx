@@ -70,8 +70,8 @@ export function StackPanel() {
       )}
       {state === 'deployed' && (
         <p>
-          This console talks to a deployed stack through <code>video-pipeline console</code>: its bucket is in the stack's outputs, and
-          uploads use your own AWS credentials.
+          This console talks to a deployed stack through <code>video-pipeline console</code>: its bucket is in the stack's outputs, and uploads use your own AWS
+          credentials.
         </p>
       )}
       {s3 && (
@@ -99,8 +99,16 @@ export function StackPanel() {
             label="Environment for the aws CLI"
             text={`export AWS_ACCESS_KEY_ID=${s3.accessKeyId} AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey} AWS_DEFAULT_REGION=${s3.region}\nexport S3=${s3.endpoint} BUCKET=${s3.bucket}`}
           />
-          <Snippet id="snippet-upload" label="Start a job by upload (incoming/)" text={'aws --endpoint-url $S3 s3 cp spec.json s3://$BUCKET/incoming/spec.json'} />
-          <Snippet id="snippet-batch" label="Queue a manifest for the batch run (batches/)" text={'aws --endpoint-url $S3 s3 cp jobs.jsonl s3://$BUCKET/batches/jobs.jsonl'} />
+          <Snippet
+            id="snippet-upload"
+            label="Start a job by upload (incoming/)"
+            text={'aws --endpoint-url $S3 s3 cp spec.json s3://$BUCKET/incoming/spec.json'}
+          />
+          <Snippet
+            id="snippet-batch"
+            label="Queue a manifest for the batch run (batches/)"
+            text={'aws --endpoint-url $S3 s3 cp jobs.jsonl s3://$BUCKET/batches/jobs.jsonl'}
+          />
         </>
       )}
     </section>

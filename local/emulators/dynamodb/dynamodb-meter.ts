@@ -178,7 +178,14 @@ export async function startDynamoDbMeter(targetUrl: string, onRequest?: DynamoDb
   const send = (path: string, headers: IncomingHttpHeaders, body: Buffer) =>
     new Promise<Answer>((resolve, reject) => {
       const outgoing = httpRequest(
-        { host: target.hostname, port: target.port, method: 'POST', path, agent, headers: { ...headers, host: target.host, 'content-length': String(body.length) } },
+        {
+          host: target.hostname,
+          port: target.port,
+          method: 'POST',
+          path,
+          agent,
+          headers: { ...headers, host: target.host, 'content-length': String(body.length) },
+        },
         (response) => {
           readAll(response).then((answer) => resolve({ status: response.statusCode ?? 500, headers: response.headers, body: answer }), reject);
         },
@@ -201,7 +208,11 @@ export async function startDynamoDbMeter(targetUrl: string, onRequest?: DynamoDb
         ({ Table: table }) => {
           const description = table as {
             KeySchema: { AttributeName: string }[];
-            GlobalSecondaryIndexes?: { IndexName: string; KeySchema: { AttributeName: string }[]; Projection?: { ProjectionType?: string; NonKeyAttributes?: string[] } }[];
+            GlobalSecondaryIndexes?: {
+              IndexName: string;
+              KeySchema: { AttributeName: string }[];
+              Projection?: { ProjectionType?: string; NonKeyAttributes?: string[] };
+            }[];
           };
           return {
             keys: description.KeySchema.map((key) => key.AttributeName),
@@ -260,7 +271,11 @@ export async function startDynamoDbMeter(targetUrl: string, onRequest?: DynamoDb
     if (asked) return answer;
     delete parsed.ConsumedCapacity;
     const text = JSON.stringify(parsed);
-    return { ...answer, headers: { ...answer.headers, 'x-amz-crc32': String(crc32(text)), 'content-length': String(Buffer.byteLength(text)) }, body: Buffer.from(text) };
+    return {
+      ...answer,
+      headers: { ...answer.headers, 'x-amz-crc32': String(crc32(text)), 'content-length': String(Buffer.byteLength(text)) },
+      body: Buffer.from(text),
+    };
   }
 
   async function meteredWrite(operation: string, path: string, headers: IncomingHttpHeaders, raw: Buffer, request: Record<string, unknown>): Promise<Answer> {

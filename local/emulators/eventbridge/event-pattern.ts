@@ -15,10 +15,8 @@ type Test = (event: unknown) => boolean;
 type ValueTest = (value: Scalar) => boolean;
 type Scalar = string | number | boolean | null;
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const isScalar = (value: unknown): value is Scalar =>
-  value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isScalar = (value: unknown): value is Scalar => value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 const fold = (text: string) => text.toUpperCase().toLowerCase();
 const describe = (value: unknown) => JSON.stringify(value);
 
@@ -96,7 +94,7 @@ function compileLeaf(rules: unknown[], at: string): Test {
   return (value) => {
     // exists looks at leaves only: a field holding an object does not "exist" for it.
     const leaves = leafValues(value);
-    if (existsWanted === (leaves.length > 0)) return true;
+    if (existsWanted === leaves.length > 0) return true;
     return leaves.some((leaf) => valueTests.some((test) => test(leaf)));
   };
 }

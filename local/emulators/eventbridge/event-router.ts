@@ -57,7 +57,9 @@ export function createEventRouter(options: EventRouterOptions): EventRouter {
     const failure = await deliverToTarget({ ruleId, target, event, invoke, baseDelayMs });
     if (!failure) return;
     failures.push(failure);
-    log(`[event-router] rule ${ruleId} target ${target.id} (${target.handlerFile}) gave up on event ${event.id} after ${failure.attempts} attempts: ${failure.error}`);
+    log(
+      `[event-router] rule ${ruleId} target ${target.id} (${target.handlerFile}) gave up on event ${event.id} after ${failure.attempts} attempts: ${failure.error}`,
+    );
   }
 
   return {

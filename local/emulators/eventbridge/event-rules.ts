@@ -55,7 +55,14 @@ export function rulesOf(template: CfnTemplate): LocalRule[] {
       const arn = String(resolveIntrinsics(template, target.Arn));
       if (stateMachineArns.has(arn)) {
         // Step Functions takes the event (StartExecution): EventBridge retries a refusal, as it does Lambda's.
-        return { id, functionLogicalId: '', handlerFile: `states:${arn}`, stateMachineArn: arn, retries: LAMBDA_ASYNC_RETRIES, inputFor: inputSelector(template, ruleId, id, target) };
+        return {
+          id,
+          functionLogicalId: '',
+          handlerFile: `states:${arn}`,
+          stateMachineArn: arn,
+          retries: LAMBDA_ASYNC_RETRIES,
+          inputFor: inputSelector(template, ruleId, id, target),
+        };
       }
       let functionLogicalId: string;
       try {

@@ -11,13 +11,7 @@ export function eventBridgeTime(date: Date = new Date()): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
 
-export function busEvent(fields: {
-  source: string;
-  detailType: string;
-  detail: unknown;
-  resources?: string[];
-  time?: Date;
-}): BusEvent {
+export function busEvent(fields: { source: string; detailType: string; detail: unknown; resources?: string[]; time?: Date }): BusEvent {
   return {
     version: '0',
     id: randomUUID(),

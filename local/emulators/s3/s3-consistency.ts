@@ -114,7 +114,11 @@ interface ObjectContext {
 type S3ErrorClass = new (code: string, message: string, detail?: Record<string, unknown>) => Error;
 
 /** S3 quotes ETags in headers and compares them without quotes (a weak `W/` prefix is ignored too). */
-const unquoted = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+const unquoted = (etag: string) =>
+  etag
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
 
 /** An If-Match value (one ETag, a list, or `*`) against the object's ETag. */
 function etagMatches(condition: string, etag: string): boolean {

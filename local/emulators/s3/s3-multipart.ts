@@ -88,7 +88,7 @@ async function writeHashed(content: AsyncIterable<Buffer>, handle: FileHandle, p
 
 /** Copies `length` bytes from `from` at `offset` to the end of `to`, in large reads and writes. */
 async function appendRange(to: FileHandle, toPosition: number, from: FileHandle, offset: number, length: number, buffer: Buffer): Promise<void> {
-  for (let done = 0; done < length; ) {
+  for (let done = 0; done < length;) {
     const { bytesRead } = await from.read(buffer, 0, Math.min(buffer.length, length - done), offset + done);
     if (bytesRead === 0) throw new Error(`a part ends ${length - done} bytes early`);
     const { bytesWritten } = await to.write(buffer, 0, bytesRead, toPosition + done);
@@ -112,7 +112,9 @@ export function completeMultipartLikeS3(): void {
   const writing = new Set<string>();
 
   const noSuchUpload = (uploadId: string) =>
-    new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+    new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', {
+      UploadId: uploadId,
+    });
   /** The upload's directory; an ID that is not one plain path segment names no upload. */
   const uploadDirOf = (self: S3rverStore, bucket: string, uploadId: string) => {
     if (!uploadId || /[/\\]/.test(uploadId) || uploadId === '.' || uploadId === '..') throw noSuchUpload(uploadId);
@@ -185,7 +187,9 @@ export function completeMultipartLikeS3(): void {
     }
     for (let index = 1; index < parts.length; index++) {
       if (parts[index]!.number <= parts[index - 1]!.number) {
-        throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', { UploadId: uploadId });
+        throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', {
+          UploadId: uploadId,
+        });
       }
     }
     const records = await Promise.all(
@@ -194,11 +198,15 @@ export function completeMultipartLikeS3(): void {
           .then((text) => JSON.parse(text) as PartRecord)
           .catch(() => undefined);
         if (!record || record.md5 !== part.etag) {
-          throw new S3Error('InvalidPart', "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.", {
-            UploadId: uploadId,
-            PartNumber: part.number,
-            ETag: part.etag,
-          });
+          throw new S3Error(
+            'InvalidPart',
+            "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+            {
+              UploadId: uploadId,
+              PartNumber: part.number,
+              ETag: part.etag,
+            },
+          );
         }
         return { ...record, number: part.number };
       }),
@@ -260,7 +268,10 @@ export function completeMultipartLikeS3(): void {
   // authentication and the query-method resolution that route relies on.
   type Layer = { path: string; methods: string[] };
   type Context = { params: { bucket: string; queryMethod?: string }; query: { uploadId?: string }; store: S3rverStore; status: number; body: unknown };
-  const router = load('s3rver/lib/routes.js') as { stack: Layer[]; delete: (path: string, handler: (ctx: Context, next: () => Promise<void>) => Promise<void>) => void };
+  const router = load('s3rver/lib/routes.js') as {
+    stack: Layer[];
+    delete: (path: string, handler: (ctx: Context, next: () => Promise<void>) => Promise<void>) => void;
+  };
   router.delete('/:bucket/:key+', async (ctx, next) => {
     if (ctx.params.queryMethod !== 'uploadId') return next();
     const uploadId = String(ctx.query.uploadId ?? '');

@@ -101,7 +101,20 @@ export function s3Operation(request: S3RequestLine): S3Operation {
 
 /** GET /<bucket>?location, ?versioning, ?cors…: configuration reads, not listings. */
 function isBucketSubresource(query: URLSearchParams): boolean {
-  const listing = new Set(['list-type', 'prefix', 'delimiter', 'marker', 'max-keys', 'continuation-token', 'start-after', 'encoding-type', 'fetch-owner', 'versions', 'key-marker', 'version-id-marker']);
+  const listing = new Set([
+    'list-type',
+    'prefix',
+    'delimiter',
+    'marker',
+    'max-keys',
+    'continuation-token',
+    'start-after',
+    'encoding-type',
+    'fetch-owner',
+    'versions',
+    'key-marker',
+    'version-id-marker',
+  ]);
   return [...query.keys()].some((name) => !listing.has(name));
 }
 

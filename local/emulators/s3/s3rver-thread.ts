@@ -48,9 +48,7 @@ interface KoaContext {
 
 /** Messages from the thread: listening, or an event (acknowledge it with its id). */
 export type S3rverThreadMessage =
-  | { type: 'listening'; port: number }
-  | { type: 'event'; id: number; event: S3rverEvent }
-  | { type: 'request'; request: S3RequestSeen };
+  { type: 'listening'; port: number } | { type: 'event'; id: number; event: S3rverEvent } | { type: 'request'; request: S3RequestSeen };
 /** Messages to the thread. */
 export type S3rverThreadCommand = { type: 'ack'; id: number } | { type: 'close' };
 
@@ -146,7 +144,10 @@ async function main(options: S3rverThreadOptions, port: NonNullable<typeof paren
     countS3Request(options.requestCounters, s3Operation(request));
     if (options.reportRequests) {
       const headers = Object.fromEntries(S3_REQUEST_HEADERS.flatMap((name) => (ctx.get(name) ? [[name, ctx.get(name)]] : [])));
-      port.postMessage({ type: 'request', request: { method: ctx.method, path: ctx.path, querystring: ctx.querystring, headers } } satisfies S3rverThreadMessage);
+      port.postMessage({
+        type: 'request',
+        request: { method: ctx.method, path: ctx.path, querystring: ctx.querystring, headers },
+      } satisfies S3rverThreadMessage);
     }
     await next();
   });

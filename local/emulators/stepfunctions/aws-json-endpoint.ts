@@ -129,15 +129,10 @@ function operations(options: AwsJsonEndpointOptions): Record<string, Operation> 
   return {
     'AWSStepFunctions.StartExecution': (body) =>
       guarded(() => {
-        const record = engine.startExecution(
-          required(body, 'stateMachineArn'),
-          required(body, 'name'),
-          optional(body, 'input') ?? '{}',
-        );
+        const record = engine.startExecution(required(body, 'stateMachineArn'), required(body, 'name'), optional(body, 'input') ?? '{}');
         return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
       }),
-    'AWSStepFunctions.DescribeExecution': (body) =>
-      guarded(() => describeExecution(engine.describeExecution(required(body, 'executionArn')))),
+    'AWSStepFunctions.DescribeExecution': (body) => guarded(() => describeExecution(engine.describeExecution(required(body, 'executionArn')))),
     'AWSStepFunctions.StopExecution': (body) =>
       guarded(() => {
         const record = engine.stopExecution(required(body, 'executionArn'), optional(body, 'error'), optional(body, 'cause'));

@@ -9,15 +9,10 @@ import { recordFault, type SimulatorContext } from './context.js';
 import { authorize, invalidRequest, readJson, sendJson, sendRaw } from './http.js';
 
 /** What fault injection decided for one create. */
-type CreatePlan =
-  | { answer: 'created' }
-  | { answer: 'rate-limited' }
-  | { answer: '5xx'; kind: Create5xxKind }
-  | { answer: 'hang' };
+type CreatePlan = { answer: 'created' } | { answer: 'rate-limited' } | { answer: '5xx'; kind: Create5xxKind } | { answer: 'hang' };
 
 /** Whether the create makes a task: everything but a 429 and a bare 503 (see faults.ts). */
-const makesTask = (plan: CreatePlan) =>
-  plan.answer === 'created' || plan.answer === 'hang' || (plan.answer === '5xx' && plan.kind !== '503-empty');
+const makesTask = (plan: CreatePlan) => plan.answer === 'created' || plan.answer === 'hang' || (plan.answer === '5xx' && plan.kind !== '503-empty');
 
 async function readCreate(sim: SimulatorContext, request: IncomingMessage): Promise<ProviderRequest> {
   authorize(request, sim.apiKey);

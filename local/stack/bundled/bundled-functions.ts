@@ -38,7 +38,9 @@ function checkNodeVersion(template: CfnTemplate, logicalId: string): void {
   const wanted = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
   const running = process.versions.node.split('.')[0];
   if (wanted !== running) {
-    throw new Error(`function ${logicalId} runs on ${runtime}, but this is Node ${process.versions.node}: run the bundled tier through npm/npx (the "node" devDependency)`);
+    throw new Error(
+      `function ${logicalId} runs on ${runtime}, but this is Node ${process.versions.node}: run the bundled tier through npm/npx (the "node" devDependency)`,
+    );
   }
 }
 

@@ -33,7 +33,8 @@ async function loadHandler(): Promise<LambdaHandler> {
   if (!file) throw Object.assign(new Error(`Cannot find module '${moduleName}'`), { name: 'Runtime.ImportModuleError' });
   const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const handler = module[exportName];
-  if (typeof handler !== 'function') throw Object.assign(new Error(`${moduleName}.${exportName} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+  if (typeof handler !== 'function')
+    throw Object.assign(new Error(`${moduleName}.${exportName} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
   return handler as LambdaHandler;
 }
 

@@ -48,8 +48,7 @@ export function shareDoneAtMostOf(phase: ProviderPhase, progress: number | undef
 }
 
 export function parseProgress(value: unknown): number | undefined {
-  const number =
-    typeof value === 'number' ? value : typeof value === 'string' ? Number.parseFloat(value.replace('%', '')) : NaN;
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number.parseFloat(value.replace('%', '')) : NaN;
   return Number.isFinite(number) ? Math.min(100, Math.max(0, Math.round(number))) : undefined;
 }
 
@@ -94,8 +93,7 @@ export function readTaskSnapshot(body: unknown, requestedTaskId: string): Provid
   if (!task || task.status == null) return undefined;
   const providerStatus = task.status;
   const phase = phaseOf(providerStatus);
-  const videoUrl =
-    nonEmpty(task.result_url) ?? nonEmpty(task.data?.content?.video_url) ?? nonEmpty(task.content?.video_url) ?? nonEmpty(task.video_url);
+  const videoUrl = nonEmpty(task.result_url) ?? nonEmpty(task.data?.content?.video_url) ?? nonEmpty(task.content?.video_url) ?? nonEmpty(task.video_url);
   // Old gateways copy the video URL into fail_reason on success: read a failure only from a failed task.
   const failReason = phase === 'failed' ? (nonEmpty(task.fail_reason) ?? errorText(task.error) ?? providerStatus) : undefined;
   const progress = phase === 'succeeded' ? 100 : parseProgress(task.progress);

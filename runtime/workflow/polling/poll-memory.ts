@@ -56,8 +56,7 @@ export function rememberAnswer(memory: PolicyMemory | undefined, answer: PolicyA
   const startedNotBeforeSeconds = startedNotBefore(answer, known, elapsedSeconds, submittedAt);
   const startReported = known.startReported === true || (answer.phase === 'running' && answer.startTime !== undefined);
   // A task's progress never goes back: an answer that allows less than one before is a flaky gateway.
-  const shareDoneAtMost =
-    answer.shareDoneAtMost === undefined ? known.shareDoneAtMost : Math.max(known.shareDoneAtMost ?? 0, answer.shareDoneAtMost);
+  const shareDoneAtMost = answer.shareDoneAtMost === undefined ? known.shareDoneAtMost : Math.max(known.shareDoneAtMost ?? 0, answer.shareDoneAtMost);
   return {
     version: MEMORY_VERSION,
     ...(startedNotBeforeSeconds > 0 ? { startedNotBeforeSeconds } : {}),
@@ -76,7 +75,6 @@ function startedNotBefore(answer: PolicyAnswer, known: PolicyMemory, elapsedSeco
   // A gateway that answers "queued" after it reported a start is flaky, not restarted: keep the start.
   if (answer.phase === 'queued') return known.startReported ? previous : Math.max(previous, elapsedSeconds);
   if (answer.startTime === undefined) return previous;
-  const sinceSubmit =
-    answer.submitTime !== undefined ? answer.startTime - answer.submitTime : answer.startTime - Date.parse(submittedAt) / 1000;
+  const sinceSubmit = answer.submitTime !== undefined ? answer.startTime - answer.submitTime : answer.startTime - Date.parse(submittedAt) / 1000;
   return Math.min(elapsedSeconds, Math.max(0, sinceSubmit));
 }

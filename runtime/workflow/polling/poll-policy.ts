@@ -94,7 +94,13 @@ function earliestEndFromProgress(context: PollContext, start: number): number {
 }
 
 /** What the policy is told about a task, from its memory: at submit, and after every poll. */
-export function pollContext(memory: PolicyMemory | undefined, shape: RequestShape, elapsedSeconds: number, remainingSeconds: number, random: number): PollContext {
+export function pollContext(
+  memory: PolicyMemory | undefined,
+  shape: RequestShape,
+  elapsedSeconds: number,
+  remainingSeconds: number,
+  random: number,
+): PollContext {
   const known = currentMemory(memory);
   return {
     shape,

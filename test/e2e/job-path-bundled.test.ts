@@ -100,6 +100,8 @@ describe('the triggers, from their bundles', () => {
       const { jobId } = (await posted.json()) as { jobId: string };
       expect((await waitForJob(stack.apiUrl, jobId)).job.status).toBe('SUCCEEDED');
       await vi.waitFor(() => expect(received).toContain('completed'), { timeout: 20_000, interval: 50 });
+      // The receiver answers before the deliverer's invocation returns (and is counted): wait for that too.
+      await vi.waitFor(() => expect(stack.usage().lambda['deliver-webhook']?.invocations ?? 0).toBeGreaterThan(0), { timeout: 20_000, interval: 50 });
     } finally {
       receiver.close();
     }

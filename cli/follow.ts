@@ -1,5 +1,5 @@
 import { downloadVideo, outputPath } from './download.js';
-import { EXIT, type ExitCode } from './errors.js';
+import { EXIT, UsageError, type ExitCode } from './errors.js';
 import type { JobView, SubmitAnswer } from './job-view.js';
 import { progressView } from './progress.js';
 import type { Target } from './target.js';
@@ -14,6 +14,11 @@ export interface Accepted {
   out: string | undefined;
   /** When the command began: the elapsed time it reports counts from here. */
   started: number;
+}
+
+/** `--out` names where `--wait` writes the video: alone it would do nothing. */
+export function checkOutGoesWithWait(values: { out?: string | undefined; wait: boolean }): void {
+  if (values.out !== undefined && !values.wait) throw new UsageError(`--out goes with --wait (or use \`download <jobId> --out\`)`);
 }
 
 /** What `generate` and `rerun` do with a job the API accepted: say so, and with --wait follow it to its video. */

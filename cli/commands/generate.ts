@@ -1,6 +1,6 @@
 import { parseCommandArgs, TARGET_OPTIONS } from '../args.js';
 import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { followAccepted } from '../follow.js';
+import { checkOutGoesWithWait, followAccepted } from '../follow.js';
 import type { SubmitAnswer } from '../job-view.js';
 import { buildRequestBody } from '../request-body.js';
 import { resolveTarget } from '../target.js';
@@ -38,7 +38,7 @@ export async function generate(args: string[]): Promise<ExitCode> {
   if (!prompt && images.length + videos.length + audios.length === 0) {
     throw new UsageError(`a prompt or some media is needed\n${USAGE.generate}`);
   }
-  if (values.out !== undefined && !values.wait) throw new UsageError(`--out goes with --wait (or use \`download <jobId> --out\`)`);
+  checkOutGoesWithWait(values);
   const target = await resolveTarget({ api: values.api, bucket: values.bucket });
   const body = await buildRequestBody(
     {

@@ -1,6 +1,6 @@
 import { onePositional, parseCommandArgs, TARGET_OPTIONS } from '../args.js';
-import { EXIT, UsageError, type ExitCode } from '../errors.js';
-import { followAccepted } from '../follow.js';
+import { EXIT, type ExitCode } from '../errors.js';
+import { checkOutGoesWithWait, followAccepted } from '../follow.js';
 import type { SubmitAnswer } from '../job-view.js';
 import { resolveTarget } from '../target.js';
 import { USAGE } from '../usage.js';
@@ -20,7 +20,7 @@ export async function rerun(args: string[]): Promise<ExitCode> {
     return EXIT.OK;
   }
   const jobId = onePositional(positionals, 'jobId', USAGE.rerun);
-  if (values.out !== undefined && !values.wait) throw new UsageError(`--out goes with --wait (or use \`download <jobId> --out\`)`);
+  checkOutGoesWithWait(values);
   const target = await resolveTarget({ api: values.api });
   const started = Date.now();
   const key = values['idempotency-key'];

@@ -323,6 +323,13 @@ const ref = (id: string) => ({ $ref: COMPONENT_URI(id) });
 const errorResponse = (status: number) => ({ $ref: `#/components/responses/Error${status}` });
 
 /** The answers API Gateway gives itself, before the intake runs. */
+/** POST /jobs and POST /jobs/{jobId}/rerun answer an Idempotency-Key replay alike. */
+const IDEMPOTENT_REPLAY = {
+  description: 'An Idempotency-Key replay: the job the first request made (nothing new was written)',
+  headers: { Location: { $ref: '#/components/headers/Location' } },
+  ...json(ref('JobCreated')),
+};
+
 const GATEWAY_RESPONSES = {
   '403': { $ref: '#/components/responses/GatewayForbidden' },
   '429': { $ref: '#/components/responses/GatewayThrottled' },
@@ -465,11 +472,7 @@ function buildDocument() {
             ...json(ref('JobRequest'), { examples: { imageToVideo: { summary: 'A first frame and a prompt', value: EXAMPLE_REQUEST } } }),
           },
           responses: {
-            '200': {
-              description: 'An Idempotency-Key replay: the job the first request made (nothing new was written)',
-              headers: { Location: { $ref: '#/components/headers/Location' } },
-              ...json(ref('JobCreated')),
-            },
+            '200': IDEMPOTENT_REPLAY,
             '202': {
               description: 'Recorded QUEUED; its workflow started (or, with `schedule=batch`, it waits for the next batch run)',
               headers: { Location: { $ref: '#/components/headers/Location' } },
@@ -547,11 +550,7 @@ function buildDocument() {
             },
           ],
           responses: {
-            '200': {
-              description: 'An Idempotency-Key replay: the job the first request made (nothing new was written)',
-              headers: { Location: { $ref: '#/components/headers/Location' } },
-              ...json(ref('JobCreated')),
-            },
+            '200': IDEMPOTENT_REPLAY,
             '202': {
               description: 'The new job, recorded QUEUED in the admission line (started at once if a slot was free)',
               headers: { Location: { $ref: '#/components/headers/Location' } },

@@ -3,7 +3,7 @@
  * stack): BURST_JOBS jobs fired at once through the three triggers (test/support/burst.ts: 50 % POST
  * /jobs, 30 % uploads, 20 % lines of one manifest) at a stack deployed with maxJobsInFlight
  * BURST_MAX_IN_FLIGHT, against a provider simulator whose quota is BURST_QUOTA unfinished tasks, at
- * LOCAL_TIME_SCALE; it stops waiting BURST_TIMEOUT_SECONDS (360) after the burst, whatever is still
+ * LOCAL_TIME_SCALE; it stops waiting BURST_TIMEOUT_SECONDS (600) after the burst, whatever is still
  * running. Prints one JSON line on stdout: the raw facts (each job's record, each provider
  * task, each execution, the usage of the burst's window, what the machine spent); bench/burst.ts
  * turns them into figures.
@@ -101,8 +101,8 @@ export interface BurstWorkerResult {
 const jobCount = Number(process.env.BURST_JOBS ?? 1000);
 const maxJobsInFlight = Number(process.env.BURST_MAX_IN_FLIGHT ?? 30);
 const quota = Number(process.env.BURST_QUOTA ?? 40);
-const timeScale = Number(process.env.LOCAL_TIME_SCALE ?? 0.05);
-const timeoutSeconds = Number(process.env.BURST_TIMEOUT_SECONDS ?? 360);
+const timeScale = Number(process.env.LOCAL_TIME_SCALE ?? 0.1);
+const timeoutSeconds = Number(process.env.BURST_TIMEOUT_SECONDS ?? 600);
 /** Fine enough against a task of seconds, and 1,000 task views every 100 ms cost the stack next to nothing. */
 const SAMPLE_MS = 100;
 const STOP_WAIT_MS = 30_000;

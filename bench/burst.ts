@@ -5,7 +5,7 @@
  * pass condition fails in either run.
  *
  * Settings: BURST_JOBS (1000), BURST_QUOTA (40), BURST_MAX_IN_FLIGHT (30,200: one run each),
- * BURST_TIME_SCALE (0.05), BURST_TIMEOUT_SECONDS (360: a run still draining then is cut off).
+ * BURST_TIME_SCALE (0.1), BURST_TIMEOUT_SECONDS (600: a run still draining then is cut off).
  * The results file holds the figures and, under `raw`, what each run measured (records, tasks,
  * executions, usage), so a run can be looked at again without running it again.
  */

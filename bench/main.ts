@@ -8,7 +8,7 @@
  * BENCH_COPY_RUNS (1), BENCH_COPY_NULL_S3 (1; 0 skips the null-S3 runs); bundles: BENCH_BUNDLE_IMPORTS
  * (5); e2e: BENCH_E2E_JOBS (200), BENCH_E2E_CONCURRENCY (20), LOCAL_TIME_SCALE (0.01); burst (what
  * `npm run burst` runs, bench/burst-run.ts): BURST_JOBS (1000), BURST_QUOTA (40), BURST_MAX_IN_FLIGHT
- * (30,200), BURST_TIME_SCALE (0.05);
+ * (30,200), BURST_TIME_SCALE (0.1);
  * BENCH_RESULTS_FILE (bench/results.json) to write the figures elsewhere, e.g. for a small trial run.
  */
 import { execFileSync } from 'node:child_process';

@@ -57,6 +57,12 @@ const providerSettings = { PROVIDER_BASE_URL: z.url(), PROVIDER_API_KEY_SECRET_I
 /** Unset (the local stack at a time scale), there is no generation history and every job polls from the prior. */
 const historySettings = { GENERATION_HISTORY_TABLE: z.optional(requiredSetting) };
 
+/**
+ * Only the local stack sets it: its LOCAL_TIME_SCALE, the clock's seconds per provider second, which
+ * the poll policy divides the clock's spans by (runtime/workflow/polling/policy-clock.ts). Unset: 1.
+ */
+const timeScaleSetting = { LOCAL_TIME_SCALE: z._default(z.coerce.number().check(z.positive()), 1) };
+
 export const FUNCTION_ENVIRONMENTS = {
   [HANDLER.intake]: z.extend(jobIntakeEnvironment, {
     DOWNLOAD_URL_TTL_SECONDS: z._default(positiveIntegerSetting, 3600),
@@ -72,6 +78,7 @@ export const FUNCTION_ENVIRONMENTS = {
   [HANDLER.submitTask]: z.object({
     ...providerSettings,
     ...historySettings,
+    ...timeScaleSetting,
     VIDEO_BUCKET: requiredSetting,
     S3_FORCE_PATH_STYLE: booleanFlag,
     ADMISSION_TABLE: requiredSetting,
@@ -82,6 +89,7 @@ export const FUNCTION_ENVIRONMENTS = {
   [HANDLER.pollTask]: z.object({
     ...providerSettings,
     ...historySettings,
+    ...timeScaleSetting,
     /** `Job Progress` goes there (webhooks). */
     EVENT_BUS_NAME: requiredSetting,
     /** How long past its deadline a job's provider task is still followed. */

@@ -169,6 +169,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Like the deadline, the line's limit and a late task's follow window are times the pipeline waits out.
     MAX_QUEUE_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.MAX_QUEUE_SECONDS) * options.timeScale))),
     LATE_FOLLOW_SECONDS: String(Math.max(1, Math.round(Number(functionEnvironment.LATE_FOLLOW_SECONDS) * options.timeScale))),
+    // The poll policy reads the clock in provider seconds (runtime/workflow/polling/policy-clock.ts).
+    LOCAL_TIME_SCALE: String(options.timeScale),
     AWS_REGION: LOCAL_REGION,
     // s3rver accepts only these; dynalite and our endpoint accept anything.
     AWS_ACCESS_KEY_ID: 'S3RVER',

@@ -29,18 +29,26 @@ export interface SlotsState {
 
 export type AcquireOutcome = 'acquired' | 'already-held' | 'full';
 
+/** 'not-held': the giver holds no slot for that execution; 'taken': the taker holds one already; 'full': more are held than the limit allows now. */
+export type HandOverOutcome = 'handed' | 'not-held' | 'taken' | 'full';
+
 export interface Slots {
   read(): Promise<SlotsState>;
   /** Takes a slot for the job's execution, only while fewer than the allowed number are held. */
   acquire(jobId: string, execution: string, at: Date): Promise<AcquireOutcome>;
   /** Gives the job's slot back, only if it is held (for `execution`, when given). False if it was not. */
   release(jobId: string, execution?: string): Promise<boolean>;
+  /**
+   * Gives the job's slot, held for `execution`, straight to another job in one write: the count does
+   * not change, so a slot freed while jobs wait passes on without racing every other dispatcher for it.
+   */
+  handOver(jobId: string, execution: string, to: { jobId: string; execution: string; at: Date }): Promise<HandOverOutcome>;
   /** Moves a held slot to another execution of the same job (the sweeper's resume). False if not held. */
   transfer(jobId: string, execution: string): Promise<boolean>;
   /** The provider accepted the job's task: it counts as the provider's, and the limit grows. */
   recordCreated(jobId: string, at: Date): Promise<void>;
-  /** The provider refused a create for its limit: the limit comes down to what it holds of ours. */
-  recordRefused(): Promise<LearnedLimit>;
+  /** The provider refused the job's create for its limit: the limit comes down to what it holds of ours, once per episode. */
+  recordRefused(jobId: string, at: Date): Promise<LearnedLimit>;
 }
 
 interface SlotsItem {
@@ -50,12 +58,21 @@ interface SlotsItem {
   threshold: number;
   /** floor(cap): what `size(holders)` is compared with when a slot is taken. */
   limit: number;
+  decreasedAt?: number;
 }
+
+const limitOf = (item: SlotsItem): LearnedLimit => ({
+  cap: item.cap,
+  threshold: item.threshold,
+  ...(item.decreasedAt === undefined ? {} : { decreasedAt: item.decreasedAt }),
+});
+
+const sameLimit = (a: LearnedLimit, b: LearnedLimit) => a.cap === b.cap && a.threshold === b.threshold && a.decreasedAt === b.decreasedAt;
 
 /** A conditional write that lost to another writer: re-read and try again, a few times. */
 const OPTIMISTIC_ATTEMPTS = 5;
 
-export function createSlots(db: DynamoDBDocumentClient, tableName: string, maxJobsInFlight: number): Slots {
+export function createSlots(db: DynamoDBDocumentClient, tableName: string, maxJobsInFlight: number, random: () => number = Math.random): Slots {
   const key = { name: SLOTS_ITEM };
 
   async function readItem(): Promise<SlotsItem> {
@@ -89,29 +106,31 @@ export function createSlots(db: DynamoDBDocumentClient, tableName: string, maxJo
     }
   }
 
-  /** Replaces the learned limit computed from a fresh read, unless another writer changed it meanwhile. */
-  async function updateLimit(
-    next: (
-      item: SlotsItem,
-    ) => { limit: LearnedLimit; extra?: { set: string; names: Record<string, string>; values: Record<string, unknown>; condition: string } } | undefined,
-  ): Promise<LearnedLimit> {
+  /**
+   * Replaces the learned limit computed from the item (`seen`, else a fresh read), unless another
+   * writer changed the limit meanwhile; then again from a fresh read, a few times. A limit update
+   * that loses every time is dropped: the next create or refusal computes it again.
+   */
+  async function updateLimit(next: (item: SlotsItem) => LearnedLimit | undefined, seen?: SlotsItem): Promise<LearnedLimit> {
     for (let attempt = 1; ; attempt += 1) {
-      const item = await readItem();
-      const change = next(item);
-      if (!change) return { cap: item.cap, threshold: item.threshold };
+      const item = attempt === 1 && seen ? seen : await readItem();
+      const current = limitOf(item);
+      const limit = next(item);
+      if (!limit || sameLimit(limit, current)) return current;
       const written = await conditional({
-        UpdateExpression: `SET cap = :cap, threshold = :threshold, #limit = :limit${change.extra ? `, ${change.extra.set}` : ''}`,
-        ConditionExpression: `cap = :seen${change.extra ? ` AND ${change.extra.condition}` : ''}`,
-        ExpressionAttributeNames: { '#limit': 'limit', ...change.extra?.names },
+        UpdateExpression: `SET cap = :cap, threshold = :threshold, #limit = :limit${limit.decreasedAt === undefined ? '' : ', decreasedAt = :decreasedAt'}`,
+        ConditionExpression: `cap = :seen AND ${item.decreasedAt === undefined ? 'attribute_not_exists(decreasedAt)' : 'decreasedAt = :seenDecreasedAt'}`,
+        ExpressionAttributeNames: { '#limit': 'limit' },
         ExpressionAttributeValues: {
-          ':cap': change.limit.cap,
-          ':threshold': change.limit.threshold,
-          ':limit': slotsAllowed(change.limit, maxJobsInFlight),
+          ':cap': limit.cap,
+          ':threshold': limit.threshold,
+          ':limit': slotsAllowed(limit, maxJobsInFlight),
           ':seen': item.cap,
-          ...change.extra?.values,
+          ...(limit.decreasedAt === undefined ? {} : { ':decreasedAt': limit.decreasedAt }),
+          ...(item.decreasedAt === undefined ? {} : { ':seenDecreasedAt': item.decreasedAt }),
         },
       });
-      if (written || attempt >= OPTIMISTIC_ATTEMPTS) return change.limit;
+      if (written || attempt >= OPTIMISTIC_ATTEMPTS) return limit;
     }
   }
 
@@ -120,7 +139,7 @@ export function createSlots(db: DynamoDBDocumentClient, tableName: string, maxJo
   return {
     async read() {
       const item = await readItem();
-      const limit = { cap: item.cap, threshold: item.threshold };
+      const limit = limitOf(item);
       return { holders: item.holders, limit, allowed: slotsAllowed(limit, maxJobsInFlight) };
     },
 
@@ -151,6 +170,20 @@ export function createSlots(db: DynamoDBDocumentClient, tableName: string, maxJo
       });
     },
 
+    async handOver(jobId, execution, to) {
+      const handed = await conditional({
+        UpdateExpression: 'REMOVE holders.#from SET holders.#to = :holder',
+        // No more than the limit allows: a limit that came down since this slot was taken takes it back.
+        ConditionExpression: 'holders.#from.execution = :execution AND attribute_not_exists(holders.#to) AND size(holders) <= #limit AND size(holders) <= :max',
+        ExpressionAttributeNames: { '#from': jobId, '#to': to.jobId, '#limit': 'limit' },
+        ExpressionAttributeValues: { ':execution': execution, ':holder': { execution: to.execution, at: to.at.toISOString() }, ':max': maxJobsInFlight },
+      });
+      if (handed) return 'handed';
+      const item = await readItem();
+      if (item.holders[jobId]?.execution !== execution) return 'not-held';
+      return item.holders[to.jobId] ? 'taken' : 'full';
+    },
+
     async transfer(jobId, execution) {
       return conditional({
         UpdateExpression: 'SET holders.#job.execution = :execution',
@@ -161,24 +194,40 @@ export function createSlots(db: DynamoDBDocumentClient, tableName: string, maxJo
     },
 
     async recordCreated(jobId, at) {
-      await updateLimit((item) => {
-        const holder = item.holders[jobId];
-        if (!holder) return undefined;
-        const counted = tasksAtProvider(item) + (holder.task === undefined ? 1 : 0);
-        return {
-          limit: afterCreated({ cap: item.cap, threshold: item.threshold }, counted, maxJobsInFlight),
-          extra: {
-            set: 'holders.#job.task = :task',
-            names: { '#job': jobId },
-            values: { ':task': at.toISOString() },
-            condition: 'attribute_exists(holders.#job)',
-          },
-        };
-      });
+      // The task is a fact, written on its own so that it always lands: the count of our tasks at
+      // the provider, which every later refusal measures the limit by, must not lag behind it.
+      let marked: SlotsItem;
+      try {
+        const { Attributes } = await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET holders.#job.task = :task',
+            ConditionExpression: 'attribute_exists(holders.#job)',
+            ExpressionAttributeNames: { '#job': jobId },
+            ExpressionAttributeValues: { ':task': at.toISOString() },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        marked = Attributes as SlotsItem;
+      } catch (error) {
+        // Its slot was given back meanwhile (a cancel): the provider still counts the task, the limit absorbs it.
+        if (error instanceof ConditionalCheckFailedException) return;
+        throw error;
+      }
+      const draw = random();
+      await updateLimit((item) => afterCreated(limitOf(item), tasksAtProvider(item), maxJobsInFlight, draw), marked);
     },
 
-    async recordRefused() {
-      return updateLimit((item) => ({ limit: afterRefused({ cap: item.cap, threshold: item.threshold }, tasksAtProvider(item)) }));
+    async recordRefused(jobId, at) {
+      return updateLimit((item) => {
+        const holder = item.holders[jobId];
+        return afterRefused(limitOf(item), {
+          tasksAtProvider: tasksAtProvider(item),
+          ...(holder ? { admittedAt: Date.parse(holder.at) } : {}),
+          at: at.getTime(),
+        });
+      });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { executionNameFor } from './admission-line.js';
-import { admitWaiting, type DispatchDeps, type DispatchReport } from './dispatch.js';
+import { admitWaiting, passOnAndAdmit, type DispatchDeps, type DispatchReport } from './dispatch.js';
 import type { JobRecord } from '../domain/job.js';
 import * as z from '../domain/zod.js';
 
@@ -41,8 +41,13 @@ export interface ExecutionEndedReport {
   dispatch: DispatchReport;
 }
 
-/** The job's current execution, by name: the one its record points at. */
-const currentExecution = (job: JobRecord) => job.executionArn?.split(':').pop();
+/**
+ * Whether the execution that ended is the job's current one: the one its record points at, or the
+ * one its latest admission started, which the record may not point at yet (an execution refused by
+ * the provider can end before its dispatcher has recorded the start).
+ */
+const isCurrent = (job: JobRecord, execution: string) =>
+  job.executionArn?.split(':').pop() === execution || executionNameFor(job.jobId, job.admissions ?? 1) === execution;
 
 /**
  * Gives the ended execution's slot back and starts the next waiting jobs. Two cases keep or move
@@ -54,7 +59,7 @@ const currentExecution = (job: JobRecord) => job.executionArn?.split(':').pop();
 export async function onExecutionEnded(ended: ExecutionEnded, deps: DispatchDeps): Promise<ExecutionEndedReport> {
   const job = await deps.jobs.get(ended.jobId);
   let returnedToLine = false;
-  const current = job !== undefined && currentExecution(job) === ended.execution;
+  const current = job !== undefined && isCurrent(job, ended.execution);
   if (job && current && job.status === 'QUEUED' && ended.status === 'SUCCEEDED') {
     const admission = job.admissions ?? 1;
     if (executionNameFor(job.jobId, admission) === ended.execution) {
@@ -62,6 +67,11 @@ export async function onExecutionEnded(ended: ExecutionEnded, deps: DispatchDeps
     }
   }
   const lostWithTask = job !== undefined && current && (job.status === 'SUBMITTED' || job.status === 'RUNNING');
-  const released = lostWithTask ? false : await deps.slots.release(ended.jobId, ended.execution);
-  return { returnedToLine, released, dispatch: await admitWaiting(deps) };
+  // Most ends find the slot given back already, by the FreeSlot state: a read tells, where a write
+  // that fails its condition would cost as much as one that lands, on the item every slot shares.
+  const holds = !lostWithTask && (await deps.slots.read()).holders[ended.jobId]?.execution === ended.execution;
+  if (!holds) return { returnedToLine, released: false, dispatch: await admitWaiting(deps) };
+  // A job sent back is at the front of the line itself: its slot is given back for the line to take in order.
+  if (returnedToLine) return { returnedToLine, released: await deps.slots.release(ended.jobId, ended.execution), dispatch: await admitWaiting(deps) };
+  return { returnedToLine, ...(await passOnAndAdmit(ended.jobId, ended.execution, deps)) };
 }

@@ -1,4 +1,4 @@
-import { admitWaiting, type DispatchDeps, type DispatchReport } from './dispatch.js';
+import { passOnAndAdmit, type DispatchDeps, type DispatchReport } from './dispatch.js';
 import * as z from '../domain/zod.js';
 
 /**
@@ -29,10 +29,10 @@ export function taskEndedOf(event: unknown): TaskEnded {
 }
 
 /**
- * Gives the slot back, if that execution still holds it (a repeated delivery, or one that arrives
- * after the sweeper moved the slot to a resume, frees nothing), and starts the next waiting jobs.
+ * Passes the slot on to the head of the line, or gives it back, if that execution still holds it (a
+ * repeated delivery, or one that arrives after the sweeper moved the slot to a resume, frees
+ * nothing), and starts any other waiting jobs while slots are free.
  */
 export async function onTaskEnded(ended: TaskEnded, deps: DispatchDeps): Promise<TaskEndedReport> {
-  const released = await deps.slots.release(ended.jobId, ended.execution);
-  return { released, dispatch: await admitWaiting(deps) };
+  return passOnAndAdmit(ended.jobId, ended.execution, deps);
 }

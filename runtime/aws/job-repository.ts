@@ -32,10 +32,13 @@ export interface JobRepository {
   create(job: JobRecord): Promise<void>;
   get(jobId: string): Promise<JobRecord | undefined>;
   /**
-   * The execution of a job has started: record it and its deadline; it is no longer deferred. The
-   * execution may already have moved the job on (RecordSubmitted), so this write does not check the status.
+   * The execution of the job's admission number `admission` has started: record it and its deadline.
+   * The execution may already have moved the job on (RecordSubmitted), so this write does not check
+   * the status; it does check that the job is still on that admission and out of the line. Undefined
+   * when it is not: the execution has ended already (the provider refused its create) and the job went
+   * back to the line, or on to another admission, which this record must not point away from.
    */
-  markStarted(jobId: string, executionArn: string, deadlineAt: string): Promise<JobRecord>;
+  markStarted(jobId: string, executionArn: string, deadlineAt: string, admission: number): Promise<JobRecord | undefined>;
   /**
    * Ends a job from outside its workflow (a failed start, a cancel, the sweeper), only if it is still
    * in one of `from` (default: any status that has not ended). Returns the ended job, or undefined if
@@ -301,20 +304,25 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       });
     },
 
-    async markStarted(jobId, executionArn, deadlineAt) {
-      const { Attributes } = await documents.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { jobId },
-          // `deferred` is a DynamoDB reserved word, like `status`: both go through names.
-          UpdateExpression: 'SET executionArn = :arn, deadlineAt = :deadline REMOVE #deferred',
-          ConditionExpression: 'attribute_exists(jobId)',
-          ExpressionAttributeNames: { '#deferred': 'deferred' },
-          ExpressionAttributeValues: { ':arn': executionArn, ':deadline': deadlineAt },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes as JobRecord;
+    async markStarted(jobId, executionArn, deadlineAt, admission) {
+      try {
+        const { Attributes } = await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { jobId },
+            // `deferred` is a DynamoDB reserved word, like `status`: both go through names.
+            UpdateExpression: 'SET executionArn = :arn, deadlineAt = :deadline REMOVE #deferred',
+            ConditionExpression: 'admissions = :admission AND attribute_not_exists(#inLine)',
+            ExpressionAttributeNames: { '#deferred': 'deferred', '#inLine': 'inLine' },
+            ExpressionAttributeValues: { ':arn': executionArn, ':deadline': deadlineAt, ':admission': admission },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return Attributes as JobRecord;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        throw error;
+      }
     },
 
     async endJob(jobId, end) {

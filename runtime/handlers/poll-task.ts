@@ -21,7 +21,13 @@ const progress = createProgressAnnouncer(new EventBridgeClient({}), env.EVENT_BU
 export async function handler(input: PollTaskInput): Promise<PollState> {
   logger.appendKeys({ jobId: input.jobId, providerTaskId: input.poll.providerTaskId });
   try {
-    const state = await pollTask(input, { provider, now: () => new Date(), random: Math.random, lateFollowSeconds: env.LATE_FOLLOW_SECONDS });
+    const state = await pollTask(input, {
+      provider,
+      now: () => new Date(),
+      random: Math.random,
+      lateFollowSeconds: env.LATE_FOLLOW_SECONDS,
+      timeScale: env.LOCAL_TIME_SCALE,
+    });
     // A poll the provider failed comes back as one more consecutive failure: the provider error rate.
     const failed = (state.consecutiveFailures ?? 0) > (input.poll.consecutiveFailures ?? 0);
     metrics.addMetric(failed ? METRIC.ProviderPollFailures : METRIC.ProviderPolls, MetricUnit.Count, 1);

@@ -39,6 +39,7 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
       slots,
       now: () => new Date(),
       random: Math.random,
+      timeScale: env.LOCAL_TIME_SCALE,
       onSlotsError: (error) => logger.error('the admission slots could not record the created task', error as Error),
     });
     logger.info('provider task created', { providerTaskId: state.providerTaskId, waitSeconds: state.waitSeconds });

@@ -1,6 +1,7 @@
 import { DeadlineExceededError, PipelineError, ProviderTaskFailedError, VideoUnavailableError } from '../domain/errors.js';
 import type { RequestShape } from '../domain/job.js';
 import { estimatedEndSeconds, nextPollSeconds, pollContext, rememberAnswer, retryPollSeconds } from './polling/poll-policy.js';
+import { clockSecondsOf, policySecondsBetween } from './polling/policy-clock.js';
 import { secondsAfter } from './polling/poll-state.js';
 import type { PollState } from './polling/poll-state.js';
 import type { ProviderClient } from '../provider/provider-client.js';
@@ -19,6 +20,8 @@ export interface PollTaskDeps {
   random: () => number;
   /** How long past the deadline a billed task is still followed for its video. */
   lateFollowSeconds: number;
+  /** The clock's seconds per provider second (policy-clock.ts); 1 on AWS. */
+  timeScale?: number;
 }
 
 const STATUS_RANK = { SUBMITTED: 0, RUNNING: 1, SUCCEEDED: 2 } as const;
@@ -61,7 +64,8 @@ async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollS
   if (snapshot.phase === 'succeeded' && !snapshot.videoUrl) {
     throw new VideoUnavailableError(`the provider reported ${snapshot.providerStatus} for ${previous.providerTaskId} but gave no video URL`);
   }
-  const remainingSeconds = (Date.parse(input.deadlineAt) - now.getTime()) / 1000;
+  const scale = deps.timeScale ?? 1;
+  const remainingSeconds = policySecondsBetween(now, input.deadlineAt, scale);
   const overdue =
     snapshot.phase !== 'succeeded' && remainingSeconds <= 0
       ? overdueAt(now, `the provider task ${previous.providerTaskId} was still ${snapshot.providerStatus} at the job deadline ${input.deadlineAt}`)
@@ -70,8 +74,8 @@ async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollS
   // Status and progress never move backwards, whatever a flaky gateway answers.
   const jobStatus = STATUS_RANK[reported] >= STATUS_RANK[previous.jobStatus] ? reported : previous.jobStatus;
   const progress = Math.max(previous.progress, snapshot.progress ?? 0);
-  const elapsedSeconds = (now.getTime() - Date.parse(previous.submittedAt)) / 1000;
-  const policy = rememberAnswer(previous.policy, snapshot, elapsedSeconds, previous.submittedAt);
+  const elapsedSeconds = policySecondsBetween(previous.submittedAt, now, scale);
+  const policy = rememberAnswer(previous.policy, snapshot, elapsedSeconds, previous.submittedAt, scale);
   const generationSeconds = snapshot.phase === 'succeeded' ? providerGenerationSeconds(snapshot) : undefined;
   const next: PollState = {
     providerTaskId: previous.providerTaskId,
@@ -92,12 +96,13 @@ async function pollOnce(input: PollTaskInput, deps: PollTaskDeps): Promise<PollS
     policy,
   };
   // Past the deadline the follow-up polls wait as a late task deserves: the window runs from the deadline.
-  const windowSeconds = overdue ? deps.lateFollowSeconds : remainingSeconds;
+  const windowSeconds = overdue ? deps.lateFollowSeconds / scale : remainingSeconds;
   const context = pollContext(policy, input.shape, elapsedSeconds, windowSeconds, deps.random());
   return {
     ...next,
     waitSeconds: nextPollSeconds(context),
-    estimatedFinishAt: snapshot.phase === 'succeeded' ? now.toISOString() : secondsAfter(new Date(previous.submittedAt), estimatedEndSeconds(context)),
+    estimatedFinishAt:
+      snapshot.phase === 'succeeded' ? now.toISOString() : secondsAfter(new Date(previous.submittedAt), clockSecondsOf(estimatedEndSeconds(context), scale)),
   };
 }
 
@@ -119,7 +124,8 @@ function providerGenerationSeconds(snapshot: ProviderTaskSnapshot): number | und
 function afterFailedPoll(input: PollTaskInput, error: PipelineError, deps: PollTaskDeps): PollState {
   const previous = input.poll;
   const now = deps.now();
-  const remainingSeconds = (Date.parse(input.deadlineAt) - now.getTime()) / 1000;
+  const scale = deps.timeScale ?? 1;
+  const remainingSeconds = policySecondsBetween(now, input.deadlineAt, scale);
   const consecutiveFailures = (previous.consecutiveFailures ?? 0) + 1;
   const overdue =
     remainingSeconds <= 0
@@ -129,7 +135,7 @@ function afterFailedPoll(input: PollTaskInput, error: PipelineError, deps: PollT
     ...previous,
     polls: previous.polls + 1,
     consecutiveFailures,
-    waitSeconds: retryPollSeconds(consecutiveFailures, overdue ? deps.lateFollowSeconds : remainingSeconds, deps.random()),
+    waitSeconds: retryPollSeconds(consecutiveFailures, overdue ? deps.lateFollowSeconds / scale : remainingSeconds, deps.random()),
     checkedAt: now.toISOString(),
     changed: false,
     ...(overdue ? { overdue } : {}),

@@ -1,6 +1,7 @@
 import type { Slots } from '../admission/admission-slots.js';
 import { ProviderBusyError } from '../domain/errors.js';
 import { estimatedEndSeconds, nextPollSeconds, pollContext, startMemory, type GenerationEstimate } from './polling/poll-policy.js';
+import { clockSecondsOf, policySecondsBetween } from './polling/policy-clock.js';
 import { secondsAfter } from './polling/poll-state.js';
 import type { PollState } from './polling/poll-state.js';
 import type { WorkflowInput } from './workflow-input.js';
@@ -18,6 +19,8 @@ export interface SubmitTaskDeps {
   slots: Pick<Slots, 'recordCreated' | 'recordRefused'>;
   now: () => Date;
   random: () => number;
+  /** The clock's seconds per provider second (policy-clock.ts); 1 on AWS. */
+  timeScale?: number;
   /** Told of a failure to update the slots after a task was made: the task stands, the job goes on. */
   onSlotsError?: (error: unknown) => void;
 }
@@ -37,7 +40,7 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
   } catch (error) {
     // No task was made: the job goes back to the line (the workflow ends; see admission), and the
     // learned limit comes down before any other job takes the slot.
-    if (error instanceof ProviderBusyError) await deps.slots.recordRefused();
+    if (error instanceof ProviderBusyError) await deps.slots.recordRefused(input.jobId, deps.now());
     throw error;
   }
   // The task exists and is billed: nothing after this may fail the job.
@@ -56,7 +59,12 @@ export async function submitTask(input: WorkflowInput, deps: SubmitTaskDeps): Pr
     ...(input.notify?.includes('progress') ? { notify: ['progress' as const] } : {}),
     policy: startMemory(history),
   };
-  const remainingSeconds = (Date.parse(input.deadlineAt) - submittedAt.getTime()) / 1000;
+  const scale = deps.timeScale ?? 1;
+  const remainingSeconds = policySecondsBetween(submittedAt, input.deadlineAt, scale);
   const context = pollContext(state.policy, input.shape, 0, remainingSeconds, deps.random());
-  return { ...state, waitSeconds: nextPollSeconds(context), estimatedFinishAt: secondsAfter(submittedAt, estimatedEndSeconds(context)) };
+  return {
+    ...state,
+    waitSeconds: nextPollSeconds(context),
+    estimatedFinishAt: secondsAfter(submittedAt, clockSecondsOf(estimatedEndSeconds(context), scale)),
+  };
 }

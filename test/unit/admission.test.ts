@@ -4,6 +4,7 @@ import { afterCreated, afterRefused, initialLimit, slotsAllowed } from '../../ru
 import { frontOfLine, lineKeyFor } from '../../runtime/admission/admission-line.js';
 import { admitWaiting } from '../../runtime/admission/dispatch.js';
 import { onExecutionEnded } from '../../runtime/admission/execution-ended.js';
+import { onTaskEnded } from '../../runtime/admission/task-ended.js';
 import { acceptJob } from '../../runtime/intake/job-intake.js';
 import { intakeTestDeps, recordingWorkflow } from '../../testkit/intake-deps.js';
 import { startJobsTable } from '../../testkit/jobs-table.js';
@@ -26,40 +27,56 @@ describe('the learned limit', () => {
   it('starts at the configured maximum and never passes it', () => {
     let limit = initialLimit(30);
     expect(slotsAllowed(limit, 30)).toBe(30);
-    for (let created = 0; created < 100; created += 1) limit = afterCreated(limit, 30, 30);
+    for (let created = 0; created < 100; created += 1) limit = afterCreated(limit, 30, 30, 0);
     expect(limit.cap).toBe(30);
   });
 
-  it('a refusal brings it down to what the provider holds of ours; slow start climbs back to half the old limit, then one per limit of creates', () => {
-    let limit = afterRefused(initialLimit(200), 40);
-    expect(limit).toEqual({ cap: 40, threshold: 100 });
-    // Below the threshold: one more slot per create accepted.
-    limit = afterCreated(limit, 40, 200);
+  it('a refusal brings it down to what the provider holds of ours; slow start climbs back to half the old limit, then one slot per limit of creates on average', () => {
+    let limit = afterRefused(initialLimit(200), { tasksAtProvider: 40, admittedAt: 1_000, at: 2_000 });
+    expect(limit).toEqual({ cap: 40, threshold: 100, decreasedAt: 2_000 });
+    // Below the threshold: one more slot per create accepted, whatever the draw.
+    limit = afterCreated(limit, 40, 200, 0.99);
     expect(limit.cap).toBe(41);
-    // At 41 the provider refuses again: back to 40, and the threshold comes down to it.
-    limit = afterRefused(limit, 40);
-    expect(limit).toEqual({ cap: 40, threshold: 40 });
-    // Above the threshold it takes about 40 more accepted creates to try 41 again.
-    let creates = 0;
-    while (slotsAllowed(limit, 200) < 41) {
-      limit = afterCreated(limit, 40, 200);
-      creates += 1;
+    // At 41 the provider refuses a job admitted since: back to 40, and the threshold comes down to it.
+    limit = afterRefused(limit, { tasksAtProvider: 40, admittedAt: 3_000, at: 4_000 });
+    expect(limit).toEqual({ cap: 40, threshold: 40, decreasedAt: 4_000 });
+    // Above the threshold a create grows it by one slot with probability 1/40, else leaves it as it is.
+    expect(afterCreated(limit, 40, 200, 0.026).cap).toBe(40);
+    expect(afterCreated(limit, 40, 200, 0.024).cap).toBe(41);
+    // So it takes a limit's worth of creates on average to try 41 again (an even draw: 40 creates in, 1 slot more).
+    let even = limit;
+    for (let create = 0; create < 40; create += 1) even = afterCreated(even, 40, 200, (create + 0.5) / 40);
+    expect(even.cap).toBe(41);
+  });
+
+  it('refusals of jobs admitted before the last decrease are one episode: a burst of them brings the limit down once, not to the lowest count read', () => {
+    // A burst admitted 136 jobs at t=0..100 under a cap of 200; the provider takes 40 and refuses the rest,
+    // while the accepted creates are still being recorded: the counts read with the refusals go down and up.
+    let limit = afterRefused(initialLimit(200), { tasksAtProvider: 38, admittedAt: 50, at: 1_000 });
+    for (const [count, at] of [
+      [12, 1_010],
+      [0, 1_020],
+      [3, 1_500],
+    ] as const) {
+      limit = afterRefused(limit, { tasksAtProvider: count, admittedAt: 90, at });
     }
-    // One per accepted create at 1/limit each: about a limit's worth (the limit grows a little on the way).
-    expect(creates).toBeGreaterThanOrEqual(40);
-    expect(creates).toBeLessThanOrEqual(41);
+    expect(slotsAllowed(limit, 200)).toBe(38);
+    expect(limit.decreasedAt).toBe(1_000);
+    // A job admitted after that decrease and refused is news: a new episode.
+    limit = afterRefused(limit, { tasksAtProvider: 36, admittedAt: 1_200, at: 2_000 });
+    expect(slotsAllowed(limit, 200)).toBe(36);
   });
 
   it('a refusal counted while other creates were still in flight is corrected by the creates that then succeed', () => {
     // The count was read low (5), but 38 of ours are at the provider by the time those creates come back.
-    let limit = afterRefused(initialLimit(200), 5);
+    let limit = afterRefused(initialLimit(200), { tasksAtProvider: 5, admittedAt: 0, at: 10 });
     expect(slotsAllowed(limit, 200)).toBe(5);
-    limit = afterCreated(limit, 38, 200);
+    limit = afterCreated(limit, 38, 200, 0.5);
     expect(slotsAllowed(limit, 200)).toBe(39);
   });
 
   it('never goes below one slot, so a job can always probe the provider', () => {
-    expect(slotsAllowed(afterRefused(initialLimit(20), 0), 20)).toBe(1);
+    expect(slotsAllowed(afterRefused(initialLimit(20), { tasksAtProvider: 0, at: 0 }), 20)).toBe(1);
   });
 });
 
@@ -75,6 +92,30 @@ describe('the slots', () => {
     expect(await slots.release(holder![0], holder![1].execution)).toBe(true);
     expect(await slots.release(holder![0], holder![1].execution)).toBe(false);
     for (const jobId of Object.keys((await slots.read()).holders)) await slots.release(jobId);
+  });
+});
+
+describe('the learned limit in the slots item', () => {
+  it('a burst of 40 accepted creates and 60 refusals recorded at once: every task is counted, and the limit comes down once, to no less than the count then', async () => {
+    const own = await startJobsTable('LimitBurst');
+    try {
+      const slots = own.slots(200);
+      const admittedAt = new Date(Date.now() - 1_000);
+      const jobs = Array.from({ length: 100 }, (_, index) => `burst-${index}`);
+      for (const jobId of jobs) expect(await slots.acquire(jobId, jobId, admittedAt)).toBe('acquired');
+      const refusedAt = new Date();
+      await Promise.all(jobs.map((jobId, index) => (index % 5 < 2 ? slots.recordCreated(jobId, new Date()) : slots.recordRefused(jobId, refusedAt))));
+      const { holders, limit } = await slots.read();
+      // The count every later refusal is measured by: no accepted create missing from it.
+      expect(Object.values(holders).filter((holder) => holder.task !== undefined)).toHaveLength(40);
+      expect(limit.decreasedAt).toBe(refusedAt.getTime());
+      // The refused give their slots back; the next create recorded proves the provider's 40 (and one more: slow start).
+      for (const [index, jobId] of jobs.entries()) if (index % 5 >= 2) await slots.release(jobId);
+      await slots.recordCreated('burst-0', new Date());
+      expect((await slots.read()).allowed).toBeGreaterThanOrEqual(41);
+    } finally {
+      await own.close();
+    }
   });
 });
 
@@ -181,6 +222,72 @@ describe('the end of an execution', () => {
       expect(await deps.jobs.get(behind.jobId)).toMatchObject({ inLine: 'waiting' });
     } finally {
       await ends.close();
+    }
+  });
+});
+
+describe('a provider task that ends while jobs wait', () => {
+  it('hands its slot straight to the head of the line; a slot the learned limit no longer allows is given back instead', async () => {
+    const handed = await startJobsTable('HandOver');
+    try {
+      const deps = intakeTestDeps(handed, { maxJobsInFlight: 2, slots: handed.slots(2) });
+      const post = async (text: string) => (await acceptJob({ body: body(text), trigger: { type: 'http', source: 'test' } }, deps)).job.jobId;
+      const [first, second, third, fourth] = [await post('First'), await post('Second'), await post('Third'), await post('Fourth')];
+      expect(deps.started.map((start) => start.name)).toEqual([first, second]);
+
+      const ended = await onTaskEnded({ jobId: first, execution: first }, deps);
+      expect(ended).toMatchObject({ released: true, dispatch: { started: [third] } });
+      expect(Object.keys((await deps.slots.read()).holders).sort()).toEqual([second, third].sort());
+      // A repeated delivery hands nothing over twice.
+      expect(await onTaskEnded({ jobId: first, execution: first }, deps)).toMatchObject({ released: false, dispatch: { started: [] } });
+
+      // The provider refused a create meanwhile, holding none of ours: the limit comes down to one slot.
+      await deps.slots.recordRefused(third, new Date());
+      expect((await onTaskEnded({ jobId: second, execution: second }, deps)).dispatch.started).toEqual([]);
+      expect(Object.keys((await deps.slots.read()).holders)).toEqual([third]);
+      expect(await deps.jobs.get(fourth)).toMatchObject({ status: 'QUEUED', inLine: 'waiting' });
+    } finally {
+      await handed.close();
+    }
+  });
+});
+
+describe('an execution that ends before its dispatcher recorded its start', () => {
+  it('refused by the provider: the job still goes back to the front of the line, and the late start record leaves it there', async () => {
+    const early = await startJobsTable('EarlyEnd');
+    try {
+      const ends: Promise<unknown>[] = [];
+      const base = intakeTestDeps(early, { maxJobsInFlight: 1, slots: early.slots(1) });
+      // StartExecution returns only once the execution has reached the provider, been refused and
+      // ended (a slow bookkeeping write, or a fast engine): its end is handled before markStarted.
+      const deps: typeof base = intakeTestDeps(early, {
+        maxJobsInFlight: 1,
+        slots: base.slots,
+        workflow: {
+          ...base.workflow,
+          start: async (input, name = input.jobId) => {
+            const arn = await base.workflow.start(input, name);
+            if (name === input.jobId) {
+              ends.push(onExecutionEnded({ jobId: input.jobId, execution: name, status: 'SUCCEEDED' }, deps));
+              await ends[0];
+            }
+            return arn;
+          },
+        },
+      });
+      const { job } = await acceptJob({ body: body('Refused before it was recorded started'), trigger: { type: 'http', source: 'test' } }, deps);
+      expect(await ends[0]).toMatchObject({ returnedToLine: true, released: true });
+      // Back at the front, so admitted again at once in an execution of its own, which the record points at:
+      // the first dispatcher's start record, written after all that, changed nothing.
+      expect(base.started.map((start) => start.name)).toEqual([job.jobId, `${job.jobId}-admission-2`]);
+      expect(await deps.jobs.get(job.jobId)).toMatchObject({
+        status: 'QUEUED',
+        admissions: 2,
+        executionArn: expect.stringMatching(new RegExp(`:${job.jobId}-admission-2$`)),
+      });
+      expect(Object.values((await deps.slots.read()).holders).map((holder) => holder.execution)).toEqual([`${job.jobId}-admission-2`]);
+    } finally {
+      await early.close();
     }
   });
 });

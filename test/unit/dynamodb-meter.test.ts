@@ -189,4 +189,30 @@ describe('the DynamoDB meter in front of dynalite', () => {
       CreateTable: { requests: 1, readUnits: 0, writeUnits: 0 },
     });
   });
+
+  it('bills writes queued on one key by the item each one finds, and answers an update no item the caller did not ask for', async () => {
+    await client.send(new PutItemCommand({ TableName: TABLE, Item: { ...job('QUEUED'), jobId: { S: 'hot' }, pad: { S: '' } } }));
+    // Twenty updates at once, each growing the item by 1,000 bytes: the n-th finds n-1 of them done.
+    const grown = await delta(() =>
+      Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          client.send(
+            new UpdateItemCommand({
+              TableName: TABLE,
+              Key: { jobId: { S: 'hot' } },
+              UpdateExpression: 'SET #part = :part',
+              ExpressionAttributeNames: { '#part': `p${String(index).padStart(2, '0')}` },
+              ExpressionAttributeValues: { ':part': { S: 'y'.repeat(1000 - 3) } },
+            }),
+          ),
+        ),
+      ),
+    );
+    expect(grown.result.every((answer) => answer.Attributes === undefined)).toBe(true);
+    // The n-th write is billed at the larger item, after it: about n KB (the first, 1 KB over a small item).
+    const base = itemSize({ ...job('QUEUED'), jobId: { S: 'hot' }, pad: { S: '' } });
+    const expected = Array.from({ length: 20 }, (_, index) => Math.ceil((base + (index + 1) * 1000) / 1024)).reduce((a, b) => a + b, 0);
+    expect(grown.writeUnits - grown.indexWriteUnits).toBe(expected);
+    await client.send(new DeleteItemCommand({ TableName: TABLE, Key: { jobId: { S: 'hot' } } }));
+  });
 });

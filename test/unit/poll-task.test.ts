@@ -633,3 +633,36 @@ describe('submitTask', () => {
     expect(events).toEqual(['loadRequest', 'loadHistory', 'createTask']);
   });
 });
+
+describe('pollTask at a local time scale', () => {
+  // The local stack at LOCAL_TIME_SCALE 0.05 runs a 100 s generation in 5 s and every Wait 20 times
+  // as fast; the policy must see that poll as AWS would: 100 s into the task, not 5.
+  const answerAt = (startSeconds: number) => ({
+    phase: 'running' as const,
+    providerStatus: 'IN_PROGRESS',
+    progress: 30,
+    startTime: SUBMITTED_EPOCH + startSeconds,
+  });
+
+  test('reads the clock in provider seconds: a poll 5 s after submit at 0.05 waits as one 100 s after submit on AWS', async () => {
+    const deadlineAt = at(30 * 60 * 0.05)().toISOString();
+    const onAws = await pollTask(input(pollState(), DEADLINE_AT), {
+      provider: fakeProvider(answerAt(20)).provider,
+      now: at(100),
+      random: () => 0.5,
+      lateFollowSeconds: 3600,
+    });
+    const scaled = await pollTask(input(pollState(), deadlineAt), {
+      provider: fakeProvider(answerAt(1)).provider,
+      now: at(5),
+      random: () => 0.5,
+      lateFollowSeconds: 180,
+      timeScale: 0.05,
+    });
+    expect(scaled.waitSeconds).toBe(onAws.waitSeconds);
+    expect(told(scaled).startedNotBeforeSeconds).toBeCloseTo(20);
+    // The estimate is a clock time: the AWS one's span from submit, at the scale (to the second it is written in).
+    const span = (state: PollState) => (Date.parse(state.estimatedFinishAt) - SUBMITTED_AT.getTime()) / 1000;
+    expect(Math.abs(span(scaled) - span(onAws) * 0.05)).toBeLessThanOrEqual(0.5);
+  });
+});

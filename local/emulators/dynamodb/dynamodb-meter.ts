@@ -13,8 +13,12 @@ import { crc32 } from 'node:zlib';
  * so the proxy asks for it and takes it out of the answer again when the caller did not ask. Only an
  * empty Query or Scan it reports as free, where DynamoDB charges a request at least one unit.
  * Writes: dynalite counts only the table, not its global secondary indexes, and nothing for a failed
- * condition, while both are billed. So the proxy reads the item before each write and (for an update)
- * after it, straight from dynalite, one write per key at a time, and counts by DynamoDB's rules:
+ * condition, while both are billed. So the proxy knows the item before each write and (for an update)
+ * after it, one write per key at a time, and counts by DynamoDB's rules. It reads the item before a
+ * write from dynalite unless the write before it on that key just told it (writes queued on one key,
+ * as on the admission slots, would otherwise each pay two more reads of it while the others wait),
+ * and has an update answer the item after it (ReturnValues ALL_NEW, taken out again of an answer
+ * the caller did not ask it of):
  * - the table: 1 KB units of the larger of the item before and after (at least 1);
  * - each GSI: putting an item into it, removing it, or rewriting its projection costs the entry's
  *   1 KB units; changing its key costs both (a delete and a put); an entry left unchanged costs nothing;
@@ -150,6 +154,16 @@ async function readAll(stream: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The answer with another JSON body, its checksum and length to match. */
+function withBody(answer: Answer, body: unknown): Answer {
+  const text = JSON.stringify(body);
+  return {
+    ...answer,
+    headers: { ...answer.headers, 'x-amz-crc32': String(crc32(text)), 'content-length': String(Buffer.byteLength(text)) },
+    body: Buffer.from(text),
+  };
+}
+
 /** dynalite checks that a request looks signed, not the signature: enough for the proxy's own reads. */
 const SIGNED_LOOKING = {
   authorization: 'AWS4-HMAC-SHA256 Credential=local/20000101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=local',
@@ -167,6 +181,8 @@ export async function startDynamoDbMeter(targetUrl: string, onRequest?: DynamoDb
   const totals = { indexWriteUnits: 0, conditionalCheckFailures: 0 };
   const layouts = new Map<string, Promise<TableLayout | undefined>>();
   const keyLocks = new Map<string, Promise<unknown>>();
+  /** The item after the last write on a key, while more writes are queued on it (absent: read it). */
+  const itemAfterLastWrite = new Map<string, Item | undefined>();
 
   const count = (operation: string, units: { readUnits?: number; writeUnits?: number } = {}) => {
     const entry = (byOperation[operation] ??= { requests: 0, readUnits: 0, writeUnits: 0 });
@@ -253,7 +269,10 @@ export async function startDynamoDbMeter(targetUrl: string, onRequest?: DynamoDb
     try {
       return await run;
     } finally {
-      if (keyLocks.get(lockKey) === settled) keyLocks.delete(lockKey);
+      if (keyLocks.get(lockKey) === settled) {
+        keyLocks.delete(lockKey);
+        itemAfterLastWrite.delete(lockKey);
+      }
     }
   }
 
@@ -270,12 +289,7 @@ export async function startDynamoDbMeter(targetUrl: string, onRequest?: DynamoDb
     count(operation, { readUnits: Math.max(least, consumed) });
     if (asked) return answer;
     delete parsed.ConsumedCapacity;
-    const text = JSON.stringify(parsed);
-    return {
-      ...answer,
-      headers: { ...answer.headers, 'x-amz-crc32': String(crc32(text)), 'content-length': String(Buffer.byteLength(text)) },
-      body: Buffer.from(text),
-    };
+    return withBody(answer, parsed);
   }
 
   async function meteredWrite(operation: string, path: string, headers: IncomingHttpHeaders, raw: Buffer, request: Record<string, unknown>): Promise<Answer> {
@@ -287,15 +301,31 @@ export async function startDynamoDbMeter(targetUrl: string, onRequest?: DynamoDb
       count(operation);
       return send(path, headers, raw);
     }
-    return oneWriteAtATime(`${tableName}\u0000${canonical(key)}`, async () => {
-      const before = await currentItem(tableName, key);
-      const answer = await send(path, headers, raw);
+    const lockKey = `${tableName}\u0000${canonical(key)}`;
+    return oneWriteAtATime(lockKey, async () => {
+      const before = itemAfterLastWrite.has(lockKey) ? itemAfterLastWrite.get(lockKey) : await currentItem(tableName, key);
+      const returnValues = request.ReturnValues ?? 'NONE';
+      const answersItem = operation === 'UpdateItem' && (returnValues === 'NONE' || returnValues === 'ALL_NEW');
+      const forwarded = answersItem && returnValues === 'NONE' ? Buffer.from(JSON.stringify({ ...request, ReturnValues: 'ALL_NEW' })) : raw;
+      let answer = await send(path, headers, forwarded);
+      itemAfterLastWrite.delete(lockKey);
       if (answer.status === 200) {
-        const after = operation === 'PutItem' ? newItem : operation === 'UpdateItem' ? await currentItem(tableName, key) : undefined;
+        let after: Item | undefined;
+        if (operation === 'PutItem') after = newItem;
+        else if (answersItem) {
+          const parsed = JSON.parse(answer.body.toString('utf8')) as { Attributes?: Item };
+          after = parsed.Attributes;
+          if (returnValues === 'NONE') {
+            delete parsed.Attributes;
+            answer = withBody(answer, parsed);
+          }
+        } else if (operation === 'UpdateItem') after = await currentItem(tableName, key);
+        itemAfterLastWrite.set(lockKey, after);
         const index = indexWriteUnits(layout, before, after);
         totals.indexWriteUnits += index;
         count(operation, { writeUnits: tableWriteUnits(before, after) + index });
       } else if (answer.body.toString('utf8').includes('ConditionalCheckFailedException')) {
+        itemAfterLastWrite.set(lockKey, before);
         totals.conditionalCheckFailures += 1;
         count(operation, { writeUnits: tableWriteUnits(before, newItem) });
       } else {

@@ -50,10 +50,19 @@ export function startMemory(history: GenerationEstimate | undefined): PolicyMemo
 /** What the policy reads from an answer. */
 export type PolicyAnswer = Pick<ProviderTaskSnapshot, 'phase' | 'submitTime' | 'startTime' | 'shareDoneAtMost'>;
 
-/** The memory after an answer of the provider, `elapsedSeconds` after the task's `submittedAt`. */
-export function rememberAnswer(memory: PolicyMemory | undefined, answer: PolicyAnswer, elapsedSeconds: number, submittedAt: string): PolicyMemory {
+/**
+ * The memory after an answer of the provider, `elapsedSeconds` (policy seconds) after the task's
+ * `submittedAt`; `timeScale` converts the answer's clock times (policy-clock.ts).
+ */
+export function rememberAnswer(
+  memory: PolicyMemory | undefined,
+  answer: PolicyAnswer,
+  elapsedSeconds: number,
+  submittedAt: string,
+  timeScale = 1,
+): PolicyMemory {
   const known = currentMemory(memory);
-  const startedNotBeforeSeconds = startedNotBefore(answer, known, elapsedSeconds, submittedAt);
+  const startedNotBeforeSeconds = startedNotBefore(answer, known, elapsedSeconds, submittedAt, timeScale);
   const startReported = known.startReported === true || (answer.phase === 'running' && answer.startTime !== undefined);
   // A task's progress never goes back: an answer that allows less than one before is a flaky gateway.
   const shareDoneAtMost = answer.shareDoneAtMost === undefined ? known.shareDoneAtMost : Math.max(known.shareDoneAtMost ?? 0, answer.shareDoneAtMost);
@@ -70,11 +79,11 @@ export function rememberAnswer(memory: PolicyMemory | undefined, answer: PolicyA
  * When generation began, at the earliest, in seconds after submit. The provider's start_time is
  * read against its own submit_time when it gives both, so a skewed provider clock does not matter.
  */
-function startedNotBefore(answer: PolicyAnswer, known: PolicyMemory, elapsedSeconds: number, submittedAt: string): number {
+function startedNotBefore(answer: PolicyAnswer, known: PolicyMemory, elapsedSeconds: number, submittedAt: string, timeScale: number): number {
   const previous = known.startedNotBeforeSeconds ?? 0;
   // A gateway that answers "queued" after it reported a start is flaky, not restarted: keep the start.
   if (answer.phase === 'queued') return known.startReported ? previous : Math.max(previous, elapsedSeconds);
   if (answer.startTime === undefined) return previous;
   const sinceSubmit = answer.submitTime !== undefined ? answer.startTime - answer.submitTime : answer.startTime - Date.parse(submittedAt) / 1000;
-  return Math.min(elapsedSeconds, Math.max(0, sinceSubmit));
+  return Math.min(elapsedSeconds, Math.max(0, sinceSubmit / timeScale));
 }

@@ -3,6 +3,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { HANDLER } from '../../contracts/handlers.js';
+import { ProviderBusyError } from '../domain/errors.js';
 import { DIMENSION, METRIC, SERVICE_NAMES } from '../../contracts/telemetry.js';
 import { slotsFrom } from '../compose/admission-env.js';
 import { createMetrics } from '../aws/metrics.js';
@@ -50,7 +51,9 @@ export async function handler(input: WorkflowInput): Promise<PollState> {
     }
     return state;
   } catch (error) {
-    logger.error('submit failed', error as Error);
+    // The provider's limit is flow control at work, not a fault: the job goes back to the front of the line, unbilled.
+    if (error instanceof ProviderBusyError) logger.info('the provider is at its limit: the job goes back to the line', { reason: error.message });
+    else logger.error('submit failed', error as Error);
     const outcome = metrics.singleMetric();
     outcome.addDimension(DIMENSION.code, (error as Error).name);
     outcome.addMetric(METRIC.ProviderCreateFailures, MetricUnit.Count, 1);

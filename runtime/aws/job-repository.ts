@@ -176,6 +176,19 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     }
   }
 
+  /** The same, answering the job as the update left it, or undefined when the condition did not hold. */
+  async function conditionalUpdateReturning(
+    update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'ReturnValues'>,
+  ): Promise<JobRecord | undefined> {
+    try {
+      const { Attributes } = await documents.send(new UpdateCommand({ TableName: tableName, ...update, ReturnValues: 'ALL_NEW' }));
+      return Attributes as JobRecord;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
   return {
     async create(job) {
       try {
@@ -231,32 +244,22 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     },
 
     async markAdmitted(jobId, admitted) {
-      try {
-        const answer = await documents.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { jobId },
-            UpdateExpression: 'SET admissions = :admission, admittedAt = :at, deadlineAt = :deadline, updatedAt = :at REMOVE #inLine, executionArn',
-            ConditionExpression:
-              '#status = :queued AND #inLine = :waiting AND ' +
-              (admitted.admission === 1 ? '(attribute_not_exists(admissions) OR admissions = :previous)' : 'admissions = :previous'),
-            ExpressionAttributeNames: { '#status': 'status', '#inLine': 'inLine' },
-            ExpressionAttributeValues: {
-              ':admission': admitted.admission,
-              ':previous': admitted.admission - 1,
-              ':at': admitted.admittedAt,
-              ':deadline': admitted.deadlineAt,
-              ':queued': 'QUEUED',
-              ':waiting': WAITING,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return answer.Attributes as JobRecord;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
-        throw error;
-      }
+      return conditionalUpdateReturning({
+        Key: { jobId },
+        UpdateExpression: 'SET admissions = :admission, admittedAt = :at, deadlineAt = :deadline, updatedAt = :at REMOVE #inLine, executionArn',
+        ConditionExpression:
+          '#status = :queued AND #inLine = :waiting AND ' +
+          (admitted.admission === 1 ? '(attribute_not_exists(admissions) OR admissions = :previous)' : 'admissions = :previous'),
+        ExpressionAttributeNames: { '#status': 'status', '#inLine': 'inLine' },
+        ExpressionAttributeValues: {
+          ':admission': admitted.admission,
+          ':previous': admitted.admission - 1,
+          ':at': admitted.admittedAt,
+          ':deadline': admitted.deadlineAt,
+          ':queued': 'QUEUED',
+          ':waiting': WAITING,
+        },
+      });
     },
 
     async returnToLine(jobId, returned) {
@@ -305,24 +308,14 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
     },
 
     async markStarted(jobId, executionArn, deadlineAt, admission) {
-      try {
-        const { Attributes } = await documents.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { jobId },
-            // `deferred` is a DynamoDB reserved word, like `status`: both go through names.
-            UpdateExpression: 'SET executionArn = :arn, deadlineAt = :deadline REMOVE #deferred',
-            ConditionExpression: 'admissions = :admission AND attribute_not_exists(#inLine)',
-            ExpressionAttributeNames: { '#deferred': 'deferred', '#inLine': 'inLine' },
-            ExpressionAttributeValues: { ':arn': executionArn, ':deadline': deadlineAt, ':admission': admission },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Attributes as JobRecord;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
-        throw error;
-      }
+      return conditionalUpdateReturning({
+        Key: { jobId },
+        // `deferred` is a DynamoDB reserved word, like `status`: both go through names.
+        UpdateExpression: 'SET executionArn = :arn, deadlineAt = :deadline REMOVE #deferred',
+        ConditionExpression: 'admissions = :admission AND attribute_not_exists(#inLine)',
+        ExpressionAttributeNames: { '#deferred': 'deferred', '#inLine': 'inLine' },
+        ExpressionAttributeValues: { ':arn': executionArn, ':deadline': deadlineAt, ':admission': admission },
+      });
     },
 
     async endJob(jobId, end) {
@@ -330,27 +323,17 @@ export function createJobRepository(documents: DynamoDBDocumentClient, tableName
       const fromValues = Object.fromEntries(from.map((status, index) => [`:from${index}`, status]));
       const onExecution = end.executionArn === undefined ? {} : { ':execution': end.executionArn };
       const waiting = end.whileWaiting ? { ':waiting': WAITING } : {};
-      try {
-        const answer = await documents.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { jobId },
-            UpdateExpression: 'SET #status = :status, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred, #inLine',
-            ConditionExpression: [
-              `#status IN (${Object.keys(fromValues).join(', ')})`,
-              ...(end.executionArn === undefined ? [] : ['executionArn = :execution']),
-              ...(end.whileWaiting ? ['#inLine = :waiting'] : []),
-            ].join(' AND '),
-            ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#deferred': 'deferred', '#inLine': 'inLine' },
-            ExpressionAttributeValues: { ':status': end.status, ':error': end.error, ':at': end.at.toISOString(), ...fromValues, ...onExecution, ...waiting },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return answer.Attributes as JobRecord;
-      } catch (failure) {
-        if (failure instanceof ConditionalCheckFailedException) return undefined;
-        throw failure;
-      }
+      return conditionalUpdateReturning({
+        Key: { jobId },
+        UpdateExpression: 'SET #status = :status, #error = :error, finishedAt = :at, updatedAt = :at REMOVE #deferred, #inLine',
+        ConditionExpression: [
+          `#status IN (${Object.keys(fromValues).join(', ')})`,
+          ...(end.executionArn === undefined ? [] : ['executionArn = :execution']),
+          ...(end.whileWaiting ? ['#inLine = :waiting'] : []),
+        ].join(' AND '),
+        ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#deferred': 'deferred', '#inLine': 'inLine' },
+        ExpressionAttributeValues: { ':status': end.status, ':error': end.error, ':at': end.at.toISOString(), ...fromValues, ...onExecution, ...waiting },
+      });
     },
 
     async listActive() {

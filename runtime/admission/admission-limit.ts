@@ -17,14 +17,15 @@
  * slot per create; above it the limit grows by one per limit's worth of creates, as TCP's 1/limit
  * per create, but drawn: one slot with probability 1/limit. The same growth on average, and the
  * limit, one item every create of the pipeline writes otherwise, changes once per limit's worth of
- * creates instead of at every one. An accepted create also proves the count it was made at: the
- * limit never stays below a level the provider accepted.
+ * creates instead of at every one. Below the threshold an accepted create also proves the count it
+ * was made at, so the limit climbs straight back to a level the provider accepted; above it the count
+ * is no proof (it includes tasks that ended and wait for the poll that sees it).
  */
 
 export interface LearnedLimit {
   /** The learned limit, in whole slots. */
   cap: number;
-  /** Below it the limit grows by one per create (slow start); above, by 1/cap. */
+  /** Below it the limit grows by one per create (slow start); above, by one slot with probability 1/cap. */
   threshold: number;
   /** When the limit was last brought down (ms since the epoch): refusals of jobs admitted before it are of the same episode. */
   decreasedAt?: number;

@@ -1,6 +1,6 @@
 import type { WorkflowWebhookEvent } from '../../contracts/webhooks.js';
 import { executionNameFor } from './admission-line.js';
-import type { Slots } from './admission-slots.js';
+import type { Slots, SlotsState } from './admission-slots.js';
 import { isTerminal, requestShape, type JobRecord } from '../domain/job.js';
 import type { WorkflowInput } from '../workflow/workflow-input.js';
 import type { JobRepository } from '../aws/job-repository.js';
@@ -38,12 +38,14 @@ const MAX_ROUNDS = 10;
  * slot for, and tries them in a random order, so concurrent dispatchers spread over the free slots
  * instead of all writing for the first job; the jobs that take the slots free at one moment start
  * together. When one it tries was taken meanwhile, its view is stale: it reads the slots and the
- * line again rather than going on down an old list.
+ * line again rather than going on down an old list. `seen` is the slots as the caller has just read
+ * them, for the first round.
  */
-export async function admitWaiting(deps: DispatchDeps, random: () => number = Math.random): Promise<DispatchReport> {
+export async function admitWaiting(deps: DispatchDeps, options: { random?: () => number; seen?: SlotsState } = {}): Promise<DispatchReport> {
+  const random = options.random ?? Math.random;
   const report: DispatchReport = { started: [], startFailed: [] };
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
-    const slots = await deps.slots.read();
+    const slots = round === 0 && options.seen ? options.seen : await deps.slots.read();
     const free = slots.allowed - Object.keys(slots.holders).length;
     if (free <= 0) return report;
     const candidates = shuffled(
@@ -119,10 +121,11 @@ const HAND_OVER_WINDOW = 4;
 export interface PassOnReport {
   /** The ending job's slot left it: handed over, or given back. */
   released: boolean;
-  /** The job the slot was handed to (and started, unless startFailed says why not); undefined when it was given back. */
-  handedTo?: string;
-  startFailed?: string;
+  /** The job the slot was handed to, started or failed to start; none when the slot was given back. */
+  dispatch: DispatchReport;
 }
+
+const noDispatch = (): DispatchReport => ({ started: [], startFailed: [] });
 
 /**
  * Frees the slot of a job whose provider task ended (or whose execution ended holding it), handing it
@@ -139,28 +142,30 @@ export async function passOn(jobId: string, execution: string, deps: DispatchDep
     const candidate = attempt === 0 ? waiting[0]! : waiting[Math.floor(random() * waiting.length)]!;
     const at = deps.now();
     const outcome = await deps.slots.handOver(jobId, execution, { jobId: candidate.jobId, execution: nextExecutionOf(candidate), at });
-    if (outcome === 'not-held') return { released: false };
+    if (outcome === 'not-held') return { released: false, dispatch: noDispatch() };
     if (outcome === 'full') break;
     if (outcome === 'handed') {
       const started = await startHolder(candidate, at, deps);
       // 'taken': the job left the line meanwhile (cancelled), and startHolder gave its new slot back.
-      if (started === 'taken') return { released: true };
-      return { released: true, handedTo: candidate.jobId, ...(typeof started === 'object' ? { startFailed: started.startFailed } : {}) };
+      return {
+        released: true,
+        dispatch: {
+          started: started === 'started' ? [candidate.jobId] : [],
+          startFailed: typeof started === 'object' ? [{ jobId: candidate.jobId, message: started.startFailed }] : [],
+        },
+      };
     }
   }
-  return { released: await deps.slots.release(jobId, execution) };
+  return { released: await deps.slots.release(jobId, execution), dispatch: noDispatch() };
 }
 
 /** A slot passed on, then the other waiting jobs admitted while slots are free (a limit that grew, a hand-over that found nobody). */
-export async function passOnAndAdmit(jobId: string, execution: string, deps: DispatchDeps): Promise<{ released: boolean; dispatch: DispatchReport }> {
+export async function passOnAndAdmit(jobId: string, execution: string, deps: DispatchDeps): Promise<PassOnReport> {
   const passed = await passOn(jobId, execution, deps);
-  const dispatch = await admitWaiting(deps);
+  const more = await admitWaiting(deps);
   return {
     released: passed.released,
-    dispatch: {
-      started: [...(passed.handedTo && !passed.startFailed ? [passed.handedTo] : []), ...dispatch.started],
-      startFailed: [...(passed.handedTo && passed.startFailed ? [{ jobId: passed.handedTo, message: passed.startFailed }] : []), ...dispatch.startFailed],
-    },
+    dispatch: { started: [...passed.dispatch.started, ...more.started], startFailed: [...passed.dispatch.startFailed, ...more.startFailed] },
   };
 }
 

@@ -69,8 +69,10 @@ export async function onExecutionEnded(ended: ExecutionEnded, deps: DispatchDeps
   const lostWithTask = job !== undefined && current && (job.status === 'SUBMITTED' || job.status === 'RUNNING');
   // Most ends find the slot given back already, by the FreeSlot state: a read tells, where a write
   // that fails its condition would cost as much as one that lands, on the item every slot shares.
-  const holds = !lostWithTask && (await deps.slots.read()).holders[ended.jobId]?.execution === ended.execution;
-  if (!holds) return { returnedToLine, released: false, dispatch: await admitWaiting(deps) };
+  const slots = lostWithTask ? undefined : await deps.slots.read();
+  const holds = slots?.holders[ended.jobId]?.execution === ended.execution;
+  // Nothing was given back: that read is also the dispatcher's first.
+  if (!holds) return { returnedToLine, released: false, dispatch: await admitWaiting(deps, slots ? { seen: slots } : {}) };
   // A job sent back is at the front of the line itself: its slot is given back for the line to take in order.
   if (returnedToLine) return { returnedToLine, released: await deps.slots.release(ended.jobId, ended.execution), dispatch: await admitWaiting(deps) };
   return { returnedToLine, ...(await passOnAndAdmit(ended.jobId, ended.execution, deps)) };

@@ -21,6 +21,16 @@ afterAll(async () => {
   await table?.close();
 });
 
+/** A test's own Jobs and Admission tables, for a test that changes the learned limit or needs the line to itself. */
+async function withOwnTable(name: string, test: (table: Awaited<ReturnType<typeof startJobsTable>>) => Promise<void>): Promise<void> {
+  const own = await startJobsTable(name);
+  try {
+    await test(own);
+  } finally {
+    await own.close();
+  }
+}
+
 const body = (text: string, extra: Record<string, unknown> = {}) => ({ model: 'seedance-fast', content: [{ type: 'text', text }], ...extra });
 
 describe('the learned limit', () => {
@@ -97,8 +107,7 @@ describe('the slots', () => {
 
 describe('the learned limit in the slots item', () => {
   it('a burst of 40 accepted creates and 60 refusals recorded at once: every task is counted, and the limit comes down once, to no less than the count then', async () => {
-    const own = await startJobsTable('LimitBurst');
-    try {
+    await withOwnTable('LimitBurst', async (own) => {
       const slots = own.slots(200);
       const admittedAt = new Date(Date.now() - 1_000);
       const jobs = Array.from({ length: 100 }, (_, index) => `burst-${index}`);
@@ -113,9 +122,7 @@ describe('the learned limit in the slots item', () => {
       for (const [index, jobId] of jobs.entries()) if (index % 5 >= 2) await slots.release(jobId);
       await slots.recordCreated('burst-0', new Date());
       expect((await slots.read()).allowed).toBeGreaterThanOrEqual(41);
-    } finally {
-      await own.close();
-    }
+    });
   });
 });
 
@@ -161,8 +168,7 @@ describe('the line', () => {
   });
 
   it('60 dispatchers at once over 10 free slots: the 10 at the head of the line start, each once, without every dispatcher writing for every one', async () => {
-    const herd = await startJobsTable('Herd');
-    try {
+    await withOwnTable('Herd', async (herd) => {
       const base = intakeTestDeps(herd, { maxJobsInFlight: 10, slots: herd.slots(10) });
       // Recorded while the slots could not be read, as during a throttled burst: all 40 wait in the line.
       const unreadable = { ...base, slots: { ...base.slots, read: async () => Promise.reject(new Error('throttled')) }, onDispatchError: () => {} };
@@ -180,9 +186,7 @@ describe('the line', () => {
       expect(Object.keys((await base.slots.read()).holders).sort()).toEqual([...head].sort());
       // Trying the head in line order, each of the 60 would write for all 10 (598 writes measured; about 100 now).
       expect(acquisitions).toBeLessThan(300);
-    } finally {
-      await herd.close();
-    }
+    });
   });
 });
 
@@ -190,8 +194,7 @@ describe('the end of an execution', () => {
   const slotsOf = async (deps: ReturnType<typeof intakeTestDeps>) => (await deps.slots.read()).holders;
 
   it('that ended well with its job still QUEUED (the provider refused the create) sends the job to the front; one that lost a running job keeps its slot', async () => {
-    const ends = await startJobsTable('Ends');
-    try {
+    await withOwnTable('Ends', async (ends) => {
       const deps = intakeTestDeps(ends, { maxJobsInFlight: 1, slots: ends.slots(1) });
       const { job: refused } = await acceptJob({ body: body('Refused once'), trigger: { type: 'http', source: 'test' } }, deps);
       const { job: behind } = await acceptJob({ body: body('Waits behind it'), trigger: { type: 'http', source: 'test' } }, deps);
@@ -220,16 +223,13 @@ describe('the end of an execution', () => {
       // An old execution's end, delivered late, frees nothing of the new one's.
       expect((await onExecutionEnded({ jobId: refused.jobId, execution: refused.jobId, status: 'SUCCEEDED' }, deps)).released).toBe(false);
       expect(await deps.jobs.get(behind.jobId)).toMatchObject({ inLine: 'waiting' });
-    } finally {
-      await ends.close();
-    }
+    });
   });
 });
 
 describe('a provider task that ends while jobs wait', () => {
   it('hands its slot straight to the head of the line; a slot the learned limit no longer allows is given back instead', async () => {
-    const handed = await startJobsTable('HandOver');
-    try {
+    await withOwnTable('HandOver', async (handed) => {
       const deps = intakeTestDeps(handed, { maxJobsInFlight: 2, slots: handed.slots(2) });
       const post = async (text: string) => (await acceptJob({ body: body(text), trigger: { type: 'http', source: 'test' } }, deps)).job.jobId;
       const [first, second, third, fourth] = [await post('First'), await post('Second'), await post('Third'), await post('Fourth')];
@@ -246,16 +246,13 @@ describe('a provider task that ends while jobs wait', () => {
       expect((await onTaskEnded({ jobId: second, execution: second }, deps)).dispatch.started).toEqual([]);
       expect(Object.keys((await deps.slots.read()).holders)).toEqual([third]);
       expect(await deps.jobs.get(fourth)).toMatchObject({ status: 'QUEUED', inLine: 'waiting' });
-    } finally {
-      await handed.close();
-    }
+    });
   });
 });
 
 describe('an execution that ends before its dispatcher recorded its start', () => {
   it('refused by the provider: the job still goes back to the front of the line, and the late start record leaves it there', async () => {
-    const early = await startJobsTable('EarlyEnd');
-    try {
+    await withOwnTable('EarlyEnd', async (early) => {
       const ends: Promise<unknown>[] = [];
       const base = intakeTestDeps(early, { maxJobsInFlight: 1, slots: early.slots(1) });
       // StartExecution returns only once the execution has reached the provider, been refused and
@@ -286,16 +283,13 @@ describe('an execution that ends before its dispatcher recorded its start', () =
         executionArn: expect.stringMatching(new RegExp(`:${job.jobId}-admission-2$`)),
       });
       expect(Object.values((await deps.slots.read()).holders).map((holder) => holder.execution)).toEqual([`${job.jobId}-admission-2`]);
-    } finally {
-      await early.close();
-    }
+    });
   });
 });
 
 describe('a job cancelled between its admission and its start', () => {
   it('has its execution stopped as soon as it is started, before it reaches the provider', async () => {
-    const raced = await startJobsTable('Raced');
-    try {
+    await withOwnTable('Raced', async (raced) => {
       const stopped: string[] = [];
       const base = intakeTestDeps(raced, { maxJobsInFlight: 1, slots: raced.slots(1) });
       const deps = {
@@ -313,8 +307,6 @@ describe('a job cancelled between its admission and its start', () => {
       const { job } = await acceptJob({ body: body('Cancelled on the way in'), trigger: { type: 'http', source: 'test' } }, deps);
       expect(stopped).toEqual([recordingWorkflow().workflow.executionArnFor(job.jobId)]);
       expect(await deps.jobs.get(job.jobId)).toMatchObject({ status: 'CANCELLED' });
-    } finally {
-      await raced.close();
-    }
+    });
   });
 });

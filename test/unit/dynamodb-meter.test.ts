@@ -47,6 +47,16 @@ describe('the DynamoDB meter in front of dynalite', () => {
     2500 - itemSize({ jobId: { S: 'job-1' }, status: { S: 'QUEUED' }, kind: { S: 'job' }, createdAt: { S: '2026-01-01' }, pad: { S: '' } }),
   );
   const job = (status: string) => ({ jobId: { S: 'job-1' }, status: { S: status }, kind: { S: 'job' }, createdAt: { S: '2026-01-01' }, pad: { S: padding } });
+  const queryByStatus = (status: string) =>
+    client.send(
+      new QueryCommand({
+        TableName: TABLE,
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: status } },
+      }),
+    );
   const delta = async <T>(work: () => Promise<T>) => {
     const before = meter.usage();
     const result = await work();
@@ -131,30 +141,10 @@ describe('the DynamoDB meter in front of dynalite', () => {
     );
     expect(strong.readUnits).toBe(1);
     expect(strong.result.ConsumedCapacity?.CapacityUnits).toBe(1);
-    const query = await delta(() =>
-      client.send(
-        new QueryCommand({
-          TableName: TABLE,
-          IndexName: 'byStatus',
-          KeyConditionExpression: '#s = :s',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':s': { S: 'QUEUED' } },
-        }),
-      ),
-    );
+    const query = await delta(() => queryByStatus('QUEUED'));
     expect(query.result.Count).toBe(1);
     expect(query.readUnits).toBe(0.5);
-    const empty = await delta(() =>
-      client.send(
-        new QueryCommand({
-          TableName: TABLE,
-          IndexName: 'byStatus',
-          KeyConditionExpression: '#s = :s',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':s': { S: 'FAILED' } },
-        }),
-      ),
-    );
+    const empty = await delta(() => queryByStatus('FAILED'));
     expect(empty.result.Count).toBe(0);
     expect(empty.readUnits).toBe(0.5);
   });
